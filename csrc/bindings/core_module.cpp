@@ -1,0 +1,197 @@
+// pybind11 glue for fastprdc._core: argument checks, array plumbing, GIL release, progress
+// and Ctrl-C. All computing lives in csrc/cpu.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cpu/build_info.hpp"
+#include "cpu/cross_pass.hpp"
+#include "cpu/knn.hpp"
+#include "cpu/tile_engine.hpp"
+
+namespace py = pybind11;
+using namespace fastprdc;
+
+namespace {
+
+MatrixView view(const py::array& arr, const char* name) {
+  if (arr.ndim() != 2) throw py::value_error(std::string(name) + " must be a 2-D array");
+  if (!(arr.flags() & py::array::c_style)) throw py::value_error(std::string(name) + " must be C-contiguous");
+  MatrixView v;
+  if (py::isinstance<py::array_t<double>>(arr)) {
+    v.f64 = true;
+  } else if (!py::isinstance<py::array_t<float>>(arr)) {
+    throw py::type_error(std::string(name) + " must be float32 or float64");
+  }
+  v.data = arr.data();
+  v.rows = arr.shape(0);
+  v.cols = arr.shape(1);
+  if (v.rows >= (int64_t(1) << 31)) throw py::value_error(std::string(name) + " has too many rows (>= 2^31)");
+  return v;
+}
+
+void same_kind(const MatrixView& a, const MatrixView& b) {
+  if (a.cols != b.cols) throw py::value_error("arrays have different widths");
+  if (a.f64 != b.f64) throw py::type_error("arrays must have the same dtype");
+}
+
+// Runs `fn` without the GIL. The progress callback re-takes the GIL, checks for Ctrl-C and calls
+// the user's callable; an exception there cancels the run and is re-raised here.
+template <class Fn>
+auto run_released(RunConfig cfg, const py::object& progress, Fn fn) {
+  std::exception_ptr raised;
+  cfg.progress = [&](int64_t done, int64_t total) -> bool {
+    py::gil_scoped_acquire gil;
+    try {
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      if (!progress.is_none()) progress(done, total);
+      return true;
+    } catch (...) {
+      raised = std::current_exception();
+      return false;
+    }
+  };
+  try {
+    py::gil_scoped_release nogil;
+    return fn(cfg);
+  } catch (const Cancelled&) {
+    if (raised) std::rethrow_exception(raised);
+    throw;
+  }
+}
+
+RunConfig config(bool exact, int64_t tile_rows, int num_threads) {
+  RunConfig c;
+  c.exact = exact;
+  c.tile_rows = tile_rows;
+  c.num_threads = num_threads;
+  return c;
+}
+
+template <class T>
+py::array_t<T> to_array(std::vector<T>&& v, int64_t rows, int64_t cols) {
+  auto* heap = new std::vector<T>(std::move(v));
+  py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+  return py::array_t<T>({rows, cols}, heap->data(), owner);
+}
+
+py::array_t<bool> to_bool(std::vector<uint8_t>&& v, int64_t rows, int64_t cols) {
+  py::array_t<bool> out({rows, cols});
+  auto* dst = out.mutable_data();
+  for (size_t t = 0; t < v.size(); ++t) dst[t] = v[t] != 0;
+  return out;
+}
+
+const double* radii_ptr(const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& r,
+                        int64_t rows, int64_t& k, const char* name) {
+  k = 0;
+  if (!r) return nullptr;
+  if (r->ndim() != 2 || r->shape(0) != rows)
+    throw py::value_error(std::string(name) + " must have shape (rows, k) matching its centres");
+  k = r->shape(1);
+  return r->data();
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fastprdc native CPU kernels: tiled exact kNN radii, fused cross pass, pairwise distances";
+  init_blas();
+
+  m.def("build_info", [] {
+    const BuildInfo b = build_info();
+    py::dict d;
+    d["compiler"] = b.compiler;
+    d["openmp"] = b.openmp;
+    d["omp_max_threads"] = b.omp_max_threads;
+    d["blas"] = b.blas;
+    d["blas_config"] = b.blas_config;
+    d["blas_core"] = b.blas_core;
+    d["cuda"] = b.cuda_status;
+    d["default_tile_rows"] = kDefaultTileRows;
+    return d;
+  });
+
+  m.def(
+      "pairwise_distances",
+      [](const py::array& x, const py::array& y, int num_threads) {
+        const MatrixView a = view(x, "X"), b = view(y, "Y");
+        same_kind(a, b);
+        std::vector<double> out;
+        {
+          py::gil_scoped_release nogil;
+          out = pairwise_distances(a, b, num_threads);
+        }
+        return to_array(std::move(out), a.rows, b.rows);
+      },
+      py::arg("X"), py::arg("Y"), py::arg("num_threads") = 0);
+
+  m.def(
+      "knn",
+      [](const py::array& x, const std::optional<py::array>& y, int64_t k, bool exact, int64_t tile_rows,
+         int num_threads, const py::object& progress) -> py::tuple {
+        const MatrixView a = view(x, "X");
+        if (k < 1) throw py::value_error("k must be >= 1");
+        const RunConfig cfg = config(exact, tile_rows, num_threads);
+        if (!y) {
+          if (k >= a.rows) throw py::value_error("k must be < number of rows for a self-kNN");
+          KnnResult r = run_released(cfg, progress, [&](const RunConfig& c) { return knn_self(a, k, c); });
+          return py::make_tuple(to_array(std::move(r.dist), a.rows, k), to_array(std::move(r.idx), a.rows, k),
+                                r.n_rechecked);
+        }
+        CrossInputs in;
+        in.a = a;
+        in.b = view(*y, "Y");
+        same_kind(in.a, in.b);
+        if (k > in.b.rows) throw py::value_error("k must be <= number of rows of Y");
+        in.knn_a = k;
+        CrossResult r = run_released(cfg, progress, [&](const RunConfig& c) { return cross_pass(in, c); });
+        return py::make_tuple(to_array(std::move(r.a_knn_dist), a.rows, k),
+                              to_array(std::move(r.a_knn_idx), a.rows, k), r.n_rechecked);
+      },
+      py::arg("X"), py::arg("Y"), py::arg("k"), py::arg("exact") = true, py::arg("tile_rows") = 0,
+      py::arg("num_threads") = 0, py::arg("progress") = py::none());
+
+  m.def(
+      "cross_pass",
+      [](const py::array& a_arr, const py::array& b_arr,
+         const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& radii_a,
+         const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& radii_b, bool strict,
+         int64_t knn_a, int64_t knn_b, bool exact, int64_t tile_rows, int num_threads, const py::object& progress) {
+        CrossInputs in;
+        in.a = view(a_arr, "A");
+        in.b = view(b_arr, "B");
+        same_kind(in.a, in.b);
+        in.radii_a = radii_ptr(radii_a, in.a.rows, in.ka, "radii_a");
+        in.radii_b = radii_ptr(radii_b, in.b.rows, in.kb, "radii_b");
+        if (knn_a < 0 || knn_b < 0) throw py::value_error("knn sizes must be >= 0");
+        if (knn_a > in.b.rows || knn_b > in.a.rows) throw py::value_error("knn size larger than the other set");
+        in.strict = strict;
+        in.knn_a = knn_a;
+        in.knn_b = knn_b;
+        const RunConfig cfg = config(exact, tile_rows, num_threads);
+        CrossResult r = run_released(cfg, progress, [&](const RunConfig& c) { return cross_pass(in, c); });
+        const int64_t n = in.a.rows, mm = in.b.rows;
+        py::dict d;
+        d["b_count"] = to_array(std::move(r.b_count), mm, in.ka);
+        d["b_min_radius"] = to_array(std::move(r.b_min_radius), mm, in.ka);
+        d["a_covered"] = to_bool(std::move(r.a_covered), n, in.ka);
+        d["a_count"] = to_array(std::move(r.a_count), n, in.kb);
+        d["a_min_radius"] = to_array(std::move(r.a_min_radius), n, in.kb);
+        d["b_covered"] = to_bool(std::move(r.b_covered), mm, in.kb);
+        d["a_knn_dist"] = to_array(std::move(r.a_knn_dist), n, knn_a);
+        d["a_knn_idx"] = to_array(std::move(r.a_knn_idx), n, knn_a);
+        d["b_knn_dist"] = to_array(std::move(r.b_knn_dist), mm, knn_b);
+        d["b_knn_idx"] = to_array(std::move(r.b_knn_idx), mm, knn_b);
+        d["n_rechecked"] = r.n_rechecked;
+        return d;
+      },
+      py::arg("A"), py::arg("B"), py::arg("radii_a") = py::none(), py::arg("radii_b") = py::none(),
+      py::arg("strict") = false, py::arg("knn_a") = 0, py::arg("knn_b") = 0, py::arg("exact") = true,
+      py::arg("tile_rows") = 0, py::arg("num_threads") = 0, py::arg("progress") = py::none());
+}

@@ -1,0 +1,43 @@
+// The fused cross pass A x B: hypersphere membership both ways (balls centred on A with radii
+// radii_a, balls centred on B with radii_b) and nearest-neighbour lists both ways, from one
+// sweep over the GEMM tiles.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/types.hpp"
+
+namespace fastprdc {
+
+struct CrossInputs {
+  MatrixView a, b;
+  const double* radii_a = nullptr;  // a.rows x ka (row-major), balls centred on A
+  int64_t ka = 0;
+  const double* radii_b = nullptr;  // b.rows x kb, balls centred on B
+  int64_t kb = 0;
+  bool strict = false;  // true: d < r; false: d <= r
+  int64_t knn_a = 0;    // nearest B rows of each A row
+  int64_t knn_b = 0;    // nearest A rows of each B row
+};
+
+struct CrossResult {
+  std::vector<int64_t> b_count;      // b.rows x ka: A-balls containing b_j
+  std::vector<double> b_min_radius;  // b.rows x ka: smallest such radius (+inf if none)
+  std::vector<uint8_t> a_covered;    // a.rows x ka: A-ball contains some b
+  std::vector<int64_t> a_count;      // a.rows x kb
+  std::vector<double> a_min_radius;  // a.rows x kb
+  std::vector<uint8_t> b_covered;    // b.rows x kb
+  std::vector<double> a_knn_dist;    // a.rows x knn_a
+  std::vector<int64_t> a_knn_idx;
+  std::vector<double> b_knn_dist;  // b.rows x knn_b
+  std::vector<int64_t> b_knn_idx;
+  int64_t n_rechecked = 0;
+};
+
+CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg);
+
+// Full matrix of oracle distances (float64, rows x rows): for small inputs and tests.
+std::vector<double> pairwise_distances(const MatrixView& x, const MatrixView& y, int num_threads);
+
+}  // namespace fastprdc

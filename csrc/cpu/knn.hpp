@@ -1,0 +1,21 @@
+// Exact k-nearest neighbours on the CPU.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/types.hpp"
+
+namespace fastprdc {
+
+struct KnnResult {
+  std::vector<double> dist;  // rows x k, float64 oracle distances, ascending
+  std::vector<int64_t> idx;  // rows x k, ties by lower index
+  int64_t n_rechecked = 0;
+};
+
+// Self-kNN of x: each row's k nearest other rows (self excluded by position). Symmetric: every
+// pair is computed once.
+KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg);
+
+}  // namespace fastprdc

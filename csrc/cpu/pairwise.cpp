@@ -1,0 +1,18 @@
+#include <cmath>
+
+#include "cpu/cross_pass.hpp"
+#include "cpu/oracle.hpp"
+#include "cpu/prepare.hpp"
+
+namespace fastprdc {
+
+std::vector<double> pairwise_distances(const MatrixView& x, const MatrixView& y, int num_threads) {
+  const int nt = resolve_threads(num_threads);
+  std::vector<double> out(static_cast<size_t>(x.rows * y.rows));
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t i = 0; i < x.rows; ++i)
+    for (int64_t j = 0; j < y.rows; ++j) out[i * y.rows + j] = std::sqrt(oracle_d2(x, i, y, j));
+  return out;
+}
+
+}  // namespace fastprdc

@@ -1,0 +1,34 @@
+// Centred, power-of-two-scaled float32 copies of the inputs: the operands of the GEMM tiles.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/types.hpp"
+
+namespace fastprdc {
+
+// A common frame for every set of one pass: centre c (float64) and scale s = 2^-e with
+// max |s (x - c)| < 1, so that float32 neither overflows nor loses relative accuracy.
+struct Frame {
+  std::vector<double> centre;
+  double scale = 1.0;
+};
+
+struct Prepared {
+  std::vector<float> x;      // rows x cols, float32(s (x - c))
+  std::vector<float> norm2;  // squared norms of the float32 rows (computed in float64)
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const float* row(int64_t i) const { return x.data() + i * cols; }
+};
+
+// Frame over the union of the given sets (centre = mean of all their rows).
+Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads);
+
+Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads);
+
+// Number of OpenMP threads to use for a requested count (0 = default).
+int resolve_threads(int requested);
+
+}  // namespace fastprdc

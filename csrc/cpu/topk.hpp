@@ -1,0 +1,103 @@
+// Per-row collector of k-nearest candidates under an error bound.
+//
+// Each pair arrives with a lower and an upper bound (lo <= oracle d^2 <= hi, scaled domain).
+// The collector keeps, per row, the k smallest upper bounds (a max-heap; its top is the row
+// threshold T) and every candidate whose lower bound is <= T. Every pair whose oracle value is
+// among the k smallest (ties included) has lo <= oracle <= T, so it is never dropped; the final
+// float64 recheck of the survivors gives the exact top-k, ties broken by the lower index.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace fastprdc {
+
+class TopkCollector {
+ public:
+  TopkCollector() = default;
+  TopkCollector(int64_t rows, int64_t k)
+      : k_(k),
+        heap_(static_cast<size_t>(rows * k)),
+        heap_size_(static_cast<size_t>(rows), 0),
+        threshold_(static_cast<size_t>(rows), std::numeric_limits<float>::infinity()),
+        cand_(static_cast<size_t>(rows)),
+        limit_(static_cast<size_t>(rows), static_cast<int32_t>(2 * k + 16)) {}
+
+  int64_t k() const { return k_; }
+  bool active() const { return k_ > 0; }
+  // Candidates with lo above this can never enter the row's top-k.
+  float threshold(int64_t i) const { return threshold_[i]; }
+
+  // Caller has checked lo <= threshold(i).
+  void push(int64_t i, float lo, float hi, int64_t j) {
+    std::vector<Cand>& c = cand_[i];
+    c.push_back({lo, static_cast<int32_t>(j)});
+    float* h = heap_.data() + i * k_;
+    int32_t& s = heap_size_[i];
+    if (s < k_) {
+      h[s++] = hi;
+      std::push_heap(h, h + s);
+      if (s == k_) threshold_[i] = h[0];
+    } else if (hi < h[0]) {
+      std::pop_heap(h, h + s);
+      h[s - 1] = hi;
+      std::push_heap(h, h + s);
+      threshold_[i] = h[0];
+    }
+    if (static_cast<int64_t>(c.size()) >= limit_[i]) {
+      prune(i);
+      if (2 * static_cast<int64_t>(c.size()) > limit_[i]) limit_[i] *= 2;
+    }
+  }
+
+  // Exact top-k of row i into dist/idx (length k), sorted by (distance, index).
+  // `exact_d2(j)` returns the oracle d^2 (original units); `scale` converts estimates back.
+  // Returns the number of oracle evaluations.
+  template <class ExactD2>
+  int64_t finalize(int64_t i, bool exact, double scale, ExactD2 exact_d2, double* dist, int64_t* idx) {
+    prune(i);
+    std::vector<Cand>& c = cand_[i];
+    std::vector<std::pair<double, int64_t>> v;
+    v.reserve(c.size());
+    for (const Cand& x : c) {
+      const double key = exact ? exact_d2(x.j) : std::max(static_cast<double>(x.lo), 0.0) / (scale * scale);
+      v.emplace_back(key, x.j);
+    }
+    const int64_t kk = std::min<int64_t>(k_, static_cast<int64_t>(v.size()));
+    std::partial_sort(v.begin(), v.begin() + kk, v.end());
+    for (int64_t t = 0; t < kk; ++t) {
+      dist[t] = std::sqrt(v[t].first);
+      idx[t] = v[t].second;
+    }
+    for (int64_t t = kk; t < k_; ++t) {
+      dist[t] = std::numeric_limits<double>::infinity();
+      idx[t] = -1;
+    }
+    std::vector<Cand>().swap(c);
+    return exact ? static_cast<int64_t>(v.size()) : 0;
+  }
+
+ private:
+  struct Cand {
+    float lo;
+    int32_t j;
+  };
+
+  void prune(int64_t i) {
+    const float t = threshold_[i];
+    std::vector<Cand>& c = cand_[i];
+    c.erase(std::remove_if(c.begin(), c.end(), [t](const Cand& x) { return x.lo > t; }), c.end());
+  }
+
+  int64_t k_ = 0;
+  std::vector<float> heap_;
+  std::vector<int32_t> heap_size_;
+  std::vector<float> threshold_;
+  std::vector<std::vector<Cand>> cand_;
+  std::vector<int32_t> limit_;
+};
+
+}  // namespace fastprdc
