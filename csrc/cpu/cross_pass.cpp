@@ -156,14 +156,14 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : total)
     for (int64_t i = 0; i < A.rows; ++i)
       total += top_a.finalize(
-          i, cfg.exact, frame.scale, [&](int64_t j) { return oracle_d2(A, i, B, j); },
+          i, cfg.exact, frame.scale, [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(A, i, B, js, n, out); },
           r.a_knn_dist.data() + i * in.knn_a, r.a_knn_idx.data() + i * in.knn_a);
   }
   if (in.knn_b) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : total)
     for (int64_t j = 0; j < B.rows; ++j)
       total += top_b.finalize(
-          j, cfg.exact, frame.scale, [&](int64_t i) { return oracle_d2(B, j, A, i); },
+          j, cfg.exact, frame.scale, [&](const int64_t* is, int64_t n, double* out) { oracle_d2_many(B, j, A, is, n, out); },
           r.b_knn_dist.data() + j * in.knn_b, r.b_knn_idx.data() + j * in.knn_b);
   }
   r.n_rechecked = total;

@@ -20,13 +20,13 @@ int resolve_threads(int requested) {
 
 namespace {
 
-template <class T>
-double value(const MatrixView& m, int64_t i, int64_t t) {
-  return static_cast<double>(m.row<T>(i)[t]);
-}
-
-double at(const MatrixView& m, int64_t i, int64_t t) {
-  return m.f64 ? value<double>(m, i, t) : value<float>(m, i, t);
+// Calls fn(row pointer) with the row typed as float or double.
+template <class Fn>
+void with_row(const MatrixView& m, int64_t i, Fn fn) {
+  if (m.f64)
+    fn(m.row<double>(i));
+  else
+    fn(m.row<float>(i));
 }
 
 }  // namespace
@@ -34,21 +34,39 @@ double at(const MatrixView& m, int64_t i, int64_t t) {
 Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
   const int nt = resolve_threads(num_threads);
   const int64_t d = sets.front()->cols;
+  // Fixed chunks of rows, summed row-wise (cache friendly) and combined in chunk order, so the
+  // centre does not depend on the thread count.
+  constexpr int64_t kChunk = 512;
+  std::vector<std::pair<const MatrixView*, int64_t>> chunks;
   int64_t total = 0;
-  for (const MatrixView* m : sets) total += m->rows;
+  for (const MatrixView* m : sets) {
+    total += m->rows;
+    for (int64_t i0 = 0; i0 < m->rows; i0 += kChunk) chunks.emplace_back(m, i0);
+  }
+  const int64_t nc = static_cast<int64_t>(chunks.size());
+  std::vector<double> partial(static_cast<size_t>(nc * d), 0.0);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t c = 0; c < nc; ++c) {
+    const MatrixView& m = *chunks[c].first;
+    double* acc = partial.data() + c * d;
+    for (int64_t i = chunks[c].second; i < std::min(m.rows, chunks[c].second + kChunk); ++i)
+      with_row(m, i, [&](const auto* x) {
+        for (int64_t t = 0; t < d; ++t) acc[t] += static_cast<double>(x[t]);
+      });
+  }
   Frame f;
   f.centre.assign(static_cast<size_t>(d), 0.0);
-  // Column sums in a fixed order (rows in sequence), parallel over columns: deterministic.
+  for (int64_t c = 0; c < nc; ++c)
+    for (int64_t t = 0; t < d; ++t) f.centre[t] += partial[c * d + t];
+  for (int64_t t = 0; t < d; ++t) f.centre[t] /= static_cast<double>(total);
   double maxabs = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxabs)
-  for (int64_t t = 0; t < d; ++t) {
-    double s = 0.0;
-    for (const MatrixView* m : sets)
-      for (int64_t i = 0; i < m->rows; ++i) s += at(*m, i, t);
-    const double c = s / static_cast<double>(total);
-    f.centre[t] = c;
-    for (const MatrixView* m : sets)
-      for (int64_t i = 0; i < m->rows; ++i) maxabs = std::max(maxabs, std::fabs(at(*m, i, t) - c));
+  for (int64_t c = 0; c < nc; ++c) {
+    const MatrixView& m = *chunks[c].first;
+    for (int64_t i = chunks[c].second; i < std::min(m.rows, chunks[c].second + kChunk); ++i)
+      with_row(m, i, [&](const auto* x) {
+        for (int64_t t = 0; t < d; ++t) maxabs = std::max(maxabs, std::fabs(static_cast<double>(x[t]) - f.centre[t]));
+      });
   }
   if (maxabs > 0.0 && std::isfinite(maxabs)) {
     int e = 0;
@@ -71,11 +89,13 @@ Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads) {
   for (int64_t i = 0; i < m.rows; ++i) {
     float* out = p.x.data() + i * m.cols;
     double n2 = 0.0;
-    for (int64_t t = 0; t < m.cols; ++t) {
-      const float v = static_cast<float>((at(m, i, t) - c[t]) * s);
-      out[t] = v;
-      n2 += static_cast<double>(v) * static_cast<double>(v);
-    }
+    with_row(m, i, [&](const auto* x) {
+      for (int64_t t = 0; t < m.cols; ++t) {
+        const float v = static_cast<float>((static_cast<double>(x[t]) - c[t]) * s);
+        out[t] = v;
+        n2 += static_cast<double>(v) * static_cast<double>(v);
+      }
+    });
     p.norm2[i] = static_cast<float>(n2);
   }
   return p;

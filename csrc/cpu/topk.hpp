@@ -54,19 +54,24 @@ class TopkCollector {
   }
 
   // Exact top-k of row i into dist/idx (length k), sorted by (distance, index).
-  // `exact_d2(j)` returns the oracle d^2 (original units); `scale` converts estimates back.
-  // Returns the number of oracle evaluations.
+  // `exact_d2(js, n, out)` writes the oracle d^2 (original units) of candidates js[0..n);
+  // `scale` converts estimates back when not exact. Returns the number of oracle evaluations.
   template <class ExactD2>
   int64_t finalize(int64_t i, bool exact, double scale, ExactD2 exact_d2, double* dist, int64_t* idx) {
     prune(i);
     std::vector<Cand>& c = cand_[i];
-    std::vector<std::pair<double, int64_t>> v;
-    v.reserve(c.size());
-    for (const Cand& x : c) {
-      const double key = exact ? exact_d2(x.j) : std::max(static_cast<double>(x.lo), 0.0) / (scale * scale);
-      v.emplace_back(key, x.j);
+    const int64_t n = static_cast<int64_t>(c.size());
+    std::vector<int64_t> js(static_cast<size_t>(n));
+    std::vector<double> key(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t) js[t] = c[t].j;
+    if (exact) {
+      exact_d2(js.data(), n, key.data());
+    } else {
+      for (int64_t t = 0; t < n; ++t) key[t] = std::max(static_cast<double>(c[t].lo), 0.0) / (scale * scale);
     }
-    const int64_t kk = std::min<int64_t>(k_, static_cast<int64_t>(v.size()));
+    std::vector<std::pair<double, int64_t>> v(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t) v[t] = {key[t], js[t]};
+    const int64_t kk = std::min<int64_t>(k_, n);
     std::partial_sort(v.begin(), v.begin() + kk, v.end());
     for (int64_t t = 0; t < kk; ++t) {
       dist[t] = std::sqrt(v[t].first);
@@ -77,7 +82,7 @@ class TopkCollector {
       idx[t] = -1;
     }
     std::vector<Cand>().swap(c);
-    return exact ? static_cast<int64_t>(v.size()) : 0;
+    return exact ? n : 0;
   }
 
  private:
