@@ -151,8 +151,8 @@ PYBIND11_MODULE(_core, m) {
         if (k > in.b.rows) throw py::value_error("k must be <= number of rows of Y");
         in.knn_a = k;
         CrossResult r = run_released(cfg, progress, [&](const RunConfig& c) { return cross_pass(in, c); });
-        return py::make_tuple(to_array(std::move(r.a_knn_dist), a.rows, k),
-                              to_array(std::move(r.a_knn_idx), a.rows, k), r.n_rechecked);
+        return py::make_tuple(to_array(std::move(r.a_knn_dist), a.rows, k), to_array(std::move(r.a_knn_idx), a.rows, k),
+                              r.n_rechecked);
       },
       py::arg("X"), py::arg("Y"), py::arg("k"), py::arg("exact") = true, py::arg("tile_rows") = 0,
       py::arg("num_threads") = 0, py::arg("progress") = py::none());

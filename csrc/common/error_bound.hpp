@@ -20,8 +20,8 @@ namespace fastprdc {
 inline float error_bound_coefficient(int64_t d) {
   const double u32 = std::ldexp(1.0, -24);
   const double u64 = std::ldexp(1.0, -53);
-  return static_cast<float>(1.125 * ((static_cast<double>(d) + 32.0) * u32 +
-                                     (2.0 * static_cast<double>(d) + 16.0) * u64));
+  return static_cast<float>(1.125 *
+                            ((static_cast<double>(d) + 32.0) * u32 + (2.0 * static_cast<double>(d) + 16.0) * u64));
 }
 
 // Absolute slack for float32 underflow of tiny centred values (|s(x - c)| <= 1 always).
@@ -45,7 +45,7 @@ inline RadiusThresholds radius_thresholds(double radius, double scale, bool exac
   const double rel = std::ldexp(1.0, -40);
   float in = static_cast<float>(r2 * (1.0 - rel));
   float out = static_cast<float>(r2 * (1.0 + rel));
-  in = std::nextafter(in, -1.0f);  // round down
+  in = std::nextafter(in, -1.0f);       // round down
   out = std::nextafter(out, INFINITY);  // round up
   return {in, out};
 }

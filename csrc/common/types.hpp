@@ -24,10 +24,10 @@ struct MatrixView {
 using ProgressFn = std::function<bool(int64_t done, int64_t total)>;
 
 struct RunConfig {
-  bool exact = true;       // recheck ambiguous decisions against the float64 oracle
-  int64_t tile_rows = 0;   // rows per tile side; 0 = default
-  int num_threads = 0;     // 0 = OpenMP default
-  ProgressFn progress;     // optional
+  bool exact = true;      // recheck ambiguous decisions against the float64 oracle
+  int64_t tile_rows = 0;  // rows per tile side; 0 = default
+  int num_threads = 0;    // 0 = OpenMP default
+  ProgressFn progress;    // optional
 };
 
 // Thrown when the progress callback asked to stop.

@@ -51,8 +51,8 @@ struct PairDistance {
 };
 
 // Membership of one point in the balls of one centre; updates the point's and the centre's state.
-inline void member(const Balls& balls, int64_t centre, int64_t point, float lo, float hi, bool strict,
-                   PairDistance& pd, int64_t* count, double* min_radius, uint8_t* covered) {
+inline void member(const Balls& balls, int64_t centre, int64_t point, float lo, float hi, bool strict, PairDistance& pd,
+                   int64_t* count, double* min_radius, uint8_t* covered) {
   const int64_t k = balls.k;
   for (int64_t c = 0; c < k; ++c) {
     const RadiusThresholds t = balls.th[centre * k + c];
@@ -130,15 +130,13 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
           if (need_a) {
             if (top_a.active() && lo <= top_a.threshold(i)) top_a.push(i, lo, hi, j);
             if (balls_a.k && lo <= balls_a.reach[i])
-              member(balls_a, i, j, lo, hi, strict, pd, r.b_count.data(), r.b_min_radius.data(),
-                     r.a_covered.data());
+              member(balls_a, i, j, lo, hi, strict, pd, r.b_count.data(), r.b_min_radius.data(), r.a_covered.data());
             gate_a[i] = gate_of(top_a, balls_a, i);
           }
           if (need_b) {
             if (top_b.active() && lo <= top_b.threshold(j)) top_b.push(j, lo, hi, i);
             if (balls_b.k && lo <= balls_b.reach[j])
-              member(balls_b, j, i, lo, hi, strict, pd, r.a_count.data(), r.a_min_radius.data(),
-                     r.b_covered.data());
+              member(balls_b, j, i, lo, hi, strict, pd, r.a_count.data(), r.a_min_radius.data(), r.b_covered.data());
             gate_b[j] = gate_of(top_b, balls_b, j);
           }
         }
@@ -156,14 +154,16 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : total)
     for (int64_t i = 0; i < A.rows; ++i)
       total += top_a.finalize(
-          i, cfg.exact, frame.scale, [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(A, i, B, js, n, out); },
+          i, cfg.exact, frame.scale,
+          [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(A, i, B, js, n, out); },
           r.a_knn_dist.data() + i * in.knn_a, r.a_knn_idx.data() + i * in.knn_a);
   }
   if (in.knn_b) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : total)
     for (int64_t j = 0; j < B.rows; ++j)
       total += top_b.finalize(
-          j, cfg.exact, frame.scale, [&](const int64_t* is, int64_t n, double* out) { oracle_d2_many(B, j, A, is, n, out); },
+          j, cfg.exact, frame.scale,
+          [&](const int64_t* is, int64_t n, double* out) { oracle_d2_many(B, j, A, is, n, out); },
           r.b_knn_dist.data() + j * in.knn_b, r.b_knn_idx.data() + j * in.knn_b);
   }
   r.n_rechecked = total;

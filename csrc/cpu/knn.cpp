@@ -42,7 +42,8 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : rechecked)
   for (int64_t i = 0; i < x.rows; ++i) {
     rechecked += top.finalize(
-        i, cfg.exact, frame.scale, [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(x, i, x, js, n, out); }, r.dist.data() + i * k,
+        i, cfg.exact, frame.scale,
+        [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(x, i, x, js, n, out); }, r.dist.data() + i * k,
         r.idx.data() + i * k);
   }
   r.n_rechecked = rechecked;

@@ -1,13 +1,13 @@
 #include "cpu/tile_engine.hpp"
 
+#include <cblas.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
 #include <mutex>
 #include <vector>
-
-#include <cblas.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -77,8 +77,8 @@ void run_tiles(const Prepared& a, const Prepared* b_or_null, const RunConfig& cf
         const int64_t ni = std::min(tr, a.rows - i0), nj = std::min(tr, b.rows - j0);
         if (d > 0) {
           scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(ni), static_cast<blasint>(nj),
-                      static_cast<blasint>(d), -2.0f, a.row(i0), static_cast<blasint>(d), b.row(j0),
-                      static_cast<blasint>(d), 0.0f, buf.data(), static_cast<blasint>(nj));
+                            static_cast<blasint>(d), -2.0f, a.row(i0), static_cast<blasint>(d), b.row(j0),
+                            static_cast<blasint>(d), 0.0f, buf.data(), static_cast<blasint>(nj));
         } else {
           std::fill(buf.begin(), buf.begin() + ni * nj, 0.0f);
         }

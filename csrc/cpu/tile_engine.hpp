@@ -13,8 +13,8 @@
 namespace fastprdc {
 
 struct Tile {
-  int64_t i0, ni;  // rows of A
-  int64_t j0, nj;  // rows of B
+  int64_t i0, ni;          // rows of A
+  int64_t j0, nj;          // rows of B
   const float* minus2dot;  // ni x nj, row-major, leading dimension nj
   int thread;
 };
