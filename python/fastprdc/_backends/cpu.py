@@ -32,17 +32,16 @@ class CpuBackend:
 
     name = "cpu"
 
-    def pairwise_distances(self, X: np.ndarray, Y: np.ndarray, opts: RunOptions | None = None) -> np.ndarray:
+    def pairwise_distances(
+        self, X: np.ndarray, Y: np.ndarray, opts: RunOptions | None = None
+    ) -> np.ndarray:
         threads = (opts.num_threads if opts else None) or 0
         return _core.pairwise_distances(X, Y, threads)
 
     def knn(
         self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions
-    ) -> tuple[np.ndarray, np.ndarray]:
-        dist, idx, _ = self._knn(X, Y, k, opts)
-        return dist, idx
-
-    def _knn(self, X, Y, k, opts):
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """(distances, indices, number of float64 rechecks)."""
         return _core.knn(
             X, Y, int(k), opts.exact, tile_rows_for(opts), opts.num_threads or 0, opts.progress
         )

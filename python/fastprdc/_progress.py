@@ -1,0 +1,68 @@
+"""Progress reporting: a tqdm bar on stderr behind the ``progress(done, total)`` callback.
+
+A run has phases (self-kNN of real, self-kNN of fake, cross pass); each phase reports
+its own tiles done / total. ``progress=True`` shows one bar per phase; a user callable
+receives ``(done, total)`` of the running phase (``done`` restarts at 0 in each phase).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Callable
+
+__all__ = ["ProgressBar", "phase"]
+
+
+class ProgressBar:
+    """``progress(done, total)`` callable drawing a tqdm bar (tiles done/total, rate, ETA)."""
+
+    def __init__(self, description: str = "fastprdc") -> None:
+        self.description = description
+        self._bar: Any = None
+
+    def start(self, description: str) -> None:
+        """Close the current bar; the next call opens a new one named ``description``."""
+        self.close()
+        self.description = description
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total,
+                desc=self.description,
+                unit="tile",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.2,
+                smoothing=0.1,
+            )
+        bar = self._bar
+        if total != bar.total:
+            bar.total = total
+        if done != bar.n:
+            bar.update(done - bar.n)
+
+    def close(self) -> None:
+        """Close the bar if one is open."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+@contextmanager
+def phase(
+    progress: Callable[[int, int], None] | None, description: str
+) -> Iterator[Callable[[int, int], None] | None]:
+    """Run one phase with ``progress``: a fresh bar for a :class:`ProgressBar`, else as is."""
+    if not isinstance(progress, ProgressBar):
+        yield progress
+        return
+    progress.start(f"fastprdc {description}")
+    try:
+        yield progress
+    finally:
+        progress.close()
