@@ -106,13 +106,16 @@ PYBIND11_MODULE(_core, m) {
   m.def("build_info", [] {
     const BuildInfo b = build_info();
     py::dict d;
+    d["version"] = b.version;
     d["compiler"] = b.compiler;
+    d["simd"] = b.simd;
     d["openmp"] = b.openmp;
     d["omp_max_threads"] = b.omp_max_threads;
     d["blas"] = b.blas;
     d["blas_config"] = b.blas_config;
     d["blas_core"] = b.blas_core;
     d["cuda"] = b.cuda_status;
+    d["cuda_sources"] = b.cuda_sources;
     d["default_tile_rows"] = kDefaultTileRows;
     return d;
   });

@@ -9,6 +9,9 @@
 #ifndef FASTPRDC_BLAS_VERSION
 #define FASTPRDC_BLAS_VERSION "unknown"
 #endif
+#ifndef FASTPRDC_VERSION
+#define FASTPRDC_VERSION "unknown"
+#endif
 #ifndef FASTPRDC_CUDA_STATUS
 #define FASTPRDC_CUDA_STATUS "unknown"
 #endif
@@ -17,6 +20,12 @@ namespace fastprdc {
 
 BuildInfo build_info() {
   BuildInfo b;
+  b.version = FASTPRDC_VERSION;
+#if defined(__x86_64__) || defined(__i386__)
+  b.simd = __builtin_cpu_supports("avx2") ? "avx2 (run-time dispatch)" : "scalar (no avx2 on this CPU)";
+#else
+  b.simd = "scalar";
+#endif
 #if defined(__clang__)
   b.compiler = std::string("clang ") + __clang_version__;
 #elif defined(__GNUC__)
@@ -32,6 +41,9 @@ BuildInfo build_info() {
   b.blas_config = scipy_openblas_get_config();
   b.blas_core = scipy_openblas_get_corename();
   b.cuda_status = FASTPRDC_CUDA_STATUS;
+#ifdef FASTPRDC_HAVE_CUDA_SOURCES
+  b.cuda_sources = true;
+#endif
   return b;
 }
 

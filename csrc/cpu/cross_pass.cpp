@@ -7,6 +7,7 @@
 #include "common/error_bound.hpp"
 #include "cpu/oracle.hpp"
 #include "cpu/prepare.hpp"
+#include "cpu/scan.hpp"
 #include "cpu/tile_engine.hpp"
 #include "cpu/topk.hpp"
 
@@ -113,19 +114,18 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   if (gate_a.size() && gate_b.size() && (in.ka || in.kb || in.knn_a || in.knn_b)) {
     run_tiles(pa, &pb, cfg, [&](const Tile& t) {
       int64_t& rc = rechecks[t.thread];
+      std::vector<int32_t> hits(static_cast<size_t>(t.nj));
+      const float* nb = pb.norm2.data() + t.j0;
       for (int64_t ii = 0; ii < t.ni; ++ii) {
         const int64_t i = t.i0 + ii;
         const float na = pa.norm2[i];
         const float* row = t.minus2dot + ii * t.nj;
-        for (int64_t jj = 0; jj < t.nj; ++jj) {
-          const int64_t j = t.j0 + jj;
-          const float s = na + pb.norm2[j];
-          const float e = s + row[jj];
-          const float bound = coef * s + absb;
-          const float lo = e - bound;
+        const int64_t nh = scan_row(row, nb, gate_b.data() + t.j0, t.nj, na, gate_a[i], coef, absb, hits.data());
+        for (int64_t h = 0; h < nh; ++h) {
+          const int64_t jj = hits[h], j = t.j0 + jj;
+          const PairBounds bnd = pair_bounds(na, nb[jj], row[jj], coef, absb);
+          const float lo = bnd.lo, hi = bnd.hi;
           const bool need_a = lo <= gate_a[i], need_b = lo <= gate_b[j];
-          if (!(need_a || need_b)) continue;
-          const float hi = e + bound;
           PairDistance pd{A, B, i, j, rc};
           if (need_a) {
             if (top_a.active() && lo <= top_a.threshold(i)) top_a.push(i, lo, hi, j);

@@ -3,6 +3,7 @@
 #include "common/error_bound.hpp"
 #include "cpu/oracle.hpp"
 #include "cpu/prepare.hpp"
+#include "cpu/scan.hpp"
 #include "cpu/tile_engine.hpp"
 #include "cpu/topk.hpp"
 
@@ -19,18 +20,19 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
 
   run_tiles(p, nullptr, cfg, [&](const Tile& t) {
     const bool diagonal = (t.i0 == t.j0);
+    std::vector<int32_t> hits(static_cast<size_t>(t.nj));
     for (int64_t ii = 0; ii < t.ni; ++ii) {
       const int64_t i = t.i0 + ii;
-      const float ni = nrm[i];
-      const float* row = t.minus2dot + ii * t.nj;
-      for (int64_t jj = diagonal ? ii + 1 : 0; jj < t.nj; ++jj) {
-        const int64_t j = t.j0 + jj;
-        const float s = ni + nrm[j];
-        const float e = s + row[jj];
-        const float b = coef * s + absb;
-        const float lo = e - b;
-        if (lo <= top.threshold(i)) top.push(i, lo, e + b, j);
-        if (lo <= top.threshold(j)) top.push(j, lo, e + b, i);
+      const int64_t first = diagonal ? ii + 1 : 0;  // each pair once, never (i, i)
+      const float* row = t.minus2dot + ii * t.nj + first;
+      const int64_t j0 = t.j0 + first;
+      const int64_t nh = scan_row(row, nrm + j0, top.thresholds() + j0, t.nj - first, nrm[i], top.threshold(i), coef,
+                                  absb, hits.data());
+      for (int64_t h = 0; h < nh; ++h) {
+        const int64_t j = j0 + hits[h];
+        const PairBounds pb = pair_bounds(nrm[i], nrm[j], row[hits[h]], coef, absb);
+        if (pb.lo <= top.threshold(i)) top.push(i, pb.lo, pb.hi, j);
+        if (pb.lo <= top.threshold(j)) top.push(j, pb.lo, pb.hi, i);
       }
     }
   });

@@ -30,6 +30,7 @@ class TopkCollector {
   bool active() const { return k_ > 0; }
   // Candidates with lo above this can never enter the row's top-k.
   float threshold(int64_t i) const { return threshold_[i]; }
+  const float* thresholds() const { return threshold_.data(); }
 
   // Caller has checked lo <= threshold(i).
   void push(int64_t i, float lo, float hi, int64_t j) {
