@@ -1,0 +1,250 @@
+"""Turn a pytest-benchmark JSON of ``benchmarks/`` into ``benchmarks/RESULTS.md``.
+
+    pytest benchmarks --benchmark-only --benchmark-json=bench.json -s
+    python benchmarks/report.py bench.json [--out benchmarks/RESULTS.md] [--notes NOTES.md]
+
+``--notes`` (default: ``benchmarks/RESULTS_NOTES.md`` when it exists) is a hand-written
+Markdown file appended under "Notes", e.g. the explanation of a missed goal, so that
+regenerating the results never loses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+GIB = 1 << 30
+
+# figure -> heading and what its goal is; in the order of issue 2's benchmark list
+FIGURES = {
+    "compute_prdc": "1. compute_prdc vs the prdc package (goal: >= 4x faster)",
+    "full_prdc": "2. Full PRDC vs one float32 matmul of the same shape (goal: <= 2.4x its time)",
+    "knn_radii": "3. Self-kNN radii vs scikit-learn brute and faiss-cpu (goals: >= 3x, >= 1.5x)",
+    "memory": "4. Peak memory, all four metrics (goal: <= input bytes + 1 GiB)",
+    "exact_overhead": "5. Cost of exactness: exact=True vs exact=False (goal: <= 5% overhead)",
+}
+
+
+def _fmt_seconds(t: float) -> str:
+    if t >= 100:
+        return f"{t:.0f} s"
+    if t >= 1:
+        return f"{t:.2f} s"
+    return f"{t * 1000:.1f} ms"
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "**NO**"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_fmt_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _fmt_ratio(r: dict[str, Any]) -> tuple[str, str, str]:
+    value = f"{r['value']:.3g}"
+    if r.get("op") is None:
+        return value, "-", "-"
+    status = "met" if r["met"] else "**missed**"
+    return value, f"{r['op']} {r['goal']:g}", status
+
+
+def _bytes(n: int | None) -> str:
+    if n is None:
+        return "n/a"
+    return f"{n / GIB:.3f} GiB" if n < 1e12 else f"{n / 1e9:.0f} GB"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def _machine(data: dict[str, Any]) -> list[str]:
+    info = data.get("machine_info", {})
+    fp = info.get("fastprdc", {})
+    lines = ["## Machine", ""]
+    ram = fp.get("ram_bytes")
+    rows = [
+        ["CPU", fp.get("cpu_model") or info.get("cpu", {}).get("brand_raw", "unknown")],
+        ["logical CPUs / physical cores", f"{fp.get('logical_cpus')} / {fp.get('physical_cores')}"],
+        ["RAM", f"{ram / GIB:.1f} GiB" if ram else "unknown"],
+        ["platform", fp.get("platform") or info.get("system", "")],
+        ["date (UTC)", data.get("datetime", "")],
+        ["pytest-benchmark", data.get("version", "")],
+    ]
+    commit = data.get("commit_info", {})
+    if commit.get("id"):
+        dirty = " (dirty)" if commit.get("dirty") else ""
+        rows.append(["commit", f"{commit['id'][:12]}{dirty}"])
+    for name, version in fp.get("versions", {}).items():
+        rows.append([name, version])
+    lines += _table(["", ""], rows)
+    pools = fp.get("thread_pools") or []
+    if pools:
+        lines += ["", "Thread pools (threadpoolctl):", ""]
+        lines += _table(
+            ["library", "api", "version", "threads", "architecture"],
+            [
+                [p.get("prefix"), p.get("internal_api"), p.get("version"),
+                 p.get("num_threads"), p.get("architecture")]
+                for p in pools
+            ],
+        )  # fmt: skip
+    text = fp.get("show_config_text")
+    if text:
+        lines += ["", "`fastprdc.show_config()`:", "", "```", text.rstrip(), "```"]
+    elif fp.get("show_config"):
+        lines += ["", "```", json.dumps(fp["show_config"], indent=2), "```"]
+    return lines
+
+
+def _figure(bench: dict[str, Any]) -> list[str]:
+    extra = bench["extra_info"]
+    sizes = ", ".join(f"{k} = {v}" for k, v in extra.get("sizes", {}).items())
+    name = extra.get("figure", bench["name"])
+    lines = [f"### {name}: {extra.get('title', '')}", "", f"Sizes: {sizes}.", ""]
+    main = extra.get("main")
+    header = ["measurement", "value", "goal", "status"]
+    rows = []
+    times = extra.get("times", {})
+    rounds = extra.get("rounds", {})
+    order = ([main] if main in times else []) + [t for t in times if t != main]
+    for t in order:
+        label = f"time: {t}" + (" (fastprdc)" if t == main and "fastprdc" not in t else "")
+        rows.append([label, f"{_fmt_seconds(times[t])} (min of {rounds.get(t, '?')})", "", ""])
+    memory = extra.get("memory")
+    if memory:
+        rows.append(["input bytes", _bytes(memory["input_bytes"]), "", ""])
+        rows.append(["peak RSS (process)", _bytes(memory["peak_rss_process"]),
+                     f"<= {_bytes(memory['goal_bytes'])}", ""])  # fmt: skip
+        if memory.get("peak_rss_polled") is not None:
+            rows.append(["peak RSS polled by psutil (cross-check)",
+                         _bytes(memory["peak_rss_polled"]), "", ""])  # fmt: skip
+        if memory.get("peak_rss_during_evaluate") is not None:
+            rows.append(["peak RSS during evaluate", _bytes(memory["peak_rss_during_evaluate"]),
+                         "", ""])  # fmt: skip
+        rows.append(["RSS before evaluate", _bytes(memory["rss_before_evaluate"]), "", ""])
+        rows.append(["one N x M float32 matrix (prdc needs 3)",
+                     _bytes(memory["reference_matrix_bytes"]), "", "not run"])  # fmt: skip
+    for r in extra.get("ratios", []):
+        value, goal, status = _fmt_ratio(r)
+        rows.append([f"{r['name']} ({r['description']})", value, goal, status])
+    lines += _table(header, rows)
+    checks = extra.get("checks", {})
+    if checks:
+        lines += ["", "Checks:", ""]
+        lines += [f"- {k}: {_fmt_value(v)}" for k, v in checks.items()]
+    for note in extra.get("notes", []):
+        lines += [f"- note: {note}"]
+    lines.append("")
+    return lines
+
+
+def _summary(benches: list[dict[str, Any]]) -> list[str]:
+    rows = []
+    for bench in benches:
+        extra = bench["extra_info"]
+        for r in extra.get("ratios", []):
+            if r.get("op") is None:
+                continue
+            value, goal, status = _fmt_ratio(r)
+            rows.append([extra.get("figure", bench["name"]), r["name"], value, goal, status])
+    return _table(["figure", "ratio", "measured", "goal", "status"], rows)
+
+
+def _command(data: dict[str, Any], json_name: str) -> list[str]:
+    bench = data.get("fastprdc_bench", {})
+    scale = bench.get("scale", 1.0)
+    rounds = bench.get("rounds_override")
+    env = ""
+    if scale != 1.0:
+        env += f"FASTPRDC_BENCH_SCALE={scale:g} "
+    if rounds:
+        env += f"FASTPRDC_BENCH_ROUNDS={rounds} "
+    return [
+        "## Reproduce",
+        "",
+        "```",
+        'pip install ".[bench]"',
+        f"{env}pytest benchmarks --benchmark-only --benchmark-json={json_name} -s",
+        f"python benchmarks/report.py {json_name}",
+        "```",
+        "",
+        f"Command line of this run: `{' '.join(bench.get('argv', []))}`",
+    ]
+
+
+def render(data: dict[str, Any], json_name: str, notes: str | None = None) -> str:
+    benches = [b for b in data.get("benchmarks", []) if "figure" in b.get("extra_info", {})]
+    bench_info = data.get("fastprdc_bench", {})
+    scale = bench_info.get("scale", 1.0)
+    lines = ["# fastprdc benchmark results", ""]
+    lines.append(
+        f"Generated by `benchmarks/report.py` from `{json_name}`. Every figure times fastprdc "
+        "and its baselines in the same run, on the machine below; times are the minimum over "
+        "rounds. Speed goals are reported, never enforced; correctness checks are asserted."
+    )
+    if scale != 1.0:
+        lines += [
+            "",
+            f"**FASTPRDC_BENCH_SCALE = {scale:g}: sample counts are scaled down, so these are "
+            "NOT the figures of the issue (smoke run).**",
+        ]
+    by_figure: dict[str, list[dict[str, Any]]] = {}
+    for bench in benches:
+        key = bench["extra_info"]["figure"].split("[", 1)[0]
+        by_figure.setdefault(key, []).append(bench)
+    ordered = [b for key in FIGURES for b in by_figure.get(key, [])]
+    ordered += [b for key, group in by_figure.items() if key not in FIGURES for b in group]
+    lines += ["", "## Summary", "", *_summary(ordered), ""]
+    missing = [key for key in FIGURES if key not in by_figure]
+    if missing:
+        lines += [f"Not measured in this run: {', '.join(missing)}.", ""]
+    for key, heading in FIGURES.items():
+        lines += [f"## {heading}", ""]
+        if key not in by_figure:
+            lines += ["Not measured in this run (test failed, deselected or skipped).", ""]
+            continue
+        for bench in by_figure[key]:
+            lines += _figure(bench)
+    for key, group in by_figure.items():
+        if key not in FIGURES:
+            lines += [f"## {key}", ""]
+            for bench in group:
+                lines += _figure(bench)
+    if notes:
+        lines += ["## Notes", "", notes.rstrip(), ""]
+    lines += [*_machine(data), "", *_command(data, json_name), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json", help="pytest-benchmark JSON (--benchmark-json=...)")
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"), help="Markdown to write")
+    parser.add_argument(
+        "--notes", default=None,
+        help="Markdown appended under 'Notes' (default: benchmarks/RESULTS_NOTES.md if present)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    data = json.loads(Path(args.json).read_text(encoding="utf-8"))
+    notes_path = Path(args.notes) if args.notes else HERE / "RESULTS_NOTES.md"
+    if args.notes and not notes_path.exists():
+        parser.error(f"notes file {notes_path} does not exist")
+    notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else None
+    text = render(data, Path(args.json).name, notes)
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
