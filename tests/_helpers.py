@@ -1,0 +1,252 @@
+"""Data generators, a package-independent brute-force oracle and assertion helpers.
+
+Everything in this file is written from the definitions in ``metrics.md`` and the
+internal contract, *not* from fastprdc's own code, so that the tests compare the
+package against an independent implementation:
+
+* distances: ``d2 = sum_t (x[t] - y[t]) ** 2`` accumulated sequentially over ``t`` in
+  float64 (no norm expansion), then ``sqrt``;
+* inputs: float64 stays float64, any other dtype is first cast to float32;
+* kNN: sorted by (distance, index); self excluded by position;
+* membership: ``dist <= r`` (inclusive) or ``dist < r`` (strict).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+BACKENDS = ["numpy", "cpu"]
+DTYPES = [np.float32, np.float64]
+ORDERS = ["C", "F"]
+BOUNDARIES = ["inclusive", "strict"]
+
+REFERENCE_DIR = Path(__file__).parent / "data" / "reference"
+REFERENCE_CASES = ["pub_gauss8", "pub_lattice3", "pub_modes16"]
+
+
+# ---------------------------------------------------------------------------
+# data generators (all take a numpy Generator)
+# ---------------------------------------------------------------------------
+
+
+def gaussian(rng, n, d, dtype=np.float32, order="C", loc=0.0, scale=1.0):
+    x = loc + scale * rng.standard_normal((n, d))
+    return np.asarray(x.astype(dtype), order=order)
+
+
+def lattice(rng, n, d=3, dtype=np.float32, order="C", shift=0.0):
+    """Every coordinate a multiple of 0.5: exact duplicates and exact distance ties."""
+    x = np.round(2 * rng.standard_normal((n, d))) / 2 + shift
+    return np.asarray(x.astype(dtype), order=order)
+
+
+def with_repeats(rng, x, n_repeat):
+    """Overwrite ``n_repeat`` random rows of ``x`` with copies of other rows."""
+    x = np.array(x, copy=True, order="K")
+    n = x.shape[0]
+    dst = rng.choice(n, size=min(n_repeat, n - 1), replace=False)
+    src = rng.integers(0, n, size=dst.size)
+    x[dst] = x[src]
+    return x
+
+
+def offset_data(rng, n, d=128, offset=50.0, dtype=np.float32):
+    """Large common offset: a naive float32 norm expansion loses the differences."""
+    return (offset + rng.standard_normal((n, d))).astype(dtype)
+
+
+def make_pair(rng, kind, n, m, d, dtype=np.float32, order="C"):
+    """A (real, fake) pair of one of the test data kinds."""
+    if kind == "gauss":
+        real = gaussian(rng, n, d, dtype, order)
+        fake = gaussian(rng, m, d, dtype, order, loc=0.3, scale=1.1)
+    elif kind == "lattice":
+        real = lattice(rng, n, d, dtype, order)
+        fake = lattice(rng, m, d, dtype, order, shift=0.5)
+    elif kind == "repeats":
+        real = with_repeats(rng, gaussian(rng, n, d, dtype, order), n // 5)
+        fake = gaussian(rng, m, d, dtype, order, loc=0.2)
+        # some fakes are exact copies of reals
+        idx = rng.choice(m, size=m // 5, replace=False)
+        fake[idx] = real[rng.integers(0, n, size=idx.size)]
+        fake = with_repeats(rng, fake, m // 10)
+    elif kind == "offset":
+        real = offset_data(rng, n, d, dtype=dtype)
+        fake = offset_data(rng, m, d, offset=50.05, dtype=dtype)
+    else:  # pragma: no cover
+        raise ValueError(kind)
+    return np.asarray(real, order=order), np.asarray(fake, order=order)
+
+
+DATA_KINDS = ["gauss", "lattice", "repeats", "offset"]
+# (n, m, d) per data kind, small enough to keep the numpy oracle fast
+KIND_SHAPES = {
+    "gauss": (120, 97, 16),
+    "lattice": (150, 130, 3),
+    "repeats": (110, 90, 8),
+    "offset": (100, 80, 128),
+}
+
+
+# ---------------------------------------------------------------------------
+# independent brute-force oracle
+# ---------------------------------------------------------------------------
+
+
+def as_oracle(x):
+    """The values the oracle works on: float64 stays, anything else -> float32 -> float64."""
+    x = np.asarray(x)
+    if x.dtype != np.float64:
+        x = x.astype(np.float32)
+    return x.astype(np.float64)
+
+
+def common_oracle(x, y):
+    """Cast a pair the way the contract does: if either is float64, both are float64
+    (the float32 values converted exactly); else both are float32."""
+    x, y = np.asarray(x), np.asarray(y)
+    return as_oracle(x), as_oracle(y)
+
+
+def brute_dist(x, y=None):
+    """Oracle distances: float64, sequential accumulation over the dimensions."""
+    x = as_oracle(x)
+    y = x if y is None else as_oracle(y)
+    acc = np.zeros((x.shape[0], y.shape[0]), dtype=np.float64)
+    for t in range(x.shape[1]):
+        diff = x[:, t][:, None] - y[:, t][None, :]
+        acc += diff * diff
+    return np.sqrt(acc)
+
+
+def brute_knn_from_dist(D, k, self_exclude):
+    """kNN lists sorted by (distance, index); self excluded by position."""
+    D = np.array(D, dtype=np.float64, copy=True)
+    if self_exclude:
+        np.fill_diagonal(D, np.inf)
+    order = np.argsort(D, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(D, order, axis=1), order.astype(np.int64)
+
+
+def brute_knn(x, y=None, k=1):
+    D = brute_dist(x, y)
+    return brute_knn_from_dist(D, k, self_exclude=y is None)
+
+
+def brute_radii(x, k):
+    """radius_k of every row (self excluded by position)."""
+    D = brute_dist(x)
+    np.fill_diagonal(D, np.inf)
+    return np.sort(D, axis=1)[:, k - 1]
+
+
+def inside(D, r, boundary):
+    return np.less_equal(D, r) if boundary == "inclusive" else np.less(D, r)
+
+
+def brute_membership(points, centres, radii, boundary):
+    """All per-point / per-centre outputs of ball_membership from a full matrix."""
+    D = brute_dist(points, centres)  # (P, C)
+    radii = np.asarray(radii, dtype=np.float64)
+    ins = inside(D, radii[None, :], boundary)
+    min_radius = np.where(ins, radii[None, :], np.inf).min(axis=1)
+    return {
+        "count": ins.sum(axis=1).astype(np.int64),
+        "any": ins.any(axis=1),
+        "min_radius": min_radius,
+        "nearest_centre": np.argmin(D, axis=1).astype(np.int64),
+        "nearest_centre_distance": D.min(axis=1),
+        "any_point": ins.any(axis=0),
+        "nearest_point": np.argmin(D, axis=0).astype(np.int64),
+        "nearest_point_distance": D.min(axis=0),
+    }
+
+
+def brute_prdc_counts(real, fake, k, boundary):
+    """Integer counts behind precision/recall/density/coverage (metrics.md 1-2)."""
+    real, fake = common_oracle(real, fake)
+    D = brute_dist(real, fake)  # (N, M)
+    rr = brute_radii(real, k)
+    in_real_ball = inside(D, rr[:, None], boundary)  # fake j in real ball i
+    if k < fake.shape[0]:
+        rf = brute_radii(fake, k)
+        in_fake_manifold = inside(D, rf[None, :], boundary).any(axis=1)  # real i in a fake ball
+    else:  # no fake radii (density/coverage only need the real ones)
+        rf = in_fake_manifold = None
+    return {
+        "N": real.shape[0],
+        "M": fake.shape[0],
+        "k": k,
+        "in_real_manifold": in_real_ball.any(axis=0),
+        "in_fake_manifold": in_fake_manifold,
+        "n_real_balls": in_real_ball.sum(axis=0).astype(np.int64),
+        "covered": inside(D.min(axis=1), rr, boundary),
+        "real_radii": rr,
+        "fake_radii": rf,
+    }
+
+
+def brute_metrics(real, fake, k, boundary):
+    c = brute_prdc_counts(real, fake, k, boundary)
+    N, M = c["N"], c["M"]
+    return {
+        "precision": int(c["in_real_manifold"].sum()) / M,
+        "recall": int(c["in_fake_manifold"].sum()) / N,
+        "density": int(c["n_real_balls"].sum()) / (k * M),
+        "coverage": int(c["covered"].sum()) / N,
+        "_counts": c,
+    }
+
+
+# ---------------------------------------------------------------------------
+# reference data
+# ---------------------------------------------------------------------------
+
+
+def load_reference(case):
+    """(real, fake, json dict) of one reference case."""
+    real = np.load(REFERENCE_DIR / f"{case}_real.npy")
+    fake = np.load(REFERENCE_DIR / f"{case}_fake.npy")
+    with open(REFERENCE_DIR / f"{case}.json") as fh:
+        ref = json.load(fh)
+    return real, fake, ref
+
+
+# ---------------------------------------------------------------------------
+# assertion helpers
+# ---------------------------------------------------------------------------
+
+
+def assert_exact(actual, expected, name=""):
+    """Bit-identical arrays (same shape, same values; NaN never expected)."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
+    if not np.array_equal(actual, expected):
+        bad = np.argwhere(actual != expected)
+        first = tuple(bad[0])
+        raise AssertionError(
+            f"{name}: {len(bad)} of {actual.size} entries differ; first at {first}: "
+            f"got {actual[first]!r}, expected {expected[first]!r}"
+        )
+
+
+def assert_fraction(value, count, total, name=""):
+    """A metric that is count / total: a Python float equal to count / total."""
+    assert isinstance(value, float), f"{name}: expected a Python float, got {type(value)}"
+    assert value == count / total, f"{name}: {value!r} != {count}/{total} = {count / total!r}"
+
+
+def assert_density(value, count_sum, k, M, name="density"):
+    """density = count_sum / (k M), correctly rounded (one float division of two exact
+    integers) -- the expression the reference float64 blocks use, bit for bit."""
+    assert isinstance(value, float), f"{name}: expected a Python float, got {type(value)}"
+    expected = count_sum / (k * M)
+    assert value == expected, f"{name}: {value!r} != {count_sum}/({k}*{M}) = {expected!r}"
+
+
+def is_int_dtype(a):
+    return np.issubdtype(np.asarray(a).dtype, np.integer)

@@ -1,0 +1,62 @@
+"""Shared pytest fixtures (data generators and the oracle live in ``_helpers.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+import zlib
+
+import numpy as np
+import pytest
+from _helpers import BACKENDS, BOUNDARIES, DTYPES, ORDERS, REFERENCE_CASES, load_reference
+
+# When a hypothesis test fails, hypothesis's pytest plugin imports
+# hypothesis.extra._patching (to suggest an @example patch), which imports libcst when it
+# is installed; libcst's import raises a DeprecationWarning (mypy_extensions.TypedDict),
+# and with `filterwarnings = error` that becomes an INTERNALERROR that aborts the whole
+# session instead of reporting the failure. Import it once here, warnings silenced.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    with contextlib.suppress(ImportError):  # no libcst: hypothesis skips the patch
+        import hypothesis.extra._patching  # noqa: F401
+
+
+# ---------------------------------------------------------------------------
+# parametrised fixtures
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Backend name. The cpu backend is *required*: if the native module is
+    missing the cpu-parametrised tests fail (they are not skipped)."""
+    return request.param
+
+
+@pytest.fixture(params=DTYPES, ids=["f32", "f64"])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture(params=ORDERS)
+def order(request):
+    return request.param
+
+
+@pytest.fixture(params=BOUNDARIES)
+def boundary(request):
+    return request.param
+
+
+@pytest.fixture
+def rng(request):
+    """A seeded Generator; the seed depends on the test id so that every
+    parametrisation gets different (but reproducible) data."""
+    # module + test name (not the nodeid, which depends on the invocation directory)
+    seed = zlib.crc32(f"{request.node.module.__name__}::{request.node.name}".encode())
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture(params=REFERENCE_CASES)
+def reference_case(request):
+    return (request.param, *load_reference(request.param))

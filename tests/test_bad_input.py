@@ -1,0 +1,282 @@
+"""Bad input (metrics.md section 9): a ValueError whose message names the problem,
+from every public entry point; inputs are never modified."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastprdc
+from fastprdc import primitives as P
+
+
+def _expect_error(fn, *fragments):
+    """fn() raises ValueError; every fragment (a str, or a tuple of alternatives)
+    appears in the message, case-insensitively."""
+    with pytest.raises(ValueError) as info:
+        fn()
+    msg = str(info.value).lower()
+    for frag in fragments:
+        alts = frag if isinstance(frag, tuple) else (frag,)
+        assert any(a.lower() in msg for a in alts), f"{alts} not in message: {info.value!s}"
+    return str(info.value)
+
+
+def _ok(n=30, d=4, seed=0, dtype=np.float32):
+    return np.random.default_rng(seed).standard_normal((n, d)).astype(dtype)
+
+
+# entry points taking (real, fake, k)
+PAIR_FUNCS = {
+    "precision_recall": lambda r, f, k=3, **kw: fastprdc.precision_recall(r, f, k=k, **kw),
+    "density_coverage": lambda r, f, k=3, **kw: fastprdc.density_coverage(r, f, k=k, **kw),
+    "evaluate": lambda r, f, k=3, **kw: fastprdc.evaluate(r, f, k=k, **kw),
+    "compute_prdc": lambda r, f, k=3, **kw: fastprdc.compute_prdc(r, f, k),
+}
+
+
+@pytest.fixture(params=sorted(PAIR_FUNCS))
+def pair_func(request):
+    return PAIR_FUNCS[request.param]
+
+
+# ---------------------------------------------------------------------------
+# shapes and sizes
+# ---------------------------------------------------------------------------
+
+
+def test_one_dimensional_real(pair_func):
+    _expect_error(lambda: pair_func(np.ones(5, np.float32), _ok()), "real", "2-d", "(5,)")
+
+
+def test_three_dimensional_fake(pair_func):
+    _expect_error(lambda: pair_func(_ok(), np.ones((4, 3, 2))), "fake", "2-d", "(4, 3, 2)")
+
+
+def test_scalar_input(pair_func):
+    _expect_error(lambda: pair_func(np.float32(3.0), _ok()), "real", "2-d")
+
+
+@pytest.mark.parametrize("which", ["real", "fake"])
+def test_empty_set(pair_func, which):
+    empty = np.zeros((0, 4), np.float32)
+    args = (empty, _ok()) if which == "real" else (_ok(), empty)
+    _expect_error(lambda: pair_func(*args), which, ("empty", "at least 2"))
+
+
+@pytest.mark.parametrize("which", ["real", "fake"])
+def test_single_sample(pair_func, which):
+    one = np.zeros((1, 4), np.float32)
+    args = (one, _ok()) if which == "real" else (_ok(), one)
+    _expect_error(lambda: pair_func(*args), which, "at least 2")
+
+
+def test_zero_width(pair_func):
+    _expect_error(
+        lambda: pair_func(np.zeros((5, 0)), np.zeros((5, 0))), ("width", "empty", "d >= 1")
+    )
+
+
+def test_width_mismatch(pair_func):
+    _expect_error(lambda: pair_func(_ok(40, 64), _ok(30, 32)), ("width", "dimension"), "64", "32")
+
+
+# ---------------------------------------------------------------------------
+# non-finite values
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_non_finite_fake(pair_func, bad, dtype):
+    fake = _ok(30, 4, 1, dtype)
+    fake[17, 2] = bad
+    fake[21, 0] = bad
+    msg = _expect_error(lambda: pair_func(_ok(), fake), "fake", ("nan", "inf"), "17")
+    assert "21" not in msg, "the *first* bad row is 17"
+
+
+def test_non_finite_real_fortran(pair_func):
+    real = np.asfortranarray(_ok(30, 4, 2, np.float64))
+    real[3, 1] = np.inf
+    _expect_error(lambda: pair_func(real, _ok()), "real", ("nan", "inf"), "3")
+
+
+def test_float16_overflow_is_inf():
+    # float16 max is 65504: 1e5 is inf in float16 and must be reported as such
+    real = _ok(30, 4).astype(np.float16)
+    real[9, 0] = np.float16(np.inf)
+    _expect_error(lambda: fastprdc.precision_recall(real, _ok()), "real", "9")
+
+
+# ---------------------------------------------------------------------------
+# k
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [0, -1])
+def test_k_not_positive(pair_func, k):
+    _expect_error(lambda: pair_func(_ok(), _ok(), k), "k", str(k))
+
+
+def test_k_too_large_for_real():
+    # k < N is needed for the real radii
+    for fn in (fastprdc.precision_recall, fastprdc.density_coverage):
+        _expect_error(lambda fn=fn: fn(_ok(30), _ok(60), k=30), "k", "30", ("real", "N"))
+    _expect_error(lambda: fastprdc.compute_prdc(_ok(30), _ok(60), 30), "k", "30")
+    _expect_error(lambda: fastprdc.evaluate(_ok(30), _ok(60), k=45), "k", "45")
+
+
+def test_k_too_large_for_fake_radii():
+    # recall needs fake radii: k < M
+    _expect_error(
+        lambda: fastprdc.precision_recall(_ok(60), _ok(20), k=20), "k", "20", ("fake", "M")
+    )
+
+
+@pytest.mark.parametrize("k", [2.5, 3.0, "3", [3, 0], [], [2, "x"]])
+def test_k_not_an_integer(k):
+    with pytest.raises((ValueError, TypeError)) as info:
+        fastprdc.precision_recall(_ok(), _ok(), k=k)
+    assert isinstance(info.value, ValueError), f"expected ValueError, got {info.value!r}"
+    assert "k" in str(info.value)
+
+
+def test_numpy_integer_k_accepted():
+    a = fastprdc.precision_recall(_ok(), _ok(seed=1), k=np.int64(3))
+    b = fastprdc.precision_recall(_ok(), _ok(seed=1), k=3)
+    assert a == b
+
+
+def test_primitives_k_rules():
+    x = _ok(20)
+    _expect_error(lambda: P.knn(x, k=20), "k", "20")  # self: k < n
+    _expect_error(lambda: P.knn(x, k=0), "k")
+    _expect_error(lambda: P.kth_radii(x, 20), "k", "20")
+    _expect_error(lambda: P.kth_radii(x, [3, 25]), "k", "25")
+
+
+# ---------------------------------------------------------------------------
+# options
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["closed", "<=", "", None])
+def test_bad_boundary(bad):
+    for fn in (fastprdc.precision_recall, fastprdc.density_coverage):
+        _expect_error(lambda fn=fn: fn(_ok(), _ok(), boundary=bad), "boundary")
+    _expect_error(lambda: fastprdc.evaluate(_ok(), _ok(), boundary=bad), "boundary")
+    radii = np.ones(30)
+    _expect_error(lambda: P.ball_membership(_ok(), _ok(), radii, boundary=bad), "boundary")
+
+
+def test_bad_metrics_name():
+    _expect_error(
+        lambda: fastprdc.evaluate(_ok(), _ok(), metrics=["precision_recall", "nonsense"]),
+        "nonsense",
+    )
+    _expect_error(lambda: fastprdc.evaluate(_ok(), _ok(), metrics="nonsense"), "nonsense")
+
+
+def test_bad_device():
+    with pytest.raises((ValueError, RuntimeError)) as info:
+        fastprdc.precision_recall(_ok(), _ok(), device="tpu")
+    assert "tpu" in str(info.value)
+
+
+@pytest.mark.parametrize("bad", ["lots", "-5GB", -1, 0])
+def test_bad_max_memory(bad):
+    _expect_error(lambda: fastprdc.precision_recall(_ok(), _ok(), max_memory=bad), "max_memory")
+
+
+@pytest.mark.parametrize("good", ["8GB", "512MiB", 10**9])
+def test_max_memory_accepted(good):
+    ref = fastprdc.precision_recall(_ok(), _ok(seed=1))
+    assert fastprdc.precision_recall(_ok(), _ok(seed=1), max_memory=good) == ref
+
+
+def test_ball_membership_radii_shape():
+    _expect_error(lambda: P.ball_membership(_ok(), _ok(20), np.ones(19)), "radii")
+    radii = np.ones(20)
+    radii[4] = np.nan
+    _expect_error(lambda: P.ball_membership(_ok(), _ok(20), radii), "radii")
+
+
+# ---------------------------------------------------------------------------
+# inputs are never modified
+# ---------------------------------------------------------------------------
+
+
+def _input_variants():
+    rng = np.random.default_rng(11)
+    base = rng.standard_normal((40, 6)) * 3
+    ro = base.astype(np.float32)
+    ro.setflags(write=False)
+    return {
+        "f32_C": base.astype(np.float32),
+        "f64_F": np.asfortranarray(base),
+        "f16": base.astype(np.float16),
+        "int32": np.round(base).astype(np.int32),
+        "int64_F": np.asfortranarray(np.round(base).astype(np.int64)),
+        "uint8": np.abs(np.round(base)).astype(np.uint8),
+        "view": np.asarray(rng.standard_normal((80, 12)))[::2, ::2],
+        "readonly": ro,
+    }
+
+
+def _flags(a):
+    return (
+        a.dtype,
+        a.shape,
+        a.strides,
+        a.flags.c_contiguous,
+        a.flags.f_contiguous,
+        a.flags.writeable,
+        a.flags.owndata,
+    )
+
+
+@pytest.mark.parametrize("variant", sorted(_input_variants()))
+def test_inputs_never_modified(variant, backend):
+    real = _input_variants()[variant]
+    fake = _input_variants()["f64_F"][::-1]  # negative strides too
+    copies = (real.copy(), fake.copy())
+    flags = (_flags(real), _flags(fake))
+
+    r1 = fastprdc.precision_recall(real, fake, k=[1, 3], sample_level=True, device=backend)
+    fastprdc.density_coverage(real, fake, k=5, sample_level=True, device=backend)
+    fastprdc.evaluate(real, fake, device=backend)
+    fastprdc.compute_prdc(real, fake, 3)
+    P.knn(real, fake, k=2, device=backend)
+    P.knn(real, k=2, device=backend)
+    radii = P.kth_radii(real, 3, device=backend)
+    radii_copy = radii.copy()
+    P.ball_membership(fake, real, radii, device=backend)
+    P.pairwise_distances(real, fake, device=backend)
+
+    np.testing.assert_array_equal(real, copies[0])
+    np.testing.assert_array_equal(fake, copies[1])
+    np.testing.assert_array_equal(radii, radii_copy)
+    assert _flags(real) == flags[0]
+    assert _flags(fake) == flags[1]
+    # same numbers as for an explicit float32/float64 copy
+    cast = real if real.dtype == np.float64 else real.astype(np.float32)
+    r2 = fastprdc.precision_recall(
+        np.ascontiguousarray(cast),
+        np.ascontiguousarray(fake),
+        k=[1, 3],
+        sample_level=True,
+        device=backend,
+    )
+    assert r1["precision"] == r2["precision"] and r1["recall"] == r2["recall"]
+
+
+def test_errors_do_not_modify_inputs():
+    real = _ok(30, 4)
+    fake = _ok(30, 4, 1)
+    fake[5, 0] = np.nan
+    rc, fc = real.copy(), fake.copy()
+    with pytest.raises(ValueError):
+        fastprdc.precision_recall(real, fake)
+    np.testing.assert_array_equal(real, rc)
+    np.testing.assert_array_equal(fake, fc)  # NaN positions compare equal here
