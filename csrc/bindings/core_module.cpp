@@ -124,7 +124,7 @@ PYBIND11_MODULE(_core, m) {
       "pairwise_distances",
       [](const py::array& x, const py::array& y, int num_threads) {
         const MatrixView a = view(x, "X"), b = view(y, "Y");
-        same_kind(a, b);
+        if (a.cols != b.cols) throw py::value_error("arrays have different widths");
         std::vector<double> out;
         {
           py::gil_scoped_release nogil;
@@ -165,13 +165,15 @@ PYBIND11_MODULE(_core, m) {
       [](const py::array& a_arr, const py::array& b_arr,
          const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& radii_a,
          const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& radii_b, bool strict,
-         int64_t knn_a, int64_t knn_b, bool exact, int64_t tile_rows, int num_threads, const py::object& progress) {
+         int64_t knn_a, int64_t knn_b, bool exact, int64_t tile_rows, int num_threads, const py::object& progress,
+         const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& realism_radii) {
         CrossInputs in;
         in.a = view(a_arr, "A");
         in.b = view(b_arr, "B");
         same_kind(in.a, in.b);
         in.radii_a = radii_ptr(radii_a, in.a.rows, in.ka, "radii_a");
         in.radii_b = radii_ptr(radii_b, in.b.rows, in.kb, "radii_b");
+        in.realism_radii = radii_ptr(realism_radii, in.a.rows, in.kr, "realism_radii");
         if (knn_a < 0 || knn_b < 0) throw py::value_error("knn sizes must be >= 0");
         if (knn_a > in.b.rows || knn_b > in.a.rows) throw py::value_error("knn size larger than the other set");
         in.strict = strict;
@@ -191,10 +193,13 @@ PYBIND11_MODULE(_core, m) {
         d["a_knn_idx"] = to_array(std::move(r.a_knn_idx), n, knn_a);
         d["b_knn_dist"] = to_array(std::move(r.b_knn_dist), mm, knn_b);
         d["b_knn_idx"] = to_array(std::move(r.b_knn_idx), mm, knn_b);
+        d["b_realism"] = to_array(std::move(r.b_realism), mm, in.kr);
+        d["b_realism_idx"] = to_array(std::move(r.b_realism_idx), mm, in.kr);
         d["n_rechecked"] = r.n_rechecked;
         return d;
       },
       py::arg("A"), py::arg("B"), py::arg("radii_a") = py::none(), py::arg("radii_b") = py::none(),
       py::arg("strict") = false, py::arg("knn_a") = 0, py::arg("knn_b") = 0, py::arg("exact") = true,
-      py::arg("tile_rows") = 0, py::arg("num_threads") = 0, py::arg("progress") = py::none());
+      py::arg("tile_rows") = 0, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
+      py::arg("realism_radii") = py::none());
 }

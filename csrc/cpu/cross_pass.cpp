@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/error_bound.hpp"
+#include "cpu/knn.hpp"
 #include "cpu/oracle.hpp"
 #include "cpu/prepare.hpp"
 #include "cpu/scan.hpp"
@@ -16,6 +17,7 @@ namespace fastprdc {
 namespace {
 
 constexpr float kNever = -std::numeric_limits<float>::infinity();
+constexpr float kAlways = std::numeric_limits<float>::infinity();
 
 // Balls centred on the rows of one set: radii (rows x k) and their scaled float32 thresholds.
 struct Balls {
@@ -76,6 +78,68 @@ inline void member(const Balls& balls, int64_t centre, int64_t point, float lo, 
   }
 }
 
+// Exact realism ratio r / d for an oracle distance d (metrics.md section 3).
+inline double realism_ratio(double r, double d) {
+  if (d > 0.0) return r / d;
+  return r > 0.0 ? std::numeric_limits<double>::infinity() : 1.0;
+}
+
+// Realism: per point (row of B) and column, the largest r_i / d(b, a_i) over kept balls. Kept in a
+// top-1 collector keyed by -ratio, with bounds from the d^2 bounds; the winner is exact after the
+// float64 recheck of the surviving candidates.
+struct Realism {
+  int64_t k = 0;
+  const double* radii = nullptr;
+  std::vector<double> scaled;  // rows(A) x k: r * scale, negative = pruned
+  std::vector<double> rmax;    // per column: largest kept scaled radius
+  TopkCollector top;           // rows(B) * k rows, k = 1
+
+  Realism(int64_t rows_a, int64_t rows_b, int64_t k_, const double* r, double scale)
+      : k(k_), radii(r), top(rows_b * k_, k_ ? 1 : 0) {
+    scaled.resize(static_cast<size_t>(rows_a * k));
+    rmax.assign(static_cast<size_t>(k), -1.0);
+    for (int64_t i = 0; i < rows_a; ++i)
+      for (int64_t c = 0; c < k; ++c) {
+        const double v = r[i * k + c];
+        scaled[i * k + c] = v < 0.0 ? -1.0 : v * scale;
+        if (v >= 0.0) rmax[c] = std::max(rmax[c], v * scale);
+      }
+  }
+
+  // Gate on the pair's d^2 lower bound: pairs above it cannot raise any realism of point j.
+  float reach(int64_t j) const {
+    float g = kNever;
+    for (int64_t c = 0; c < k; ++c) {
+      if (rmax[c] < 0.0) continue;
+      const float t = top.threshold(j * k + c);  // = -(best lower bound of the ratio so far)
+      if (!(t < 0.0f)) return kAlways;           // no positive lower bound yet
+      const double q = rmax[c] / -static_cast<double>(t);
+      g = std::max(g, std::nextafter(static_cast<float>(q * q * (1.0 + 1e-6)), kAlways));
+    }
+    return g;
+  }
+
+  void offer(int64_t centre, int64_t point, float lo, float hi) {
+    for (int64_t c = 0; c < k; ++c) {
+      const double rs = scaled[centre * k + c];
+      if (rs < 0.0) continue;
+      const double dlo = static_cast<double>(lo), dhi = static_cast<double>(hi);
+      double up, down;  // bounds of the ratio
+      if (rs > 0.0) {
+        up = dlo > 0.0 ? rs / std::sqrt(dlo) * (1.0 + 1e-12) : std::numeric_limits<double>::infinity();
+        down = dhi > 0.0 ? rs / std::sqrt(dhi) * (1.0 - 1e-12) : std::numeric_limits<double>::infinity();
+      } else {
+        up = dlo > 0.0 ? 0.0 : 1.0;
+        down = dhi > 0.0 ? 0.0 : 1.0;
+      }
+      const int64_t row = point * k + c;
+      const float key_lo = std::nextafter(static_cast<float>(-up), kNever);
+      if (key_lo <= top.threshold(row))
+        top.push(row, key_lo, std::nextafter(static_cast<float>(-down), kAlways), centre);
+    }
+  }
+};
+
 }  // namespace
 
 CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
@@ -92,6 +156,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   const Balls balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, strict);
   const Balls balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, strict);
   TopkCollector top_a(A.rows, in.knn_a), top_b(B.rows, in.knn_b);
+  Realism realism(A.rows, B.rows, in.kr, in.realism_radii, frame.scale);
 
   CrossResult r;
   const double inf = std::numeric_limits<double>::infinity();
@@ -102,16 +167,20 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   r.a_min_radius.assign(static_cast<size_t>(A.rows * in.kb), inf);
   r.b_covered.assign(static_cast<size_t>(B.rows * in.kb), 0);
 
-  // A row (or column) needs attention when its lower bound is below this gate.
-  auto gate_of = [](const TopkCollector& top, const Balls& balls, int64_t i) {
-    return std::max(top.active() ? top.threshold(i) : kNever, balls.k ? balls.reach[i] : kNever);
+  // A row of A (or B) needs a pair when the pair's lower bound is at or below its gate.
+  auto gate_a_of = [&](int64_t i) {
+    return std::max(top_a.active() ? top_a.threshold(i) : kNever, balls_a.k ? balls_a.reach[i] : kNever);
+  };
+  auto gate_b_of = [&](int64_t j) {
+    const float g = std::max(top_b.active() ? top_b.threshold(j) : kNever, balls_b.k ? balls_b.reach[j] : kNever);
+    return realism.k ? std::max(g, realism.reach(j)) : g;
   };
   std::vector<float> gate_a(static_cast<size_t>(A.rows)), gate_b(static_cast<size_t>(B.rows));
-  for (int64_t i = 0; i < A.rows; ++i) gate_a[i] = gate_of(top_a, balls_a, i);
-  for (int64_t j = 0; j < B.rows; ++j) gate_b[j] = gate_of(top_b, balls_b, j);
+  for (int64_t i = 0; i < A.rows; ++i) gate_a[i] = gate_a_of(i);
+  for (int64_t j = 0; j < B.rows; ++j) gate_b[j] = gate_b_of(j);
   std::vector<int64_t> rechecks(static_cast<size_t>(nt), 0);
 
-  if (gate_a.size() && gate_b.size() && (in.ka || in.kb || in.knn_a || in.knn_b)) {
+  if (A.rows && B.rows && (in.ka || in.kb || in.knn_a || in.knn_b || in.kr)) {
     run_tiles(pa, &pb, cfg, [&](const Tile& t) {
       int64_t& rc = rechecks[t.thread];
       std::vector<int32_t> hits(static_cast<size_t>(t.nj));
@@ -131,13 +200,14 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
             if (top_a.active() && lo <= top_a.threshold(i)) top_a.push(i, lo, hi, j);
             if (balls_a.k && lo <= balls_a.reach[i])
               member(balls_a, i, j, lo, hi, strict, pd, r.b_count.data(), r.b_min_radius.data(), r.a_covered.data());
-            gate_a[i] = gate_of(top_a, balls_a, i);
+            gate_a[i] = gate_a_of(i);
           }
           if (need_b) {
             if (top_b.active() && lo <= top_b.threshold(j)) top_b.push(j, lo, hi, i);
             if (balls_b.k && lo <= balls_b.reach[j])
               member(balls_b, j, i, lo, hi, strict, pd, r.a_count.data(), r.a_min_radius.data(), r.b_covered.data());
-            gate_b[j] = gate_of(top_b, balls_b, j);
+            if (realism.k) realism.offer(i, j, lo, hi);
+            gate_b[j] = gate_b_of(j);
           }
         }
       }
@@ -150,21 +220,43 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   r.a_knn_idx.resize(static_cast<size_t>(A.rows * in.knn_a));
   r.b_knn_dist.resize(static_cast<size_t>(B.rows * in.knn_b));
   r.b_knn_idx.resize(static_cast<size_t>(B.rows * in.knn_b));
-  if (in.knn_a) {
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : total)
-    for (int64_t i = 0; i < A.rows; ++i)
+  r.b_realism.resize(static_cast<size_t>(B.rows * in.kr));
+  r.b_realism_idx.resize(static_cast<size_t>(B.rows * in.kr));
+  const bool exact = cfg.exact;
+#pragma omp parallel num_threads(nt) reduction(+ : total)
+  {
+#pragma omp for schedule(dynamic, 64) nowait
+    for (int64_t i = 0; i < A.rows * (in.knn_a > 0); ++i) {
+      double* key = r.a_knn_dist.data() + i * in.knn_a;
       total += top_a.finalize(
-          i, cfg.exact, frame.scale,
-          [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(A, i, B, js, n, out); },
-          r.a_knn_dist.data() + i * in.knn_a, r.a_knn_idx.data() + i * in.knn_a);
-  }
-  if (in.knn_b) {
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : total)
-    for (int64_t j = 0; j < B.rows; ++j)
+          i, exact, [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(A, i, B, js, n, out); }, key,
+          r.a_knn_idx.data() + i * in.knn_a);
+      keys_to_distances(key, in.knn_a, exact, frame.scale);
+    }
+#pragma omp for schedule(dynamic, 64) nowait
+    for (int64_t j = 0; j < B.rows * (in.knn_b > 0); ++j) {
+      double* key = r.b_knn_dist.data() + j * in.knn_b;
       total += top_b.finalize(
-          j, cfg.exact, frame.scale,
-          [&](const int64_t* is, int64_t n, double* out) { oracle_d2_many(B, j, A, is, n, out); },
-          r.b_knn_dist.data() + j * in.knn_b, r.b_knn_idx.data() + j * in.knn_b);
+          j, exact, [&](const int64_t* is, int64_t n, double* out) { oracle_d2_many(B, j, A, is, n, out); }, key,
+          r.b_knn_idx.data() + j * in.knn_b);
+      keys_to_distances(key, in.knn_b, exact, frame.scale);
+    }
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t row = 0; row < B.rows * in.kr; ++row) {
+      const int64_t j = row / in.kr, c = row % in.kr;
+      double key;
+      int64_t idx;
+      total += realism.top.finalize(
+          row, exact,
+          [&](const int64_t* is, int64_t n, double* out) {
+            oracle_d2_many(B, j, A, is, n, out);
+            for (int64_t t = 0; t < n; ++t)
+              out[t] = -realism_ratio(in.realism_radii[is[t] * in.kr + c], std::sqrt(out[t]));
+          },
+          &key, &idx);
+      r.b_realism[row] = idx < 0 ? std::numeric_limits<double>::quiet_NaN() : -key;
+      r.b_realism_idx[row] = idx;
+    }
   }
   r.n_rechecked = total;
   return r;

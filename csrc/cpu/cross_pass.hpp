@@ -19,6 +19,9 @@ struct CrossInputs {
   bool strict = false;  // true: d < r; false: d <= r
   int64_t knn_a = 0;    // nearest B rows of each A row
   int64_t knn_b = 0;    // nearest A rows of each B row
+  // Realism: balls centred on A (a.rows x kr, row-major); a negative radius marks a pruned ball.
+  const double* realism_radii = nullptr;
+  int64_t kr = 0;
 };
 
 struct CrossResult {
@@ -32,6 +35,8 @@ struct CrossResult {
   std::vector<int64_t> a_knn_idx;
   std::vector<double> b_knn_dist;  // b.rows x knn_b
   std::vector<int64_t> b_knn_idx;
+  std::vector<double> b_realism;       // b.rows x kr: max over kept i of r_i / d(b_j, a_i), NaN if none
+  std::vector<int64_t> b_realism_idx;  // b.rows x kr: the maximising i (lowest among ties), -1 if none
   int64_t n_rechecked = 0;
 };
 

@@ -1,5 +1,8 @@
 #include "cpu/knn.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "common/error_bound.hpp"
 #include "cpu/oracle.hpp"
 #include "cpu/prepare.hpp"
@@ -8,6 +11,10 @@
 #include "cpu/topk.hpp"
 
 namespace fastprdc {
+
+void keys_to_distances(double* keys, int64_t k, bool exact, double scale) {
+  for (int64_t t = 0; t < k; ++t) keys[t] = exact ? std::sqrt(keys[t]) : std::sqrt(std::max(keys[t], 0.0)) / scale;
+}
 
 KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
   const int nt = resolve_threads(cfg.num_threads);
@@ -44,9 +51,9 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : rechecked)
   for (int64_t i = 0; i < x.rows; ++i) {
     rechecked += top.finalize(
-        i, cfg.exact, frame.scale,
-        [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(x, i, x, js, n, out); }, r.dist.data() + i * k,
-        r.idx.data() + i * k);
+        i, cfg.exact, [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(x, i, x, js, n, out); },
+        r.dist.data() + i * k, r.idx.data() + i * k);
+    keys_to_distances(r.dist.data() + i * k, k, cfg.exact, frame.scale);
   }
   r.n_rechecked = rechecked;
   return r;

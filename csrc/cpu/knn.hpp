@@ -14,6 +14,10 @@ struct KnnResult {
   int64_t n_rechecked = 0;
 };
 
+// Turns the squared-distance keys of a finalized top-k row into distances: exact keys are oracle
+// d^2 in original units; estimates are scaled by `scale` and may be slightly negative.
+void keys_to_distances(double* keys, int64_t k, bool exact, double scale);
+
 // Self-kNN of x: each row's k nearest other rows (self excluded by position). Symmetric: every
 // pair is computed once.
 KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg);

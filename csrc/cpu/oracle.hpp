@@ -9,8 +9,8 @@
 
 namespace fastprdc {
 
-template <class T>
-inline double oracle_d2(const T* x, const T* y, int64_t d) {
+template <class T, class U>
+inline double oracle_d2(const T* x, const U* y, int64_t d) {
   double acc = 0.0;
   for (int64_t t = 0; t < d; ++t) {
     const double diff = static_cast<double>(x[t]) - static_cast<double>(y[t]);
@@ -19,9 +19,13 @@ inline double oracle_d2(const T* x, const T* y, int64_t d) {
   return acc;
 }
 
-// Oracle d^2 between row i of a and row j of b (same dtype, same width).
+// Oracle d^2 between row i of a and row j of b (same width; each float32 or float64).
 inline double oracle_d2(const MatrixView& a, int64_t i, const MatrixView& b, int64_t j) {
-  if (a.f64) return oracle_d2(a.row<double>(i), b.row<double>(j), a.cols);
+  if (a.f64) {
+    if (b.f64) return oracle_d2(a.row<double>(i), b.row<double>(j), a.cols);
+    return oracle_d2(a.row<double>(i), b.row<float>(j), a.cols);
+  }
+  if (b.f64) return oracle_d2(a.row<float>(i), b.row<double>(j), a.cols);
   return oracle_d2(a.row<float>(i), b.row<float>(j), a.cols);
 }
 

@@ -54,32 +54,32 @@ class TopkCollector {
     }
   }
 
-  // Exact top-k of row i into dist/idx (length k), sorted by (distance, index).
-  // `exact_d2(js, n, out)` writes the oracle d^2 (original units) of candidates js[0..n);
-  // `scale` converts estimates back when not exact. Returns the number of oracle evaluations.
-  template <class ExactD2>
-  int64_t finalize(int64_t i, bool exact, double scale, ExactD2 exact_d2, double* dist, int64_t* idx) {
+  // The k smallest keys of row i (ascending, ties by lower index) into key/idx (length k);
+  // missing entries get +inf and -1. With `exact`, `exact_key(js, n, out)` writes the exact keys
+  // of candidates js[0..n) (the lower bounds are used otherwise). Returns the number of exact keys.
+  template <class ExactKey>
+  int64_t finalize(int64_t i, bool exact, ExactKey exact_key, double* key, int64_t* idx) {
     prune(i);
     std::vector<Cand>& c = cand_[i];
     const int64_t n = static_cast<int64_t>(c.size());
     std::vector<int64_t> js(static_cast<size_t>(n));
-    std::vector<double> key(static_cast<size_t>(n));
+    std::vector<double> keys(static_cast<size_t>(n));
     for (int64_t t = 0; t < n; ++t) js[t] = c[t].j;
     if (exact) {
-      exact_d2(js.data(), n, key.data());
+      exact_key(js.data(), n, keys.data());
     } else {
-      for (int64_t t = 0; t < n; ++t) key[t] = std::max(static_cast<double>(c[t].lo), 0.0) / (scale * scale);
+      for (int64_t t = 0; t < n; ++t) keys[t] = static_cast<double>(c[t].lo);
     }
     std::vector<std::pair<double, int64_t>> v(static_cast<size_t>(n));
-    for (int64_t t = 0; t < n; ++t) v[t] = {key[t], js[t]};
+    for (int64_t t = 0; t < n; ++t) v[t] = {keys[t], js[t]};
     const int64_t kk = std::min<int64_t>(k_, n);
     std::partial_sort(v.begin(), v.begin() + kk, v.end());
     for (int64_t t = 0; t < kk; ++t) {
-      dist[t] = std::sqrt(v[t].first);
+      key[t] = v[t].first;
       idx[t] = v[t].second;
     }
     for (int64_t t = kk; t < k_; ++t) {
-      dist[t] = std::numeric_limits<double>::infinity();
+      key[t] = std::numeric_limits<double>::infinity();
       idx[t] = -1;
     }
     std::vector<Cand>().swap(c);

@@ -56,6 +56,7 @@ class CpuBackend:
         knn_a: int,
         knn_b: int,
         opts: RunOptions,
+        realism_radii: np.ndarray | None = None,
     ) -> dict:
         return _core.cross_pass(
             A,
@@ -69,4 +70,5 @@ class CpuBackend:
             tile_rows_for(opts),
             opts.num_threads or 0,
             opts.progress,
+            realism_radii,
         )
