@@ -1,7 +1,9 @@
 """fastprdc: exact, fast, O(N)-memory kNN evaluation metrics for generative models.
 
-Metric functions: :func:`precision_recall`, :func:`density_coverage`, :func:`evaluate`
-(several families in one pass) and :func:`compute_prdc` (drop-in for ``prdc``).
+Metric functions: :func:`precision_recall`, :func:`density_coverage`,
+:func:`realism_score`, :func:`rarity_score`, :func:`precision_recall_cover`,
+:func:`pce_rce_re`, :func:`alpha_precision_beta_recall`, :func:`evaluate` (every family
+from one set of passes, optionally per class) and :func:`compute_prdc` (drop-in for ``prdc``).
 Building blocks: :mod:`fastprdc.primitives`. Configuration report: :func:`show_config`.
 """
 
@@ -10,7 +12,16 @@ from __future__ import annotations
 from . import primitives
 from ._config import show_config
 from .evaluate import evaluate
-from .metrics import compute_prdc, density_coverage, precision_recall
+from .metrics import (
+    alpha_precision_beta_recall,
+    compute_prdc,
+    density_coverage,
+    pce_rce_re,
+    precision_recall,
+    precision_recall_cover,
+    rarity_score,
+    realism_score,
+)
 from .result import EvaluationResult
 
 
@@ -30,10 +41,15 @@ __version__ = _version()
 __all__ = [
     "EvaluationResult",
     "__version__",
+    "alpha_precision_beta_recall",
     "compute_prdc",
     "density_coverage",
     "evaluate",
+    "pce_rce_re",
     "precision_recall",
+    "precision_recall_cover",
     "primitives",
+    "rarity_score",
+    "realism_score",
     "show_config",
 ]

@@ -11,11 +11,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["load_features", "main"]
+__all__ = ["load_features", "load_labels", "main"]
 
 #: Keys tried, in this order, when an .npz (or a saved dict) holds several arrays.
 FEATURE_KEYS = ("feats", "reps", "feature", "features", "arr_0")
-METRIC_CHOICES = ("precision_recall", "density_coverage", "all")
+#: Keys tried for class labels inside an .npz ("{set}" is "real" or "fake").
+LABEL_KEYS = ("{set}_labels", "labels", "label", "y", "targets", "target", "classes")
+
+
+def _metric_choices() -> tuple[str, ...]:
+    from fastprdc.metrics import FAMILIES
+
+    return (*FAMILIES, "all")
 
 
 class CLIError(ValueError):
@@ -130,16 +137,148 @@ def load_features(path: str | Path, key: str | None = None) -> np.ndarray:
     raise CLIError(f"{path}: unsupported file type {suffix or '(none)'}; use .npy, .npz or .pt")
 
 
-def _sample_arrays(samples: Any) -> dict[str, np.ndarray]:
-    """``{family: {name: {k: array}}}`` -> ``{"family.name_k3": array}`` for ``np.savez``."""
-    flat: dict[str, np.ndarray] = {}
-    for family, per_name in (samples or {}).items():
-        for name, per_k in per_name.items():
-            if isinstance(per_k, dict):
-                for k, arr in per_k.items():
-                    flat[f"{family}.{name}_k{k}"] = np.asarray(arr)
+def _check_labels(arr: Any, where: str) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.dtype.hasobject:
+        raise CLIError(f"{where}: refusing to load pickled data (object array)")
+    if arr.dtype.kind not in "biufUS":
+        raise CLIError(f"{where}: expected class ids (ints or strings), got dtype {arr.dtype}")
+    return arr
+
+
+def _npz_keys(path: Path) -> list[str]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return list(npz.files)
+    except (ValueError, OSError, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise CLIError(f"{path}: not a readable .npz file ({exc})") from None
+
+
+def _label_key(keys: Sequence[str], set_name: str, key: str | None, path: Path) -> str | None:
+    """The labels array of an .npz: ``key`` if given, else the first of LABEL_KEYS present."""
+    if key is not None:
+        if key not in keys:
+            raise CLIError(
+                f"{path}: no labels array named {key!r}; keys: {', '.join(keys) or '(none)'}"
+            )
+        return key
+    for pattern in LABEL_KEYS:
+        name = pattern.format(set=set_name)
+        if name in keys:
+            return name
+    return None
+
+
+def load_labels(
+    path: str | Path, set_name: str = "real", key: str | None = None, *, features: bool = False
+) -> np.ndarray:
+    """Load class labels (one id per row) from .npy or .npz.
+
+    In an .npz the array is ``key`` or the first of :data:`LABEL_KEYS` present
+    (``real_labels``/``fake_labels``, ``labels``, ``label``, ``y``, ...); a labels-only
+    .npz with a single array also works (``features=False``). Pickled data is refused.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        if features:
+            raise CLIError(f"{path}: a .npy file holds no labels; pass --{set_name}-labels FILE")
+        try:
+            with open(path, "rb") as fh:
+                version = np.lib.format.read_magic(fh)
+                read = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                header = read(fh)
+            if np.dtype(header[2]).hasobject:
+                raise CLIError(f"{path}: refusing to load pickled data (object array)")
+            arr = np.load(path, allow_pickle=False)
+        except CLIError:
+            raise
+        except (ValueError, OSError, EOFError) as exc:
+            raise CLIError(f"{path}: not a readable .npy file ({exc})") from None
+        return _check_labels(arr, str(path))
+    if suffix == ".npz":
+        keys = _npz_keys(path)
+        name = _label_key(keys, set_name, key, path)
+        if name is None:
+            if len(keys) == 1 and not features:
+                name = keys[0]
             else:
-                flat[f"{family}.{name}"] = np.asarray(per_k)
+                tried = ", ".join(p.format(set=set_name) for p in LABEL_KEYS)
+                raise CLIError(
+                    f"{path}: no labels array found (tried {tried}; keys: "
+                    f"{', '.join(keys) or '(none)'}); choose one with --labels-key"
+                )
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arr = npz[name]
+        except ValueError as exc:
+            if "pickle" in str(exc).lower():
+                raise CLIError(
+                    f"{path}[{name}]: refusing to load pickled data (object array)"
+                ) from None
+            raise CLIError(f"{path}[{name}]: not readable ({exc})") from None
+        return _check_labels(arr, f"{path}[{name}]")
+    raise CLIError(f"{path}: labels must be a .npy or .npz file, got {suffix or '(none)'}")
+
+
+def _labels(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both label arrays when mode level was asked for (any labels option), else None."""
+    wanted = (
+        args.per_class
+        or args.labels_key is not None
+        or args.real_labels is not None
+        or args.fake_labels is not None
+    )
+    if not wanted:
+        return None
+    out = []
+    for set_name, features_path, labels_path in (
+        ("real", args.real, args.real_labels),
+        ("fake", args.fake, args.fake_labels),
+    ):
+        if labels_path is not None:
+            out.append(load_labels(labels_path, set_name, args.labels_key))
+        else:
+            out.append(load_labels(features_path, set_name, args.labels_key, features=True))
+    return out[0], out[1]
+
+
+def _flatten(prefix: str, value: Any, flat: dict[str, np.ndarray]) -> None:
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if key is None:  # a family without k
+                name = prefix
+            elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+                name = f"{prefix}_k{key}"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            _flatten(name, sub, flat)
+    elif value is not None:
+        flat[prefix] = np.asarray(value)
+
+
+def _sample_arrays(samples: Any, per_class: Any = None) -> dict[str, np.ndarray]:
+    """``{family: {name: {k: array}}}`` -> ``{"family.name_k3": array}`` for ``np.savez``.
+
+    With a mode-level result, each evaluated class adds ``per_class.<c>.real_rows`` /
+    ``fake_rows`` (rows of the full sets) and ``per_class.<c>.<family>.<name>_k3``.
+    """
+    flat: dict[str, np.ndarray] = {}
+    _flatten("", samples or {}, flat)
+    if per_class:
+        for c, rows in (per_class.get("indices") or {}).items():
+            flat[f"per_class.{c}.real_rows"] = np.asarray(rows["real"])
+            flat[f"per_class.{c}.fake_rows"] = np.asarray(rows["fake"])
+        for c, per_family in (per_class.get("samples") or {}).items():
+            _flatten(f"per_class.{c}", per_family or {}, flat)
     return flat
 
 
@@ -149,10 +288,39 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from fastprdc import evaluate
 
+    labels = _labels(args)
+
+    from fastprdc.metrics import FAMILIES
+
     metrics: Any = "all" if "all" in args.metrics else list(dict.fromkeys(args.metrics))
+    names = list(FAMILIES) if metrics == "all" else metrics
     k: Any = None
     if args.k is not None:
         k = args.k[0] if len(args.k) == 1 else list(args.k)
+    if args.cover_k is not None:
+        if "precision_recall_cover" not in names:
+            raise CLIError("--cover-k needs precision_recall_cover among --metrics")
+        cover_k = args.cover_k[0] if len(args.cover_k) == 1 else list(args.cover_k)
+        k = {name: k for name in names if FAMILIES[name].uses_k and k is not None}
+        k["precision_recall_cover"] = cover_k
+    params: dict[str, dict[str, Any]] = {}
+    for option, family, name in _FAMILY_OPTIONS:
+        value = getattr(args, option)
+        if value is None:
+            continue
+        if family not in names:
+            raise CLIError(f"--{option.replace('_', '-')} needs {family} among --metrics")
+        params.setdefault(family, {})[name] = value
+    if args.center is not None:
+        if "alpha_precision_beta_recall" not in names:
+            raise CLIError("--center needs alpha_precision_beta_recall among --metrics")
+        center = load_features(args.center).reshape(-1)
+        params.setdefault("alpha_precision_beta_recall", {})["center"] = center
+    extra: dict[str, Any] = {}
+    if params:
+        extra["params"] = params
+    if labels is not None:
+        extra["real_labels"], extra["fake_labels"] = labels
     result = evaluate(
         real,
         fake,
@@ -165,14 +333,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         max_memory=args.max_memory,
         num_threads=args.threads,
         progress=not args.quiet,
+        **extra,
     )
-    print(repr(result))
+    print(repr(result))  # includes the per-class table when labels were given
+    per_class = getattr(result, "per_class", None)
     if args.json is not None:
         result.to_json(args.json)
         if not args.quiet:
             print(f"wrote {args.json}", file=sys.stderr)
     if args.samples is not None:
-        np.savez(args.samples, **_sample_arrays(result.samples))
+        np.savez(args.samples, **_sample_arrays(result.samples, per_class))
         if not args.quiet:
             print(f"wrote {args.samples}", file=sys.stderr)
     return 0
@@ -205,6 +375,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: (argparse dest, family, parameter name) of the family options.
+_FAMILY_OPTIONS = (
+    ("prune", "realism_score", "prune"),
+    ("C", "precision_recall_cover", "C"),
+    ("variant", "precision_recall_cover", "variant"),
+    ("n_alphas", "alpha_precision_beta_recall", "n_alphas"),
+)
+
+
+def _k_or_auto(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``fastprdc`` argument parser."""
     from fastprdc._config import _version
@@ -230,14 +420,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         metavar="K",
-        help="neighbourhood size(s); default: 3 for precision/recall, 5 for density/coverage",
+        help="neighbourhood size(s) for every family that takes k; default: each family's "
+        "own (5 for density_coverage and pce_rce_re, else 3)",
     )
     ev.add_argument(
         "--metrics",
         nargs="+",
-        choices=METRIC_CHOICES,
+        choices=_metric_choices(),
         default=["all"],
-        help="metric families to compute (default: all)",
+        metavar="FAMILY",
+        help="metric families to compute: " + ", ".join(_metric_choices()) + " (default: all)",
     )
     ev.add_argument(
         "--boundary",
@@ -250,9 +442,76 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="backend: auto (default), cpu, numpy (reference), cuda, cupy",
     )
+    ev.add_argument(
+        "--cover-k",
+        nargs="+",
+        type=_k_or_auto,
+        metavar="K",
+        help="precision_recall_cover only: k value(s) or 'auto' (the authors' rule "
+        "k = int(int(ln N + 7) / C + 1)); default: --k, else 3",
+    )
+    ev.add_argument(
+        "--prune",
+        type=_fraction,
+        metavar="F",
+        help="realism_score: share of the largest real balls left out (default 0.5 = median)",
+    )
+    ev.add_argument(
+        "--C",
+        dest="C",
+        type=_positive_int,
+        metavar="C",
+        help="precision_recall_cover: ball size factor, k' = C * k (default 3)",
+    )
+    ev.add_argument(
+        "--variant",
+        choices=("native", "cheema2023"),
+        help="precision_recall_cover: native (default; the information-theoretic paper's "
+        "reading) or cheema2023 (the authors' code: precision and recall cover swapped)",
+    )
+    ev.add_argument(
+        "--n-alphas",
+        dest="n_alphas",
+        type=_positive_int,
+        metavar="N",
+        help="alpha_precision_beta_recall: number of alpha/beta levels (default 30)",
+    )
+    ev.add_argument(
+        "--center",
+        metavar="FILE",
+        help="alpha_precision_beta_recall: centre, a length-d vector (.npy/.npz/.pt; "
+        "default: the mean of REAL)",
+    )
     ev.add_argument("--json", metavar="OUT", help="write the result as JSON to OUT")
-    ev.add_argument("--samples", metavar="OUT.npz", help="write per-sample arrays to OUT.npz")
+    ev.add_argument(
+        "--samples",
+        metavar="OUT.npz",
+        help="write every per-sample array to OUT.npz (family.name_kK; per class too)",
+    )
     ev.add_argument("--key", help="array name inside .npz/.pt files (default: auto-detect)")
+    modes = ev.add_argument_group(
+        "mode level",
+        "per-class metrics (class c of fake against class c of real), class histograms and "
+        "the classes missing from fake; any of these options turns it on",
+    )
+    modes.add_argument(
+        "--real-labels", metavar="FILE", help="class id per real row (.npy, or .npz)"
+    )
+    modes.add_argument(
+        "--fake-labels", metavar="FILE", help="class id per fake row (.npy, or .npz)"
+    )
+    modes.add_argument(
+        "--labels-key",
+        metavar="NAME",
+        help="labels array name inside the .npz files (default: auto-detect "
+        + ", ".join(LABEL_KEYS).replace("{set}", "real|fake")
+        + ")",
+    )
+    modes.add_argument(
+        "--per-class",
+        action="store_true",
+        help="read the labels from the REAL and FAKE .npz files (auto-detected key)",
+    )
     ev.add_argument(
         "--no-exact",
         action="store_true",

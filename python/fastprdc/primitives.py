@@ -130,6 +130,7 @@ def ball_membership(
     radii: Any,
     *,
     boundary: str = "inclusive",
+    realism: bool = False,
     device: str = "auto",
     exact: bool = True,
     max_memory: MemoryLike = None,
@@ -148,6 +149,11 @@ def ball_membership(
         ``"min_radius"`` (smallest containing radius, +inf if none), ``"nearest_centre"``
         (int64) and ``"nearest_centre_distance"`` (float64); per centre (n_centres, [K]):
         ``"any_point"`` (bool), ``"nearest_point"`` and ``"nearest_point_distance"``.
+        ``realism=True`` adds per point (n_points, [K]) ``"realism"``: the largest
+        radius / distance over all balls (float64; distance 0 gives +inf for a positive
+        radius and 1 for a zero radius, so realism >= 1 exactly when some ball holds the
+        point inclusively), and ``"realism_centre"`` (int64, the maximising centre, lowest
+        index on ties).
     """
     strict = parse_boundary(boundary)
     opts = make_options(
@@ -159,17 +165,25 @@ def ball_membership(
     r = validate_radii(radii, C.shape[0])
     r2 = r.reshape(r.shape[0], -1)
     description = "ball membership"
+    extra = {"realism_radii": r2} if realism else {}
     with _progress.phase(opts.progress, description) as callback:
         cross = backend.cross_pass(
             C, P, r2, None, strict, 1, 1,
-            replace(opts, progress=callback, description=description),
+            replace(opts, progress=callback, description=description), **extra,
         )  # fmt: skip
 
     def ball_shape(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a if r.ndim == 2 else a[:, 0])
 
     count = ball_shape(cross["b_count"])
+    ratios = {}
+    if realism:
+        ratios = {
+            "realism": ball_shape(cross["b_realism"]),
+            "realism_centre": ball_shape(cross["b_realism_idx"]),
+        }
     return {
+        **ratios,
         "count": count,
         "any": count > 0,
         "min_radius": ball_shape(cross["b_min_radius"]),

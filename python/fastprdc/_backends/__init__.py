@@ -25,7 +25,9 @@ class Backend(Protocol):
 
     name: str
 
-    def pairwise_distances(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray: ...
+    def pairwise_distances(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """Oracle distances (n, m) float64; X and Y may mix float32 and float64."""
+        ...
 
     def knn(
         self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions
@@ -41,7 +43,11 @@ class Backend(Protocol):
         knn_a: int,
         knn_b: int,
         opts: RunOptions,
-    ) -> dict[str, Any]: ...
+        realism_radii: np.ndarray | None = None,
+    ) -> dict[str, Any]:
+        """Fused cross pass; ``realism_radii`` (N, KR), negative = pruned, adds
+        ``b_realism`` / ``b_realism_idx`` (M, KR)."""
+        ...
 
 
 _loaded: dict[str, Any] = {}

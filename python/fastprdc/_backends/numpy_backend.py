@@ -88,6 +88,28 @@ def _block_rows(n: int, m: int, opts: RunOptions) -> int:
     return max(1, min(n, budget // (_BYTES_PER_PAIR * max(m, 1))))
 
 
+def _realism_update(
+    D: np.ndarray, r: np.ndarray, r0: int, best: np.ndarray, best_idx: np.ndarray
+) -> None:
+    """Fold the rows of D (distances from A rows r0.. to every B row) into the running
+    realism maximum ``best`` / ``best_idx`` (per B row, updated in place)."""
+    kept = r >= 0
+    if not kept.any():
+        return
+    rows = np.nonzero(kept)[0]
+    rk = r[rows, None]
+    Dk = D[rows]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = rk / Dk  # exact float64 division of oracle values
+    zero = Dk == 0
+    ratio[zero] = np.where(np.broadcast_to(rk, Dk.shape)[zero] > 0, np.inf, 1.0)
+    arg = np.argmax(ratio, axis=0)  # first maximum = lowest row index
+    top = ratio[arg, np.arange(ratio.shape[1])]
+    better = top > best  # strictly: earlier blocks (lower indices) win ties
+    best[better] = top[better]
+    best_idx[better] = rows[arg[better]] + r0
+
+
 class _Ticker:
     """Calls ``progress(done, total)`` once per block (and once at the start)."""
 
@@ -145,13 +167,21 @@ class NumpyBackend:
         knn_a: int,
         knn_b: int,
         opts: RunOptions,
+        realism_radii: np.ndarray | None = None,
     ) -> dict[str, Any]:
-        """Ball membership both ways and cross nearest neighbours (see the contract)."""
+        """Ball membership both ways, cross nearest neighbours and realism (see the contract).
+
+        ``realism_radii`` (N, KR): column c holds realism balls centred on A, a negative
+        entry marking a pruned ball. Per b_j and column: ``b_realism`` = max over kept i of
+        r_i / d(b_j, a_i) (d == 0: +inf if r_i > 0, 1 if r_i == 0; NaN without kept balls)
+        and ``b_realism_idx`` = the maximising i (lowest on ties, -1 without kept balls).
+        """
         AT, BT = _transposed64(A), _transposed64(B)
         n, m = AT.shape[1], BT.shape[1]
         ra = np.zeros((n, 0)) if radii_a is None else np.asarray(radii_a, dtype=np.float64)
         rb = np.zeros((m, 0)) if radii_b is None else np.asarray(radii_b, dtype=np.float64)
-        ka, kb = ra.shape[1], rb.shape[1]
+        rr = np.zeros((n, 0)) if realism_radii is None else np.asarray(realism_radii, np.float64)
+        ka, kb, kr = ra.shape[1], rb.shape[1], rr.shape[1]
         if knn_a > m or knn_b > n:
             raise ValueError(f"cross kNN sizes ({knn_a}, {knn_b}) exceed the set sizes ({m}, {n})")
         inside = np.less if strict else np.less_equal
@@ -165,6 +195,8 @@ class NumpyBackend:
             "b_covered": np.zeros((m, kb), dtype=bool),
             "a_knn_dist": np.empty((n, knn_a), dtype=np.float64),
             "a_knn_idx": np.empty((n, knn_a), dtype=np.int64),
+            "b_realism": np.full((m, kr), -np.inf),
+            "b_realism_idx": np.full((m, kr), -1, dtype=np.int64),
         }
         b_knn_dist = np.empty((m, 0), dtype=np.float64)
         b_knn_idx = np.empty((m, 0), dtype=np.int64)
@@ -187,6 +219,10 @@ class NumpyBackend:
                 out["a_count"][r0:r1, c] = hit.sum(axis=1)
                 out["a_min_radius"][r0:r1, c] = np.where(hit, r, np.inf).min(axis=1)
                 out["b_covered"][:, c] |= hit.any(axis=0)
+            for c in range(kr):  # realism balls centred at A rows (negative radius: pruned)
+                _realism_update(
+                    D, rr[r0:r1, c], r0, out["b_realism"][:, c], out["b_realism_idx"][:, c]
+                )
             if knn_a:
                 out["a_knn_dist"][r0:r1], out["a_knn_idx"][r0:r1] = _topk(D, knn_a)
             if knn_b:
@@ -196,5 +232,6 @@ class NumpyBackend:
 
         out["b_knn_dist"] = np.ascontiguousarray(b_knn_dist)
         out["b_knn_idx"] = np.ascontiguousarray(b_knn_idx)
+        out["b_realism"][out["b_realism_idx"] < 0] = np.nan  # no kept ball at all
         out["n_rechecked"] = 0
         return out

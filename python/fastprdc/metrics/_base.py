@@ -1,16 +1,19 @@
 """What a metric family is, and the one function that runs any set of families.
 
 A family states what it needs from the primitives for a list of k (:class:`Needs`) and
-derives its scalars and per-sample arrays from the engine output. Adding a family means
-adding a module with a :class:`MetricFamily` and registering it in ``metrics/__init__.py``.
+derives its scalars, per-sample arrays and curves from the engine output. Family parameters
+(realism ``prune``, cover ``C``, ``n_alphas``...) are bound into the family object with
+:meth:`MetricFamily.with_params`, so a request is always a ``(family, ks)`` pair. Adding a
+family means adding a module with a :class:`MetricFamily` and registering it in
+``metrics/__init__.py``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -21,10 +24,26 @@ from .._options import MemoryLike, ProgressLike, make_options
 from .._validation import parse_boundary, validate_pair
 from ..result import EvaluationResult
 
-__all__ = ["Derived", "MetricFamily", "run_families"]
+__all__ = ["NO_K", "Derived", "MetricFamily", "reshape_single", "run_families"]
 
-# (scalars {metric: {k: float}}, samples {name: {k: ndarray}})
-Derived = tuple[dict[str, dict[int, float]], dict[str, dict[int, np.ndarray]]]
+NO_K = None
+"""The k key under which a family without k (alpha-precision...) stores its values."""
+
+Request = tuple["MetricFamily", Sequence[Any]]
+
+
+class Derived(NamedTuple):
+    """What a family derives from one engine run.
+
+    scalars: ``{metric: {k: float}}``; samples: ``{name: {k: ndarray}}`` (filled when
+    sample-level output is asked for, or for the family's ``primary`` arrays); curves:
+    ``{name: {k: ndarray}}`` (family-level arrays such as the alpha-precision curve).
+    Families without k use the key :data:`NO_K` (None).
+    """
+
+    scalars: dict[str, dict[Any, float]]
+    samples: dict[str, dict[Any, np.ndarray]]
+    curves: dict[str, dict[Any, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -33,23 +52,70 @@ class MetricFamily:
 
     Attributes:
         name: registry name, e.g. ``"precision_recall"``.
-        default_k: k used when the caller gives none.
+        default_k: k used when the caller gives none; None for a family without k.
         metrics: names of its scalar metrics.
-        needs: ks -> what the primitives must compute.
-        derive: (engine output, ks, sample_level) -> (scalars, samples).
+        needs_fn: (ks, params) -> what the primitives must compute.
+        derive_fn: (engine output, ks, sample_level, params) -> :class:`Derived`.
+        defaults: parameter names and default values.
+        params: the bound parameter values (``defaults`` overridden by ``with_params``).
+        check: validates and normalises a full parameter mapping (raises ValueError).
+        primary: per-sample arrays the family's own function always returns.
+        uses_boundary: whether ``boundary`` changes its results.
+        check_data: (ks, params, n_real, n_fake, dim) -> None, raising ValueError before
+            any pass runs when the data cannot serve the request (clearer than the engine's
+            generic size check).
     """
 
     name: str
-    default_k: int
+    default_k: int | None
     metrics: tuple[str, ...]
-    needs: Callable[[Sequence[int]], Needs]
-    derive: Callable[[EngineOutput, Sequence[int], bool], Derived]
+    needs_fn: Callable[[Sequence[int], Mapping[str, Any]], Needs]
+    derive_fn: Callable[[EngineOutput, Sequence[int], bool, Mapping[str, Any]], Derived]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    check: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    primary: tuple[str, ...] = ()
+    uses_boundary: bool = True
+    check_data: Callable[[Sequence[Any], Mapping[str, Any], int, int, int], None] | None = None
+
+    @property
+    def uses_k(self) -> bool:
+        return self.default_k is not None
+
+    def bound(self) -> dict[str, Any]:
+        """Every parameter value: the defaults overridden by the bound ones."""
+        return {**self.defaults, **self.params}
+
+    def with_params(self, **params: Any) -> MetricFamily:
+        """A copy with ``params`` bound (validated); unknown names raise ValueError."""
+        unknown = [p for p in params if p not in self.defaults]
+        if unknown:
+            known = ", ".join(self.defaults) or "none"
+            raise ValueError(
+                f"{self.name} has no parameter {unknown[0]!r} (its parameters: {known})"
+            )
+        merged = {**self.bound(), **params}
+        if self.check is not None:
+            merged = self.check(merged)
+        return replace(self, params=merged)
+
+    def needs(self, ks: Sequence[int]) -> Needs:
+        """What the primitives must compute for these ks."""
+        return self.needs_fn(self.ks_for(ks), self.bound())
+
+    def derive(self, out: EngineOutput, ks: Sequence[int], sample_level: bool) -> Derived:
+        """Scalars, samples and curves from one engine run."""
+        return self.derive_fn(out, self.ks_for(ks), sample_level, self.bound())
+
+    def ks_for(self, ks: Sequence[Any]) -> list[Any]:
+        """The ks a family computes: the given ones, or ``[NO_K]`` for a family without k."""
+        return list(ks) if self.uses_k else [NO_K]
 
 
 def run_families(
     real: Any,
     fake: Any,
-    requests: Sequence[tuple[MetricFamily, Sequence[int]]],
+    requests: Sequence[Request],
     *,
     boundary: str = "inclusive",
     sample_level: bool = False,
@@ -59,8 +125,13 @@ def run_families(
     num_threads: int | None = None,
     progress: ProgressLike = False,
     tile_rows: int | None = None,
+    primary: bool = False,
 ) -> EvaluationResult:
-    """Validate, run the primitives once for all ``(family, ks)`` requests, derive the results."""
+    """Validate, run the primitives once for all ``(family, ks)`` requests, derive the results.
+
+    ``primary=True`` computes each family's primary per-sample arrays even without
+    ``sample_level`` (its own function returns them); other sample arrays are then dropped.
+    """
     t_start = time.perf_counter()
     strict = parse_boundary(boundary)
     opts = make_options(
@@ -73,15 +144,28 @@ def run_families(
     backend = resolve_device(device, real, fake)
     real, fake = validate_pair(real, fake)
 
+    requests = [(family, family.ks_for(ks)) for family, ks in requests]
     needs = Needs()
     for family, ks in requests:
+        if family.check_data is not None:
+            family.check_data(ks, family.bound(), real.shape[0], fake.shape[0], real.shape[1])
         needs = needs | family.needs(ks)
     out = _engine.run(real, fake, needs, strict, opts, backend)
 
-    scalars: dict[str, dict[str, dict[int, float]]] = {}
-    samples: dict[str, dict[str, dict[int, np.ndarray]]] = {}
+    scalars: dict[str, Any] = {}
+    samples: dict[str, Any] = {}
+    curves: dict[str, Any] = {}
     for family, ks in requests:
-        scalars[family.name], samples[family.name] = family.derive(out, ks, sample_level)
+        derived = family.derive(out, ks, sample_level or (primary and bool(family.primary)))
+        scalars[family.name] = derived.scalars
+        if sample_level:
+            samples[family.name] = derived.samples
+        elif primary and family.primary:
+            samples[family.name] = {
+                name: v for name, v in derived.samples.items() if name in family.primary
+            }
+        if derived.curves:
+            curves[family.name] = derived.curves
     info = {
         "n_real": out.n_real,
         "n_fake": out.n_fake,
@@ -91,11 +175,28 @@ def run_families(
         "exact": out.exact,
         "boundary": boundary,
         "ks": {family.name: list(ks) for family, ks in requests},
+        "params": {family.name: _plain_params(family.bound()) for family, _ in requests},
         "n_rechecked": out.n_rechecked,
         "seconds": time.perf_counter() - t_start,
         "timings": dict(out.timings),
     }
-    return EvaluationResult(scalars=scalars, samples=samples if sample_level else None, info=info)
+    return EvaluationResult(
+        scalars=scalars,
+        samples=samples if (sample_level or primary) else None,
+        info=info,
+        curves=curves,
+    )
+
+
+def _plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters for ``info`` (a centre array is summarised, not copied)."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, np.ndarray):
+            out[name] = f"array{value.shape}"
+        else:
+            out[name] = value
+    return out
 
 
 def reshape_single(
@@ -103,10 +204,11 @@ def reshape_single(
 ) -> dict[str, Any]:
     """A one-family result as the metric function's dict: values per k (list k) or bare."""
     out: dict[str, Any] = {}
-    parts = [result.scalars[family.name]]
+    parts = [result.scalars[family.name], result.curves.get(family.name, {})]
     if result.samples is not None:
-        parts.append(result.samples[family.name])
+        parts.append(result.samples.get(family.name, {}))
+    key = ks[0] if family.uses_k else NO_K
     for part in parts:
         for name, per_k in part.items():
-            out[name] = dict(per_k) if is_list else per_k[ks[0]]
+            out[name] = dict(per_k) if (is_list and family.uses_k) else per_k[key]
     return out

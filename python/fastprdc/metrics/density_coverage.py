@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,11 +15,13 @@ from ._base import Derived, MetricFamily, reshape_single, run_families
 __all__ = ["FAMILY", "density_coverage"]
 
 
-def _needs(ks: Sequence[int]) -> Needs:
+def _needs(ks: Sequence[int], params: Mapping[str, Any]) -> Needs:
     return Needs(real_radius_ks=frozenset(ks))
 
 
-def _derive(out: EngineOutput, ks: Sequence[int], sample_level: bool) -> Derived:
+def _derive(
+    out: EngineOutput, ks: Sequence[int], sample_level: bool, params: Mapping[str, Any]
+) -> Derived:
     scalars: dict[str, dict[int, float]] = {"density": {}, "coverage": {}}
     samples: dict[str, dict[int, np.ndarray]] = {"n_real_balls": {}, "covered": {}}
     for k in ks:
@@ -31,15 +33,15 @@ def _derive(out: EngineOutput, ks: Sequence[int], sample_level: bool) -> Derived
         if sample_level:
             samples["n_real_balls"][k] = np.ascontiguousarray(counts)
             samples["covered"][k] = np.ascontiguousarray(covered)
-    return scalars, samples
+    return Derived(scalars, samples, {})
 
 
 FAMILY = MetricFamily(
     name="density_coverage",
     default_k=5,
     metrics=("density", "coverage"),
-    needs=_needs,
-    derive=_derive,
+    needs_fn=_needs,
+    derive_fn=_derive,
 )
 
 

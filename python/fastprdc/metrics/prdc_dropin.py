@@ -6,7 +6,7 @@ exact distances. Unlike prdc it prints nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._engine import EngineOutput, Needs
@@ -17,11 +17,13 @@ from ._base import Derived, MetricFamily, run_families
 __all__ = ["compute_prdc"]
 
 
-def _needs(ks: Sequence[int]) -> Needs:
+def _needs(ks: Sequence[int], params: Mapping[str, Any]) -> Needs:
     return Needs(real_radius_ks=frozenset(ks), fake_radius_ks=frozenset(ks))
 
 
-def _derive(out: EngineOutput, ks: Sequence[int], sample_level: bool) -> Derived:
+def _derive(
+    out: EngineOutput, ks: Sequence[int], sample_level: bool, params: Mapping[str, Any]
+) -> Derived:
     scalars: dict[str, dict[int, float]] = {
         "precision": {}, "recall": {}, "density": {}, "coverage": {}
     }  # fmt: skip
@@ -33,15 +35,15 @@ def _derive(out: EngineOutput, ks: Sequence[int], sample_level: bool) -> Derived
         scalars["recall"][k] = float((fake_balls["real_count"] > 0).mean())
         scalars["density"][k] = float((1.0 / float(k)) * counts.mean())
         scalars["coverage"][k] = float(real_balls["real_covered"].mean())
-    return scalars, {}
+    return Derived(scalars, {}, {})
 
 
 _FAMILY = MetricFamily(
     name="prdc",
     default_k=5,
     metrics=("precision", "recall", "density", "coverage"),
-    needs=_needs,
-    derive=_derive,
+    needs_fn=_needs,
+    derive_fn=_derive,
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,11 +15,13 @@ from ._base import Derived, MetricFamily, reshape_single, run_families
 __all__ = ["FAMILY", "precision_recall"]
 
 
-def _needs(ks: Sequence[int]) -> Needs:
+def _needs(ks: Sequence[int], params: Mapping[str, Any]) -> Needs:
     return Needs(real_radius_ks=frozenset(ks), fake_radius_ks=frozenset(ks))
 
 
-def _derive(out: EngineOutput, ks: Sequence[int], sample_level: bool) -> Derived:
+def _derive(
+    out: EngineOutput, ks: Sequence[int], sample_level: bool, params: Mapping[str, Any]
+) -> Derived:
     scalars: dict[str, dict[int, float]] = {"precision": {}, "recall": {}}
     samples: dict[str, dict[int, np.ndarray]] = {"in_real_manifold": {}, "in_fake_manifold": {}}
     for k in ks:
@@ -30,15 +32,15 @@ def _derive(out: EngineOutput, ks: Sequence[int], sample_level: bool) -> Derived
         if sample_level:
             samples["in_real_manifold"][k] = in_real
             samples["in_fake_manifold"][k] = in_fake
-    return scalars, samples
+    return Derived(scalars, samples, {})
 
 
 FAMILY = MetricFamily(
     name="precision_recall",
     default_k=3,
     metrics=("precision", "recall"),
-    needs=_needs,
-    derive=_derive,
+    needs_fn=_needs,
+    derive_fn=_derive,
 )
 
 

@@ -1,0 +1,469 @@
+"""Mode level: every metric per class (class c of fake against class c of real).
+
+Given a class id per real and per fake sample, :func:`per_class` reports the class
+histograms of both sets, the classes missing from fake (dropped modes) and from real,
+and, for every class present in both sets, the full results of the requested metric
+families computed on that class alone (one engine run per class). This is the reading of
+the mode-dropping and mode-shrinkage experiments of the information-theoretic paper
+(Fox et al.): a dropped mode appears in ``missing_in_fake``; a shrunk mode keeps its
+precision but loses recall, coverage and RE within its class.
+
+``fastprdc.evaluate(..., real_labels=..., fake_labels=...)`` calls :func:`per_class` and
+stores its output on ``result.per_class``; :func:`format_per_class` prints it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _engine
+from ._validation import parse_boundary, validate_pair
+
+__all__ = ["format_per_class", "per_class", "validate_labels"]
+
+_MIN_ROWS = 2  # every metric needs at least two samples in each set
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def validate_labels(labels: Any, n_rows: int, name: str, set_name: str) -> np.ndarray:
+    """Class ids of one set: 1-D, one per row, hashable (ints, bools, strings, finite floats).
+
+    Returns the ids as a numpy array (object dtype only when the input is one).
+
+    Raises:
+        ValueError: naming the problem, e.g. ``"real_labels must be a 1-D array of class
+            ids, got shape (5, 2)"`` or ``"fake_labels has 9 entries but fake has 10 rows"``.
+    """
+    if labels is None:
+        raise ValueError(f"{name} is missing")
+    try:
+        arr = np.asarray(labels)
+    except Exception as exc:
+        raise ValueError(f"{name} could not be converted to a numpy array: {exc}") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class ids, got shape {arr.shape}")
+    if arr.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} entries but {set_name} has {n_rows} rows "
+            "(one class id per sample)"
+        )
+    kind = arr.dtype.kind
+    if kind in "biuUS":
+        return arr
+    if kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise ValueError(
+                f"{name} contains NaN or inf (first at index {int(np.argmax(bad))}); "
+                "class ids must be finite"
+            )
+        return arr
+    if kind == "O":
+        for i, value in enumerate(arr.tolist()):
+            try:
+                hash(value)
+            except TypeError:
+                raise ValueError(
+                    f"{name}[{i}] is not a valid class id (unhashable {type(value).__name__})"
+                ) from None
+            is_float = isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral)
+            if is_float and not math.isfinite(float(value)):
+                raise ValueError(
+                    f"{name} contains NaN or inf (first at index {i}); class ids must be finite"
+                )
+        return arr
+    raise ValueError(
+        f"{name} must hold class ids (ints, bools, strings or floats), got dtype {arr.dtype}"
+    )
+
+
+def _groups(labels: np.ndarray) -> dict[Any, np.ndarray]:
+    """class id (Python scalar) -> sorted int64 row indices, in order of first class key."""
+    if labels.dtype.kind != "O":
+        uniq, inverse = np.unique(labels, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable").astype(np.int64)
+        counts = np.bincount(inverse, minlength=len(uniq))
+        parts = np.split(order, np.cumsum(counts)[:-1])
+        return dict(zip(uniq.tolist(), parts))
+    rows: dict[Any, list[int]] = {}
+    for i, value in enumerate(labels.tolist()):
+        rows.setdefault(value, []).append(i)
+    return {key: np.asarray(idx, dtype=np.int64) for key, idx in rows.items()}
+
+
+def _ordered(keys: list[Any]) -> list[Any]:
+    """Sorted when the ids are comparable, else in order of first appearance."""
+    try:
+        return sorted(keys)
+    except TypeError:
+        return keys
+
+
+# --------------------------------------------------------------------------- per class
+
+
+def _fit(
+    requests: Sequence[tuple[Any, Sequence[int]]], n: int, m: int
+) -> tuple[list[tuple[Any, list[Any]]], list[str]]:
+    """The (family, ks) requests a class of n reals and m fakes can run, and why others cannot."""
+    kept: list[tuple[Any, list[Any]]] = []
+    reasons: list[str] = []
+    for family, ks in requests:
+        ok: list[Any] = []
+        # a family without k runs once (ks_for gives its single no-k entry)
+        for k in family.ks_for(ks) if hasattr(family, "ks_for") else ks:
+            try:
+                _engine._check(family.needs([k]), n, m)
+            except ValueError as exc:
+                where = family.name if k is None else f"{family.name} k={k}"
+                reasons.append(f"{where}: {exc}")
+            else:
+                ok.append(k)
+        if ok:
+            kept.append((family, ok))
+    return kept, reasons
+
+
+def _class_mean(
+    scalars: dict[Any, dict[str, dict[str, dict[int, Any]]]],
+) -> dict[str, dict[str, dict[int, float]]]:
+    """Unweighted mean over the evaluated classes of every numeric scalar. A class that
+    lacks a value (see ``partial``) does not count; NaN and infinities propagate."""
+    values: dict[str, dict[str, dict[int, list[float]]]] = {}
+    for per_family in scalars.values():
+        for family, per_metric in per_family.items():
+            for metric, per_k in per_metric.items():
+                for k, value in per_k.items():
+                    if isinstance(value, (numbers.Real, np.floating, np.integer)) and not (
+                        isinstance(value, (bool, np.bool_))
+                    ):
+                        values.setdefault(family, {}).setdefault(metric, {}).setdefault(
+                            k, []
+                        ).append(float(value))
+    out: dict[str, dict[str, dict[int, float]]] = {}
+    for family, per_metric in values.items():
+        for metric, per_k in per_metric.items():
+            for k, vals in per_k.items():
+                with np.errstate(invalid="ignore"):
+                    out.setdefault(family, {}).setdefault(metric, {})[k] = float(np.mean(vals))
+    return out
+
+
+def per_class(
+    real: Any,
+    fake: Any,
+    real_labels: Any,
+    fake_labels: Any,
+    requests: Sequence[tuple[Any, Sequence[int]]],
+    *,
+    boundary: str = "inclusive",
+    sample_level: bool = False,
+    **run_options: Any,
+) -> dict[str, Any]:
+    """Every requested metric per class: class c of ``fake`` against class c of ``real``.
+
+    Args:
+        real, fake: (N, d) and (M, d) feature arrays (validated as in every entry point).
+        real_labels, fake_labels: one class id per row (1-D, length N and M; ints, bools,
+            strings or finite floats; equal ids in both sets name the same class).
+        requests: ``[(MetricFamily, ks)]``, the list :func:`fastprdc.evaluate` passes to
+            ``run_families``; every class runs the same requests.
+        boundary: ``"inclusive"`` or ``"strict"``.
+        sample_level: also return each class's per-sample arrays and row indices.
+        **run_options: ``device``, ``exact``, ``max_memory``, ``num_threads``, ``progress``,
+            ``tile_rows`` as in :func:`fastprdc.evaluate`. ``progress=True`` shows one bar
+            over the classes.
+
+    Returns:
+        A dict (plain containers, JSON-able through ``EvaluationResult.to_dict``):
+
+        - ``classes``: every class id of either set (sorted when comparable);
+        - ``real_counts``, ``fake_counts``: ``{class: number of rows}`` (0 when absent);
+        - ``missing_in_fake``: classes with real rows but no fake (dropped modes);
+        - ``missing_in_real``: classes with fake rows but no real;
+        - ``evaluated``: classes present in both sets whose metrics were computed;
+        - ``skipped``: ``{class: reason}`` for classes present in both sets but too small
+          for every requested k (never silently left out);
+        - ``partial``: ``{class: [reason, ...]}`` for classes too small for some of the
+          requested (family, k) pairs; the others were computed;
+        - ``scalars``: ``{class: {family: {metric: {k: value}}}}`` (as ``result.scalars``;
+          a family without k uses the key None);
+        - ``curves``: ``{class: {family: {name: {k: array}}}}`` (as ``result.curves``, e.g.
+          the alpha-precision curve of each class);
+        - ``class_mean``: ``{family: {metric: {k: float}}}``, unweighted mean over the
+          evaluated classes;
+        - ``info``: ``{class: run info}`` (sizes, ks, backend, seconds, ...);
+        - ``samples`` and ``indices`` (``sample_level=True`` only): ``{class: samples}`` as
+          ``result.samples``, and ``{class: {"real": rows, "fake": rows}}``, the int64 rows
+          of the full sets that the class's per-sample arrays refer to, in order;
+        - ``boundary``.
+
+    Raises:
+        ValueError: bad features or labels (naming the problem).
+    """
+    from .metrics._base import run_families
+
+    parse_boundary(boundary)
+    real_v, fake_v = validate_pair(real, fake)
+    n_all, m_all = real_v.shape[0], fake_v.shape[0]
+    r_labels = validate_labels(real_labels, n_all, "real_labels", "real")
+    f_labels = validate_labels(fake_labels, m_all, "fake_labels", "fake")
+    requests = [(family, list(ks)) for family, ks in requests]
+    if not requests:
+        raise ValueError("per_class needs at least one (family, ks) request")
+
+    r_groups, f_groups = _groups(r_labels), _groups(f_labels)
+    classes = _ordered(list(dict.fromkeys([*r_groups, *f_groups])))
+    real_counts = {c: len(r_groups[c]) if c in r_groups else 0 for c in classes}
+    fake_counts = {c: len(f_groups[c]) if c in f_groups else 0 for c in classes}
+    missing_in_fake = [c for c in classes if c not in f_groups]
+    missing_in_real = [c for c in classes if c not in r_groups]
+    common = [c for c in classes if c in r_groups and c in f_groups]
+    if not common:
+        warnings.warn(
+            "per_class: no class id occurs in both real_labels and fake_labels "
+            f"(real: {_preview(list(r_groups))}; fake: {_preview(list(f_groups))})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+    progress = run_options.pop("progress", False)
+    bar = None
+    if progress is True and common:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(common), desc="fastprdc per class", unit="class", leave=False)
+        inner_progress: Any = False
+    else:
+        inner_progress = progress
+
+    evaluated: list[Any] = []
+    skipped: dict[Any, str] = {}
+    partial: dict[Any, list[str]] = {}
+    scalars: dict[Any, Any] = {}
+    curves: dict[Any, Any] = {}
+    samples: dict[Any, Any] = {}
+    indices: dict[Any, dict[str, np.ndarray]] = {}
+    info: dict[Any, Any] = {}
+    try:
+        for c in common:
+            n_c, m_c = real_counts[c], fake_counts[c]
+            if n_c < _MIN_ROWS or m_c < _MIN_ROWS:
+                skipped[c] = (
+                    f"needs at least {_MIN_ROWS} samples in each set, "
+                    f"has N={n_c} real and M={m_c} fake"
+                )
+                continue
+            kept, reasons = _fit(requests, n_c, m_c)
+            if not kept:
+                skipped[c] = "; ".join(reasons)
+                continue
+            if reasons:
+                partial[c] = reasons
+            rows_r, rows_f = r_groups[c], f_groups[c]
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                res = run_families(
+                    real_v[rows_r],
+                    fake_v[rows_f],
+                    kept,
+                    boundary=boundary,
+                    sample_level=sample_level,
+                    progress=inner_progress,
+                    **run_options,
+                )
+            for w in caught:  # re-issue, saying which class it came from
+                warnings.warn(f"class {c!r}: {w.message}", w.category, stacklevel=2)
+            evaluated.append(c)
+            scalars[c] = res.scalars
+            curves[c] = getattr(res, "curves", None) or {}
+            info[c] = res.info
+            if sample_level:
+                samples[c] = res.samples
+                indices[c] = {"real": rows_r, "fake": rows_f}
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    out: dict[str, Any] = {
+        "classes": classes,
+        "real_counts": real_counts,
+        "fake_counts": fake_counts,
+        "missing_in_fake": missing_in_fake,
+        "missing_in_real": missing_in_real,
+        "evaluated": evaluated,
+        "skipped": skipped,
+        "partial": partial,
+        "scalars": scalars,
+        "curves": curves,
+        "class_mean": _class_mean(scalars),
+        "info": info,
+        "boundary": boundary,
+    }
+    if sample_level:
+        out["samples"] = samples
+        out["indices"] = indices
+    return out
+
+
+def _preview(keys: list[Any], limit: int = 5) -> str:
+    shown = ", ".join(repr(k) for k in keys[:limit])
+    return shown + (", ..." if len(keys) > limit else "")
+
+
+# --------------------------------------------------------------------------- table
+
+
+#: Column labels for metric names that say little without their family.
+_SHORT = {
+    ("realism_score", "mean"): "realism_mean",
+    ("realism_score", "share_ge_1"): "realism>=1",
+    ("realism_score", "n_kept_balls"): "realism_kept",
+    ("rarity_score", "n_out_of_ball"): "rarity_n_out",
+    ("rarity_score", "mean_in_ball"): "rarity_mean",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _columns(pc: dict[str, Any], metrics: Sequence[str] | None) -> list[tuple[str, str, str, int]]:
+    """(label, family, metric, k) of every numeric scalar of any evaluated class."""
+    seen: dict[tuple[str, str, int], None] = {}
+    ks_of: dict[tuple[str, str], set[int]] = {}
+    for per_family in pc["scalars"].values():
+        for family, per_metric in per_family.items():
+            for metric, per_k in per_metric.items():
+                if metrics is not None and metric not in metrics and family not in metrics:
+                    continue
+                for k, value in per_k.items():
+                    if _is_number(value):
+                        seen[(family, metric, k)] = None
+                        ks_of.setdefault((family, metric), set()).add(k)
+    all_ks = {k for ks in ks_of.values() for k in ks if k is not None}
+    owners: dict[str, set[str]] = {}
+    for family, metric, _ in seen:
+        owners.setdefault(metric, set()).add(family)
+    cols = []
+    for family, metric, k in seen:
+        label = _SHORT.get((family, metric), metric)
+        if len(owners[metric]) > 1 and (family, metric) not in _SHORT:
+            label = f"{family}.{metric}"
+        if k is not None and len(all_ks) > 1:
+            label = f"{label}@{k}"
+        cols.append((label, family, metric, k))
+    return cols
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    v = float(value)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == int(v) and abs(v) < 1e9 and isinstance(value, (int, np.integer)):
+        return str(int(v))
+    return f"{v:.4f}" if abs(v) < 1e5 else f"{v:.4g}"
+
+
+def format_per_class(
+    per_class: dict[str, Any],
+    *,
+    metrics: Sequence[str] | None = None,
+    width: int = 100,
+) -> str:
+    """A readable table of :func:`per_class` output.
+
+    One row per class (its real and fake counts first; classes that were not evaluated show
+    why), one column per numeric scalar (``metric@k`` when several k occur), split into
+    blocks that fit ``width`` characters, and a last ``mean`` row (unweighted over the
+    evaluated classes). ``metrics`` restricts the columns to these metric or family names.
+    """
+    pc = per_class
+    classes = list(pc["classes"])
+    names = {c: str(c) for c in classes}
+    if len(set(names.values())) < len(names):  # e.g. 1 and "1": show them as repr
+        names = {c: repr(c) for c in classes}
+    cw = max([len("class"), len("mean")] + [len(s) for s in names.values()])
+    nr = max([len("n_real")] + [len(str(v)) for v in pc["real_counts"].values()])
+    nf = max([len("n_fake")] + [len(str(v)) for v in pc["fake_counts"].values()])
+    missing_f, missing_r = pc["missing_in_fake"], pc["missing_in_real"]
+    lines = [
+        f"Per class (class c of fake against class c of real; boundary={pc.get('boundary')}): "
+        f"{sum(1 for v in pc['real_counts'].values() if v)} classes in real, "
+        f"{sum(1 for v in pc['fake_counts'].values() if v)} in fake, "
+        f"{len(pc['evaluated'])} evaluated",
+        "  missing from fake (dropped modes): "
+        + (", ".join(names[c] for c in missing_f) if missing_f else "none"),
+        "  missing from real: " + (", ".join(names[c] for c in missing_r) if missing_r else "none"),
+    ]
+    cols = _columns(pc, metrics)
+    status = {}
+    for c in classes:
+        if c in pc["missing_in_fake"]:
+            status[c] = "(no fake samples)"
+        elif c in pc["missing_in_real"]:
+            status[c] = "(no real samples)"
+        elif c in pc["skipped"]:
+            status[c] = "(skipped, see below)"
+
+    def prefix(label: str, n_r: str, n_f: str) -> str:
+        return f"  {label:<{cw}}  {n_r:>{nr}}  {n_f:>{nf}}"
+
+    fixed = len(prefix("", "", ""))
+    if not cols:
+        lines.append(prefix("class", "n_real", "n_fake"))
+        for c in classes:
+            row = prefix(names[c], str(pc["real_counts"][c]), str(pc["fake_counts"][c]))
+            lines.append(row + ("  " + status[c] if c in status else ""))
+    blocks: list[list[tuple[str, str, str, int]]] = []
+    for col in cols:
+        colw = max(10, len(col[0])) + 2
+        if blocks and fixed + sum(max(10, len(x[0])) + 2 for x in blocks[-1]) + colw <= width:
+            blocks[-1].append(col)
+        else:
+            blocks.append([col])
+    for block in blocks:
+        widths = [max(10, len(label)) for label, *_ in block]
+        lines.append("")
+        lines.append(
+            prefix("class", "n_real", "n_fake")
+            + "".join(f"  {label:>{w}}" for (label, *_), w in zip(block, widths))
+        )
+        for c in classes:
+            row = prefix(names[c], str(pc["real_counts"][c]), str(pc["fake_counts"][c]))
+            if c in status:
+                lines.append(row + "  " + status[c])
+                continue
+            scal = pc["scalars"][c]
+            cells = [_cell(scal.get(fam, {}).get(met, {}).get(k)) for _, fam, met, k in block]
+            lines.append(row + "".join(f"  {v:>{w}}" for v, w in zip(cells, widths)))
+        if len(pc["evaluated"]) > 1:
+            mean = pc["class_mean"]
+            cells = [_cell(mean.get(fam, {}).get(met, {}).get(k)) for _, fam, met, k in block]
+            lines.append(
+                prefix("mean", "", "") + "".join(f"  {v:>{w}}" for v, w in zip(cells, widths))
+            )
+    notes = [f"  class {names[c]} skipped: {why}" for c, why in pc["skipped"].items()]
+    for c, reasons in pc["partial"].items():
+        notes.extend(f"  class {names[c]}: not computed: {why}" for why in reasons)
+    if notes:
+        lines.append("")
+        lines.extend(notes)
+    return "\n".join(lines)
