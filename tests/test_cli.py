@@ -50,33 +50,32 @@ def test_eval_npy_table_json_samples(files, capsys):
         "--quiet",
     )  # fmt: skip
     assert code == 0, err
-    expected = fastprdc.evaluate(real, fake, k=[3, 5], sample_level=True)
+    # the default --metrics is "all" (every family)
+    expected = fastprdc.evaluate(real, fake, k=[3, 5], metrics="all", sample_level=True)
     # the table names every metric and shows the values
     for metric in ("precision", "recall", "density", "coverage"):
         assert metric in out
     assert f"{expected.scalars['precision_recall']['precision'][3]:.4f}" in out
-    # JSON: the result's to_dict(), keys as strings
+    # JSON: the result's to_dict(), keys as strings (None for a family without k)
     data = json.loads((tmp / "out.json").read_text())
+    assert data == json.loads(expected.to_json()) | {"info": data["info"]}
     for family, metrics in expected.scalars.items():
         for metric, per_k in metrics.items():
             for k, value in per_k.items():
-                assert data["scalars"][family][metric][str(k)] == value, (family, metric, k)
+                key = "null" if k is None else str(k)  # json.dumps spelling of a None key
+                assert data["scalars"][family][metric][key] == value, (family, metric, k)
     assert data["info"]["n_real"] == 120 and data["info"]["n_fake"] == 100
-    # samples: every per-sample array of the result, flattened
+    # samples: every per-sample array of the result, named family.name_kK (family.name for
+    # a family without k)
     with np.load(tmp / "samples.npz") as npz:
-        names = set(npz.files)
         flat = {}
         for family, per_name in expected.samples.items():
             for name, per_k in per_name.items():
                 for k, arr in per_k.items():
-                    flat[(family, name, k)] = arr
-        assert len(names) == len(flat)
-        for (family, name, k), arr in flat.items():
-            key = [n for n in names if name in n and n.endswith(f"k{k}")]
-            if len(key) > 1:  # a family prefix disambiguates names shared by families
-                key = [n for n in key if family in n]
-            assert len(key) == 1, (family, name, k, sorted(names))
-            np.testing.assert_array_equal(npz[key[0]], arr)
+                    flat[f"{family}.{name}" + ("" if k is None else f"_k{k}")] = arr
+        assert set(npz.files) == set(flat)
+        for key, arr in flat.items():
+            np.testing.assert_array_equal(npz[key], arr)
 
 
 def test_eval_quiet_means_no_stderr(files, capsys):
