@@ -172,6 +172,13 @@ def _versions() -> dict[str, str]:
             except Exception:
                 version = "unknown"
         out[mod] = str(version)
+    try:  # metadata only: importing synthcity pulls in torch (and fails for 0.2.12, see
+        # _synthcity_rendering.py); bench_alpha_beta.py says which baseline it used
+        from importlib.metadata import version as dist_version
+
+        out["synthcity"] = dist_version("synthcity")
+    except Exception:
+        out["synthcity"] = "not installed"
     return out
 
 

@@ -19,13 +19,21 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 GIB = 1 << 30
 
-# figure -> heading and what its goal is; in the order of issue 2's benchmark list
+# figure -> heading and what its goal is; in the order of the issues' benchmark lists
+# (issue 2: figures 1-5, issue 3: figures 6-7)
 FIGURES = {
     "compute_prdc": "1. compute_prdc vs the prdc package (goal: >= 4x faster)",
     "full_prdc": "2. Full PRDC vs one float32 matmul of the same shape (goal: <= 2.4x its time)",
     "knn_radii": "3. Self-kNN radii vs scikit-learn brute and faiss-cpu (goals: >= 3x, >= 1.5x)",
     "memory": "4. Peak memory, all four metrics (goal: <= input bytes + 1 GiB)",
     "exact_overhead": "5. Cost of exactness: exact=True vs exact=False (goal: <= 5% overhead)",
+    "evaluate_all": (
+        '6. evaluate(metrics="all") vs density_coverage alone (goal: <= 1.15x its time)'
+    ),
+    "alpha_beta": (
+        "7. alpha_precision_beta_recall vs synthcity's AlphaPrecision computation "
+        "(goal: >= 5x faster)"
+    ),
 }
 
 
@@ -111,6 +119,8 @@ def _figure(bench: dict[str, Any]) -> list[str]:
     sizes = ", ".join(f"{k} = {v}" for k, v in extra.get("sizes", {}).items())
     name = extra.get("figure", bench["name"])
     lines = [f"### {name}: {extra.get('title', '')}", "", f"Sizes: {sizes}.", ""]
+    if extra.get("baseline"):
+        lines += [f"Baseline: {extra['baseline']}.", ""]
     main = extra.get("main")
     header = ["measurement", "value", "goal", "status"]
     rows = []
@@ -138,7 +148,13 @@ def _figure(bench: dict[str, Any]) -> list[str]:
         value, goal, status = _fmt_ratio(r)
         rows.append([f"{r['name']} ({r['description']})", value, goal, status])
     lines += _table(header, rows)
+    phases = extra.get("phases")
+    if phases:
+        lines += ["", f'Phases of the last `{main}` round (`result.info["timings"]`):', ""]
+        lines += _phases(phases)
     checks = extra.get("checks", {})
+    if phases:  # shown in the table above
+        checks = {k: v for k, v in checks.items() if k != "fastprdc_phase_seconds"}
     if checks:
         lines += ["", "Checks:", ""]
         lines += [f"- {k}: {_fmt_value(v)}" for k, v in checks.items()]
@@ -146,6 +162,18 @@ def _figure(bench: dict[str, Any]) -> list[str]:
         lines += [f"- note: {note}"]
     lines.append("")
     return lines
+
+
+def _phases(phases: dict[str, float]) -> list[str]:
+    """Phase table: seconds and share of ``total`` (when the timings carry one)."""
+    total = phases.get("total")
+    order = [name for name in phases if name != "total"] + (["total"] if "total" in phases else [])
+    rows = []
+    for name in order:
+        t = phases[name]
+        share = f"{100 * t / total:.1f} %" if total and name != "total" else ""
+        rows.append([name, _fmt_seconds(float(t)), share])
+    return _table(["phase", "seconds", "share of total"], rows)
 
 
 def _summary(benches: list[dict[str, Any]]) -> list[str]:
