@@ -80,13 +80,6 @@ py::array_t<T> to_array(std::vector<T>&& v, int64_t rows, int64_t cols) {
   return py::array_t<T>({rows, cols}, heap->data(), owner);
 }
 
-py::array_t<bool> to_bool(std::vector<uint8_t>&& v, int64_t rows, int64_t cols) {
-  py::array_t<bool> out({rows, cols});
-  auto* dst = out.mutable_data();
-  for (size_t t = 0; t < v.size(); ++t) dst[t] = v[t] != 0;
-  return out;
-}
-
 const double* radii_ptr(const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& r,
                         int64_t rows, int64_t& k, const char* name) {
   k = 0;
@@ -166,7 +159,8 @@ PYBIND11_MODULE(_core, m) {
          const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& radii_a,
          const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& radii_b, bool strict,
          int64_t knn_a, int64_t knn_b, bool exact, int64_t tile_rows, int num_threads, const py::object& progress,
-         const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& realism_radii) {
+         const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& realism_radii,
+         double realism_eps) {
         CrossInputs in;
         in.a = view(a_arr, "A");
         in.b = view(b_arr, "B");
@@ -174,6 +168,7 @@ PYBIND11_MODULE(_core, m) {
         in.radii_a = radii_ptr(radii_a, in.a.rows, in.ka, "radii_a");
         in.radii_b = radii_ptr(radii_b, in.b.rows, in.kb, "radii_b");
         in.realism_radii = radii_ptr(realism_radii, in.a.rows, in.kr, "realism_radii");
+        in.realism_eps = realism_eps;
         if (knn_a < 0 || knn_b < 0) throw py::value_error("knn sizes must be >= 0");
         if (knn_a > in.b.rows || knn_b > in.a.rows) throw py::value_error("knn size larger than the other set");
         in.strict = strict;
@@ -185,10 +180,10 @@ PYBIND11_MODULE(_core, m) {
         py::dict d;
         d["b_count"] = to_array(std::move(r.b_count), mm, in.ka);
         d["b_min_radius"] = to_array(std::move(r.b_min_radius), mm, in.ka);
-        d["a_covered"] = to_bool(std::move(r.a_covered), n, in.ka);
+        d["a_ball_count"] = to_array(std::move(r.a_ball_count), n, in.ka);
         d["a_count"] = to_array(std::move(r.a_count), n, in.kb);
         d["a_min_radius"] = to_array(std::move(r.a_min_radius), n, in.kb);
-        d["b_covered"] = to_bool(std::move(r.b_covered), mm, in.kb);
+        d["b_ball_count"] = to_array(std::move(r.b_ball_count), mm, in.kb);
         d["a_knn_dist"] = to_array(std::move(r.a_knn_dist), n, knn_a);
         d["a_knn_idx"] = to_array(std::move(r.a_knn_idx), n, knn_a);
         d["b_knn_dist"] = to_array(std::move(r.b_knn_dist), mm, knn_b);
@@ -201,5 +196,5 @@ PYBIND11_MODULE(_core, m) {
       py::arg("A"), py::arg("B"), py::arg("radii_a") = py::none(), py::arg("radii_b") = py::none(),
       py::arg("strict") = false, py::arg("knn_a") = 0, py::arg("knn_b") = 0, py::arg("exact") = true,
       py::arg("tile_rows") = 0, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
-      py::arg("realism_radii") = py::none());
+      py::arg("realism_radii") = py::none(), py::arg("realism_eps") = -1.0);
 }

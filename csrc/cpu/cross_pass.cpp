@@ -55,7 +55,7 @@ struct PairDistance {
 
 // Membership of one point in the balls of one centre; updates the point's and the centre's state.
 inline void member(const Balls& balls, int64_t centre, int64_t point, float lo, float hi, bool strict, PairDistance& pd,
-                   int64_t* count, double* min_radius, uint8_t* covered) {
+                   int64_t* count, double* min_radius, int64_t* centre_count) {
   const int64_t k = balls.k;
   for (int64_t c = 0; c < k; ++c) {
     const RadiusThresholds t = balls.th[centre * k + c];
@@ -73,14 +73,18 @@ inline void member(const Balls& balls, int64_t centre, int64_t point, float lo, 
       ++count[point * k + c];
       double& m = min_radius[point * k + c];
       m = std::min(m, r);
-      covered[centre * k + c] = 1;
+      ++centre_count[centre * k + c];
     }
   }
 }
 
-// Exact realism ratio r / d for an oracle distance d (metrics.md section 3).
-inline double realism_ratio(double r, double d) {
-  if (d > 0.0) return r / d;
+// Exact realism ratio for radius r and oracle d^2: r / d (eps < 0, metrics.md section 3) or
+// r^2 / (d^2 + eps) (eps >= 0, the improved-P&R code form). A zero denominator gives +inf, or 1
+// when r = 0 too (the point lies on the ball).
+inline double realism_ratio(double r, double d2, double eps) {
+  const double num = eps < 0.0 ? r : r * r;
+  const double den = eps < 0.0 ? std::sqrt(d2) : d2 + eps;
+  if (den > 0.0) return num / den;
   return r > 0.0 ? std::numeric_limits<double>::infinity() : 1.0;
 }
 
@@ -94,8 +98,11 @@ struct Realism {
   std::vector<double> rmax;    // per column: largest kept scaled radius
   TopkCollector top;           // rows(B) * k rows, k = 1
 
-  Realism(int64_t rows_a, int64_t rows_b, int64_t k_, const double* r, double scale)
-      : k(k_), radii(r), top(rows_b * k_, k_ ? 1 : 0) {
+  double eps = -1.0;    // form, see realism_ratio (original units)
+  double eps_s = -1.0;  // eps in the scaled domain
+
+  Realism(int64_t rows_a, int64_t rows_b, int64_t k_, const double* r, double scale, double eps_)
+      : k(k_), radii(r), top(rows_b * k_, k_ ? 1 : 0), eps(eps_), eps_s(eps_ < 0.0 ? -1.0 : eps_ * scale * scale) {
     scaled.resize(static_cast<size_t>(rows_a * k));
     rmax.assign(static_cast<size_t>(k), -1.0);
     for (int64_t i = 0; i < rows_a; ++i)
@@ -113,25 +120,26 @@ struct Realism {
       if (rmax[c] < 0.0) continue;
       const float t = top.threshold(j * k + c);  // = -(best lower bound of the ratio so far)
       if (!(t < 0.0f)) return kAlways;           // no positive lower bound yet
-      const double q = rmax[c] / -static_cast<double>(t);
-      g = std::max(g, std::nextafter(static_cast<float>(q * q * (1.0 + 1e-6)), kAlways));
+      const double best = -static_cast<double>(t);
+      // ratio <= rmax / sqrt(lo)  or  rmax^2 / (lo + eps): it can reach `best` only below this.
+      const double q = eps_s < 0.0 ? (rmax[c] / best) * (rmax[c] / best) * (1.0 + 1e-6)
+                                   : rmax[c] * rmax[c] / best * (1.0 + 1e-6) - eps_s * (1.0 - 1e-6);
+      g = std::max(g, std::nextafter(static_cast<float>(q), kAlways));
     }
     return g;
   }
+
+  // The ratio at scaled d^2 = q, in the scaled domain.
+  double bound(double rs, double q) const { return realism_ratio(rs, q, eps_s); }
 
   void offer(int64_t centre, int64_t point, float lo, float hi) {
     for (int64_t c = 0; c < k; ++c) {
       const double rs = scaled[centre * k + c];
       if (rs < 0.0) continue;
       const double dlo = static_cast<double>(lo), dhi = static_cast<double>(hi);
-      double up, down;  // bounds of the ratio
-      if (rs > 0.0) {
-        up = dlo > 0.0 ? rs / std::sqrt(dlo) * (1.0 + 1e-12) : std::numeric_limits<double>::infinity();
-        down = dhi > 0.0 ? rs / std::sqrt(dhi) * (1.0 - 1e-12) : std::numeric_limits<double>::infinity();
-      } else {
-        up = dlo > 0.0 ? 0.0 : 1.0;
-        down = dhi > 0.0 ? 0.0 : 1.0;
-      }
+      // Bounds of the ratio from the d^2 bounds (the ratio decreases with d^2).
+      const double up = bound(rs, std::max(dlo, 0.0)) * (1.0 + 1e-12);
+      const double down = bound(rs, std::max(dhi, 0.0)) * (1.0 - 1e-12);
       const int64_t row = point * k + c;
       const float key_lo = std::nextafter(static_cast<float>(-up), kNever);
       if (key_lo <= top.threshold(row))
@@ -156,16 +164,16 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   const Balls balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, strict);
   const Balls balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, strict);
   TopkCollector top_a(A.rows, in.knn_a), top_b(B.rows, in.knn_b);
-  Realism realism(A.rows, B.rows, in.kr, in.realism_radii, frame.scale);
+  Realism realism(A.rows, B.rows, in.kr, in.realism_radii, frame.scale, in.realism_eps);
 
   CrossResult r;
   const double inf = std::numeric_limits<double>::infinity();
   r.b_count.assign(static_cast<size_t>(B.rows * in.ka), 0);
   r.b_min_radius.assign(static_cast<size_t>(B.rows * in.ka), inf);
-  r.a_covered.assign(static_cast<size_t>(A.rows * in.ka), 0);
+  r.a_ball_count.assign(static_cast<size_t>(A.rows * in.ka), 0);
   r.a_count.assign(static_cast<size_t>(A.rows * in.kb), 0);
   r.a_min_radius.assign(static_cast<size_t>(A.rows * in.kb), inf);
-  r.b_covered.assign(static_cast<size_t>(B.rows * in.kb), 0);
+  r.b_ball_count.assign(static_cast<size_t>(B.rows * in.kb), 0);
 
   // A row of A (or B) needs a pair when the pair's lower bound is at or below its gate.
   auto gate_a_of = [&](int64_t i) {
@@ -199,13 +207,13 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
           if (need_a) {
             if (top_a.active() && lo <= top_a.threshold(i)) top_a.push(i, lo, hi, j);
             if (balls_a.k && lo <= balls_a.reach[i])
-              member(balls_a, i, j, lo, hi, strict, pd, r.b_count.data(), r.b_min_radius.data(), r.a_covered.data());
+              member(balls_a, i, j, lo, hi, strict, pd, r.b_count.data(), r.b_min_radius.data(), r.a_ball_count.data());
             gate_a[i] = gate_a_of(i);
           }
           if (need_b) {
             if (top_b.active() && lo <= top_b.threshold(j)) top_b.push(j, lo, hi, i);
             if (balls_b.k && lo <= balls_b.reach[j])
-              member(balls_b, j, i, lo, hi, strict, pd, r.a_count.data(), r.a_min_radius.data(), r.b_covered.data());
+              member(balls_b, j, i, lo, hi, strict, pd, r.a_count.data(), r.a_min_radius.data(), r.b_ball_count.data());
             if (realism.k) realism.offer(i, j, lo, hi);
             gate_b[j] = gate_b_of(j);
           }
@@ -251,7 +259,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
           [&](const int64_t* is, int64_t n, double* out) {
             oracle_d2_many(B, j, A, is, n, out);
             for (int64_t t = 0; t < n; ++t)
-              out[t] = -realism_ratio(in.realism_radii[is[t] * in.kr + c], std::sqrt(out[t]));
+              out[t] = -realism_ratio(in.realism_radii[is[t] * in.kr + c], out[t], in.realism_eps);
           },
           &key, &idx);
       r.b_realism[row] = idx < 0 ? std::numeric_limits<double>::quiet_NaN() : -key;

@@ -22,20 +22,22 @@ struct CrossInputs {
   // Realism: balls centred on A (a.rows x kr, row-major); a negative radius marks a pruned ball.
   const double* realism_radii = nullptr;
   int64_t kr = 0;
+  // Realism form: negative = plain r / d (metrics.md); eps >= 0 = squared r^2 / (d^2 + eps).
+  double realism_eps = -1.0;
 };
 
 struct CrossResult {
-  std::vector<int64_t> b_count;      // b.rows x ka: A-balls containing b_j
-  std::vector<double> b_min_radius;  // b.rows x ka: smallest such radius (+inf if none)
-  std::vector<uint8_t> a_covered;    // a.rows x ka: A-ball contains some b
-  std::vector<int64_t> a_count;      // a.rows x kb
-  std::vector<double> a_min_radius;  // a.rows x kb
-  std::vector<uint8_t> b_covered;    // b.rows x kb
-  std::vector<double> a_knn_dist;    // a.rows x knn_a
+  std::vector<int64_t> b_count;       // b.rows x ka: A-balls containing b_j
+  std::vector<double> b_min_radius;   // b.rows x ka: smallest such radius (+inf if none)
+  std::vector<int64_t> a_ball_count;  // a.rows x ka: B points inside the A-ball
+  std::vector<int64_t> a_count;       // a.rows x kb
+  std::vector<double> a_min_radius;   // a.rows x kb
+  std::vector<int64_t> b_ball_count;  // b.rows x kb: A points inside the B-ball
+  std::vector<double> a_knn_dist;     // a.rows x knn_a
   std::vector<int64_t> a_knn_idx;
   std::vector<double> b_knn_dist;  // b.rows x knn_b
   std::vector<int64_t> b_knn_idx;
-  std::vector<double> b_realism;       // b.rows x kr: max over kept i of r_i / d(b_j, a_i), NaN if none
+  std::vector<double> b_realism;       // b.rows x kr: max over kept i of the realism ratio, NaN if none
   std::vector<int64_t> b_realism_idx;  // b.rows x kr: the maximising i (lowest among ties), -1 if none
   int64_t n_rechecked = 0;
 };

@@ -131,6 +131,7 @@ def ball_membership(
     *,
     boundary: str = "inclusive",
     realism: bool = False,
+    realism_eps: float | None = None,
     device: str = "auto",
     exact: bool = True,
     max_memory: MemoryLike = None,
@@ -148,12 +149,14 @@ def ball_membership(
         per point (n_points, [K]): ``"count"`` (int64, balls containing it), ``"any"`` (bool),
         ``"min_radius"`` (smallest containing radius, +inf if none), ``"nearest_centre"``
         (int64) and ``"nearest_centre_distance"`` (float64); per centre (n_centres, [K]):
-        ``"any_point"`` (bool), ``"nearest_point"`` and ``"nearest_point_distance"``.
+        ``"any_point"`` (bool), ``"point_count"`` (int64, points inside the ball),
+        ``"nearest_point"`` and ``"nearest_point_distance"``.
         ``realism=True`` adds per point (n_points, [K]) ``"realism"``: the largest
         radius / distance over all balls (float64; distance 0 gives +inf for a positive
         radius and 1 for a zero radius, so realism >= 1 exactly when some ball holds the
         point inclusively), and ``"realism_centre"`` (int64, the maximising centre, lowest
-        index on ties).
+        index on ties). ``realism_eps`` (a float >= 0) switches the ratio to the squared form
+        radius^2 / (distance^2 + eps) of the improved-P&R code (a zero radius then gives 0).
     """
     strict = parse_boundary(boundary)
     opts = make_options(
@@ -165,7 +168,9 @@ def ball_membership(
     r = validate_radii(radii, C.shape[0])
     r2 = r.reshape(r.shape[0], -1)
     description = "ball membership"
-    extra = {"realism_radii": r2} if realism else {}
+    if realism_eps is not None and not (np.isfinite(realism_eps) and realism_eps >= 0):
+        raise ValueError(f"realism_eps must be a finite number >= 0, got {realism_eps!r}")
+    extra = {"realism_radii": r2, "realism_eps": realism_eps} if realism else {}
     with _progress.phase(opts.progress, description) as callback:
         cross = backend.cross_pass(
             C, P, r2, None, strict, 1, 1,
@@ -190,6 +195,7 @@ def ball_membership(
         "nearest_centre": np.ascontiguousarray(cross["b_knn_idx"][:, 0]),
         "nearest_centre_distance": np.ascontiguousarray(cross["b_knn_dist"][:, 0]),
         "any_point": ball_shape(cross["a_covered"]),
+        "point_count": ball_shape(cross["a_ball_count"]),
         "nearest_point": np.ascontiguousarray(cross["a_knn_idx"][:, 0]),
         "nearest_point_distance": np.ascontiguousarray(cross["a_knn_dist"][:, 0]),
     }

@@ -57,8 +57,9 @@ class CpuBackend:
         knn_b: int,
         opts: RunOptions,
         realism_radii: np.ndarray | None = None,
+        realism_eps: float | None = None,
     ) -> dict:
-        return _core.cross_pass(
+        out = _core.cross_pass(
             A,
             B,
             radii_a,
@@ -71,4 +72,8 @@ class CpuBackend:
             opts.num_threads or 0,
             opts.progress,
             realism_radii,
+            -1.0 if realism_eps is None else float(realism_eps),
         )
+        out["a_covered"] = out["a_ball_count"] > 0
+        out["b_covered"] = out["b_ball_count"] > 0
+        return out

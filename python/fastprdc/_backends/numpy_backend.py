@@ -34,6 +34,11 @@ def _transposed64(X: np.ndarray) -> np.ndarray:
 
 def _distances(PT: np.ndarray, QT: np.ndarray) -> np.ndarray:
     """Oracle distances between the columns of PT (d, n) and of QT (d, m): (n, m) float64."""
+    return np.sqrt(_squared_distances(PT, QT))
+
+
+def _squared_distances(PT: np.ndarray, QT: np.ndarray) -> np.ndarray:
+    """Oracle d^2 (sequential float64 sums over the dimensions), (n, m)."""
     d, n = PT.shape
     m = QT.shape[1]
     out = np.empty((n, m), dtype=np.float64)
@@ -48,7 +53,7 @@ def _distances(PT: np.ndarray, QT: np.ndarray) -> np.ndarray:
                 np.multiply(diff, diff, out=diff)
                 np.add(acc, diff, out=acc)
             out[r0:r1, c0:c1] = acc
-    return np.sqrt(out, out=out)
+    return out
 
 
 def _topk(dmat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,20 +94,27 @@ def _block_rows(n: int, m: int, opts: RunOptions) -> int:
 
 
 def _realism_update(
-    D: np.ndarray, r: np.ndarray, r0: int, best: np.ndarray, best_idx: np.ndarray
+    D2: np.ndarray,
+    r: np.ndarray,
+    eps: float | None,
+    r0: int,
+    best: np.ndarray,
+    best_idx: np.ndarray,
 ) -> None:
-    """Fold the rows of D (distances from A rows r0.. to every B row) into the running
-    realism maximum ``best`` / ``best_idx`` (per B row, updated in place)."""
+    """Fold the rows of D2 (oracle d^2 from A rows r0.. to every B row) into the running
+    realism maximum ``best`` / ``best_idx`` (per B row, updated in place). The ratio is
+    r / d (eps None) or r^2 / (d^2 + eps); a zero denominator gives +inf, or 1 when r = 0."""
     kept = r >= 0
     if not kept.any():
         return
     rows = np.nonzero(kept)[0]
     rk = r[rows, None]
-    Dk = D[rows]
+    num = rk if eps is None else rk * rk
+    den = np.sqrt(D2[rows]) if eps is None else D2[rows] + eps
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = rk / Dk  # exact float64 division of oracle values
-    zero = Dk == 0
-    ratio[zero] = np.where(np.broadcast_to(rk, Dk.shape)[zero] > 0, np.inf, 1.0)
+        ratio = num / den  # exact float64 division of oracle values
+    zero = den == 0
+    ratio[zero] = np.where(np.broadcast_to(rk, den.shape)[zero] > 0, np.inf, 1.0)
     arg = np.argmax(ratio, axis=0)  # first maximum = lowest row index
     top = ratio[arg, np.arange(ratio.shape[1])]
     better = top > best  # strictly: earlier blocks (lower indices) win ties
@@ -168,13 +180,16 @@ class NumpyBackend:
         knn_b: int,
         opts: RunOptions,
         realism_radii: np.ndarray | None = None,
+        realism_eps: float | None = None,
     ) -> dict[str, Any]:
         """Ball membership both ways, cross nearest neighbours and realism (see the contract).
 
         ``realism_radii`` (N, KR): column c holds realism balls centred on A, a negative
         entry marking a pruned ball. Per b_j and column: ``b_realism`` = max over kept i of
         r_i / d(b_j, a_i) (d == 0: +inf if r_i > 0, 1 if r_i == 0; NaN without kept balls)
-        and ``b_realism_idx`` = the maximising i (lowest on ties, -1 without kept balls).
+        and ``b_realism_idx`` = the maximising i (lowest on ties, -1 without kept balls);
+        with ``realism_eps`` the ratio is r_i^2 / (d^2 + eps) instead. ``a_ball_count`` /
+        ``b_ball_count``: points inside each ball (``*_covered`` = count > 0).
         """
         AT, BT = _transposed64(A), _transposed64(B)
         n, m = AT.shape[1], BT.shape[1]
@@ -189,10 +204,10 @@ class NumpyBackend:
         out: dict[str, Any] = {
             "b_count": np.zeros((m, ka), dtype=np.int64),
             "b_min_radius": np.full((m, ka), np.inf),
-            "a_covered": np.zeros((n, ka), dtype=bool),
+            "a_ball_count": np.zeros((n, ka), dtype=np.int64),
             "a_count": np.zeros((n, kb), dtype=np.int64),
             "a_min_radius": np.full((n, kb), np.inf),
-            "b_covered": np.zeros((m, kb), dtype=bool),
+            "b_ball_count": np.zeros((m, kb), dtype=np.int64),
             "a_knn_dist": np.empty((n, knn_a), dtype=np.float64),
             "a_knn_idx": np.empty((n, knn_a), dtype=np.int64),
             "b_realism": np.full((m, kr), -np.inf),
@@ -205,11 +220,12 @@ class NumpyBackend:
         ticker = _Ticker(opts, -(-n // rows))
         for r0 in range(0, n, rows):
             r1 = min(r0 + rows, n)
-            D = _distances(AT[:, r0:r1], BT)  # rows of A (this block) x all of B
+            D2 = _squared_distances(AT[:, r0:r1], BT)  # rows of A (this block) x all of B
+            D = np.sqrt(D2)
             for c in range(ka):  # balls centred at A rows
                 r = ra[r0:r1, c : c + 1]
                 hit = inside(D, r)
-                out["a_covered"][r0:r1, c] = hit.any(axis=1)
+                out["a_ball_count"][r0:r1, c] = hit.sum(axis=1)
                 out["b_count"][:, c] += hit.sum(axis=0)
                 smallest = np.where(hit, r, np.inf).min(axis=0)
                 np.minimum(out["b_min_radius"][:, c], smallest, out=out["b_min_radius"][:, c])
@@ -218,10 +234,15 @@ class NumpyBackend:
                 hit = inside(D, r)
                 out["a_count"][r0:r1, c] = hit.sum(axis=1)
                 out["a_min_radius"][r0:r1, c] = np.where(hit, r, np.inf).min(axis=1)
-                out["b_covered"][:, c] |= hit.any(axis=0)
+                out["b_ball_count"][:, c] += hit.sum(axis=0)
             for c in range(kr):  # realism balls centred at A rows (negative radius: pruned)
                 _realism_update(
-                    D, rr[r0:r1, c], r0, out["b_realism"][:, c], out["b_realism_idx"][:, c]
+                    D2,
+                    rr[r0:r1, c],
+                    realism_eps,
+                    r0,
+                    out["b_realism"][:, c],
+                    out["b_realism_idx"][:, c],
                 )
             if knn_a:
                 out["a_knn_dist"][r0:r1], out["a_knn_idx"][r0:r1] = _topk(D, knn_a)
@@ -233,5 +254,7 @@ class NumpyBackend:
         out["b_knn_dist"] = np.ascontiguousarray(b_knn_dist)
         out["b_knn_idx"] = np.ascontiguousarray(b_knn_idx)
         out["b_realism"][out["b_realism_idx"] < 0] = np.nan  # no kept ball at all
+        out["a_covered"] = out["a_ball_count"] > 0
+        out["b_covered"] = out["b_ball_count"] > 0
         out["n_rechecked"] = 0
         return out
