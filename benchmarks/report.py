@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 GIB = 1 << 30
 
 # figure -> heading and what its goal is; in the order of the issues' benchmark lists
-# (issue 2: figures 1-5, issue 3: figures 6-7)
+# (issue 2: figures 1-5, issue 3: figures 6-7, issue 4: figure 8)
 FIGURES = {
     "compute_prdc": "1. compute_prdc vs the prdc package (goal: >= 4x faster)",
     "full_prdc": "2. Full PRDC vs one float32 matmul of the same shape (goal: <= 2.4x its time)",
@@ -33,6 +33,10 @@ FIGURES = {
     "alpha_beta": (
         "7. alpha_precision_beta_recall vs synthcity's AlphaPrecision computation "
         "(goal: >= 5x faster)"
+    ),
+    "compat_prdc_50k": (
+        "8. 50k samples through the patched prdc API, beside prdc's own memory need "
+        "(goal: <= input bytes + 1 GiB)"
     ),
 }
 
@@ -144,6 +148,7 @@ def _figure(bench: dict[str, Any]) -> list[str]:
         rows.append(["RSS before evaluate", _bytes(memory["rss_before_evaluate"]), "", ""])
         rows.append(["one N x M float32 matrix (prdc needs 3)",
                      _bytes(memory["reference_matrix_bytes"]), "", "not run"])  # fmt: skip
+    rows += _compat_memory_rows(extra.get("compat_memory"))
     for r in extra.get("ratios", []):
         value, goal, status = _fmt_ratio(r)
         rows.append([f"{r['name']} ({r['description']})", value, goal, status])
@@ -162,6 +167,39 @@ def _figure(bench: dict[str, Any]) -> list[str]:
         lines += [f"- note: {note}"]
     lines.append("")
     return lines
+
+
+def _compat_memory_rows(cm: dict[str, Any] | None) -> list[list[str]]:
+    """Rows of figure 8: the patched run's memory and the upstream's computed need."""
+    if not cm:
+        return []
+    rows = [
+        ["input bytes", _bytes(cm["input_bytes"]), "", ""],
+        ["peak RSS (process), patched prdc", _bytes(cm["peak_rss_process"]),
+         f"<= {_bytes(cm['goal_bytes'])}", ""],
+    ]  # fmt: skip
+    if cm.get("peak_rss_during_call") is not None:
+        rows.append(["peak RSS during the call", _bytes(cm["peak_rss_during_call"]), "", ""])
+    rows.append(["RSS before the call", _bytes(cm["rss_before_call"]), "", ""])
+    for phase, nbytes in cm.get("upstream_bytes_by_phase", {}).items():
+        rows.append([f"prdc's own N x M arrays, {phase} phase", _bytes(nbytes), "",
+                     "computed, not run"])  # fmt: skip
+    rows.append(["prdc's own peak need (largest phase + inputs)",
+                 _bytes(cm["upstream_peak_bytes"]), "", "computed, not run"])  # fmt: skip
+    check = cm.get("model_check")
+    if check:
+        rows.append([
+            f"model check, unpatched prdc at N = M = {check['n']}: traced numpy peak / RSS "
+            "growth vs the model",
+            f"{_bytes(check.get('upstream_traced_peak'))} / "
+            f"{_bytes(check['upstream_measured_growth'])} vs {_bytes(check['model_prediction'])}",
+            "", "measured",
+        ])  # fmt: skip
+        upstream_t = _fmt_seconds(check["upstream_seconds"])
+        patched_t = _fmt_seconds(check["patched_seconds"])
+        rows.append([f"time at N = M = {check['n']}: prdc vs patched prdc",
+                     f"{upstream_t} vs {patched_t}", "", ""])  # fmt: skip
+    return rows
 
 
 def _phases(phases: dict[str, float]) -> list[str]:

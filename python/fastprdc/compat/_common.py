@@ -1,0 +1,83 @@
+"""Small helpers shared by the compat modules (no torch, no upstream imports).
+
+- :func:`to_numpy`: torch tensors (any device) and array-likes to numpy, without copying
+  numpy input.
+- :func:`sklearn_dtype`: the dtype scikit-learn's ``pairwise_distances`` returns (float32
+  only when both inputs are float32), which several upstreams' arrays inherit.
+- :func:`float32_mean`: the value of a torch float32 ``mean()`` of a 0/1 vector.
+- :func:`largest_preimage` / :func:`round_down`: thresholds that turn a comparison made
+  on rounded values (float16 / float32) into an exact comparison on float64 distances.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "float32_mean",
+    "largest_preimage",
+    "round_down",
+    "sklearn_dtype",
+    "to_numpy",
+]
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A numpy view of ``x``: torch tensors go through ``.detach().cpu().numpy()``."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def sklearn_dtype(x: np.ndarray, y: np.ndarray | None = None) -> type:
+    """float32 when ``x`` (and ``y``) are float32, else float64 (sklearn's rule)."""
+    if x.dtype == np.float32 and (y is None or y.dtype == np.float32):
+        return np.float32
+    return np.float64
+
+
+def float32_mean(count: int, n: int) -> float:
+    """``float(torch_bool_vector.float().mean())``: the float32 nearest to count / n.
+
+    Exact (bit for bit) while n < 2**24, where both integers are float32 values and IEEE
+    division is correctly rounded.
+    """
+    return float(np.float32(count) / np.float32(n))
+
+
+def round_down(r: np.ndarray, dtype: type) -> np.ndarray:
+    """The largest ``dtype`` value <= each float64 ``r`` (returned as float64)."""
+    r = np.asarray(r, dtype=np.float64)
+    u = r.astype(dtype)
+    above = u.astype(np.float64) > r
+    u[above] = np.nextafter(u[above], dtype(-np.inf))
+    return u.astype(np.float64)
+
+
+def largest_preimage(u: np.ndarray, dtype: type) -> np.ndarray:
+    """For values ``u >= 0`` representable in ``dtype`` (float16 or float32): the largest
+    float64 t that rounds (to nearest, ties to even) to ``u`` in ``dtype``.
+
+    So for a float64 distance d: ``d <= t`` exactly when ``dtype(d) <= u``. The midpoint m
+    between u and the next ``dtype`` value up is exact in float64; it rounds to u when u's
+    last mantissa bit is even, so t = m then, and the float64 just below m otherwise.
+    """
+    dtype = np.dtype(dtype).type
+    uint = {np.float16: np.uint16, np.float32: np.uint32}[dtype]
+    u_t = np.asarray(u, dtype=np.float64).astype(dtype)
+    if np.any(u_t < 0) or not np.all(np.isfinite(u_t)):
+        raise ValueError("largest_preimage needs finite values >= 0")
+    with np.errstate(over="ignore"):
+        up = np.nextafter(u_t, dtype(np.inf)).astype(np.float64)
+    top = ~np.isfinite(up)  # u is the largest finite value: its ulp is u - previous
+    if np.any(top):
+        prev = np.nextafter(u_t[top], dtype(0)).astype(np.float64)
+        up[top] = 2 * u_t[top].astype(np.float64) - prev
+    u64 = u_t.astype(np.float64)
+    m = (u64 + up) / 2  # exact: both have at most 24 significant bits
+    even = (u_t.view(uint) & 1) == 0
+    return np.where(even, m, np.nextafter(m, 0.0))
