@@ -1,7 +1,7 @@
 """Shared fixtures of the compat tests: reference cases, upstream modules, patch hygiene.
 
 Upstreams installable from PyPI (prdc here; torch-fidelity, piq, synthcity in the
-``compat-test`` extra) are run side by side with fastprdc.compat; a missing one skips its
+``compat`` extra) are run side by side with fastprdc.compat; a missing one skips its
 tests with a reason. Upstreams that are not on PyPI are tested against the reference JSON
 blocks of ``tests/data/reference`` and against brute-force numpy renderings of their code
 written in the test files.
