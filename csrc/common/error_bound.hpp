@@ -12,6 +12,7 @@
 // We take C_d = 1.125 ((d + 32) u32 + (2 d + 16) u64), which covers all of them with margin.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -24,8 +25,17 @@ inline float error_bound_coefficient(int64_t d) {
                             ((static_cast<double>(d) + 32.0) * u32 + (2.0 * static_cast<double>(d) + 16.0) * u64));
 }
 
-// Absolute slack for float32 underflow of tiny centred values (|s(x - c)| <= 1 always).
-constexpr float kErrorBoundAbsolute = 1e-30f;
+// Absolute slack (scaled domain) for underflow: float32 underflow of tiny centred values
+// (|s(x - c)| <= 1 always) is covered by 1e-30; the oracle's own float64 squares underflow below
+// 2^-1074 per term, i.e. (d + 2) 2^-1073 in original units, s^2 times that once scaled. For data so
+// tiny that this is large, the slack saturates to +inf and every decision is rechecked.
+inline float error_bound_absolute(int64_t d, double scale) {
+  int e = 0;
+  std::frexp(scale, &e);  // scale = 2^(e-1)
+  const double oracle = std::ldexp(static_cast<double>(d + 2), std::min(-1073 + 2 * e, 1000));
+  const double slack = 1e-30 + oracle;
+  return slack > 1e30 ? INFINITY : static_cast<float>(slack * (1.0 + 1e-6));
+}
 
 // Squared radius thresholds in the scaled float32 domain. A pair whose upper bound is below
 // `inside` lies strictly inside the ball (for both boundary conventions); a pair whose lower bound

@@ -100,9 +100,18 @@ struct Realism {
 
   double eps = -1.0;    // form, see realism_ratio (original units)
   double eps_s = -1.0;  // eps in the scaled domain
+  const MatrixView& a;
+  const MatrixView& b;
 
-  Realism(int64_t rows_a, int64_t rows_b, int64_t k_, const double* r, double scale, double eps_)
-      : k(k_), radii(r), top(rows_b * k_, k_ ? 1 : 0), eps(eps_), eps_s(eps_ < 0.0 ? -1.0 : eps_ * scale * scale) {
+  Realism(const MatrixView& a_, const MatrixView& b_, int64_t k_, const double* r, double scale, double eps_)
+      : k(k_),
+        radii(r),
+        top(b_.rows * k_, k_ ? 1 : 0),
+        eps(eps_),
+        eps_s(eps_ < 0.0 ? -1.0 : eps_ * scale * scale),
+        a(a_),
+        b(b_) {
+    const int64_t rows_a = a.rows;
     scaled.resize(static_cast<size_t>(rows_a * k));
     rmax.assign(static_cast<size_t>(k), -1.0);
     for (int64_t i = 0; i < rows_a; ++i)
@@ -132,7 +141,19 @@ struct Realism {
   // The ratio at scaled d^2 = q, in the scaled domain.
   double bound(double rs, double q) const { return realism_ratio(rs, q, eps_s); }
 
-  void offer(int64_t centre, int64_t point, float lo, float hi) {
+  // Exact keys (-ratio, the same in scaled and original units) of collector row `row`.
+  auto exact(int64_t row) const {
+    return [this, row](const int64_t* is, int64_t n, double* out) {
+      const int64_t j = row / k, c = row % k;
+      oracle_d2_many(b, j, a, is, n, out);
+      for (int64_t t = 0; t < n; ++t) out[t] = -realism_ratio(radii[is[t] * k + c], out[t], eps);
+    };
+  }
+
+  // Offers the pair to every realism column of `point`; returns the exact evaluations spent
+  // compacting rows with many near-equal ratios (e.g. zero radii).
+  int64_t offer(int64_t centre, int64_t point, float lo, float hi, bool exact_mode) {
+    int64_t evaluated = 0;
     for (int64_t c = 0; c < k; ++c) {
       const double rs = scaled[centre * k + c];
       if (rs < 0.0) continue;
@@ -142,9 +163,11 @@ struct Realism {
       const double down = bound(rs, std::max(dhi, 0.0)) * (1.0 - 1e-12);
       const int64_t row = point * k + c;
       const float key_lo = std::nextafter(static_cast<float>(-up), kNever);
-      if (key_lo <= top.threshold(row))
-        top.push(row, key_lo, std::nextafter(static_cast<float>(-down), kAlways), centre);
+      if (key_lo <= top.threshold(row) &&
+          top.push(row, key_lo, std::nextafter(static_cast<float>(-down), kAlways), centre))
+        evaluated += top.compact(row, exact_mode, exact(row), [](double key) { return key; });
     }
+    return evaluated;
   }
 };
 
@@ -158,13 +181,15 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   const Prepared pa = prepare(A, frame, cfg.num_threads);
   const Prepared pb = prepare(B, frame, cfg.num_threads);
   const float coef = cfg.exact ? error_bound_coefficient(A.cols) : 0.0f;
-  const float absb = cfg.exact ? kErrorBoundAbsolute : 0.0f;
+  const float absb = cfg.exact ? error_bound_absolute(A.cols, frame.scale) : 0.0f;
   const bool strict = in.strict;
 
   const Balls balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, strict);
   const Balls balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, strict);
   TopkCollector top_a(A.rows, in.knn_a), top_b(B.rows, in.knn_b);
-  Realism realism(A.rows, B.rows, in.kr, in.realism_radii, frame.scale, in.realism_eps);
+  Realism realism(A, B, in.kr, in.realism_radii, frame.scale, in.realism_eps);
+  const KnnKeys keys_a{A, B, frame.scale}, keys_b{B, A, frame.scale};
+  const auto to_domain = [&keys_a](double v) { return keys_a.to_domain(v); };
 
   CrossResult r;
   const double inf = std::numeric_limits<double>::infinity();
@@ -205,16 +230,18 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
           const bool need_a = lo <= gate_a[i], need_b = lo <= gate_b[j];
           PairDistance pd{A, B, i, j, rc};
           if (need_a) {
-            if (top_a.active() && lo <= top_a.threshold(i)) top_a.push(i, lo, hi, j);
+            if (top_a.active() && lo <= top_a.threshold(i) && top_a.push(i, lo, hi, j))
+              rc += top_a.compact(i, cfg.exact, keys_a.exact(i), to_domain);
             if (balls_a.k && lo <= balls_a.reach[i])
               member(balls_a, i, j, lo, hi, strict, pd, r.b_count.data(), r.b_min_radius.data(), r.a_ball_count.data());
             gate_a[i] = gate_a_of(i);
           }
           if (need_b) {
-            if (top_b.active() && lo <= top_b.threshold(j)) top_b.push(j, lo, hi, i);
+            if (top_b.active() && lo <= top_b.threshold(j) && top_b.push(j, lo, hi, i))
+              rc += top_b.compact(j, cfg.exact, keys_b.exact(j), to_domain);
             if (balls_b.k && lo <= balls_b.reach[j])
               member(balls_b, j, i, lo, hi, strict, pd, r.a_count.data(), r.a_min_radius.data(), r.b_ball_count.data());
-            if (realism.k) realism.offer(i, j, lo, hi);
+            if (realism.k) rc += realism.offer(i, j, lo, hi, cfg.exact);
             gate_b[j] = gate_b_of(j);
           }
         }
@@ -236,32 +263,20 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
 #pragma omp for schedule(dynamic, 64) nowait
     for (int64_t i = 0; i < A.rows * (in.knn_a > 0); ++i) {
       double* key = r.a_knn_dist.data() + i * in.knn_a;
-      total += top_a.finalize(
-          i, exact, [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(A, i, B, js, n, out); }, key,
-          r.a_knn_idx.data() + i * in.knn_a);
+      total += top_a.finalize(i, exact, keys_a.exact(i), key, r.a_knn_idx.data() + i * in.knn_a);
       keys_to_distances(key, in.knn_a, exact, frame.scale);
     }
 #pragma omp for schedule(dynamic, 64) nowait
     for (int64_t j = 0; j < B.rows * (in.knn_b > 0); ++j) {
       double* key = r.b_knn_dist.data() + j * in.knn_b;
-      total += top_b.finalize(
-          j, exact, [&](const int64_t* is, int64_t n, double* out) { oracle_d2_many(B, j, A, is, n, out); }, key,
-          r.b_knn_idx.data() + j * in.knn_b);
+      total += top_b.finalize(j, exact, keys_b.exact(j), key, r.b_knn_idx.data() + j * in.knn_b);
       keys_to_distances(key, in.knn_b, exact, frame.scale);
     }
 #pragma omp for schedule(dynamic, 64)
     for (int64_t row = 0; row < B.rows * in.kr; ++row) {
-      const int64_t j = row / in.kr, c = row % in.kr;
       double key;
       int64_t idx;
-      total += realism.top.finalize(
-          row, exact,
-          [&](const int64_t* is, int64_t n, double* out) {
-            oracle_d2_many(B, j, A, is, n, out);
-            for (int64_t t = 0; t < n; ++t)
-              out[t] = -realism_ratio(in.realism_radii[is[t] * in.kr + c], out[t], in.realism_eps);
-          },
-          &key, &idx);
+      total += realism.top.finalize(row, exact, realism.exact(row), &key, &idx);
       r.b_realism[row] = idx < 0 ? std::numeric_limits<double>::quiet_NaN() : -key;
       r.b_realism_idx[row] = idx;
     }

@@ -13,7 +13,8 @@
 namespace fastprdc {
 
 void keys_to_distances(double* keys, int64_t k, bool exact, double scale) {
-  for (int64_t t = 0; t < k; ++t) keys[t] = exact ? std::sqrt(keys[t]) : std::sqrt(std::max(keys[t], 0.0)) / scale;
+  if (exact) return;
+  for (int64_t t = 0; t < k; ++t) keys[t] = std::sqrt(std::max(keys[t], 0.0)) / scale;
 }
 
 KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
@@ -21,9 +22,17 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
   const Frame frame = make_frame({&x}, cfg.num_threads);
   const Prepared p = prepare(x, frame, cfg.num_threads);
   const float coef = cfg.exact ? error_bound_coefficient(x.cols) : 0.0f;
-  const float absb = cfg.exact ? kErrorBoundAbsolute : 0.0f;
+  const float absb = cfg.exact ? error_bound_absolute(x.cols, frame.scale) : 0.0f;
   TopkCollector top(x.rows, k);
   const float* nrm = p.norm2.data();
+  const KnnKeys keys{x, x, frame.scale};
+  const auto to_domain = [&keys](double v) { return keys.to_domain(v); };
+  std::vector<int64_t> rechecks(static_cast<size_t>(nt), 0);
+  // Adds pair (row, other) to row's candidates, compacting the row when its list grows long.
+  const auto offer = [&](int64_t row, float lo, float hi, int64_t other, int thread) {
+    if (lo <= top.threshold(row) && top.push(row, lo, hi, other))
+      rechecks[thread] += top.compact(row, cfg.exact, keys.exact(row), to_domain);
+  };
 
   run_tiles(p, nullptr, cfg, [&](const Tile& t) {
     const bool diagonal = (t.i0 == t.j0);
@@ -38,8 +47,8 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
       for (int64_t h = 0; h < nh; ++h) {
         const int64_t j = j0 + hits[h];
         const PairBounds pb = pair_bounds(nrm[i], nrm[j], row[hits[h]], coef, absb);
-        if (pb.lo <= top.threshold(i)) top.push(i, pb.lo, pb.hi, j);
-        if (pb.lo <= top.threshold(j)) top.push(j, pb.lo, pb.hi, i);
+        offer(i, pb.lo, pb.hi, j, t.thread);
+        offer(j, pb.lo, pb.hi, i, t.thread);
       }
     }
   });
@@ -48,11 +57,10 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
   r.dist.resize(static_cast<size_t>(x.rows * k));
   r.idx.resize(static_cast<size_t>(x.rows * k));
   int64_t rechecked = 0;
+  for (int64_t v : rechecks) rechecked += v;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : rechecked)
   for (int64_t i = 0; i < x.rows; ++i) {
-    rechecked += top.finalize(
-        i, cfg.exact, [&](const int64_t* js, int64_t n, double* out) { oracle_d2_many(x, i, x, js, n, out); },
-        r.dist.data() + i * k, r.idx.data() + i * k);
+    rechecked += top.finalize(i, cfg.exact, keys.exact(i), r.dist.data() + i * k, r.idx.data() + i * k);
     keys_to_distances(r.dist.data() + i * k, k, cfg.exact, frame.scale);
   }
   r.n_rechecked = rechecked;

@@ -70,8 +70,8 @@ Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
   }
   if (maxabs > 0.0 && std::isfinite(maxabs)) {
     int e = 0;
-    std::frexp(maxabs, &e);  // maxabs = m 2^e, m in [0.5, 1)
-    f.scale = std::ldexp(1.0, -e);
+    std::frexp(maxabs, &e);                         // maxabs = m 2^e, m in [0.5, 1)
+    f.scale = std::ldexp(1.0, std::min(-e, 1000));  // clamped: subnormal data stays finite
   }
   return f;
 }

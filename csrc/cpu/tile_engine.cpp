@@ -44,7 +44,8 @@ void run_tiles(const Prepared& a, const Prepared* b_or_null, const RunConfig& cf
   const bool symmetric = (b_or_null == nullptr);
   const Prepared& b = symmetric ? a : *b_or_null;
   const int64_t d = a.cols;
-  const int64_t tr = std::max<int64_t>(1, cfg.tile_rows > 0 ? cfg.tile_rows : kDefaultTileRows);
+  const int64_t tr =
+      std::max<int64_t>(1, std::min(cfg.tile_rows > 0 ? cfg.tile_rows : kDefaultTileRows, std::max(a.rows, b.rows)));
   const int64_t nba = (a.rows + tr - 1) / tr;
   const int64_t nbb = (b.rows + tr - 1) / tr;
   const std::vector<Task> tasks = make_tasks(nba, nbb, symmetric);
@@ -67,7 +68,14 @@ void run_tiles(const Prepared& a, const Prepared* b_or_null, const RunConfig& cf
 #ifdef _OPENMP
     tid = omp_get_thread_num();
 #endif
-    std::vector<float> buf(static_cast<size_t>(tr * tr));
+    std::vector<float> buf;
+    try {
+      buf.resize(static_cast<size_t>(tr * tr));
+    } catch (...) {
+      std::lock_guard<std::mutex> g(failure_lock);
+      if (!failure) failure = std::current_exception();
+      stop = true;
+    }
     while (!stop.load(std::memory_order_relaxed)) {
       const int64_t t = next.fetch_add(1);
       if (t >= ntasks) break;

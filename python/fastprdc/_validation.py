@@ -67,9 +67,23 @@ def _finalize(a: np.ndarray, dtype: type, name: str) -> np.ndarray:
     return out
 
 
+# Largest magnitude whose squared differences, summed over up to 2^20 dimensions, stay finite in
+# float64 (the exactness oracle): 2^480 ~ 3.1e144. float32 inputs never come near it.
+_MAX_MAGNITUDE = 2.0**480
+
+
 def _check_finite(a: np.ndarray, name: str) -> None:
     # min/max propagate NaN and need no temporary: a fast test before locating the row.
-    if np.isfinite(a.max()) and np.isfinite(a.min()):
+    hi, lo = a.max(), a.min()
+    if np.isfinite(hi) and np.isfinite(lo):
+        if max(abs(float(hi)), abs(float(lo))) > _MAX_MAGNITUDE:
+            big = np.abs(a) > _MAX_MAGNITUDE
+            row = int(np.argmax(big.any(axis=1)))
+            raise ValueError(
+                f"{name} has values too large for exact distances (first bad row: {row}, "
+                f"|value| > {_MAX_MAGNITUDE:.3g}): squared distances would overflow float64; "
+                "rescale the features"
+            )
         return
     step = max(1, (1 << 20) // a.shape[1])
     for r0 in range(0, a.shape[0], step):
