@@ -156,7 +156,8 @@ def ball_membership(
         radius and 1 for a zero radius, so realism >= 1 exactly when some ball holds the
         point inclusively), and ``"realism_centre"`` (int64, the maximising centre, lowest
         index on ties). ``realism_eps`` (a float >= 0) switches the ratio to the squared form
-        radius^2 / (distance^2 + eps) of the improved-P&R code (a zero radius then gives 0).
+        radius^2 / (distance^2 + eps) of the improved-P&R code (with eps > 0 a zero radius
+        gives 0; with eps = 0 a zero denominator gives +inf, or 1 for a zero radius).
     """
     strict = parse_boundary(boundary)
     opts = make_options(
