@@ -29,12 +29,14 @@ class CLIError(ValueError):
     """A user error reported as one line on stderr with exit code 2."""
 
 
-def _check_array(arr: Any, where: str) -> np.ndarray:
+def _check_array(
+    arr: Any, where: str, kinds: str = "biuf", expected: str = "a numeric array"
+) -> np.ndarray:
     arr = np.asarray(arr)
     if arr.dtype.hasobject:
         raise CLIError(f"{where}: refusing to load pickled data (object array)")
-    if arr.dtype.kind not in "biuf":
-        raise CLIError(f"{where}: expected a numeric array, got dtype {arr.dtype}")
+    if arr.dtype.kind not in kinds:
+        raise CLIError(f"{where}: expected {expected}, got dtype {arr.dtype}")
     return arr
 
 
@@ -138,12 +140,7 @@ def load_features(path: str | Path, key: str | None = None) -> np.ndarray:
 
 
 def _check_labels(arr: Any, where: str) -> np.ndarray:
-    arr = np.asarray(arr)
-    if arr.dtype.hasobject:
-        raise CLIError(f"{where}: refusing to load pickled data (object array)")
-    if arr.dtype.kind not in "biufUS":
-        raise CLIError(f"{where}: expected class ids (ints or strings), got dtype {arr.dtype}")
-    return arr
+    return _check_array(arr, where, "biufUS", "class ids (ints or strings)")
 
 
 def _npz_keys(path: Path) -> list[str]:

@@ -1,7 +1,8 @@
 """Small helpers shared by the compat modules (no torch, no upstream imports).
 
 - :func:`to_numpy`: torch tensors (any device) and array-likes to numpy, without copying
-  numpy input.
+  numpy input; :func:`tensor_to_float_array`: the same for a tensor, cast to float32 unless
+  it is float32/float64, anything else unchanged.
 - :func:`sklearn_dtype`: the dtype scikit-learn's ``pairwise_distances`` returns (float32
   only when both inputs are float32), which several upstreams' arrays inherit.
 - :func:`float32_mean`: the value of a torch float32 ``mean()`` of a 0/1 vector.
@@ -20,6 +21,7 @@ __all__ = [
     "largest_preimage",
     "round_down",
     "sklearn_dtype",
+    "tensor_to_float_array",
     "to_numpy",
 ]
 
@@ -31,6 +33,17 @@ def to_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
         return x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def tensor_to_float_array(x: Any) -> Any:
+    """A torch tensor as a host numpy array (float32 unless it is float32/float64);
+    anything else unchanged (fastprdc validates it)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
+        t = x.detach()
+        if str(t.dtype) not in ("torch.float32", "torch.float64"):
+            t = t.float()
+        return t.cpu().numpy()
+    return x
 
 
 def sklearn_dtype(x: np.ndarray, y: np.ndarray | None = None) -> type:

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from ._common import tensor_to_float_array
 from ._patching import register
 
 __all__ = ["PR", "precision_recall_counts"]
@@ -49,17 +50,6 @@ __all__ = ["PR", "precision_recall_counts"]
 _RTOL = 1e-5  # torch.isclose defaults
 _ATOL = 1e-8
 _VARIANTS = ("isclose", "strict")
-
-
-def _as_array(x: Any) -> Any:
-    """A torch tensor as a host numpy array (float32 unless it is float32/float64);
-    anything else unchanged (fastprdc validates it)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
-        t = x.detach()
-        if str(t.dtype) not in ("torch.float32", "torch.float64"):
-            t = t.float()
-        return t.cpu().numpy()
-    return x
 
 
 def precision_recall_counts(
@@ -78,7 +68,7 @@ def precision_recall_counts(
     if is_list:
         raise ValueError("nearest_k must be a single int")
     k = ks[0]
-    real, fake = _as_array(real_features), _as_array(fake_features)
+    real, fake = tensor_to_float_array(real_features), tensor_to_float_array(fake_features)
     R, F = validate_pair(real, fake, ("real_features", "fake_features"), min_rows=(2, 2))
     check_k_limit(k, R.shape[0], "N", "real")
     check_k_limit(k, F.shape[0], "M", "fake")

@@ -138,27 +138,26 @@ def compute_prdc(real_features: Any, fake_features: Any, nearest_k: int) -> dict
     return _prdc_values(real, fake, nearest_k)
 
 
-def compute_density(real_features: Any, fake_features: Any, nearest_k: int) -> np.float64:
-    """prdc HEAD's ``compute_density``: density alone (strict), no print, numpy float64."""
+def _strict_real_balls(real_features: Any, fake_features: Any, nearest_k: int) -> dict:
+    """``ball_membership`` of the fakes in the real k-NN balls, prdc's strict boundary."""
     from .. import primitives
 
     real, fake, _ = _as_sklearn(real_features, fake_features)
     assert fake is not None
     _check_radius_k(nearest_k, real.shape[0])
     radii = primitives.kth_radii(real, int(nearest_k))
-    counts = primitives.ball_membership(fake, real, radii, boundary="strict")["count"]
+    return primitives.ball_membership(fake, real, radii, boundary="strict")
+
+
+def compute_density(real_features: Any, fake_features: Any, nearest_k: int) -> np.float64:
+    """prdc HEAD's ``compute_density``: density alone (strict), no print, numpy float64."""
+    counts = _strict_real_balls(real_features, fake_features, nearest_k)["count"]
     return np.float64((1.0 / float(nearest_k)) * counts.mean())
 
 
 def compute_coverage(real_features: Any, fake_features: Any, nearest_k: int) -> np.float64:
     """prdc HEAD's ``compute_coverage``: coverage alone (strict), no print, numpy float64."""
-    from .. import primitives
-
-    real, fake, _ = _as_sklearn(real_features, fake_features)
-    assert fake is not None
-    _check_radius_k(nearest_k, real.shape[0])
-    radii = primitives.kth_radii(real, int(nearest_k))
-    covered = primitives.ball_membership(fake, real, radii, boundary="strict")["any_point"]
+    covered = _strict_real_balls(real_features, fake_features, nearest_k)["any_point"]
     return np.float64(covered.mean())
 
 

@@ -58,18 +58,12 @@ from typing import Any
 
 import numpy as np
 
+from ._common import to_numpy
 from ._patching import register
 
 __all__ = ["alpha_precision_metrics", "prdc_score"]
 
 N_ALPHAS = 30  # synthcity's n_steps
-
-
-def _as_array(x: Any) -> np.ndarray:
-    """A torch tensor as a host numpy array; anything else through ``np.asarray``."""
-    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def prdc_score(real_features: Any, fake_features: Any, nearest_k: int = 5) -> dict[str, Any]:
@@ -81,7 +75,7 @@ def prdc_score(real_features: Any, fake_features: Any, nearest_k: int = 5) -> di
     """
     from ..metrics.prdc_dropin import compute_prdc
 
-    values = compute_prdc(_as_array(real_features), _as_array(fake_features), nearest_k)
+    values = compute_prdc(to_numpy(real_features), to_numpy(fake_features), nearest_k)
     return {
         name: np.float64(values[name]) for name in ("precision", "recall", "density", "coverage")
     }
@@ -109,11 +103,11 @@ def alpha_precision_metrics(
     """
     from ..primitives import knn, kth_radii
 
-    X = _as_array(X)
-    X_syn = _as_array(X_syn)
+    X = to_numpy(X)
+    X_syn = to_numpy(X_syn)
     if len(X) != len(X_syn):
         raise RuntimeError("The real and synthetic data must have the same length")
-    emb_center = np.mean(X, axis=0) if emb_center is None else _as_array(emb_center)
+    emb_center = np.mean(X, axis=0) if emb_center is None else to_numpy(emb_center)
 
     alphas = np.linspace(0, 1, N_ALPHAS)
     radii = np.quantile(np.sqrt(np.sum((X - emb_center) ** 2, axis=1)), alphas)

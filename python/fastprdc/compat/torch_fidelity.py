@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from ._common import float32_mean, tensor_to_float_array
 from ._patching import register
 
 __all__ = [
@@ -63,34 +64,18 @@ KEY_METRIC_F_SCORE = "f_score"
 _DEFAULTS = {"prc_neighborhood": 3, "prc_batch_size": 10000, "save_cpu_ram": False, "verbose": True}
 
 
-def _as_array(x: Any) -> Any:
-    """A torch tensor as a host numpy array (float32 unless it is float32/float64);
-    anything else unchanged (fastprdc validates it)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
-        t = x.detach()
-        if str(t.dtype) not in ("torch.float32", "torch.float64"):
-            t = t.float()
-        return t.cpu().numpy()
-    return x
-
-
-def _float32_mean(count: int, n: int) -> float:
-    """``torch.Tensor.float().mean().item()`` of a 0/1 vector with ``count`` ones."""
-    return float(np.float32(count) / np.float32(n))
-
-
 def _precision_recall(
     features_1: Any, features_2: Any, neighborhood: int, legacy_order: bool
 ) -> tuple[float, float]:
     from ..metrics.precision_recall import precision_recall
 
-    f1, f2 = _as_array(features_1), _as_array(features_2)
+    f1, f2 = tensor_to_float_array(features_1), tensor_to_float_array(features_2)
     # fastprdc's real = features_2, fake = features_1 (torch-fidelity 0.4.0's roles).
     res = precision_recall(f2, f1, k=neighborhood, boundary="inclusive", sample_level=True)
     f1_in_f2_balls = res["in_real_manifold"]  # per row of features_1
     f2_in_f1_balls = res["in_fake_manifold"]  # per row of features_2
-    share_1 = _float32_mean(int(np.count_nonzero(f1_in_f2_balls)), f1_in_f2_balls.shape[0])
-    share_2 = _float32_mean(int(np.count_nonzero(f2_in_f1_balls)), f2_in_f1_balls.shape[0])
+    share_1 = float32_mean(int(np.count_nonzero(f1_in_f2_balls)), f1_in_f2_balls.shape[0])
+    share_2 = float32_mean(int(np.count_nonzero(f2_in_f1_balls)), f2_in_f1_balls.shape[0])
     if legacy_order:  # features_1 real: precision = probes features_2 in features_1's balls
         return share_2, share_1
     return share_1, share_2
