@@ -250,3 +250,25 @@ def assert_density(value, count_sum, k, M, name="density"):
 
 def is_int_dtype(a):
     return np.issubdtype(np.asarray(a).dtype, np.integer)
+
+
+# Every metric family of evaluate(metrics="all"), spelled out independently of the registry.
+ALL_FAMILIES = (
+    "precision_recall",
+    "density_coverage",
+    "realism_score",
+    "rarity_score",
+    "precision_recall_cover",
+    "pce_rce_re",
+    "alpha_precision_beta_recall",
+)
+
+# Source of peak_bytes() for the subprocess memory probes: the process's peak RSS (VmHWM).
+PEAK_BYTES_SRC = """
+def peak_bytes():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+"""

@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _helpers import assert_exact, brute_knn, brute_membership, brute_radii
+from _helpers import PEAK_BYTES_SRC, assert_exact, brute_knn, brute_membership, brute_radii
 from _oracles import assert_same
 
 import fastprdc
@@ -278,17 +278,11 @@ def test_zero_radii_realism_variants(boundary, eps):
     )  # fmt: skip
 
 
-MEM_SCRIPT = textwrap.dedent(
+MEM_SCRIPT = PEAK_BYTES_SRC + textwrap.dedent(
     """
     import json, sys, time
     import numpy as np
 
-    def peak_bytes():
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmHWM in /proc/self/status")
 
     from fastprdc import primitives as P
     kw = dict(device="cpu", num_threads=2)

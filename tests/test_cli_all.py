@@ -8,20 +8,11 @@ import json
 
 import numpy as np
 import pytest
+from _helpers import ALL_FAMILIES as ALL
 from _helpers import REFERENCE_DIR, load_reference
 
 import fastprdc
 from fastprdc.cli import main
-
-ALL = (
-    "precision_recall",
-    "density_coverage",
-    "realism_score",
-    "rarity_score",
-    "precision_recall_cover",
-    "pce_rce_re",
-    "alpha_precision_beta_recall",
-)
 
 
 def _run(capsys, *args):

@@ -10,21 +10,13 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import ALL_FAMILIES as ALL
 from _helpers import make_pair
 from _oracles import assert_same
 
 import fastprdc
 from fastprdc._backends import get_backend
 
-ALL = (
-    "precision_recall",
-    "density_coverage",
-    "realism_score",
-    "rarity_score",
-    "precision_recall_cover",
-    "pce_rce_re",
-    "alpha_precision_beta_recall",
-)
 DEFAULT_K = {
     "precision_recall": 3,
     "density_coverage": 5,

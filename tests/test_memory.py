@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 import pytest
+from _helpers import PEAK_BYTES_SRC
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads VmHWM from /proc/self/status (Linux)"
@@ -25,17 +26,11 @@ D = 8
 MB = 1024 * 1024
 MATRIX_F32 = N * M * 4
 
-SCRIPT = textwrap.dedent(
+SCRIPT = PEAK_BYTES_SRC + textwrap.dedent(
     """
     import json, sys
     import numpy as np
 
-    def peak_bytes():
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmHWM in /proc/self/status")
 
     N, M, D = {N}, {M}, {D}
     rng = np.random.default_rng(0)

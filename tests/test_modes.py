@@ -15,16 +15,6 @@ from _oracles import assert_same
 
 import fastprdc
 
-ALL = (
-    "precision_recall",
-    "density_coverage",
-    "realism_score",
-    "rarity_score",
-    "precision_recall_cover",
-    "pce_rce_re",
-    "alpha_precision_beta_recall",
-)
-
 
 def _modes16():
     real, fake, ref = load_reference("pub_modes16")

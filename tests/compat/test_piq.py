@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
-import os
 import sys
 
 import numpy as np
@@ -25,34 +24,20 @@ from _helpers import (
 )
 
 import fastprdc.compat
+from compat._upstream import import_upstream
 from fastprdc.compat import piq as cpiq
 
 UPSTREAM_CASES = ["pub_gauss8", "pub_modes16"]  # no near ties / band edges
 
 
-def _require(name: str) -> bool:
-    return name in os.environ.get("FASTPRDC_COMPAT_REQUIRE", "").replace(" ", "").split(",")
-
-
-def _import(module: str, what: str):
-    """Import an upstream module, or skip with the reason (fail when it is required)."""
-    try:
-        return importlib.import_module(module)
-    except Exception as exc:  # torchvision beside a CPU torch fails with RuntimeError
-        msg = f"{module} not importable ({type(exc).__name__}: {exc}); install the compat extra"
-        if _require(what):
-            pytest.fail(f"FASTPRDC_COMPAT_REQUIRE names {what}: {msg}")
-        pytest.skip(msg)
-
-
 @pytest.fixture(scope="module")
 def torch():
-    return _import("torch", "piq")
+    return import_upstream("torch", "piq")
 
 
 @pytest.fixture(scope="module")
 def piq(torch):
-    return _import("piq", "piq")
+    return import_upstream("piq", "piq")
 
 
 @pytest.fixture

@@ -10,41 +10,26 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 
 import numpy as np
 import pytest
 from _helpers import REFERENCE_CASES, brute_prdc_counts, gaussian, load_reference
 
 import fastprdc.compat
+from compat._upstream import import_upstream
 from fastprdc.compat import torch_fidelity as tfc
 
 UPSTREAM_CASES = ["pub_gauss8", "pub_modes16"]  # no near ties: float32 cdist decides alike
 
 
-def _require(name: str) -> bool:
-    return name in os.environ.get("FASTPRDC_COMPAT_REQUIRE", "").replace(" ", "").split(",")
-
-
-def _import(module: str, what: str):
-    """Import an upstream module, or skip with the reason (fail when it is required)."""
-    try:
-        return importlib.import_module(module)
-    except Exception as exc:  # torchvision beside a CPU torch fails with RuntimeError
-        msg = f"{module} not importable ({type(exc).__name__}: {exc}); install the compat extra"
-        if _require(what):
-            pytest.fail(f"FASTPRDC_COMPAT_REQUIRE names {what}: {msg}")
-        pytest.skip(msg)
-
-
 @pytest.fixture(scope="module")
 def torch():
-    return _import("torch", "torch_fidelity")
+    return import_upstream("torch", "torch_fidelity")
 
 
 @pytest.fixture(scope="module")
 def metric_prc(torch):
-    return _import("torch_fidelity.metric_prc", "torch_fidelity")
+    return import_upstream("torch_fidelity.metric_prc", "torch_fidelity")
 
 
 @pytest.fixture
