@@ -26,7 +26,6 @@ class TopkCollector {
         cand_(static_cast<size_t>(rows)),
         limit_(static_cast<size_t>(rows), static_cast<int32_t>(2 * k + 16)) {}
 
-  int64_t k() const { return k_; }
   bool active() const { return k_ > 0; }
   // Candidates with lo above this can never enter the row's top-k.
   float threshold(int64_t i) const { return threshold_[i]; }
