@@ -111,15 +111,28 @@ def common_oracle(x, y):
     return as_oracle(x), as_oracle(y)
 
 
+def pair_scales(x, y):
+    """(n, m) oracle scales: s = 2^min(480 - e, 1023) with 2^(e-1) <= the pair's largest |value|
+    < 2^e (frexp's exponent), 1 for two all-zero rows (docs/metrics.md section 10)."""
+    mx = np.abs(x).max(axis=1) if x.shape[1] else np.zeros(x.shape[0])
+    my = np.abs(y).max(axis=1) if y.shape[1] else np.zeros(y.shape[0])
+    m = np.maximum.outer(mx, my)
+    e = np.frexp(m)[1]
+    return np.where(m > 0, np.ldexp(1.0, np.minimum(480 - e, 1023)), 1.0)
+
+
 def brute_dist(x, y=None):
-    """Oracle distances: float64, sequential accumulation over the dimensions."""
+    """Oracle distances: float64 on the pair's power-of-two scaled rows, sequential
+    accumulation over the dimensions, scaled back (bit-identical to the plain sum for data
+    in the usual range)."""
     x = as_oracle(x)
     y = x if y is None else as_oracle(y)
+    s = pair_scales(x, y)
     acc = np.zeros((x.shape[0], y.shape[0]), dtype=np.float64)
     for t in range(x.shape[1]):
-        diff = x[:, t][:, None] - y[:, t][None, :]
+        diff = x[:, t][:, None] * s - y[:, t][None, :] * s
         acc += diff * diff
-    return np.sqrt(acc)
+    return np.sqrt(acc) / s
 
 
 def brute_knn_from_dist(D, k, self_exclude):

@@ -1,63 +1,108 @@
-// Rigorous error bound of the float32 fast path against the float64 oracle.
+// Rigorous error bound of the fast GEMM path against the float64 oracle (common/oracle.hpp).
 //
-// Data are centred (float64) and scaled by a power of two s so that every |s(x - c)| <= 1, then
-// rounded to float32: x~. With n_x = |x~|^2 (computed in float64, stored in float32) and the
-// float32 GEMM inner product, the fast estimate e = n_x + n_y - 2 fl(x~.y~) satisfies
-//     |e - s^2 o2(x, y)| <= C_d (n_x + n_y) + tiny,
-// where o2 is the float64 oracle d^2 (sequential sum of squared differences). Contributions:
-//   GEMM dot product, any summation order: gamma_d sum|x~ y~| <= gamma_d (n_x + n_y) / 2, doubled;
-//   float32 rounding of the centred data: |d(x~, y~)^2 - d^2| <= 4 u32 (n_x + n_y);
-//   float32 rounding of norms, of e, and of e -/+ bound: <= 10 u32 (n_x + n_y);
-//   the oracle's own float64 summation error: <= (d + 2) u64 * 2 (n_x + n_y).
-// We take C_d = 1.125 ((d + 32) u32 + (2 d + 16) u64), which covers all of them with margin.
+// The fast path works in a frame: data are centred (any float64 centre c) and scaled by a power of
+// two s_f so that every |s_f (x - c)| <= 1, then rounded to float32: x~. With n_x = |x~|^2
+// (computed in float64, stored in float32) and a GEMM inner product g ~ x~.y~, the estimate
+// e = n_x + n_y - 2 g satisfies
+//     |e - s_f^2 o2(x, y)| <= C (n_x + n_y) + A,
+// where o2 is the square of the oracle distance (or d2s / s^2, its unrounded form). C = C_gemm + C_fix:
+//   float32 rounding of the centred data: |d(x~, y~)^2 - s_f^2 d^2| <= 4 u32 (n_x + n_y);
+//   float32 rounding of the norms, of e and of e -/+ bound: <= 10 u32 (n_x + n_y);
+//   the oracle's own rounding (d + 4 roundings of non-negative terms, the sqrt and its square):
+//     <= (d + 8) u64 s_f^2 d^2 <= (2 d + 16) u64 (n_x + n_y), since s_f^2 d^2 <= 2 (n_x + n_y);
+//   the GEMM: plain FP32 SGEMM, any summation order (blocking, split-K): |g - x~.y~| <=
+//     gamma_d sum_t |x~_t y~_t| <= gamma_d (n_x + n_y) / 2, counted twice in e: d u32 (n_x + n_y)
+//     (gamma_d = d u / (1 - d u), absorbed by the 1.125 margin for d < 2^20).
+// So C_fp32 = 1.125 ((d + 32) u32 + (2 d + 16) u64). The bound holds for every summation order, so
+// a change of GEMM order or library can change which pairs are rechecked, never a result.
+//
+// A, the absolute slack, covers underflow: float32 underflow of tiny centred values (1e-30 covers
+// it, as |x~_t| <= 1); the oracle's subnormal roundings: x_t s underflowing when s < 1 and squares
+// below 2^-1022 (each <= 2^-1074 in the scaled sum, so <= (d + 2) 2^-1073 / s^2 in the data's
+// units), and the final division sqrt(d2s) / s when the distance is subnormal (<= 2^-1075 on a
+// distance <= 2 sqrt(d) / s_f). In the frame: (d + 2) 2^-1070 ((s_f / s_min)^2 + s_f / s_min + s_f)
+// with s_min the smallest pair scale of the pass. For data so extreme that this is large, A
+// saturates to +inf and every decision is rechecked.
 #pragma once
 
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
+#include "common/fp.hpp"
+#include "common/oracle.hpp"
 
 namespace fastprdc {
 
-inline float error_bound_coefficient(int64_t d) {
-  const double u32 = std::ldexp(1.0, -24);
-  const double u64 = std::ldexp(1.0, -53);
-  return static_cast<float>(1.125 *
-                            ((static_cast<double>(d) + 32.0) * u32 + (2.0 * static_cast<double>(d) + 16.0) * u64));
+constexpr double kU32 = 1.0 / 16777216.0;          // 2^-24
+constexpr double kU64 = 1.0 / 9007199254740992.0;  // 2^-53
+constexpr double kKeyRel = 1.0 / 1099511627776.0;  // 2^-40: width of bounds around exact values
+constexpr double kRatioRel = 1e-12;                // realism ratio bounds: margin for their rounding
+constexpr double kGateRel = 1e-6;                  // realism gate: margin for its rounding
+
+// Per-pair bounds of the oracle d^2 (frame domain) from the float32 GEMM entry m2d = -2 g and the
+// squared norms: exactly this sequence of float32 operations everywhere (the scan filters on `lo`
+// and the handlers recompute it; -ffp-contract=off / --fmad=false keep them equal).
+struct PairBounds {
+  float lo, hi;
+};
+
+FASTPRDC_HD PairBounds pair_bounds(float na, float nb, float m2d, float coef, float absb) {
+  const float s = na + nb;
+  const float e = s + m2d;
+  const float b = coef * s + absb;
+  return {e - b, e + b};
 }
 
-// Absolute slack (scaled domain) for underflow: float32 underflow of tiny centred values
-// (|s(x - c)| <= 1 always) is covered by 1e-30; the oracle's own float64 squares underflow below
-// 2^-1074 per term, i.e. (d + 2) 2^-1073 in original units, s^2 times that once scaled. For data so
-// tiny that this is large, the slack saturates to +inf and every decision is rechecked.
-inline float error_bound_absolute(int64_t d, double scale) {
-  int e = 0;
-  std::frexp(scale, &e);  // scale = 2^(e-1)
-  const double oracle = std::ldexp(static_cast<double>(d + 2), std::min(-1073 + 2 * e, 1000));
-  const double slack = 1e-30 + oracle;
-  return slack > 1e30 ? INFINITY : static_cast<float>(slack * (1.0 + 1e-6));
-}
-
-// Squared radius thresholds in the scaled float32 domain. A pair whose upper bound is below
-// `inside` lies strictly inside the ball (for both boundary conventions); a pair whose lower bound
-// is above `outside` lies outside; anything else is rechecked in float64.
+// Squared radius thresholds in the frame. A pair whose upper bound is below `inside` lies strictly
+// inside the ball (both boundary conventions); one whose lower bound is above `outside` lies
+// outside; anything else is decided by the oracle. Without `exact`, the estimate is compared with
+// r^2 directly.
 struct RadiusThresholds {
   float inside;
   float outside;
 };
 
-inline RadiusThresholds radius_thresholds(double radius, double scale, bool exact, bool strict) {
-  const double r2 = (radius * scale) * (radius * scale);
+FASTPRDC_HD RadiusThresholds radius_thresholds(double radius, double scale, bool exact, bool strict) {
+  const double rs = radius * scale;
+  const double r2 = rs * rs;
   if (!exact) {
-    // Fast path without recheck: compare the estimate with r^2 directly.
     const float f = static_cast<float>(r2);
-    return strict ? RadiusThresholds{f, std::nextafter(f, -1.0f)} : RadiusThresholds{std::nextafter(f, INFINITY), f};
+    return strict ? RadiusThresholds{f, next_down(f)} : RadiusThresholds{next_up(f), f};
   }
-  const double rel = std::ldexp(1.0, -40);
-  float in = static_cast<float>(r2 * (1.0 - rel));
-  float out = static_cast<float>(r2 * (1.0 + rel));
-  in = std::nextafter(in, -1.0f);       // round down
-  out = std::nextafter(out, INFINITY);  // round up
-  return {in, out};
+  return {next_down(static_cast<float>(r2 * (1.0 - kKeyRel))), next_up(static_cast<float>(r2 * (1.0 + kKeyRel)))};
 }
+
+// Bounds of an exactly known value v (frame domain) for the candidate lists: [lo, hi] contains v
+// after float32 rounding.
+FASTPRDC_HD PairBounds exact_value_bounds(double v) {
+  const float a = next_down(static_cast<float>(v * (1.0 - kKeyRel)));
+  const float b = next_up(static_cast<float>(v * (1.0 + kKeyRel)));
+  return a <= b ? PairBounds{a, b} : PairBounds{b, a};  // negative values (realism keys) swap
+}
+
+#if !defined(__CUDACC_RTC__)
+// Which GEMM computes the inner products of the fast path.
+enum class GemmPath : int {
+  kFp32 = 0,  // IEEE FP32 (OpenBLAS sgemm on the CPU; cuBLAS with CUBLAS_COMPUTE_32F_PEDANTIC)
+};
+
+// C for the plain FP32 GEMM (see above).
+inline float error_bound_coefficient(int64_t d) {
+  const double dd = static_cast<double>(d);
+  return static_cast<float>(1.125 * ((dd + 32.0) * kU32 + (2.0 * dd + 16.0) * kU64));
+}
+
+// A for a pass in the frame of scale 2^frame_exp whose rows have largest binary exponent e_max
+// (see above); +inf when the data are too extreme for the slack to mean anything.
+inline float error_bound_absolute(int64_t d, int frame_exp, int e_max) {
+  const int pm = e_max == kZeroExponent ? 0 : binary_exponent(min_pair_scale(e_max)) - 1;  // s_min = 2^pm
+  const int r = frame_exp - pm;
+  const int exps[3] = {2 * r - 1070, r - 1070, frame_exp - 1070};
+  double sum = 0.0;
+  for (int e : exps) {
+    if (e > 90) return inf_f32();
+    sum += std::ldexp(1.0, e);
+  }
+  const double slack = 1e-30 + static_cast<double>(d + 2) * sum * (1.0 + 1e-6);
+  return slack > 1e30 ? inf_f32() : next_up(static_cast<float>(slack));
+}
+#endif
 
 }  // namespace fastprdc

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "common/cross_state.hpp"
 #include "common/error_bound.hpp"
 #include "cpu/knn.hpp"
-#include "cpu/oracle.hpp"
 #include "cpu/prepare.hpp"
 #include "cpu/scan.hpp"
 #include "cpu/tile_engine.hpp"
@@ -16,158 +16,37 @@ namespace fastprdc {
 
 namespace {
 
-constexpr float kNever = -std::numeric_limits<float>::infinity();
-constexpr float kAlways = std::numeric_limits<float>::infinity();
+// Host storage of one set of balls (radii, frame thresholds, reach).
+struct BallBuffers {
+  std::vector<float> th_inside, th_outside, reach;
+  BallSet set;
 
-// Balls centred on the rows of one set: radii (rows x k) and their scaled float32 thresholds.
-struct Balls {
-  int64_t k = 0;
-  const double* radii = nullptr;
-  std::vector<RadiusThresholds> th;  // rows x k
-  std::vector<float> reach;          // per centre: largest `outside` threshold (gate)
+  BallBuffers(int64_t rows, int64_t k, const double* radii, double scale, bool exact, bool strict)
+      : th_inside(static_cast<size_t>(rows * k)),
+        th_outside(static_cast<size_t>(rows * k)),
+        reach(static_cast<size_t>(rows)) {
+    set.k = static_cast<int32_t>(k);
+    set.radii = radii;
+    set.th_inside = th_inside.data();
+    set.th_outside = th_outside.data();
+    set.reach = reach.data();
+    if (k == 0) return;
+    for (int64_t i = 0; i < rows; ++i)
+      ball_thresholds(radii, set.k, i, scale, exact, strict, th_inside.data(), th_outside.data(), reach.data());
+  }
+};
 
-  Balls(int64_t rows, int64_t k_, const double* r, double scale, bool exact, bool strict) : k(k_), radii(r) {
-    th.resize(static_cast<size_t>(rows * k));
-    reach.assign(static_cast<size_t>(rows), kNever);
+// Host storage of the realism columns: frame radii (negative = pruned) and the largest per column.
+struct RealismBuffers {
+  std::vector<double> frame, rmax;
+  RealismBuffers(int64_t rows, int64_t k, const double* radii, double scale)
+      : frame(static_cast<size_t>(rows * k)), rmax(static_cast<size_t>(k), -1.0) {
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t c = 0; c < k; ++c) {
-        th[i * k + c] = radius_thresholds(r[i * k + c], scale, exact, strict);
-        reach[i] = std::max(reach[i], th[i * k + c].outside);
-      }
-  }
-};
-
-// Lazily evaluated oracle distance of one pair.
-struct PairDistance {
-  const MatrixView& a;
-  const MatrixView& b;
-  int64_t i, j;
-  int64_t& rechecks;
-  double d = -1.0;
-  double get() {
-    if (d < 0.0) {
-      d = std::sqrt(oracle_d2(a, i, b, j));
-      ++rechecks;
-    }
-    return d;
-  }
-};
-
-// Membership of one point in the balls of one centre; updates the point's and the centre's state.
-inline void member(const Balls& balls, int64_t centre, int64_t point, float lo, float hi, bool strict, PairDistance& pd,
-                   int64_t* count, double* min_radius, int64_t* centre_count) {
-  const int64_t k = balls.k;
-  for (int64_t c = 0; c < k; ++c) {
-    const RadiusThresholds t = balls.th[centre * k + c];
-    const double r = balls.radii[centre * k + c];
-    bool inside;
-    if (hi < t.inside) {
-      inside = true;
-    } else if (lo > t.outside) {
-      inside = false;
-    } else {
-      const double d = pd.get();
-      inside = strict ? d < r : d <= r;
-    }
-    if (inside) {
-      ++count[point * k + c];
-      double& m = min_radius[point * k + c];
-      m = std::min(m, r);
-      ++centre_count[centre * k + c];
-    }
-  }
-}
-
-// Exact realism ratio for radius r and oracle d^2: r / d (eps < 0, metrics.md section 3) or
-// r^2 / (d^2 + eps) (eps >= 0, the improved-P&R code form). A zero denominator gives +inf, or 1
-// when r = 0 too (the point lies on the ball).
-inline double realism_ratio(double r, double d2, double eps) {
-  const double num = eps < 0.0 ? r : r * r;
-  const double den = eps < 0.0 ? std::sqrt(d2) : d2 + eps;
-  if (den > 0.0) return num / den;
-  return r > 0.0 ? std::numeric_limits<double>::infinity() : 1.0;
-}
-
-// Realism: per point (row of B) and column, the largest r_i / d(b, a_i) over kept balls. Kept in a
-// top-1 collector keyed by -ratio, with bounds from the d^2 bounds; the winner is exact after the
-// float64 recheck of the surviving candidates.
-struct Realism {
-  int64_t k = 0;
-  const double* radii = nullptr;
-  std::vector<double> scaled;  // rows(A) x k: r * scale, negative = pruned
-  std::vector<double> rmax;    // per column: largest kept scaled radius
-  TopkCollector top;           // rows(B) * k rows, k = 1
-
-  double eps = -1.0;    // form, see realism_ratio (original units)
-  double eps_s = -1.0;  // eps in the scaled domain
-  const MatrixView& a;
-  const MatrixView& b;
-
-  Realism(const MatrixView& a_, const MatrixView& b_, int64_t k_, const double* r, double scale, double eps_)
-      : k(k_),
-        radii(r),
-        top(b_.rows * k_, k_ ? 1 : 0),
-        eps(eps_),
-        eps_s(eps_ < 0.0 ? -1.0 : eps_ * scale * scale),
-        a(a_),
-        b(b_) {
-    const int64_t rows_a = a.rows;
-    scaled.resize(static_cast<size_t>(rows_a * k));
-    rmax.assign(static_cast<size_t>(k), -1.0);
-    for (int64_t i = 0; i < rows_a; ++i)
-      for (int64_t c = 0; c < k; ++c) {
-        const double v = r[i * k + c];
-        scaled[i * k + c] = v < 0.0 ? -1.0 : v * scale;
+        const double v = radii[i * k + c];
+        frame[i * k + c] = v < 0.0 ? -1.0 : v * scale;
         if (v >= 0.0) rmax[c] = std::max(rmax[c], v * scale);
       }
-  }
-
-  // Gate on the pair's d^2 lower bound: pairs above it cannot raise any realism of point j.
-  float reach(int64_t j) const {
-    float g = kNever;
-    for (int64_t c = 0; c < k; ++c) {
-      if (rmax[c] < 0.0) continue;
-      const float t = top.threshold(j * k + c);  // = -(best lower bound of the ratio so far)
-      if (!(t < 0.0f)) return kAlways;           // no positive lower bound yet
-      const double best = -static_cast<double>(t);
-      // ratio <= rmax / sqrt(lo)  or  rmax^2 / (lo + eps): it can reach `best` only below this.
-      const double q = eps_s < 0.0 ? (rmax[c] / best) * (rmax[c] / best) * (1.0 + 1e-6)
-                                   : rmax[c] * rmax[c] / best * (1.0 + 1e-6) - eps_s * (1.0 - 1e-6);
-      g = std::max(g, std::nextafter(static_cast<float>(q), kAlways));
-    }
-    return g;
-  }
-
-  // The ratio at scaled d^2 = q, in the scaled domain.
-  double bound(double rs, double q) const { return realism_ratio(rs, q, eps_s); }
-
-  // Exact keys (-ratio, the same in scaled and original units) of collector row `row`.
-  auto exact(int64_t row) const {
-    return [this, row](const int64_t* is, int64_t n, double* out) {
-      const int64_t j = row / k, c = row % k;
-      oracle_d2_many(b, j, a, is, n, out);
-      for (int64_t t = 0; t < n; ++t) out[t] = -realism_ratio(radii[is[t] * k + c], out[t], eps);
-    };
-  }
-
-  // Offers the pair to every realism column of `point`; returns the exact evaluations spent
-  // compacting rows with many near-equal ratios (e.g. zero radii).
-  int64_t offer(int64_t centre, int64_t point, float lo, float hi, bool exact_mode) {
-    int64_t evaluated = 0;
-    for (int64_t c = 0; c < k; ++c) {
-      const double rs = scaled[centre * k + c];
-      if (rs < 0.0) continue;
-      const double dlo = static_cast<double>(lo), dhi = static_cast<double>(hi);
-      // Bounds of the ratio from the d^2 bounds (the ratio decreases with d^2).
-      const double up = bound(rs, std::max(dlo, 0.0)) * (1.0 + 1e-12);
-      const double down = bound(rs, std::max(dhi, 0.0)) * (1.0 - 1e-12);
-      const int64_t row = point * k + c;
-      const float key_lo = std::nextafter(static_cast<float>(-up), kNever);
-      if (key_lo <= top.threshold(row) &&
-          top.push(row, key_lo, std::nextafter(static_cast<float>(-down), kAlways), centre))
-        evaluated += top.compact(row, exact_mode, exact(row), [](double key) { return key; });
-    }
-    return evaluated;
   }
 };
 
@@ -181,15 +60,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   const Prepared pa = prepare(A, frame, cfg.num_threads);
   const Prepared pb = prepare(B, frame, cfg.num_threads);
   const float coef = cfg.exact ? error_bound_coefficient(A.cols) : 0.0f;
-  const float absb = cfg.exact ? error_bound_absolute(A.cols, frame.scale) : 0.0f;
-  const bool strict = in.strict;
-
-  const Balls balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, strict);
-  const Balls balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, strict);
-  TopkCollector top_a(A.rows, in.knn_a), top_b(B.rows, in.knn_b);
-  Realism realism(A, B, in.kr, in.realism_radii, frame.scale, in.realism_eps);
-  const KnnKeys keys_a{A, B, frame.scale}, keys_b{B, A, frame.scale};
-  const auto to_domain = [&keys_a](double v) { return keys_a.to_domain(v); };
+  const float absb = cfg.exact ? error_bound_absolute(A.cols, frame.exp, frame.e_max) : 0.0f;
 
   CrossResult r;
   const double inf = std::numeric_limits<double>::infinity();
@@ -200,22 +71,48 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   r.a_min_radius.assign(static_cast<size_t>(A.rows * in.kb), inf);
   r.b_ball_count.assign(static_cast<size_t>(B.rows * in.kb), 0);
 
-  // A row of A (or B) needs a pair when the pair's lower bound is at or below its gate.
-  auto gate_a_of = [&](int64_t i) {
-    return std::max(top_a.active() ? top_a.threshold(i) : kNever, balls_a.k ? balls_a.reach[i] : kNever);
-  };
-  auto gate_b_of = [&](int64_t j) {
-    const float g = std::max(top_b.active() ? top_b.threshold(j) : kNever, balls_b.k ? balls_b.reach[j] : kNever);
-    return realism.k ? std::max(g, realism.reach(j)) : g;
-  };
+  const BallBuffers balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, in.strict);
+  const BallBuffers balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, in.strict);
+  TopkBuffers top_a(A.rows, in.knn_a), top_b(B.rows, in.knn_b), top_r(B.rows * in.kr, in.kr ? 1 : 0);
+  const RealismBuffers realism(A.rows, in.kr, in.realism_radii, frame.scale);
+
+  CrossState st;
+  st.a = {A, pa.exps.data()};
+  st.b = {B, pb.exps.data()};
+  st.exact = cfg.exact;
+  st.strict = in.strict;
+  st.frame_scale = frame.scale;
+  st.balls_a = balls_a.set;
+  st.b_count = r.b_count.data();
+  st.b_min_radius = r.b_min_radius.data();
+  st.a_ball_count = r.a_ball_count.data();
+  st.balls_b = balls_b.set;
+  st.a_count = r.a_count.data();
+  st.a_min_radius = r.a_min_radius.data();
+  st.b_ball_count = r.b_ball_count.data();
+  st.top_a = top_a.store();
+  st.top_b = top_b.store();
+  st.kr = static_cast<int32_t>(in.kr);
+  st.realism_radii = in.realism_radii;
+  st.realism_frame = realism.frame.data();
+  st.realism_rmax = realism.rmax.data();
+  st.realism_eps = in.realism_eps;
+  st.realism_eps_frame = in.realism_eps < 0.0 ? -1.0 : in.realism_eps * frame.scale * frame.scale;
+  st.top_r = top_r.store();
+
+  const int64_t cap = std::max({top_a.cap(), top_b.cap(), top_r.cap(), int32_t{1}});
+  std::vector<ScratchBuffers> scratch(static_cast<size_t>(nt), ScratchBuffers(cap));
   std::vector<float> gate_a(static_cast<size_t>(A.rows)), gate_b(static_cast<size_t>(B.rows));
-  for (int64_t i = 0; i < A.rows; ++i) gate_a[i] = gate_a_of(i);
-  for (int64_t j = 0; j < B.rows; ++j) gate_b[j] = gate_b_of(j);
+  for (int64_t i = 0; i < A.rows; ++i) gate_a[i] = st.gate_a(i);
+  for (int64_t j = 0; j < B.rows; ++j) gate_b[j] = st.gate_b(j);
   std::vector<int64_t> rechecks(static_cast<size_t>(nt), 0);
 
   if (A.rows && B.rows && (in.ka || in.kb || in.knn_a || in.knn_b || in.kr)) {
+    // The scan keeps a pair when it matters to either row (each gate includes its ball reach, so
+    // the other side's needs are covered too).
     run_tiles(pa, &pb, cfg, [&](const Tile& t) {
       int64_t& rc = rechecks[t.thread];
+      const TopkScratch sc = scratch[t.thread].view();
       std::vector<int32_t> hits(static_cast<size_t>(t.nj));
       const float* nb = pb.norm2.data() + t.j0;
       for (int64_t ii = 0; ii < t.ni; ++ii) {
@@ -226,23 +123,14 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
         for (int64_t h = 0; h < nh; ++h) {
           const int64_t jj = hits[h], j = t.j0 + jj;
           const PairBounds bnd = pair_bounds(na, nb[jj], row[jj], coef, absb);
-          const float lo = bnd.lo, hi = bnd.hi;
-          const bool need_a = lo <= gate_a[i], need_b = lo <= gate_b[j];
-          PairDistance pd{A, B, i, j, rc};
-          if (need_a) {
-            if (top_a.active() && lo <= top_a.threshold(i) && top_a.push(i, lo, hi, j))
-              rc += top_a.compact(i, cfg.exact, keys_a.exact(i), to_domain);
-            if (balls_a.k && lo <= balls_a.reach[i])
-              member(balls_a, i, j, lo, hi, strict, pd, r.b_count.data(), r.b_min_radius.data(), r.a_ball_count.data());
-            gate_a[i] = gate_a_of(i);
+          PairDistance pd{&st.a, &st.b, i, j, &rc};
+          if (st.needs_a(bnd.lo, gate_a[i], j)) {
+            rc += st.a_side(i, j, bnd.lo, bnd.hi, pd, sc);
+            gate_a[i] = st.gate_a(i);
           }
-          if (need_b) {
-            if (top_b.active() && lo <= top_b.threshold(j) && top_b.push(j, lo, hi, i))
-              rc += top_b.compact(j, cfg.exact, keys_b.exact(j), to_domain);
-            if (balls_b.k && lo <= balls_b.reach[j])
-              member(balls_b, j, i, lo, hi, strict, pd, r.a_count.data(), r.a_min_radius.data(), r.b_ball_count.data());
-            if (realism.k) rc += realism.offer(i, j, lo, hi, cfg.exact);
-            gate_b[j] = gate_b_of(j);
+          if (st.needs_b(bnd.lo, gate_b[j], i)) {
+            rc += st.b_side(i, j, bnd.lo, bnd.hi, pd, sc);
+            gate_b[j] = st.gate_b(j);
           }
         }
       }
@@ -258,25 +146,29 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   r.b_realism.resize(static_cast<size_t>(B.rows * in.kr));
   r.b_realism_idx.resize(static_cast<size_t>(B.rows * in.kr));
   const bool exact = cfg.exact;
+  const KnnKeys keys_a{&st.a, &st.b}, keys_b{&st.b, &st.a};
+  const RealismKeys keys_r{&st.a, &st.b, in.realism_radii, st.kr, in.realism_eps};
 #pragma omp parallel num_threads(nt) reduction(+ : total)
   {
+    ScratchBuffers local(cap);
+    const TopkScratch sc = local.view();
 #pragma omp for schedule(dynamic, 64) nowait
     for (int64_t i = 0; i < A.rows * (in.knn_a > 0); ++i) {
       double* key = r.a_knn_dist.data() + i * in.knn_a;
-      total += top_a.finalize(i, exact, keys_a.exact(i), key, r.a_knn_idx.data() + i * in.knn_a);
+      total += topk::finalize(st.top_a, i, exact, keys_a, sc, key, r.a_knn_idx.data() + i * in.knn_a);
       keys_to_distances(key, in.knn_a, exact, frame.scale);
     }
 #pragma omp for schedule(dynamic, 64) nowait
     for (int64_t j = 0; j < B.rows * (in.knn_b > 0); ++j) {
       double* key = r.b_knn_dist.data() + j * in.knn_b;
-      total += top_b.finalize(j, exact, keys_b.exact(j), key, r.b_knn_idx.data() + j * in.knn_b);
+      total += topk::finalize(st.top_b, j, exact, keys_b, sc, key, r.b_knn_idx.data() + j * in.knn_b);
       keys_to_distances(key, in.knn_b, exact, frame.scale);
     }
 #pragma omp for schedule(dynamic, 64)
     for (int64_t row = 0; row < B.rows * in.kr; ++row) {
       double key;
       int64_t idx;
-      total += realism.top.finalize(row, exact, realism.exact(row), &key, &idx);
+      total += topk::finalize(st.top_r, row, exact, keys_r, sc, &key, &idx);
       r.b_realism[row] = idx < 0 ? std::numeric_limits<double>::quiet_NaN() : -key;
       r.b_realism_idx[row] = idx;
     }

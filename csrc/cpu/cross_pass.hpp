@@ -6,7 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/types.hpp"
+#include "common/matrix.hpp"
+#include "common/run_config.hpp"
 
 namespace fastprdc {
 

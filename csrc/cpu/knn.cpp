@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/cross_state.hpp"
 #include "common/error_bound.hpp"
-#include "cpu/oracle.hpp"
 #include "cpu/prepare.hpp"
 #include "cpu/scan.hpp"
 #include "cpu/tile_engine.hpp"
@@ -22,33 +22,33 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
   const Frame frame = make_frame({&x}, cfg.num_threads);
   const Prepared p = prepare(x, frame, cfg.num_threads);
   const float coef = cfg.exact ? error_bound_coefficient(x.cols) : 0.0f;
-  const float absb = cfg.exact ? error_bound_absolute(x.cols, frame.scale) : 0.0f;
-  TopkCollector top(x.rows, k);
+  const float absb = cfg.exact ? error_bound_absolute(x.cols, frame.exp, frame.e_max) : 0.0f;
+  TopkBuffers buffers(x.rows, k);
+  const TopkStore top = buffers.store();
   const float* nrm = p.norm2.data();
-  const KnnKeys keys{x, x, frame.scale};
-  const auto to_domain = [&keys](double v) { return keys.to_domain(v); };
+  const OracleRows rows{x, p.exps.data()};
+  const KnnKeys keys{&rows, &rows};
+  const KnnToDomain to_domain{frame.scale};
+  std::vector<ScratchBuffers> scratch(static_cast<size_t>(nt), ScratchBuffers(buffers.cap()));
   std::vector<int64_t> rechecks(static_cast<size_t>(nt), 0);
-  // Adds pair (row, other) to row's candidates, compacting the row when its list grows long.
-  const auto offer = [&](int64_t row, float lo, float hi, int64_t other, int thread) {
-    if (lo <= top.threshold(row) && top.push(row, lo, hi, other))
-      rechecks[thread] += top.compact(row, cfg.exact, keys.exact(row), to_domain);
-  };
 
   run_tiles(p, nullptr, cfg, [&](const Tile& t) {
     const bool diagonal = (t.i0 == t.j0);
+    const TopkScratch sc = scratch[t.thread].view();
+    int64_t& rc = rechecks[t.thread];
     std::vector<int32_t> hits(static_cast<size_t>(t.nj));
     for (int64_t ii = 0; ii < t.ni; ++ii) {
       const int64_t i = t.i0 + ii;
       const int64_t first = diagonal ? ii + 1 : 0;  // each pair once, never (i, i)
       const float* row = t.minus2dot + ii * t.nj + first;
       const int64_t j0 = t.j0 + first;
-      const int64_t nh = scan_row(row, nrm + j0, top.thresholds() + j0, t.nj - first, nrm[i], top.threshold(i), coef,
-                                  absb, hits.data());
+      const int64_t nh =
+          scan_row(row, nrm + j0, top.threshold + j0, t.nj - first, nrm[i], top.threshold[i], coef, absb, hits.data());
       for (int64_t h = 0; h < nh; ++h) {
         const int64_t j = j0 + hits[h];
         const PairBounds pb = pair_bounds(nrm[i], nrm[j], row[hits[h]], coef, absb);
-        offer(i, pb.lo, pb.hi, j, t.thread);
-        offer(j, pb.lo, pb.hi, i, t.thread);
+        rc += topk::offer(top, i, pb.lo, pb.hi, j, cfg.exact, keys, to_domain, sc);
+        rc += topk::offer(top, j, pb.lo, pb.hi, i, cfg.exact, keys, to_domain, sc);
       }
     }
   });
@@ -58,10 +58,15 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
   r.idx.resize(static_cast<size_t>(x.rows * k));
   int64_t rechecked = 0;
   for (int64_t v : rechecks) rechecked += v;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 64) reduction(+ : rechecked)
-  for (int64_t i = 0; i < x.rows; ++i) {
-    rechecked += top.finalize(i, cfg.exact, keys.exact(i), r.dist.data() + i * k, r.idx.data() + i * k);
-    keys_to_distances(r.dist.data() + i * k, k, cfg.exact, frame.scale);
+#pragma omp parallel num_threads(nt) reduction(+ : rechecked)
+  {
+    ScratchBuffers local(buffers.cap());
+    const TopkScratch sc = local.view();
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t i = 0; i < x.rows; ++i) {
+      rechecked += topk::finalize(top, i, cfg.exact, keys, sc, r.dist.data() + i * k, r.idx.data() + i * k);
+      keys_to_distances(r.dist.data() + i * k, k, cfg.exact, frame.scale);
+    }
   }
   r.n_rechecked = rechecked;
   return r;

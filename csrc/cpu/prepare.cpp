@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/fp.hpp"
+#include "common/oracle.hpp"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -29,49 +32,69 @@ void with_row(const MatrixView& m, int64_t i, Fn fn) {
     fn(m.row<float>(i));
 }
 
+// Fixed chunks of rows over several sets, so that reductions do not depend on the thread count.
+struct Chunks {
+  static constexpr int64_t kRows = 512;
+  std::vector<std::pair<const MatrixView*, int64_t>> list;
+  int64_t total_rows = 0;
+
+  explicit Chunks(const std::vector<const MatrixView*>& sets) {
+    for (const MatrixView* m : sets) {
+      total_rows += m->rows;
+      for (int64_t i0 = 0; i0 < m->rows; i0 += kRows) list.emplace_back(m, i0);
+    }
+  }
+  int64_t size() const { return static_cast<int64_t>(list.size()); }
+  template <class Fn>
+  void rows(int64_t c, Fn fn) const {
+    const MatrixView& m = *list[c].first;
+    for (int64_t i = list[c].second; i < std::min(m.rows, list[c].second + kRows); ++i) with_row(m, i, fn);
+  }
+};
+
 }  // namespace
 
 Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
   const int nt = resolve_threads(num_threads);
   const int64_t d = sets.front()->cols;
-  // Fixed chunks of rows, summed row-wise (cache friendly) and combined in chunk order, so the
-  // centre does not depend on the thread count.
-  constexpr int64_t kChunk = 512;
-  std::vector<std::pair<const MatrixView*, int64_t>> chunks;
-  int64_t total = 0;
-  for (const MatrixView* m : sets) {
-    total += m->rows;
-    for (int64_t i0 = 0; i0 < m->rows; i0 += kChunk) chunks.emplace_back(m, i0);
-  }
-  const int64_t nc = static_cast<int64_t>(chunks.size());
+  const Chunks chunks(sets);
+  const int64_t nc = chunks.size();
+  Frame f;
+  // Largest |value|: the sums below are taken on values scaled by 2^-e_max (exact), so that the
+  // centre of data near the top of float64's range cannot overflow.
+  double maxraw = 0.0;
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxraw)
+  for (int64_t c = 0; c < nc; ++c)
+    chunks.rows(c, [&](const auto* x) {
+      for (int64_t t = 0; t < d; ++t) maxraw = std::max(maxraw, std::fabs(static_cast<double>(x[t])));
+    });
+  f.e_max = binary_exponent(maxraw);
+  const int down = f.e_max == kZeroExponent ? 0 : std::max(f.e_max, 0);  // only ever scale down
+  const double shrink = std::ldexp(1.0, -down);
+  // Row-wise sums per chunk, combined in chunk order: the centre does not depend on the thread count.
   std::vector<double> partial(static_cast<size_t>(nc * d), 0.0);
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t c = 0; c < nc; ++c) {
-    const MatrixView& m = *chunks[c].first;
     double* acc = partial.data() + c * d;
-    for (int64_t i = chunks[c].second; i < std::min(m.rows, chunks[c].second + kChunk); ++i)
-      with_row(m, i, [&](const auto* x) {
-        for (int64_t t = 0; t < d; ++t) acc[t] += static_cast<double>(x[t]);
-      });
+    chunks.rows(c, [&](const auto* x) {
+      for (int64_t t = 0; t < d; ++t) acc[t] += static_cast<double>(x[t]) * shrink;
+    });
   }
-  Frame f;
   f.centre.assign(static_cast<size_t>(d), 0.0);
   for (int64_t c = 0; c < nc; ++c)
     for (int64_t t = 0; t < d; ++t) f.centre[t] += partial[c * d + t];
-  for (int64_t t = 0; t < d; ++t) f.centre[t] /= static_cast<double>(total);
+  for (int64_t t = 0; t < d; ++t) f.centre[t] = f.centre[t] / static_cast<double>(chunks.total_rows) / shrink;
   double maxabs = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxabs)
-  for (int64_t c = 0; c < nc; ++c) {
-    const MatrixView& m = *chunks[c].first;
-    for (int64_t i = chunks[c].second; i < std::min(m.rows, chunks[c].second + kChunk); ++i)
-      with_row(m, i, [&](const auto* x) {
-        for (int64_t t = 0; t < d; ++t) maxabs = std::max(maxabs, std::fabs(static_cast<double>(x[t]) - f.centre[t]));
-      });
-  }
+  for (int64_t c = 0; c < nc; ++c)
+    chunks.rows(c, [&](const auto* x) {
+      for (int64_t t = 0; t < d; ++t) maxabs = std::max(maxabs, std::fabs(static_cast<double>(x[t]) - f.centre[t]));
+    });
   if (maxabs > 0.0 && std::isfinite(maxabs)) {
     int e = 0;
-    std::frexp(maxabs, &e);                         // maxabs = m 2^e, m in [0.5, 1)
-    f.scale = std::ldexp(1.0, std::min(-e, 1000));  // clamped: subnormal data stays finite
+    std::frexp(maxabs, &e);      // maxabs = m 2^e, m in [0.5, 1)
+    f.exp = std::min(-e, 1000);  // clamped: subnormal data stays finite
+    f.scale = std::ldexp(1.0, f.exp);
   }
   return f;
 }
@@ -83,6 +106,7 @@ Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads) {
   p.cols = m.cols;
   p.x.resize(static_cast<size_t>(m.rows * m.cols));
   p.norm2.resize(static_cast<size_t>(m.rows));
+  p.exps.resize(static_cast<size_t>(m.rows));
   const double s = frame.scale;
   const double* c = frame.centre.data();
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -95,6 +119,7 @@ Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads) {
         out[t] = v;
         n2 += static_cast<double>(v) * static_cast<double>(v);
       }
+      p.exps[i] = row_exponent(x, m.cols);
     });
     p.norm2[i] = static_cast<float>(n2);
   }

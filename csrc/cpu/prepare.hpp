@@ -1,23 +1,27 @@
-// Centred, power-of-two-scaled float32 copies of the inputs: the operands of the GEMM tiles.
+// The operands of the GEMM tiles: centred, power-of-two-scaled float32 copies of the inputs, their
+// squared norms, and each row's binary exponent (the oracle's pair scales, common/oracle.hpp).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "common/types.hpp"
+#include "common/matrix.hpp"
 
 namespace fastprdc {
 
-// A common frame for every set of one pass: centre c (float64) and scale s = 2^-e with
-// max |s (x - c)| < 1, so that float32 neither overflows nor loses relative accuracy.
+// A common frame for every set of one pass: centre c (float64) and scale s = 2^exp with
+// max |s (x - c)| <= 1, so that float32 neither overflows nor loses relative accuracy.
 struct Frame {
   std::vector<double> centre;
   double scale = 1.0;
+  int exp = 0;    // scale = 2^exp
+  int e_max = 0;  // largest binary exponent of any |value| of the sets (the oracle's range)
 };
 
 struct Prepared {
-  std::vector<float> x;      // rows x cols, float32(s (x - c))
-  std::vector<float> norm2;  // squared norms of the float32 rows (computed in float64)
+  std::vector<float> x;       // rows x cols, float32(s (x - c))
+  std::vector<float> norm2;   // squared norms of the float32 rows (computed in float64)
+  std::vector<int32_t> exps;  // binary exponent of each original row's largest |value|
   int64_t rows = 0;
   int64_t cols = 0;
   const float* row(int64_t i) const { return x.data() + i * cols; }

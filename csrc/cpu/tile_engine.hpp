@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "common/types.hpp"
+#include "common/run_config.hpp"
 #include "cpu/prepare.hpp"
 
 namespace fastprdc {

@@ -1,14 +1,17 @@
 """The float64 oracle: the three primitives in plain numpy, defining "exact".
 
-For rows x, y (cast to float64 from the given values)::
+For rows x, y (cast to float64 from the given values), with e the pair's binary exponent
+(2^(e-1) <= max_t max(|x_t|, |y_t|) < 2^e) and s = 2^min(480 - e, 1023)::
 
-    d2 = 0.0
+    d2s = 0.0
     for t in range(d):
-        d2 += (x[t] - y[t]) ** 2
-    dist = sqrt(d2)
+        d2s += (x[t] * s - y[t] * s) ** 2
+    dist = sqrt(d2s) / s
 
 vectorised across pairs and sequential across dimensions, so every distance is bit-identical
-to the native float64 recheck. Nothing here is tuned for speed: it is the reference that
+to the native float64 recheck (csrc/common/oracle.hpp; docs/metrics.md section 10). For data
+in the usual range the power-of-two scale changes no bit; it keeps the sums free of overflow
+and underflow for any finite input. Nothing here is tuned for speed: it is the reference that
 tests compare every other backend with. Memory is bounded by processing row blocks.
 """
 
@@ -27,33 +30,79 @@ _DEFAULT_BUDGET = 256 * 2**20  # bytes for one row block of temporaries
 _BYTES_PER_PAIR = 48  # distance, masks, cumsum and selection temporaries per (row, column)
 
 
+_ORACLE_TOP = 480  # scaled values stay below 2^480 (csrc/common/oracle.hpp)
+_ZERO_EXPONENT = -2000  # exponent of an all-zero row
+
+
 def _transposed64(X: np.ndarray) -> np.ndarray:
     """(d, n) float64 C-contiguous copy: row t holds coordinate t of every sample."""
     return np.ascontiguousarray(X.T, dtype=np.float64)
 
 
+def _exponents(XT: np.ndarray) -> np.ndarray:
+    """Binary exponent of each column's largest |value| (frexp's), -2000 for a zero column."""
+    m = np.abs(XT).max(axis=0) if XT.shape[0] else np.zeros(XT.shape[1])
+    return np.where(m > 0, np.frexp(m)[1], _ZERO_EXPONENT).astype(np.int64)
+
+
+def _pair_scales(ex: np.ndarray, ey: np.ndarray) -> np.ndarray:
+    """(n, m) pair scales s = 2^min(480 - max(ex, ey), 1023), 1 for two zero rows."""
+    e = np.maximum.outer(ex, ey)
+    p = np.minimum(_ORACLE_TOP - e, 1023)
+    return np.where(e == _ZERO_EXPONENT, 1.0, np.ldexp(1.0, p))
+
+
+def _plain_is_exact(XT: np.ndarray) -> bool:
+    """Every non-zero |value| lies in [2^-400, 2^400]: then no difference, square or sum of the
+    unscaled computation leaves float64's normal range, and it is bit-identical to the scaled one
+    (power-of-two scaling commutes with every rounding in the normal range)."""
+    a = np.abs(XT)
+    nonzero = a[a > 0]
+    return nonzero.size == 0 or (nonzero.min() >= 2.0**-400 and nonzero.max() <= 2.0**400)
+
+
+class _Oracle:
+    """Scaled sums d2s and pair scales s between the columns of PT (d, n) and QT (d, m)."""
+
+    def __init__(self, PT: np.ndarray, QT: np.ndarray) -> None:
+        self.PT, self.QT = PT, QT
+        self.ep, self.eq = _exponents(PT), _exponents(QT)
+        self.plain = _plain_is_exact(PT) and (QT is PT or _plain_is_exact(QT))
+
+    def block(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+        """(d2s, s) of P columns r0:r1 against every Q column, (r1 - r0, m) each."""
+        PT, QT = self.PT, self.QT
+        m = QT.shape[1]
+        S = _pair_scales(self.ep[r0:r1], self.eq)
+        out = np.empty((r1 - r0, m), dtype=np.float64)
+        for a0 in range(0, r1 - r0, _TILE):
+            a1 = min(a0 + _TILE, r1 - r0)
+            for c0 in range(0, m, _TILE):
+                c1 = min(c0 + _TILE, m)
+                s = S[a0:a1, c0:c1]
+                acc = np.zeros_like(s)
+                diff = np.empty_like(s)
+                tmp = np.empty_like(s)
+                for t in range(PT.shape[0]):
+                    if self.plain:
+                        np.subtract.outer(PT[t, r0 + a0 : r0 + a1], QT[t, c0:c1], out=diff)
+                    else:
+                        np.multiply(PT[t, r0 + a0 : r0 + a1, None], s, out=diff)
+                        np.multiply(QT[t, None, c0:c1], s, out=tmp)
+                        np.subtract(diff, tmp, out=diff)
+                    np.multiply(diff, diff, out=diff)
+                    np.add(acc, diff, out=acc)
+                out[a0:a1, c0:c1] = acc * s * s if self.plain else acc
+        return out, S
+
+    def distances(self, r0: int, r1: int) -> np.ndarray:
+        d2s, S = self.block(r0, r1)
+        return np.sqrt(d2s) / S
+
+
 def _distances(PT: np.ndarray, QT: np.ndarray) -> np.ndarray:
     """Oracle distances between the columns of PT (d, n) and of QT (d, m): (n, m) float64."""
-    return np.sqrt(_squared_distances(PT, QT))
-
-
-def _squared_distances(PT: np.ndarray, QT: np.ndarray) -> np.ndarray:
-    """Oracle d^2 (sequential float64 sums over the dimensions), (n, m)."""
-    d, n = PT.shape
-    m = QT.shape[1]
-    out = np.empty((n, m), dtype=np.float64)
-    for r0 in range(0, n, _TILE):
-        r1 = min(r0 + _TILE, n)
-        for c0 in range(0, m, _TILE):
-            c1 = min(c0 + _TILE, m)
-            acc = np.zeros((r1 - r0, c1 - c0), dtype=np.float64)
-            diff = np.empty_like(acc)
-            for t in range(d):
-                np.subtract.outer(PT[t, r0:r1], QT[t, c0:c1], out=diff)
-                np.multiply(diff, diff, out=diff)
-                np.add(acc, diff, out=acc)
-            out[r0:r1, c0:c1] = acc
-    return out
+    return _Oracle(PT, QT).distances(0, PT.shape[1])
 
 
 def _topk(dmat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,28 +142,71 @@ def _block_rows(n: int, m: int, opts: RunOptions) -> int:
     return max(1, min(n, budget // (_BYTES_PER_PAIR * max(m, 1))))
 
 
+def _scale_pow2(v: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """v * 2^e in steps of at most 2^1023 towards the result (csrc/common/fp.hpp scale_pow2)."""
+    v = np.array(v, dtype=np.float64, copy=True)
+    e = np.array(np.broadcast_to(e, v.shape), dtype=np.int64, copy=True)
+    while (e < -1022).any():
+        low = e < -1022
+        v[low] *= 2.0**-1022
+        e[low] += 1022
+    while (e > 1023).any():
+        high = e > 1023
+        v[high] *= 2.0**1023
+        e[high] -= 1023
+    return v * np.ldexp(1.0, e)
+
+
+def _ratio_scaled(rs: np.ndarray, q: np.ndarray, eps_s: np.ndarray | None) -> np.ndarray:
+    """rs / sqrt(q) (eps_s None) or rs^2 / (q + eps_s); zero denominator: +inf, or 1 for rs = 0;
+    an infinite denominator gives 0 (or +inf over an infinite numerator)."""
+    num = rs if eps_s is None else rs * rs
+    den = np.sqrt(q) if eps_s is None else q + eps_s
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = num / den
+    ratio = np.where(np.isinf(den), np.where(np.isinf(num), np.inf, 0.0), ratio)
+    return np.where(den > 0, ratio, np.where(rs > 0, np.inf, 1.0))
+
+
+def _realism_ratio(r: np.ndarray, d2s: np.ndarray, S: np.ndarray, eps: float | None) -> np.ndarray:
+    """The exact realism ratio (csrc/common/realism.hpp): r / d, or r^2 / (d2s / s^2 + eps)
+    evaluated in a power-of-two scale t chosen from r and d."""
+    r = np.broadcast_to(r, d2s.shape)
+    if eps is None:
+        d = np.sqrt(d2s) / S
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = r / d
+        return np.where(d > 0, ratio, np.where(r > 0, np.inf, 1.0))
+    ps = np.frexp(S)[1] - 1
+    e_d = np.where(d2s > 0, np.frexp(np.sqrt(d2s))[1] - ps, _ZERO_EXPONENT)
+    e_r = np.where(r > 0, np.frexp(r)[1], _ZERO_EXPONENT)
+    e = np.maximum(e_d, e_r)
+    te = np.clip(-e, -1022, 1022)
+    with np.errstate(over="ignore", under="ignore"):
+        rt = _scale_pow2(r, te)
+        q = _scale_pow2(d2s, 2 * (te - ps))
+        et = _scale_pow2(np.full(d2s.shape, float(eps)), 2 * te)
+    zero = e == _ZERO_EXPONENT
+    rt, q = np.where(zero, 0.0, rt), np.where(zero, 0.0, q)
+    return _ratio_scaled(rt, q, et)
+
+
 def _realism_update(
-    D2: np.ndarray,
+    d2s: np.ndarray,
+    S: np.ndarray,
     r: np.ndarray,
     eps: float | None,
     r0: int,
     best: np.ndarray,
     best_idx: np.ndarray,
 ) -> None:
-    """Fold the rows of D2 (oracle d^2 from A rows r0.. to every B row) into the running
-    realism maximum ``best`` / ``best_idx`` (per B row, updated in place). The ratio is
-    r / d (eps None) or r^2 / (d^2 + eps); a zero denominator gives +inf, or 1 when r = 0."""
+    """Fold the rows of (d2s, S) (oracle pairs of A rows r0.. with every B row) into the running
+    realism maximum ``best`` / ``best_idx`` (per B row, updated in place)."""
     kept = r >= 0
     if not kept.any():
         return
     rows = np.nonzero(kept)[0]
-    rk = r[rows, None]
-    num = rk if eps is None else rk * rk
-    den = np.sqrt(D2[rows]) if eps is None else D2[rows] + eps
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = num / den  # exact float64 division of oracle values
-    zero = den == 0
-    ratio[zero] = np.where(np.broadcast_to(rk, den.shape)[zero] > 0, np.inf, 1.0)
+    ratio = _realism_ratio(r[rows, None], d2s[rows], S[rows], eps)
     arg = np.argmax(ratio, axis=0)  # first maximum = lowest row index
     top = ratio[arg, np.arange(ratio.shape[1])]
     better = top > best  # strictly: earlier blocks (lower indices) win ties
@@ -160,9 +252,10 @@ class NumpyBackend:
         idx = np.empty((n, k), dtype=np.int64)
         rows = _block_rows(n, m, opts)
         ticker = _Ticker(opts, -(-n // rows))
+        oracle = _Oracle(XT, YT)
         for r0 in range(0, n, rows):
             r1 = min(r0 + rows, n)
-            D = _distances(XT[:, r0:r1], YT)
+            D = oracle.distances(r0, r1)
             if Y is None:
                 D[np.arange(r1 - r0), np.arange(r0, r1)] = np.nan  # exclude self by position
             dist[r0:r1], idx[r0:r1] = _topk(D, k)
@@ -218,10 +311,11 @@ class NumpyBackend:
 
         rows = _block_rows(n, m, opts)
         ticker = _Ticker(opts, -(-n // rows))
+        oracle = _Oracle(AT, BT)
         for r0 in range(0, n, rows):
             r1 = min(r0 + rows, n)
-            D2 = _squared_distances(AT[:, r0:r1], BT)  # rows of A (this block) x all of B
-            D = np.sqrt(D2)
+            d2s, S = oracle.block(r0, r1)  # rows of A (this block) x all of B
+            D = np.sqrt(d2s) / S
             for c in range(ka):  # balls centred at A rows
                 r = ra[r0:r1, c : c + 1]
                 hit = inside(D, r)
@@ -237,7 +331,8 @@ class NumpyBackend:
                 out["b_ball_count"][:, c] += hit.sum(axis=0)
             for c in range(kr):  # realism balls centred at A rows (negative radius: pruned)
                 _realism_update(
-                    D2,
+                    d2s,
+                    S,
                     rr[r0:r1, c],
                     realism_eps,
                     r0,

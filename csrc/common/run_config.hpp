@@ -1,4 +1,4 @@
-// Shared plain types of the fastprdc kernels (no Python headers).
+// How a native run is executed (host side): exactness, tiling, threads, progress and cancellation.
 #pragma once
 
 #include <cstdint>
@@ -6,19 +6,6 @@
 #include <stdexcept>
 
 namespace fastprdc {
-
-// A read-only, C-contiguous row-major matrix of float32 or float64 values as given by the caller.
-struct MatrixView {
-  const void* data = nullptr;
-  int64_t rows = 0;
-  int64_t cols = 0;
-  bool f64 = false;
-
-  template <class T>
-  const T* row(int64_t i) const {
-    return static_cast<const T*>(data) + i * cols;
-  }
-};
 
 // Returns false to cancel the run. Called from the calling thread only.
 using ProgressFn = std::function<bool(int64_t done, int64_t total)>;

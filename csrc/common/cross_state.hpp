@@ -1,0 +1,227 @@
+// The per-pair updates of the fused cross pass A x B, shared by the CPU tile loop and the GPU kernels.
+//
+// Balls are centred on the rows of A (radii_a, ka columns) and of B (kb columns); a point's count
+// of balls holding it and the smallest such radius are kept, and per centre the number of points in
+// its ball. Nearest-neighbour lists run both ways, and realism (top-1 of radius / distance over the
+// kept balls on A, per point of B and column). Every update belongs to one side: the A side writes
+// only state of A rows (the A-ball centre counts, the A points' counts in B balls, A's neighbour
+// lists), the B side only state of B rows. The CPU calls both sides for each pair under the locks
+// of both row blocks; the GPU runs one thread per row of each side, each deciding the same pairs
+// with the same arithmetic, so no atomics are needed.
+#pragma once
+
+#include "common/matrix.hpp"
+#include "common/oracle.hpp"
+#include "common/realism.hpp"
+#include "common/topk_row.hpp"
+
+namespace fastprdc {
+
+// The original rows of one set and their binary exponents (the oracle's inputs).
+struct OracleRows {
+  MatrixView m;
+  const int32_t* exps = nullptr;
+};
+
+// The oracle distance of one pair, evaluated at most once and counted as a recheck.
+struct PairDistance {
+  const OracleRows* a;
+  const OracleRows* b;
+  int64_t i, j;
+  int64_t* rechecks;
+  double d = -1.0;
+
+  FASTPRDC_HD OraclePair pair() const { return oracle_pair(a->m, i, a->exps[i], b->m, j, b->exps[j]); }
+  FASTPRDC_HD double get() {
+    if (d < 0.0) {
+      d = pair().dist();
+      ++*rechecks;
+    }
+    return d;
+  }
+};
+
+// Balls centred on the rows of one set: radii (data units) and their frame thresholds.
+struct BallSet {
+  int32_t k = 0;
+  const double* radii = nullptr;      // rows x k
+  const float* th_inside = nullptr;   // rows x k
+  const float* th_outside = nullptr;  // rows x k
+  const float* reach = nullptr;       // rows: the largest th_outside (gate)
+};
+
+// Fills the thresholds and the reach of centre i (host loop or one thread per centre).
+FASTPRDC_HD void ball_thresholds(const double* radii, int32_t k, int64_t i, double scale, bool exact, bool strict,
+                                 float* th_inside, float* th_outside, float* reach) {
+  float g = -inf_f32();
+  for (int32_t c = 0; c < k; ++c) {
+    const RadiusThresholds t = radius_thresholds(radii[i * k + c], scale, exact, strict);
+    th_inside[i * k + c] = t.inside;
+    th_outside[i * k + c] = t.outside;
+    g = t.outside > g ? t.outside : g;
+  }
+  reach[i] = g;
+}
+
+// Whether the ball (centre, column c) holds the pair's point.
+FASTPRDC_HD bool ball_contains(const BallSet& balls, int64_t centre, int32_t c, float lo, float hi, bool strict,
+                               PairDistance& pd) {
+  const int64_t at = centre * balls.k + c;
+  if (hi < balls.th_inside[at]) return true;
+  if (lo > balls.th_outside[at]) return false;
+  const double d = pd.get();
+  const double r = balls.radii[at];
+  return strict ? d < r : d <= r;
+}
+
+// Keys of the neighbour lists: oracle distances from row `row` of `from` to rows js of `to`.
+struct KnnKeys {
+  const OracleRows* from;
+  const OracleRows* to;
+  FASTPRDC_HD void operator()(int64_t row, const int32_t* js, int32_t n, double* out, double* scale) const {
+    oracle_pairs(from->m, row, from->exps[row], to->m, to->exps, js, n, out, scale);
+    for (int32_t t = 0; t < n; ++t) out[t] = sqrt(out[t]) / scale[t];
+  }
+};
+
+// Exact distance (data units) -> frame d^2 (the bound domain of the neighbour lists).
+struct KnnToDomain {
+  double scale;
+  FASTPRDC_HD double operator()(double dist) const {
+    const double v = dist * scale;
+    return v * v;
+  }
+};
+
+// Keys of the realism collectors: -ratio of collector row (point j, column c) for centres js.
+struct RealismKeys {
+  const OracleRows* centres;  // A
+  const OracleRows* points;   // B
+  const double* radii;        // A rows x kr (data units; negative = pruned)
+  int32_t kr;
+  double eps;
+  FASTPRDC_HD void operator()(int64_t row, const int32_t* is, int32_t n, double* out, double* scale) const {
+    const int64_t j = row / kr;
+    const int32_t c = static_cast<int32_t>(row % kr);
+    oracle_pairs(points->m, j, points->exps[j], centres->m, centres->exps, is, n, out, scale);
+    for (int32_t t = 0; t < n; ++t) out[t] = -realism_ratio(radii[is[t] * kr + c], OraclePair{out[t], scale[t]}, eps);
+  }
+};
+
+struct IdentityDomain {
+  FASTPRDC_HD double operator()(double v) const { return v; }
+};
+
+// Everything the cross pass reads and writes, as raw arrays (host vectors or device memory).
+struct CrossState {
+  OracleRows a, b;
+  bool exact = true;
+  bool strict = false;
+  double frame_scale = 1.0;
+
+  BallSet balls_a;                  // centred on A
+  int64_t* b_count = nullptr;       // B rows x ka: A-balls holding b_j
+  double* b_min_radius = nullptr;   // B rows x ka
+  int64_t* a_ball_count = nullptr;  // A rows x ka: B points in the ball of a_i
+  BallSet balls_b;                  // centred on B
+  int64_t* a_count = nullptr;       // A rows x kb
+  double* a_min_radius = nullptr;   // A rows x kb
+  int64_t* b_ball_count = nullptr;  // B rows x kb
+
+  TopkStore top_a;  // nearest B rows of each A row
+  TopkStore top_b;  // nearest A rows of each B row
+
+  // Realism on balls centred on A: per B row and column, the largest ratio (top-1 of -ratio).
+  int32_t kr = 0;
+  const double* realism_radii = nullptr;  // A rows x kr (data units; negative = pruned)
+  const double* realism_frame = nullptr;  // A rows x kr: radius x frame scale, negative = pruned
+  const double* realism_rmax = nullptr;   // kr: largest kept frame radius, negative if none
+  double realism_eps = -1.0;              // form (see realism_ratio), data units
+  double realism_eps_frame = -1.0;        // the same in the frame
+  TopkStore top_r;                        // B rows * kr rows, k = 1
+
+  // A row of A needs a pair (its own state) when the pair's lower bound is at or below this.
+  FASTPRDC_HD float gate_a(int64_t i) const {
+    float g = -inf_f32();
+    if (top_a.active()) g = top_a.threshold[i];
+    if (balls_a.k && balls_a.reach[i] > g) g = balls_a.reach[i];
+    return g;
+  }
+
+  FASTPRDC_HD float gate_b(int64_t j) const {
+    float g = -inf_f32();
+    if (top_b.active()) g = top_b.threshold[j];
+    if (balls_b.k && balls_b.reach[j] > g) g = balls_b.reach[j];
+    for (int32_t c = 0; c < kr; ++c) {
+      if (realism_rmax[c] < 0.0) continue;
+      const float r = realism_gate(top_r.threshold[j * kr + c], realism_rmax[c], realism_eps_frame);
+      if (r > g) g = r;
+    }
+    return g;
+  }
+
+  // Whether the pair matters to row i of A: its own gate, or the reach of B's ball j.
+  FASTPRDC_HD bool needs_a(float lo, float gate_ai, int64_t j) const {
+    return lo <= gate_ai || (balls_b.k && lo <= balls_b.reach[j]);
+  }
+  FASTPRDC_HD bool needs_b(float lo, float gate_bj, int64_t i) const {
+    return lo <= gate_bj || (balls_a.k && lo <= balls_a.reach[i]);
+  }
+
+  // The A side of pair (i, j). Returns the exact evaluations spent on list compaction.
+  FASTPRDC_HD int64_t a_side(int64_t i, int64_t j, float lo, float hi, PairDistance& pd, const TopkScratch& sc) const {
+    int64_t evaluated = 0;
+    if (top_a.active()) {
+      const KnnKeys keys{&a, &b};
+      evaluated += topk::offer(top_a, i, lo, hi, j, exact, keys, KnnToDomain{frame_scale}, sc);
+    }
+    if (balls_a.k && lo <= balls_a.reach[i]) {
+      for (int32_t c = 0; c < balls_a.k; ++c)
+        if (ball_contains(balls_a, i, c, lo, hi, strict, pd)) ++a_ball_count[i * balls_a.k + c];
+    }
+    if (balls_b.k && lo <= balls_b.reach[j]) {
+      for (int32_t c = 0; c < balls_b.k; ++c) {
+        if (!ball_contains(balls_b, j, c, lo, hi, strict, pd)) continue;
+        ++a_count[i * balls_b.k + c];
+        double& m = a_min_radius[i * balls_b.k + c];
+        const double r = balls_b.radii[j * balls_b.k + c];
+        m = r < m ? r : m;
+      }
+    }
+    return evaluated;
+  }
+
+  // The B side of pair (i, j).
+  FASTPRDC_HD int64_t b_side(int64_t i, int64_t j, float lo, float hi, PairDistance& pd, const TopkScratch& sc) const {
+    int64_t evaluated = 0;
+    if (top_b.active()) {
+      const KnnKeys keys{&b, &a};
+      evaluated += topk::offer(top_b, j, lo, hi, i, exact, keys, KnnToDomain{frame_scale}, sc);
+    }
+    if (balls_a.k && lo <= balls_a.reach[i]) {
+      for (int32_t c = 0; c < balls_a.k; ++c) {
+        if (!ball_contains(balls_a, i, c, lo, hi, strict, pd)) continue;
+        ++b_count[j * balls_a.k + c];
+        double& m = b_min_radius[j * balls_a.k + c];
+        const double r = balls_a.radii[i * balls_a.k + c];
+        m = r < m ? r : m;
+      }
+    }
+    if (balls_b.k && lo <= balls_b.reach[j]) {
+      for (int32_t c = 0; c < balls_b.k; ++c)
+        if (ball_contains(balls_b, j, c, lo, hi, strict, pd)) ++b_ball_count[j * balls_b.k + c];
+    }
+    if (kr) {
+      const RealismKeys keys{&a, &b, realism_radii, kr, realism_eps};
+      for (int32_t c = 0; c < kr; ++c) {
+        const double rs = realism_frame[i * kr + c];
+        if (rs < 0.0) continue;
+        const PairBounds kb = realism_key_bounds(rs, lo, hi, realism_eps_frame);
+        evaluated += topk::offer(top_r, j * kr + c, kb.lo, kb.hi, i, exact, keys, IdentityDomain{}, sc);
+      }
+    }
+    return evaluated;
+  }
+};
+
+}  // namespace fastprdc

@@ -1,0 +1,100 @@
+// Bit-exact floating-point helpers, identical on host and device: ulp steps, powers of two and
+// binary exponents computed from the IEEE-754 bit patterns (no libm behaviour to differ).
+#pragma once
+
+#include "common/hd.hpp"
+
+namespace fastprdc {
+
+FASTPRDC_HD uint32_t f32_bits(float x) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(x);
+#else
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+#endif
+}
+
+FASTPRDC_HD float f32_from_bits(uint32_t u) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(u);
+#else
+  float x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+#endif
+}
+
+FASTPRDC_HD uint64_t f64_bits(double x) {
+#if defined(__CUDA_ARCH__)
+  return static_cast<uint64_t>(__double_as_longlong(x));
+#else
+  uint64_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+#endif
+}
+
+FASTPRDC_HD double f64_from_bits(uint64_t u) {
+#if defined(__CUDA_ARCH__)
+  return __longlong_as_double(static_cast<long long>(u));
+#else
+  double x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+#endif
+}
+
+FASTPRDC_HD float inf_f32() { return f32_from_bits(0x7f800000u); }
+FASTPRDC_HD double inf_f64() { return f64_from_bits(0x7ff0000000000000ull); }
+FASTPRDC_HD double nan_f64() { return f64_from_bits(0x7ff8000000000000ull); }
+
+// The next float32 above x (std::nextafter(x, +inf)); NaN and +inf stay.
+FASTPRDC_HD float next_up(float x) {
+  if (x != x || x == inf_f32()) return x;
+  if (x == 0.0f) return f32_from_bits(1u);  // +-0 -> smallest subnormal
+  const uint32_t u = f32_bits(x);
+  return f32_from_bits(x > 0.0f ? u + 1u : u - 1u);
+}
+
+// The next float32 below x (std::nextafter(x, -inf)).
+FASTPRDC_HD float next_down(float x) { return -next_up(-x); }
+
+// 2^e exactly, for e in the normal range [-1022, 1023].
+FASTPRDC_HD double pow2(int e) { return f64_from_bits(static_cast<uint64_t>(e + 1023) << 52); }
+
+// v * 2^e for any int e, exact whenever the result is a normal number (steps of at most 2^1023
+// towards the result, so every intermediate lies between v and the result).
+FASTPRDC_HD double scale_pow2(double v, int e) {
+  while (e < -1022) {
+    v *= pow2(-1022);
+    e += 1022;
+  }
+  while (e > 1023) {
+    v *= pow2(1023);
+    e -= 1023;
+  }
+  return v * pow2(e);
+}
+
+// Marks "no non-zero value": below every binary exponent of a finite double.
+constexpr int kZeroExponent = -2000;
+
+// Binary exponent e of |v| as frexp gives it: 2^(e-1) <= |v| < 2^e, for finite v != 0 (subnormals
+// included); kZeroExponent for 0.
+FASTPRDC_HD int binary_exponent(double v) {
+  const uint64_t u = f64_bits(v) & 0x7fffffffffffffffull;
+  if (u == 0) return kZeroExponent;
+  const int biased = static_cast<int>(u >> 52);
+  if (biased != 0) return biased - 1022;
+  int e = -1022;  // subnormal: shift the mantissa up to its leading bit
+  uint64_t m = u;
+  while (!(m & (1ull << 52))) {
+    m <<= 1;
+    --e;
+  }
+  return e;
+}
+
+}  // namespace fastprdc

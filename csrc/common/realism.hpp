@@ -1,0 +1,65 @@
+// The realism ratio (docs/metrics.md section 3), exact and as bounds for the fast path.
+#pragma once
+
+#include "common/error_bound.hpp"
+#include "common/oracle.hpp"
+
+namespace fastprdc {
+
+// The ratio for radius rs and squared distance q in one common scale: rs / sqrt(q) (plain form,
+// eps_s < 0) or rs^2 / (q + eps_s) (the squared form of the improved-P&R code). A zero denominator
+// gives +inf, or 1 when rs = 0 too (the point lies on the ball); beyond float64's range the ratio
+// saturates to +inf or 0, never NaN.
+FASTPRDC_HD double realism_ratio_scaled(double rs, double q, double eps_s) {
+  const bool plain = eps_s < 0.0;
+  const double num = plain ? rs : rs * rs;
+  const double den = plain ? sqrt(q) : q + eps_s;
+  if (den > 0.0) {
+    if (den == inf_f64()) return num == inf_f64() ? inf_f64() : 0.0;
+    return num / den;
+  }
+  return rs > 0.0 ? inf_f64() : 1.0;
+}
+
+// Exact ratio for a radius r (data units) and an oracle pair: r / d for the plain form (d the oracle
+// distance) or r^2 / (d2 + eps) for the squared form (d2 = d2s / s^2, the unrounded sum), the latter
+// evaluated in a power-of-two scale t chosen from r and d (bit-identical to the unscaled formula
+// within float64's range, and free of needless overflow and underflow outside it).
+FASTPRDC_HD double realism_ratio(double r, const OraclePair& p, double eps) {
+  if (eps < 0.0) {
+    const double d = p.dist();
+    if (d > 0.0) return r / d;
+    return r > 0.0 ? inf_f64() : 1.0;
+  }
+  const int ps = binary_exponent(p.s) - 1;  // s = 2^ps
+  const int e_d = p.d2s > 0.0 ? binary_exponent(sqrt(p.d2s)) - ps : kZeroExponent;
+  const int e_r = binary_exponent(r);
+  const int e = e_d > e_r ? e_d : e_r;
+  if (e == kZeroExponent) return realism_ratio_scaled(0.0, 0.0, eps);
+  const int te = -e < -1022 ? -1022 : (-e > 1022 ? 1022 : -e);  // t = 2^te
+  return realism_ratio_scaled(scale_pow2(r, te), scale_pow2(p.d2s, 2 * (te - ps)), scale_pow2(eps, 2 * te));
+}
+
+// Bounds of the ratio of frame-scaled radius rs over a pair whose frame d^2 lies in [lo, hi]
+// (the ratio decreases with d^2), as keys -ratio for a top-1 collector: {key_lo, key_hi}.
+FASTPRDC_HD PairBounds realism_key_bounds(double rs, float lo, float hi, double eps_f) {
+  const double dlo = lo > 0.0f ? static_cast<double>(lo) : 0.0;
+  const double dhi = hi > 0.0f ? static_cast<double>(hi) : 0.0;
+  const double up = realism_ratio_scaled(rs, dlo, eps_f) * (1.0 + kRatioRel);
+  const double down = realism_ratio_scaled(rs, dhi, eps_f) * (1.0 - kRatioRel);
+  return {next_down(static_cast<float>(-up)), next_up(static_cast<float>(-down))};
+}
+
+// Gate on a pair's frame d^2 lower bound for one realism column: pairs above it cannot raise the
+// point's best ratio, whose key (-ratio lower bound) is `threshold`; rmax is the column's largest
+// kept frame radius. +inf while no positive lower bound is known.
+FASTPRDC_HD float realism_gate(float threshold, double rmax, double eps_f) {
+  if (!(threshold < 0.0f)) return inf_f32();
+  const double best = -static_cast<double>(threshold);
+  // ratio <= rmax / sqrt(lo) or rmax^2 / (lo + eps): it can reach `best` only below this.
+  const double q = eps_f < 0.0 ? (rmax / best) * (rmax / best) * (1.0 + kGateRel)
+                               : rmax * rmax / best * (1.0 + kGateRel) - eps_f * (1.0 - kGateRel);
+  return next_up(static_cast<float>(q));
+}
+
+}  // namespace fastprdc
