@@ -1,6 +1,6 @@
 """Data generators, a package-independent brute-force oracle and assertion helpers.
 
-Everything in this file is written from the definitions in ``metrics.md`` and the
+Everything in this file is written from the definitions in ``docs/metrics.md`` and the
 internal contract, *not* from fastprdc's own code, so that the tests compare the
 package against an independent implementation:
 
@@ -179,7 +179,7 @@ def brute_membership(points, centres, radii, boundary):
 
 
 def brute_prdc_counts(real, fake, k, boundary):
-    """Integer counts behind precision/recall/density/coverage (metrics.md 1-2)."""
+    """Integer counts behind precision/recall/density/coverage (docs/metrics.md 1-2)."""
     real, fake = common_oracle(real, fake)
     D = brute_dist(real, fake)  # (N, M)
     rr = brute_radii(real, k)

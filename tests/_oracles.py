@@ -1,6 +1,6 @@
-"""Brute-force oracles for the issue-3 metric families (metrics.md sections 3-7).
+"""Brute-force oracles for the issue-3 metric families (docs/metrics.md sections 3-7).
 
-Written from the text of ``metrics.md`` and the issue-3 contract addendum only, on top of
+Written from the text of ``docs/metrics.md`` and the issue-3 contract addendum only, on top of
 the sequential float64 oracle distances of ``_helpers.brute_dist`` (no fastprdc code):
 
 * realism (section 3): max over kept real balls of ``r_i / d(f_j, r_i)``; ``d == 0`` gives

@@ -1,4 +1,4 @@
-"""alpha-Precision, beta-Recall and authenticity (metrics.md section 7) against a brute
+"""alpha-Precision, beta-Recall and authenticity (docs/metrics.md section 7) against a brute
 force, the official Alaa et al. code and synthcity's ``AlphaPrecision``.
 
 Native rules: quantiles are numpy's default (linear); the nearest fake of a real is the

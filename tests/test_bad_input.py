@@ -1,4 +1,4 @@
-"""Bad input (metrics.md section 9): a ValueError whose message names the problem,
+"""Bad input (docs/metrics.md section 9): a ValueError whose message names the problem,
 from every public entry point; inputs are never modified."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Density and coverage (metrics.md section 2) against a brute-force distance
+"""Density and coverage (docs/metrics.md section 2) against a brute-force distance
 matrix built in the test, the sanity identities, and the reference float64 blocks."""
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def test_inclusive_at_least_strict(backend, rng):
 
 
 def test_same_distribution_expectations(rng):
-    """E[density] = 1 and E[coverage] = 1 - prod (N-t)/(N+M-t) (metrics.md 2)."""
+    """E[density] = 1 and E[coverage] = 1 - prod (N-t)/(N+M-t) (docs/metrics.md 2)."""
     N, M, k = 600, 600, 5
     real = gaussian(rng, N, 4, np.float64)
     fake = gaussian(rng, M, 4, np.float64)

@@ -1,4 +1,4 @@
-"""``evaluate(metrics="all")``: every family of metrics.md sections 1-7 from one set of
+"""``evaluate(metrics="all")``: every family of docs/metrics.md sections 1-7 from one set of
 passes, equal to the family functions called one by one; k lists; sample-level arrays of
 every family; the result object with every family."""
 

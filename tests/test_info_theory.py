@@ -1,4 +1,4 @@
-"""PCE / RCE / RE and the four raw kNN entropies (metrics.md section 6) against a brute
+"""PCE / RCE / RE and the four raw kNN entropies (docs/metrics.md section 6) against a brute
 force (scipy's digamma / gammaln for psi and the unit-ball volume) and the Fox et al.
 reference outputs (packaged ``compute_metrics`` and the notebook's k=2 / k=5 runs).
 

@@ -1,4 +1,4 @@
-"""Mode level (metrics.md section 8): ``evaluate(..., real_labels=, fake_labels=)`` ->
+"""Mode level (docs/metrics.md section 8): ``evaluate(..., real_labels=, fake_labels=)`` ->
 ``result.per_class``: every metric per class (class c of fake against class c of real),
 equal to running the families on the class subsets; class histograms; dropped modes."""
 

@@ -1,4 +1,4 @@
-"""Precision cover / recall cover (metrics.md section 5) against a brute force, the Fox et
+"""Precision cover / recall cover (docs/metrics.md section 5) against a brute force, the Fox et
 al. ``calc_PC`` outputs and the authors' ``PRCover`` (``variant="cheema2023"``).
 
 Native (Fox reading): PC = share of fakes whose (C k)-NN ball within the fakes holds at

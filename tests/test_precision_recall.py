@@ -1,4 +1,4 @@
-"""Improved precision and recall (metrics.md section 1) against a brute-force
+"""Improved precision and recall (docs/metrics.md section 1) against a brute-force
 distance matrix built in the test, and against the reference float64 blocks."""
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def test_not_sample_level_has_no_arrays(rng):
 
 
 # ---------------------------------------------------------------------------
-# sanity identities (metrics.md section 2 / native boundary rule)
+# sanity identities (docs/metrics.md section 2 / native boundary rule)
 # ---------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Rarity score (metrics.md section 4) against a brute force and the Rarity Score reference.
+"""Rarity score (docs/metrics.md section 4) against a brute force and the Rarity Score reference.
 
 Native: the smallest k-NN radius among the real balls containing the fake, NaN outside
 every ball (plus the count of such fakes), either boundary. The reference code uses the

@@ -1,4 +1,4 @@
-"""Realism score (metrics.md section 3): the backend primitive (cross_pass realism columns),
+"""Realism score (docs/metrics.md section 3): the backend primitive (cross_pass realism columns),
 the public ``realism_score`` against a brute force, and the kynkaat reference outputs.
 
 The kynkaat *code form* (squared distances, eps = 1e-5, pruned radii set to zero) is not
@@ -266,7 +266,7 @@ def test_realism_ge_1_iff_inside_kept_ball(backend, rng):
 def test_reference_paper_form(reference_case, backend):
     """Native == the reference paper form within 1e-15 relative, the same +inf pattern;
     the reference's NaN (0/0 on lattice3, fake #146 on four zero-radius kept reals,
-    propagated by ``max``) is 1.0 natively (metrics.md: a fake on a zero-radius kept ball
+    propagated by ``max``) is 1.0 natively (docs/metrics.md: a fake on a zero-radius kept ball
     lies on it and gets ratio 1)."""
     case, real, fake, ref = reference_case
     paper = ref["kynkaat_port"]["realism_paper"]

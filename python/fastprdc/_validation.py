@@ -1,4 +1,4 @@
-"""Input rules shared by every public entry point (metrics.md section 9).
+"""Input rules shared by every public entry point (docs/metrics.md section 9).
 
 Arrays come back 2-D, C-contiguous and float32 or float64 (float64 stays float64, any other
 real dtype is cast to float32; when one set is float64 both become float64). A copy is made

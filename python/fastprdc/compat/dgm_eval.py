@@ -16,7 +16,7 @@
 
 Distances are exact, so results equal dgm-eval's wherever its float32 distances do not
 flip an exact or near tie. The native realism (:func:`fastprdc.realism_score`) keeps
-radii *at or below* the median and never returns NaN (metrics.md section 3).
+radii *at or below* the median and never returns NaN (docs/metrics.md section 3).
 
 ``python -m fastprdc.compat.dgm_eval ARGS...`` patches dgm-eval, then runs its own
 command line (``python -m dgm_eval ARGS...``) so every prdc / authpct it computes runs on

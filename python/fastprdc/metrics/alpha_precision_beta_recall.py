@@ -1,4 +1,4 @@
-"""alpha-Precision, beta-Recall and Authenticity (Alaa et al. 2022), metrics.md section 7.
+"""alpha-Precision, beta-Recall and Authenticity (Alaa et al. 2022), docs/metrics.md section 7.
 
 Native rules: centre c = float64 mean of real (or the caller's centre); alphas =
 linspace(0, 1, n_alphas); quantiles are numpy's default (linear). The nearest fake g_i of a

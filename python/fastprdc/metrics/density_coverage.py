@@ -1,4 +1,4 @@
-"""Density and coverage (Naeem et al. 2020), metrics.md section 2."""
+"""Density and coverage (Naeem et al. 2020), docs/metrics.md section 2."""
 
 from __future__ import annotations
 

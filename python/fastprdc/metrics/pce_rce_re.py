@@ -1,4 +1,4 @@
-"""Information-theoretic PCE, RCE and RE (Fox et al. 2025), metrics.md section 6.
+"""Information-theoretic PCE, RCE and RE (Fox et al. 2025), docs/metrics.md section 6.
 
 Kozachenko-Leonenko kNN entropy estimates with psi(k) in place of ln k, in float64:
 H(F, R) = mean_j [ln N - psi(k) + ln V_d + d ln nu_k^R(f_j)], H(R, F) likewise with the

@@ -1,4 +1,4 @@
-"""Improved precision and recall (Kynkaanniemi et al. 2019), metrics.md section 1."""
+"""Improved precision and recall (Kynkaanniemi et al. 2019), docs/metrics.md section 1."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Precision cover and recall cover (Cheema and Urner 2023), metrics.md section 5."""
+"""Precision cover and recall cover (Cheema and Urner 2023), docs/metrics.md section 5."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rarity score (Han et al. 2023), metrics.md section 4."""
+"""Rarity score (Han et al. 2023), docs/metrics.md section 4."""
 
 from __future__ import annotations
 

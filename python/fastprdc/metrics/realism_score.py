@@ -1,4 +1,4 @@
-"""Realism score (Kynkaanniemi et al. 2019), metrics.md section 3."""
+"""Realism score (Kynkaanniemi et al. 2019), docs/metrics.md section 3."""
 
 from __future__ import annotations
 
