@@ -5,10 +5,13 @@
 * ``FASTPRDC_BENCH_SCALE`` (float, default 1.0) multiplies every sample count N, M so that a
   quick smoke run is possible (``FASTPRDC_BENCH_SCALE=0.05``); dimensions and k never change.
 * ``FASTPRDC_BENCH_ROUNDS`` (int, optional) overrides the number of timed rounds everywhere.
-* The saved JSON (``--benchmark-json``) carries the machine (CPU model, cores, RAM, thread
-  pools) and ``fastprdc.show_config()`` in ``machine_info["fastprdc"]``, and every figure's
-  sizes, times, ratios, goals and correctness checks in its ``extra_info``; ``report.py``
-  turns it into ``RESULTS.md``.
+* The saved JSON (``--benchmark-json``, ``--benchmark-autosave``) carries the machine (CPU
+  model, cores, RAM, sorted thread pools, library versions) and ``fastprdc.show_config()``
+  in ``machine_info["fastprdc"]`` (``_machine.py``: the same on every run on the same
+  machine, so ``--benchmark-compare`` only warns when the machine or setup changed), the
+  run's FASTPRDC_BENCH_* and per-run values such as the CPU clock in ``fastprdc_bench``, and
+  every figure's sizes, times, ratios, goals and correctness checks in its ``extra_info``;
+  ``report.py`` turns it into ``RESULTS.md``.
 
 Timings are the minimum over rounds. fastprdc runs through ``benchmark.pedantic`` (so
 ``--benchmark-compare`` tracks it); the baselines run in the same test, interleaved with the
@@ -17,19 +20,18 @@ fastprdc rounds, timed with ``time.perf_counter``.
 
 from __future__ import annotations
 
-import io
-import json
 import operator
 import os
-import platform
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _machine import describe_machine, machine_differences, split_volatile
 
 GIB = 1 << 30
 
@@ -95,118 +97,38 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 # --------------------------------------------------------------------------- machine info
 
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _ram_bytes() -> int:
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().total)
-    except ImportError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 0
-
-
-def _physical_cores() -> int | None:
-    try:
-        import psutil
-
-        return psutil.cpu_count(logical=False)
-    except ImportError:
-        return None
-
-
-def _thread_pools() -> list[dict[str, Any]]:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return []
-    keep = ("user_api", "internal_api", "prefix", "version", "num_threads", "architecture")
-    return [{k: pool.get(k) for k in keep} for pool in threadpool_info()]
-
-
-def _fastprdc_config() -> tuple[dict[str, Any], str]:
-    """``fastprdc.show_config()`` (dict and printed text), else ``_core.build_info()``."""
-    try:
-        import fastprdc
-    except Exception as exc:  # the benchmarks themselves will fail loudly
-        return {"error": f"import fastprdc failed: {exc!r}"}, ""
-    show = getattr(fastprdc, "show_config", None)
-    if callable(show):
-        buf = io.StringIO()
-        cfg = show(file=buf)
-        return json.loads(json.dumps(cfg, default=str)), buf.getvalue()
-    from fastprdc import _core
-
-    info = dict(_core.build_info())
-    return {"core": info}, json.dumps(info, indent=2, default=str)
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "numpy": np.__version__}
-    for mod in ("fastprdc", "prdc", "sklearn", "faiss", "psutil", "pytest_benchmark"):
-        try:
-            module = __import__(mod)
-        except Exception:
-            out[mod] = "not installed"
-            continue
-        version = getattr(module, "__version__", None)
-        if version is None and mod == "prdc":
-            try:
-                from importlib.metadata import version as dist_version
-
-                version = dist_version("prdc")
-            except Exception:
-                version = "unknown"
-        out[mod] = str(version)
-    try:  # metadata only: importing synthcity pulls in torch (and fails for 0.2.12, see
-        # _synthcity_rendering.py); bench_alpha_beta.py says which baseline it used
-        from importlib.metadata import version as dist_version
-
-        out["synthcity"] = dist_version("synthcity")
-    except Exception:
-        out["synthcity"] = "not installed"
-    return out
-
-
 _MACHINE: dict[str, Any] | None = None
+_VOLATILE: dict[str, Any] = {}  # per-run values moved out of machine_info (see _machine.py)
 
 
 def machine_description() -> dict[str, Any]:
-    """CPU model, core counts, RAM, thread pools, library versions and fastprdc's config."""
+    """This run's :func:`_machine.describe_machine`, taken once (at ``pytest_configure``,
+    before any benchmark loads more libraries) and reused for the header, the compare
+    step and the saved JSON."""
     global _MACHINE
     if _MACHINE is None:
-        cfg, text = _fastprdc_config()
-        _MACHINE = {
-            "cpu_model": _cpu_model(),
-            "logical_cpus": os.cpu_count(),
-            "physical_cores": _physical_cores(),
-            "ram_bytes": _ram_bytes(),
-            "platform": platform.platform(),
-            "versions": _versions(),
-            "thread_pools": _thread_pools(),
-            "show_config": cfg,
-            "show_config_text": text,
-            "bench_scale": SCALE,
-            "bench_rounds_override": int(_ROUNDS_OVERRIDE) if _ROUNDS_OVERRIDE else None,
-        }
+        _MACHINE = describe_machine()
     return _MACHINE
 
 
+_RUN_PARAMETER_NAMES = {"scale": "FASTPRDC_BENCH_SCALE", "rounds_override": "FASTPRDC_BENCH_ROUNDS"}
+
+
+def _run_parameters() -> dict[str, Any]:
+    """The FASTPRDC_BENCH_* of this run (saved in ``fastprdc_bench``, not machine_info)."""
+    return {
+        "scale": SCALE,
+        "rounds_override": int(_ROUNDS_OVERRIDE) if _ROUNDS_OVERRIDE else None,
+    }
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    machine_description()
+
+
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    _VOLATILE.update(split_volatile(machine_info))
     machine_info["fastprdc"] = machine_description()
 
 
@@ -214,11 +136,66 @@ def pytest_benchmark_update_json(
     config: pytest.Config, benchmarks: list, output_json: dict
 ) -> None:
     output_json["fastprdc_bench"] = {
-        "scale": SCALE,
-        "rounds_override": int(_ROUNDS_OVERRIDE) if _ROUNDS_OVERRIDE else None,
+        **_run_parameters(),
         "argv": sys.argv,
         "cwd": os.getcwd(),
+        "volatile_machine_info": dict(_VOLATILE),
     }
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_benchmark_compare_machine_info(
+    config: pytest.Config, benchmarksession: Any, machine_info: dict, compared_benchmark: dict
+) -> Any:
+    """Say in one warning what differs from the baseline (machine or FASTPRDC_BENCH_*).
+
+    pytest-benchmark's own check, run inside this wrapper, warns with both descriptions in
+    full (pages of JSON); with ``--benchmark-storage`` outside the current directory it
+    even fails formatting that message (ValueError from ``FileStorage.location``,
+    pytest-benchmark issue #217). Its warning is dropped for the one below, which stays a
+    warning despite pyproject's ``filterwarnings = error`` (meant for ``tests/``) unless a
+    ``-W`` option names PytestBenchmarkWarning.
+    """
+    differences = machine_differences(compared_benchmark.get("machine_info", {}), machine_info)
+    saved_run = compared_benchmark.get("fastprdc_bench") or {}
+    for key, value in _run_parameters().items():
+        if key in saved_run and saved_run[key] != value:
+            differences.append(f"{_RUN_PARAMETER_NAMES[key]}: {saved_run[key]!r} -> {value!r}")
+    result: Any = []
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        try:
+            result = yield
+        except ValueError:
+            if not differences:  # not issue #217 (only reached when something differs)
+                raise
+    if differences:
+        _warn_machine_differs(config, benchmarksession, compared_benchmark, differences)
+    return result
+
+
+def _warn_machine_differs(
+    config: pytest.Config, benchmarksession: Any, baseline: dict, differences: list[str]
+) -> None:
+    from pytest_benchmark.logger import PytestBenchmarkWarning
+
+    shown = differences[:12]
+    if len(differences) > 12:
+        shown.append(f"... and {len(differences) - 12} more")
+    commit = (baseline.get("commit_info") or {}).get("id") or "?"
+    text = (
+        "Benchmark machine_info is different: the baseline (saved "
+        f"{baseline.get('datetime', '?')}, commit {str(commit)[:12]}) was not measured on "
+        "this machine and setup. Timings are compared anyway, but a difference may come "
+        "from these rather than from the code:\n  "
+        + "\n  ".join(shown)
+        + "\n(benchmarks/README.md, 'Tracking regressions on your machine')"
+    )
+    cmdline = config.getoption("pythonwarnings", None) or []
+    with warnings.catch_warnings():
+        if not any("PytestBenchmarkWarning" in arg for arg in cmdline):
+            warnings.simplefilter("always", PytestBenchmarkWarning)
+        benchmarksession.logger.warning(text)
 
 
 # --------------------------------------------------------------------------- data
