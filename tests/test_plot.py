@@ -360,6 +360,17 @@ def test_summary_panels_follow_what_the_result_has(res_all, res_labelled, runs):
     (bars,) = _bars(fig.axes[0])
     assert len(bars.patches) == 10  # 6 shares, realism >= 1, two Deltas, authenticity
     assert len(fig.axes) == 3
+    # none of those panels (rarity alone): its scalars as bars
+    rng = np.random.default_rng(14)
+    rarity = fastprdc.evaluate(
+        rng.standard_normal((50, 3)), rng.standard_normal((50, 3)), metrics="rarity_score"
+    )
+    (ax,) = plot.summary(rarity).axes
+    assert ax.get_title() == "Scores"
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "rarity: fakes out of ball (k=3)",
+        "rarity mean (in ball) (k=3)",
+    ]
 
 
 def test_save_summary_png_pdf_and_bad_suffix(res_labelled, tmp_path):

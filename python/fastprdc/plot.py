@@ -1,14 +1,14 @@
 """Figures of an :class:`~fastprdc.EvaluationResult` (matplotlib: ``pip install "fastprdc[plot]"``).
 
 Every function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global
-state, no GUI backend; ``fig.savefig(path)`` writes it, a notebook displays it). Functions
-with one panel take ``ax=``, those with several take ``axes=`` (a sequence with one Axes per
-panel) to draw into an existing figure. matplotlib is imported on first use, so
-``import fastprdc`` never needs it.
+state, no GUI backend; ``fig.savefig(path)`` writes it; a notebook with an active inline
+backend displays it). Functions with one panel take ``ax=``, those with several take
+``axes=`` (a sequence with one Axes per panel) to draw into an existing figure. matplotlib
+is imported on first use, so ``import fastprdc`` never needs it.
 
 - :func:`metrics_vs_k`: metrics against k (one line per metric);
 - :func:`alpha_beta_curves`: the alpha-precision and beta-recall curves, the diagonal and
-  the shaded areas between them (Delta = 1 - 2 x area);
+  the shaded areas between them (Delta = 1 - 2 mean|alpha - curve|, about 1 - 2 x area);
 - :func:`pce_rce_re`: PCE, RCE and RE bars, one per k;
 - :func:`per_class`: one bar per class (mode level), dropped classes marked;
 - :func:`histograms`: realism, rarity and per-sample entropy terms (``sample_level=True``);
@@ -132,7 +132,7 @@ def _layout(
         panel(ax)
     if title is not None and axes is None:
         fig.suptitle(title)
-    return fig  # type: ignore[no-any-return]
+    return fig
 
 
 def _label(family: str, metric: str) -> str:
@@ -502,16 +502,18 @@ def _terms_hist(terms: Mapping[str, np.ndarray], k: Any, bins: int) -> Panel:
 _SCORES = (*_VS_K, "share_ge_1", "delta_precision_alpha", "delta_coverage_beta", "authenticity")
 
 
-def _scores_panel(result: EvaluationResult, k: int | None) -> Panel:
-    """Horizontal bars of the share-like metrics at one k each (for single-k results)."""
+def _scores_panel(
+    result: EvaluationResult, k: int | None, wanted: Sequence[str] | None = _SCORES
+) -> Panel:
+    """Horizontal bars of the ``wanted`` metrics (None: every one) at one k each."""
     rows: list[tuple[str, float, Any]] = []
     for family, metrics in result.scalars.items():
         for name in metrics:
-            if name in _SCORES:
+            if wanted is None or name in wanted:
                 kk = _pick_k(metrics[name], k, family, f"{family}.{name}")
                 rows.append((_label(family, name), float(metrics[name][kk]), kk))
     if not rows:
-        raise ValueError("this result has no share-like metric to draw")
+        raise ValueError("this result has no metric to draw")
 
     def panel(ax: Axes) -> None:
         y = np.arange(len(rows))[::-1]
@@ -549,8 +551,8 @@ def metrics_vs_k(
 
 def alpha_beta_curves(result: EvaluationResult, *, ax: Axes | None = None) -> Figure:
     """alpha-precision and beta-recall curves against alpha / beta, the diagonal (ideal),
-    the areas between each curve and the diagonal shaded (Delta = 1 - 2 x area), the Delta
-    values in the legend and authenticity in the title."""
+    the area between each curve and the diagonal shaded (Delta = 1 - 2 mean|alpha - curve|,
+    about 1 - 2 x that area), the Delta values in the legend, authenticity in the title."""
     return _layout([_alpha_beta_panel(result)], ax)
 
 
@@ -569,12 +571,12 @@ def per_class(
 ) -> Figure:
     """One bar per class of the mode-level table, one panel per metric.
 
-    Dropped classes (no fake samples) are hatched, outlined in red at 0 and annotated
-    ``dropped``; classes without real samples (``no real``), skipped ones (``skipped``) and
-    (family, k) pairs a class was too small for (``n/a``) are marked likewise. Dashed line:
-    the whole-set value; dotted: the mean over the classes. ``metric``: one or several
-    names (default: recall, coverage, precision, RCE that the result has); ``k``: default
-    the smallest k of each metric.
+    Dropped classes (no fake samples) get a red hatched column and the note ``dropped``;
+    classes without real samples (``no real``), skipped ones (``skipped``) and (family, k)
+    pairs a class was too small for (``n/a``) a grey one. Dashed line: the whole-set value;
+    dotted: the unweighted mean over the classes. ``metric``: one or several names
+    (default: those of recall, coverage, precision, RCE that the result has); ``k``: default
+    the family's default k when computed, else its smallest.
     """
     return _layout(_per_class_panels(result, metric, k), axes, size=(7.0, 3.8))
 
@@ -587,9 +589,9 @@ def histograms(
     axes: AxesLike = None,
 ) -> Figure:
     """Histograms of the per-sample realism scores, rarity scores and entropy terms (one
-    panel each that the result has; needs ``sample_level=True``). ``k``: default the
-    smallest k of each family. Infinite realism, NaN rarity (outside every ball) and
-    -inf entropy terms are counted in the legend, not drawn."""
+    panel each that the result has; needs ``sample_level=True``). ``k``: default each
+    family's default k when computed, else its smallest. Infinite realism, NaN rarity
+    (outside every ball) and -inf entropy terms are counted in the legend, not drawn."""
     panels = list(_histogram_panels(result, k, bins).values())
     return _layout(panels, axes, ncols=len(panels))
 
@@ -610,8 +612,8 @@ def compare(
     label -> result. ``kind``: ``"bar"`` (generators) or ``"line"`` (e.g. training steps);
     default ``"line"`` when every label is a number (then x is the number itself) else
     ``"bar"``. ``metrics``: names; default the usual ones any result has. ``k``: default
-    the smallest k of each metric in the first result that has it. A result lacking a
-    metric gets no bar / point there.
+    the family's default k (else its smallest) in the first result that has the metric. A
+    result lacking a metric gets no point, or a zero bar marked ``n/a``.
     """
     if isinstance(results, Mapping):
         if labels is not None:
@@ -686,7 +688,8 @@ def compare(
 def summary(result: EvaluationResult, *, k: int | None = None) -> Figure:
     """One figure with the panels the result has: metrics against k (or the scores at one
     k when every family has a single k), alpha/beta curves, PCE/RCE/RE, recall per class
-    (dropped classes marked) and the realism / rarity histograms."""
+    (dropped classes marked) and the realism / rarity histograms; for a result with none of
+    these, its scalars as bars."""
     panels = _summary_panels(result, k)
     if not panels:
         raise ValueError("this result has nothing to draw")
@@ -777,6 +780,8 @@ def _summary_panels(result: EvaluationResult, k: int | None) -> list[Panel]:
         hist = _histogram_panels(result, k, 30)
         # realism and rarity; the entropy terms have their own figure (histograms())
         panels.extend(p for name, p in hist.items() if name != "entropy_terms")
+    if not panels and result.scalars:  # e.g. rarity alone: its scalars, whatever their scale
+        panels.append(_scores_panel(result, k, None))
     return panels
 
 
