@@ -5,11 +5,13 @@ Metric functions: :func:`precision_recall`, :func:`density_coverage`,
 :func:`pce_rce_re`, :func:`alpha_precision_beta_recall`, :func:`evaluate` (every family
 from one set of passes, optionally per class) and :func:`compute_prdc` (drop-in for ``prdc``).
 Building blocks: :mod:`fastprdc.primitives`. Configuration report: :func:`show_config`.
+Figures: :mod:`fastprdc.plot` (matplotlib, imported on first use); HTML report:
+:mod:`fastprdc.report`.
 """
 
 from __future__ import annotations
 
-from . import primitives
+from . import plot, primitives
 from ._config import show_config
 from .evaluate import evaluate
 from .metrics import (
@@ -46,6 +48,7 @@ __all__ = [
     "density_coverage",
     "evaluate",
     "pce_rce_re",
+    "plot",
     "precision_recall",
     "precision_recall_cover",
     "primitives",

@@ -124,6 +124,15 @@ class EvaluationResult:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text
 
+    def plot(self, kind: str = "summary", **kwargs: Any) -> Any:
+        """A matplotlib Figure of this result: ``kind`` is ``"summary"``, ``"metrics_vs_k"``,
+        ``"alpha_beta_curves"``, ``"pce_rce_re"``, ``"per_class"`` or ``"histograms"`` (the
+        :mod:`fastprdc.plot` function of that name gets ``kwargs``). Needs matplotlib
+        (``pip install "fastprdc[plot]"``)."""
+        from . import plot
+
+        return plot.draw(self, kind, **kwargs)
+
     def __repr__(self) -> str:
         info = self.info
         head = ", ".join(
