@@ -1,8 +1,12 @@
 """Input rules shared by every public entry point (docs/metrics.md section 9).
 
-Arrays come back 2-D, C-contiguous and float32 or float64 (float64 stays float64, any other
-real dtype is cast to float32; when one set is float64 both become float64). A copy is made
-only when the layout or dtype requires one, and inputs are never modified.
+Arrays come back 2-D, C-contiguous and float32 or float64, converted without loss: float16,
+float32, bfloat16-like and small integer dtypes become float32; float64 stays float64; wider
+integers become float32 when every value is within 2^24, float64 when every value is exactly
+representable there (every integer below 2^53), and are refused otherwise; wider floats
+(longdouble) become float64 only when that is exact. When one set of a pair is float64 both
+become float64. A copy is made only when the layout or dtype requires one, and inputs are never
+modified. Any finite value is accepted as long as distances stay within float64's range.
 """
 
 from __future__ import annotations
@@ -44,9 +48,50 @@ def _as_array(x: Any, name: str) -> np.ndarray:
     raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
 
 
-def _is_float64(a: np.ndarray) -> bool:
-    """float64 and wider floats are kept in float64; every other dtype goes to float32."""
-    return a.dtype.kind == "f" and a.dtype.itemsize >= 8
+_F32_INT_LIMIT = 2**24  # every integer up to 2^24 is exact in float32
+_F64_INT_LIMIT = 2**53  # ... up to 2^53 in float64
+
+
+def _exact_integers(values: np.ndarray) -> bool:
+    """Whether every integer of ``values`` survives a round trip through float64."""
+    return all(int(float(v)) == int(v) for v in values.tolist())
+
+
+def _target_dtype(a: np.ndarray, name: str) -> type:
+    """float32 or float64: the narrowest float dtype holding every value of ``a`` exactly."""
+    kind, size = a.dtype.kind, a.dtype.itemsize
+    if kind == "f":
+        if size <= 4:
+            return np.float32
+        if size == 8:
+            return np.float64
+        wide = a[np.isfinite(a)]
+        if (wide.astype(np.float64).astype(a.dtype) != wide).any():
+            raise ValueError(
+                f"{name} has dtype {a.dtype} with values that float64 cannot hold exactly; "
+                "convert them yourself if rounding to float64 is acceptable"
+            )
+        return np.float64
+    if kind == "V":  # bfloat16-like: a subset of float32
+        return np.float32
+    if kind == "b" or size <= 2:
+        return np.float32
+    if a.size == 0:
+        return np.float32
+    lo, hi = int(a.min()), int(a.max())
+    top = max(abs(lo), abs(hi))
+    if top <= _F32_INT_LIMIT:
+        return np.float32
+    if top > _F64_INT_LIMIT:
+        # |v| > 2^53 converts to a float >= 2^53: check those values' round trip, row by row
+        beyond = np.abs(a.astype(np.float64)) >= float(_F64_INT_LIMIT)
+        for row in np.nonzero(beyond.any(axis=1))[0]:
+            if not _exact_integers(a[row][beyond[row]]):
+                raise ValueError(
+                    f"{name} has integers above 2^53 that float64 cannot hold exactly "
+                    f"(first bad row: {int(row)}); fastprdc never rounds inputs silently"
+                )
+    return np.float64
 
 
 def _check_shape(a: np.ndarray, name: str, min_rows: int) -> None:
@@ -58,8 +103,8 @@ def _check_shape(a: np.ndarray, name: str, min_rows: int) -> None:
 
 
 def _finalize(a: np.ndarray, dtype: type, name: str) -> np.ndarray:
-    """Cast to ``dtype`` (non-float64 inputs pass through float32 first), C-contiguous."""
-    if dtype is np.float64 and not _is_float64(a) and a.dtype != np.float32:
+    """Cast to ``dtype`` (exact, see the module doc), C-contiguous; finite values only."""
+    if a.dtype.kind == "V":
         a = a.astype(np.float32)
     out = np.ascontiguousarray(a, dtype=dtype)
     if a.dtype.kind == "f" or a.dtype.kind == "V":
@@ -67,22 +112,24 @@ def _finalize(a: np.ndarray, dtype: type, name: str) -> np.ndarray:
     return out
 
 
-# Largest magnitude whose squared differences, summed over up to 2^20 dimensions, stay finite in
-# float64 (the exactness oracle): 2^480 ~ 3.1e144. float32 inputs never come near it.
-_MAX_MAGNITUDE = 2.0**480
+def max_magnitude(dim: int) -> float:
+    """Largest |value| accepted for width ``dim``: every distance (at most 2 sqrt(dim) times it)
+    stays finite in float64."""
+    return float(np.finfo(np.float64).max) / (2.0 * np.sqrt(float(dim))) * (1.0 - 2.0**-40)
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
     # min/max propagate NaN and need no temporary: a fast test before locating the row.
     hi, lo = a.max(), a.min()
     if np.isfinite(hi) and np.isfinite(lo):
-        if max(abs(float(hi)), abs(float(lo))) > _MAX_MAGNITUDE:
-            big = np.abs(a) > _MAX_MAGNITUDE
+        limit = max_magnitude(a.shape[1])
+        if max(abs(float(hi)), abs(float(lo))) > limit:
+            big = np.abs(a) > limit
             row = int(np.argmax(big.any(axis=1)))
             raise ValueError(
-                f"{name} has values too large for exact distances (first bad row: {row}, "
-                f"|value| > {_MAX_MAGNITUDE:.3g}): squared distances would overflow float64; "
-                "rescale the features"
+                f"{name} has values too large for finite distances (first bad row: {row}, "
+                f"|value| > {limit:.4g} for width {a.shape[1]}): distances would exceed "
+                "float64's range; rescale the features"
             )
         return
     step = max(1, (1 << 20) // a.shape[1])
@@ -97,7 +144,7 @@ def validate_features(x: Any, name: str, *, min_rows: int = 1) -> np.ndarray:
     """One feature set: 2-D, non-empty, finite; returned float32 or float64, C-contiguous."""
     a = _as_array(x, name)
     _check_shape(a, name, min_rows)
-    return _finalize(a, np.float64 if _is_float64(a) else np.float32, name)
+    return _finalize(a, _target_dtype(a, name), name)
 
 
 def validate_pair(
@@ -116,7 +163,8 @@ def validate_pair(
         raise ValueError(
             f"{names[0]} and {names[1]} have different widths: {a.shape[1]} vs {b.shape[1]}"
         )
-    dtype = np.float64 if (_is_float64(a) or _is_float64(b)) else np.float32
+    dtypes = {_target_dtype(a, names[0]), _target_dtype(b, names[1])}
+    dtype = np.float64 if np.float64 in dtypes else np.float32
     return _finalize(a, dtype, names[0]), _finalize(b, dtype, names[1])
 
 
