@@ -1,53 +1,32 @@
-"""Backend registry: one object per backend, each implementing the three primitives.
+"""Backend registry: the one place that decides which backends exist and what ``device="auto"``
+means. Each backend implements the contract of :mod:`fastprdc._backends.contract`.
 
 ``numpy`` (float64 reference) is always available. ``cpu`` needs the native extension
-``fastprdc._core``; when it cannot be imported the reason is kept and reported, and
-``import fastprdc`` still works. ``cuda`` and ``cupy`` are not implemented in this version.
+``fastprdc._core``; when a backend cannot load, the reason is kept and reported
+(``available_backends()``, ``fastprdc.show_config()``), and ``import fastprdc`` still works.
+``device="auto"`` follows the data: GPU-resident inputs go to a GPU backend, host inputs to
+``cpu``; inputs on different devices raise.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
+from .._arrays import CUDA, common_location
+from .contract import Backend, CrossResult, KnnResult
 
-from .._options import RunOptions
-
-__all__ = ["Backend", "available_backends", "get_backend", "resolve_device"]
+__all__ = [
+    "Backend",
+    "CrossResult",
+    "KnnResult",
+    "available_backends",
+    "get_backend",
+    "resolve_device",
+]
 
 _NOT_IMPLEMENTED = "not implemented in this version"
 _NAMES = ("cpu", "cuda", "cupy", "numpy")
-
-
-class Backend(Protocol):
-    """What every backend provides (inputs already validated, see ``_validation``)."""
-
-    name: str
-
-    def pairwise_distances(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        """Oracle distances (n, m) float64; X and Y may mix float32 and float64."""
-        ...
-
-    def knn(
-        self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions
-    ) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def cross_pass(
-        self,
-        A: np.ndarray,
-        B: np.ndarray,
-        radii_a: np.ndarray | None,
-        radii_b: np.ndarray | None,
-        strict: bool,
-        knn_a: int,
-        knn_b: int,
-        opts: RunOptions,
-        realism_radii: np.ndarray | None = None,
-    ) -> dict[str, Any]:
-        """Fused cross pass; ``realism_radii`` (N, KR), negative = pruned, adds
-        ``b_realism`` / ``b_realism_idx`` (M, KR)."""
-        ...
 
 
 _loaded: dict[str, Any] = {}
@@ -67,12 +46,9 @@ def _load_cpu() -> Any:
             f"the native extension fastprdc._core cannot be imported ({_describe(exc)}); "
             "build and install the package with `pip install .`"
         ) from exc
-    module = importlib.import_module(".cpu", __name__)
-    for attr in ("CpuBackend", "Backend"):
-        cls = getattr(module, attr, None)
-        if isinstance(cls, type):
-            return cls()
-    return module  # module-level functions and `name`
+    from .cpu import CpuBackend
+
+    return CpuBackend()
 
 
 def _load_numpy() -> Any:
@@ -121,15 +97,32 @@ def get_backend(name: str) -> Any:
     return backend
 
 
-def resolve_device(device: str, *arrays: Any) -> Any:
-    """Pick the backend for ``device``: ``"auto"`` -> cpu (GPU-resident input: later), else by name.
+#: GPU backends in order of preference for GPU-resident data.
+GPU_BACKENDS = ("cuda", "cupy")
 
-    ``arrays`` are the inputs (for ``"auto"`` to follow their location once GPU backends exist).
+
+def resolve_device(device: str, *arrays: Any, names: tuple[str, ...] = ()) -> Any:
+    """The backend for ``device``: ``"auto"`` follows the data's location (GPU arrays -> the
+    first available GPU backend, host arrays -> ``cpu``); any other value names a backend.
+
+    Raises ValueError when the inputs live on different devices, RuntimeError (with the
+    reasons) when the needed backend is unavailable.
     """
     if not isinstance(device, str):
         raise TypeError(f"device must be a string, got {device!r}")
+    where = common_location(*arrays, names=names)
     if device.lower() != "auto":
         return get_backend(device)
+    if where == CUDA:
+        for name in GPU_BACKENDS:
+            backend = _try_load(name)
+            if backend is not None:
+                return backend
+        why = "; ".join(f"{name}: {_reasons[name]}" for name in GPU_BACKENDS)
+        raise RuntimeError(
+            f"device='auto' got GPU-resident inputs but no GPU backend is available ({why}); "
+            "move the inputs to the host or pass device='cpu'"
+        )
     try:
         return get_backend("cpu")
     except RuntimeError as exc:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _core
 from .._options import RunOptions
+from .contract import CrossResult, KnnResult
 
 __all__ = ["CpuBackend"]
 
@@ -40,10 +41,11 @@ class CpuBackend:
 
     def knn(
         self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions
-    ) -> tuple[np.ndarray, np.ndarray, int]:
-        """(distances, indices, number of float64 rechecks)."""
-        return _core.knn(
-            X, Y, int(k), opts.exact, tile_rows_for(opts), opts.num_threads or 0, opts.progress
+    ) -> KnnResult:
+        return KnnResult(
+            *_core.knn(
+                X, Y, int(k), opts.exact, tile_rows_for(opts), opts.num_threads or 0, opts.progress
+            )
         )
 
     def cross_pass(
@@ -58,7 +60,7 @@ class CpuBackend:
         opts: RunOptions,
         realism_radii: np.ndarray | None = None,
         realism_eps: float | None = None,
-    ) -> dict:
+    ) -> CrossResult:
         out = _core.cross_pass(
             A,
             B,
@@ -74,6 +76,4 @@ class CpuBackend:
             realism_radii,
             -1.0 if realism_eps is None else float(realism_eps),
         )
-        out["a_covered"] = out["a_ball_count"] > 0
-        out["b_covered"] = out["b_ball_count"] > 0
-        return out
+        return CrossResult.from_mapping(out)

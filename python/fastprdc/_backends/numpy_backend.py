@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._options import RunOptions
+from .contract import CrossResult, KnnResult
 
 __all__ = ["NumpyBackend"]
 
@@ -235,13 +236,15 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def pairwise_distances(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    def pairwise_distances(
+        self, X: np.ndarray, Y: np.ndarray, opts: RunOptions | None = None
+    ) -> np.ndarray:
         """Full (n, m) float64 matrix of oracle distances."""
         return _distances(_transposed64(X), _transposed64(Y))
 
     def knn(
         self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> KnnResult:
         """k nearest rows of Y (of X itself, self excluded by position, when Y is None)."""
         XT = _transposed64(X)
         YT = XT if Y is None else _transposed64(Y)
@@ -260,7 +263,7 @@ class NumpyBackend:
                 D[np.arange(r1 - r0), np.arange(r0, r1)] = np.nan  # exclude self by position
             dist[r0:r1], idx[r0:r1] = _topk(D, k)
             ticker.tick()
-        return dist, idx
+        return KnnResult(dist, idx, 0)
 
     def cross_pass(
         self,
@@ -274,7 +277,7 @@ class NumpyBackend:
         opts: RunOptions,
         realism_radii: np.ndarray | None = None,
         realism_eps: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> CrossResult:
         """Ball membership both ways, cross nearest neighbours and realism (see the contract).
 
         ``realism_radii`` (N, KR): column c holds realism balls centred on A, a negative
@@ -282,7 +285,7 @@ class NumpyBackend:
         r_i / d(b_j, a_i) (d == 0: +inf if r_i > 0, 1 if r_i == 0; NaN without kept balls)
         and ``b_realism_idx`` = the maximising i (lowest on ties, -1 without kept balls);
         with ``realism_eps`` the ratio is r_i^2 / (d^2 + eps) instead. ``a_ball_count`` /
-        ``b_ball_count``: points inside each ball (``*_covered`` = count > 0).
+        ``b_ball_count``: points inside each ball.
         """
         AT, BT = _transposed64(A), _transposed64(B)
         n, m = AT.shape[1], BT.shape[1]
@@ -349,7 +352,5 @@ class NumpyBackend:
         out["b_knn_dist"] = np.ascontiguousarray(b_knn_dist)
         out["b_knn_idx"] = np.ascontiguousarray(b_knn_idx)
         out["b_realism"][out["b_realism_idx"] < 0] = np.nan  # no kept ball at all
-        out["a_covered"] = out["a_ball_count"] > 0
-        out["b_covered"] = out["b_ball_count"] > 0
         out["n_rechecked"] = 0
-        return out
+        return CrossResult.from_mapping(out)
