@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _helpers import PEAK_BYTES_SRC, assert_exact, brute_knn, brute_membership, brute_radii
+from _helpers import PEAK_BYTES_SRC, assert_exact, brute_knn, brute_membership
 from _oracles import assert_same
 
 import fastprdc

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["HOST", "CUDA", "location", "common_location", "to_host"]
+__all__ = ["CUDA", "HOST", "common_location", "location", "to_host"]
 
 HOST = "host"
 CUDA = "cuda"

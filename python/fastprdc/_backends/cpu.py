@@ -39,9 +39,7 @@ class CpuBackend:
         threads = (opts.num_threads if opts else None) or 0
         return _core.pairwise_distances(X, Y, threads)
 
-    def knn(
-        self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions
-    ) -> KnnResult:
+    def knn(self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions) -> KnnResult:
         return KnnResult(
             *_core.knn(
                 X, Y, int(k), opts.exact, tile_rows_for(opts), opts.num_threads or 0, opts.progress

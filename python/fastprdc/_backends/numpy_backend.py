@@ -242,9 +242,7 @@ class NumpyBackend:
         """Full (n, m) float64 matrix of oracle distances."""
         return _distances(_transposed64(X), _transposed64(Y))
 
-    def knn(
-        self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions
-    ) -> KnnResult:
+    def knn(self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions) -> KnnResult:
         """k nearest rows of Y (of X itself, self excluded by position, when Y is None)."""
         XT = _transposed64(X)
         YT = XT if Y is None else _transposed64(Y)
