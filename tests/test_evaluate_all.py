@@ -161,9 +161,9 @@ def test_one_engine_run_for_all(monkeypatch, rng):
         )
         return orig_cross(A, B, radii_a, radii_b, strict, knn_a, knn_b, opts, **kwargs)
 
-    def pairwise_distances(X, Y):
+    def pairwise_distances(X, Y, opts=None):
         calls["pairwise_distances"].append((X.shape[0], Y.shape[0]))
-        return orig_pd(X, Y)
+        return orig_pd(X, Y, opts)
 
     monkeypatch.setattr(be, "knn", knn)
     monkeypatch.setattr(be, "cross_pass", cross_pass)

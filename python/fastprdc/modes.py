@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from . import _engine
 from ._validation import parse_boundary, validate_pair
 
 __all__ = ["format_per_class", "per_class", "validate_labels"]
@@ -122,7 +121,7 @@ def _fit(
         # a family without k runs once (ks_for gives its single no-k entry)
         for k in family.ks_for(ks) if hasattr(family, "ks_for") else ks:
             try:
-                _engine._check(family.needs([k]), n, m)
+                family.needs([k]).check(n, m)
             except ValueError as exc:
                 where = family.name if k is None else f"{family.name} k={k}"
                 reasons.append(f"{where}: {exc}")

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from .._engine import EngineOutput, Needs
+from .._engine import FAKE_MEAN, REAL_MEAN, EngineOutput, Needs, given_centre
 from .._options import MemoryLike, ProgressLike
 from ._base import NO_K, Derived, MetricFamily, reshape_single, run_families
 
-__all__ = ["FAMILY", "alpha_precision_beta_recall", "unauthentic"]
+__all__ = ["FAMILY", "alpha_precision_beta_recall"]
 
 _TIE_DEPTH = 4  # nearest reals kept per fake in the cross pass (ties beyond: exact follow-up)
 
@@ -46,34 +46,22 @@ def _check_data(ks: Sequence[Any], params: Mapping[str, Any], n: int, m: int, d:
         raise ValueError(f"center has width {center.shape[0]} but the features have width {d}")
 
 
+def _centre(params: Mapping[str, Any]) -> tuple[str, Any]:
+    """The plan key of the alpha-precision centre: the real mean, or the given vector."""
+    center = params["center"]
+    return REAL_MEAN if center is None else given_centre(center)
+
+
 def _needs(ks: Sequence[Any], params: Mapping[str, Any]) -> Needs:
+    c = _centre(params)
     return Needs(
         real_self_knn=1,
         real_to_fake_knn=1,
         fake_to_real_knn=1,
         fake_to_real_knn_wanted=_TIE_DEPTH,
+        centre_distances=frozenset({("real", c), ("fake", c), ("fake", FAKE_MEAN)}),
+        nearest_ball_ties=frozenset({1}),
     )
-
-
-def unauthentic(out: EngineOutput, rho1: np.ndarray) -> np.ndarray:
-    """Per fake: some equally nearest real r_i has d(f, r_i) < rho_1^R(i) ((M,) bool).
-
-    Uses the cross-pass lists of nearest reals; rows whose tie set may run past the list
-    (its last entry ties the first) and are not yet decided get exact, deeper lists.
-    """
-    dist, idx = out.cross["b_knn_dist"], out.cross["b_knn_idx"]
-    nearest = dist[:, :1]
-    flagged = ((dist == nearest) & (nearest < rho1[idx])).any(axis=1)
-    depth, n = dist.shape[1], out.n_real
-    rows = np.nonzero((dist[:, -1] == nearest[:, 0]) & ~flagged)[0] if depth < n else []
-    while len(rows):
-        depth = min(2 * depth, n)
-        d2, i2 = out.fake_to_real_knn(rows, depth)
-        tied = d2 == nearest[rows]
-        hit = (tied & (nearest[rows] < rho1[i2])).any(axis=1)
-        flagged[rows[hit]] = True
-        rows = rows[~hit & tied[:, -1]] if depth < n else rows[:0]
-    return flagged
 
 
 def _counts_at_or_below(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -89,28 +77,27 @@ def _delta(alphas: np.ndarray, curve: np.ndarray) -> float:
 def _derive(
     out: EngineOutput, ks: Sequence[Any], sample_level: bool, params: Mapping[str, Any]
 ) -> Derived:
-    assert out.real is not None and out.fake is not None
+    assert out.cross is not None
     n, m = out.n_real, out.n_fake
     alphas = np.linspace(0.0, 1.0, params["n_alphas"])
-    center = params["center"]
-    if center is None:
-        center = np.mean(out.real, axis=0, dtype=np.float64)
+    c = _centre(params)
 
     # alpha-precision: fakes within the alpha-quantile of the real distances to the centre
-    real_c = out.centre_distances("real", center)
-    fake_c = out.centre_distances("fake", center)
+    real_c = out.centre_distances("real", c)
+    fake_c = out.centre_distances("fake", c)
     precision_curve = _counts_at_or_below(fake_c, np.quantile(real_c, alphas)) / m
 
     # beta-recall: reals whose nearest fake g_i lies in their 1-NN ball, with t_i (distance
     # of g_i to the fake mean) within the beta-quantile of the t
     rho1 = out.real_kth(1)
-    g, g_dist = out.cross["a_knn_idx"][:, 0], out.cross["a_knn_dist"][:, 0]
-    fake_mean_dist = out.centre_distances("fake", np.mean(out.fake, axis=0, dtype=np.float64))
+    g, g_dist = out.cross.a_knn_idx[:, 0], out.cross.a_knn_dist[:, 0]
+    fake_mean_dist = out.centre_distances("fake", FAKE_MEAN)
     t = fake_mean_dist[g]
     in_ball = g_dist <= rho1
     recall_curve = _counts_at_or_below(t[in_ball], np.quantile(t, alphas)) / n
 
-    authentic = ~unauthentic(out, rho1)
+    # authenticity: no exactly tied nearest real r_i with d(f, r_i) < rho_1^R(i)
+    authentic = ~out.ties[1]
     scalars = {
         "delta_precision_alpha": {NO_K: _delta(alphas, precision_curve)},
         "delta_coverage_beta": {NO_K: _delta(alphas, recall_curve)},
@@ -125,8 +112,8 @@ def _derive(
     if sample_level:
         arrays = {
             "authentic": authentic,
-            "nearest_real_index": out.cross["b_knn_idx"][:, 0],
-            "nearest_real_distance": out.cross["b_knn_dist"][:, 0],
+            "nearest_real_index": out.cross.b_knn_idx[:, 0],
+            "nearest_real_distance": out.cross.b_knn_dist[:, 0],
             "fake_center_distance": fake_c,
             "fake_mean_distance": fake_mean_dist,
             "real_center_distance": real_c,
