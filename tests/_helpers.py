@@ -18,13 +18,30 @@ from pathlib import Path
 
 import numpy as np
 
-BACKENDS = ["numpy", "cpu"]
+#: The fast backends (the numpy reference is the oracle they are compared with). cpu is required;
+#: the GPU backends run where they are available and skip with the registry's reason elsewhere.
+FAST_BACKENDS = ["cpu", "cuda", "cupy"]
+BACKENDS = ["numpy", *FAST_BACKENDS]
 DTYPES = [np.float32, np.float64]
 ORDERS = ["C", "F"]
 BOUNDARIES = ["inclusive", "strict"]
 
 REFERENCE_DIR = Path(__file__).parent / "data" / "reference"
 REFERENCE_CASES = ["pub_gauss8", "pub_lattice3", "pub_modes16"]
+
+
+def require_backend(name):
+    """Skip the calling test, with the registry's reason, when backend ``name`` is unavailable.
+    The cpu backend is never skipped: without the native module its tests fail."""
+    import pytest
+    from fastprdc._backends import available_backends
+
+    if name in ("cpu", "numpy"):
+        return name
+    reason = available_backends()[name]
+    if reason is not None:
+        pytest.skip(f"backend {name!r} unavailable: {reason}")
+    return name
 
 
 # ---------------------------------------------------------------------------

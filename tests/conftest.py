@@ -8,7 +8,16 @@ import zlib
 
 import numpy as np
 import pytest
-from _helpers import BACKENDS, BOUNDARIES, DTYPES, ORDERS, REFERENCE_CASES, load_reference
+from _helpers import (
+    BACKENDS,
+    BOUNDARIES,
+    DTYPES,
+    FAST_BACKENDS,
+    ORDERS,
+    REFERENCE_CASES,
+    load_reference,
+    require_backend,
+)
 
 # When a hypothesis test fails, hypothesis's pytest plugin imports
 # hypothesis.extra._patching (to suggest an @example patch), which imports libcst when it
@@ -28,9 +37,17 @@ with warnings.catch_warnings():
 
 @pytest.fixture(params=BACKENDS)
 def backend(request):
-    """Backend name. The cpu backend is *required*: if the native module is
-    missing the cpu-parametrised tests fail (they are not skipped)."""
-    return request.param
+    """Every backend name, the numpy reference included. The cpu backend is *required*: if the
+    native module is missing the cpu-parametrised tests fail (they are not skipped); the GPU
+    backends skip with the registry's reason where they are unavailable."""
+    return require_backend(request.param)
+
+
+@pytest.fixture(params=FAST_BACKENDS)
+def fast_backend(request):
+    """Every fast backend (compared with the numpy oracle): cpu always, GPU backends where
+    available (else skipped with the reason)."""
+    return require_backend(request.param)
 
 
 @pytest.fixture(params=DTYPES, ids=["f32", "f64"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import BACKENDS, DATA_KINDS, KIND_SHAPES, as_oracle, brute_radii, make_pair
+from _helpers import DATA_KINDS, KIND_SHAPES, as_oracle, brute_radii, make_pair
 
 from fastprdc.primitives import ball_membership
 
@@ -18,7 +18,6 @@ def _brute_d2(x, y):
     return acc
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", DATA_KINDS)
 @pytest.mark.parametrize("boundary", ["inclusive", "strict"])
 def test_point_count_per_centre(backend, kind, boundary, rng):
@@ -34,7 +33,6 @@ def test_point_count_per_centre(backend, kind, boundary, rng):
     np.testing.assert_array_equal(out["count"], hit.sum(axis=0))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", DATA_KINDS)
 @pytest.mark.parametrize("eps", [1e-5, 0.0, 0.5])
 def test_squared_eps_realism(backend, kind, eps, rng):
