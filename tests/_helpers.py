@@ -34,6 +34,7 @@ def require_backend(name):
     """Skip the calling test, with the registry's reason, when backend ``name`` is unavailable.
     The cpu backend is never skipped: without the native module its tests fail."""
     import pytest
+
     from fastprdc._backends import available_backends
 
     if name in ("cpu", "numpy"):

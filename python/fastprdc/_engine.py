@@ -38,8 +38,8 @@ __all__ = [
     "Plan",
     "RealSide",
     "SideOutput",
-    "given_centre",
     "float64_mean",
+    "given_centre",
     "run",
     "run_side",
 ]
