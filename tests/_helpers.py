@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 #: The fast backends (the numpy reference is the oracle they are compared with). cpu is required;
-#: the GPU backends run where they are available and skip with the registry's reason elsewhere.
-FAST_BACKENDS = ["cpu", "cuda", "cupy"]
+#: the GPU backends run where they are available and skip with the registry's reason elsewhere;
+#: sim (the GPU pipeline with its kernels run on the CPU) runs everywhere.
+FAST_BACKENDS = ["cpu", "cuda", "cupy", "sim"]
 BACKENDS = ["numpy", *FAST_BACKENDS]
 DTYPES = [np.float32, np.float64]
 ORDERS = ["C", "F"]

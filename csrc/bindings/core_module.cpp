@@ -9,9 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/cross_state.hpp"
+#include "common/error_bound.hpp"
 #include "cpu/build_info.hpp"
 #include "cpu/cross_pass.hpp"
+#include "cpu/gpu_sim.hpp"
 #include "cpu/knn.hpp"
+#include "cpu/prepare.hpp"
 #include "cpu/tile_engine.hpp"
 
 namespace py = pybind11;
@@ -197,4 +201,61 @@ PYBIND11_MODULE(_core, m) {
       py::arg("strict") = false, py::arg("knn_a") = 0, py::arg("knn_b") = 0, py::arg("exact") = true,
       py::arg("tile_rows") = 0, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
       py::arg("realism_radii") = py::none(), py::arg("realism_eps") = -1.0);
+
+  // ---- the GPU engine's host side: its kernels emulated on the CPU (the `sim` backend), the layout
+  // of their parameter structs, and the host-side steps shared with the CPU engine.
+  m.def("kernel_param_layouts", [] {
+    py::dict out;
+    for (const StructLayout& s : kernel_param_layouts()) {
+      py::list fields;
+      for (const FieldLayout& f : s.fields) fields.append(py::make_tuple(f.name, f.type, f.offset));
+      out[py::str(s.name)] = py::make_tuple(s.size, fields);
+    }
+    return out;
+  });
+  m.def("kernel_names", [] { return kernel_names(); });
+  m.def(
+      "sim_launch",
+      [](const std::string& name, int64_t n, const py::bytes& params, const py::bytes& tile, int num_threads) {
+        const std::string p = params, t = tile;
+        py::gil_scoped_release nogil;
+        sim_launch(name, n, p, t, num_threads);
+      },
+      py::arg("name"), py::arg("n"), py::arg("params"), py::arg("tile"), py::arg("num_threads") = 0);
+  m.def(
+      "ball_thresholds",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& radii, double scale, bool exact,
+         bool strict) {
+        if (radii.ndim() != 2) throw py::value_error("radii must have shape (rows, k)");
+        const int64_t rows = radii.shape(0), k = radii.shape(1);
+        std::vector<float> in(static_cast<size_t>(rows * k)), out(static_cast<size_t>(rows * k));
+        std::vector<float> reach(static_cast<size_t>(rows));
+        for (int64_t i = 0; i < rows; ++i)
+          ball_thresholds(radii.data(), static_cast<int32_t>(k), i, scale, exact, strict, in.data(), out.data(),
+                          reach.data());
+        return py::make_tuple(to_array(std::move(in), rows, k), to_array(std::move(out), rows, k),
+                              to_array(std::move(reach), rows, 1));
+      },
+      py::arg("radii"), py::arg("scale"), py::arg("exact"), py::arg("strict"));
+  m.def(
+      "error_bounds",
+      [](int64_t d, int frame_exp, int e_max, const std::string& path) {
+        return py::make_tuple(error_bound_coefficient(d, gemm_path(path)), error_bound_absolute(d, frame_exp, e_max));
+      },
+      py::arg("d"), py::arg("frame_exp"), py::arg("e_max"), py::arg("path") = "fp32");
+  m.def("frame_shrink", &frame_shrink, py::arg("e_max"));
+  m.def("frame_exponent", &frame_exponent, py::arg("maxabs"));
+  m.def("frame_chunk_rows", [] { return kFrameChunkRows; });
+  m.def(
+      "frame_centre",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& partial, int64_t total_rows,
+         double shrink) {
+        if (partial.ndim() != 2) throw py::value_error("partial must have shape (chunks, d)");
+        std::vector<double> c = frame_centre(partial.data(), partial.shape(0), partial.shape(1), total_rows, shrink);
+        const int64_t d = partial.shape(1);
+        return to_array(std::move(c), 1, d);
+      },
+      py::arg("partial"), py::arg("total_rows"), py::arg("shrink"));
+  m.def("topk_capacity", [](int32_t k) { return topk_capacity(k); }, py::arg("k"));
+  m.def("binary_exponent", [](double v) { return binary_exponent(v); }, py::arg("v"));
 }

@@ -108,6 +108,13 @@ struct RealismKeys {
   }
 };
 
+// Finalised top-k keys to distances: identity for exact keys; without `exact` the keys are frame
+// d^2 estimates, mapped back to data units.
+FASTPRDC_HD void keys_to_distances(double* keys, int64_t k, bool exact, double scale) {
+  if (exact) return;
+  for (int64_t t = 0; t < k; ++t) keys[t] = sqrt(keys[t] > 0.0 ? keys[t] : 0.0) / scale;
+}
+
 struct IdentityDomain {
   FASTPRDC_HD double operator()(double v) const { return v; }
 };

@@ -28,6 +28,11 @@
 #include "common/fp.hpp"
 #include "common/oracle.hpp"
 
+#if !defined(__CUDACC_RTC__)
+#include <stdexcept>
+#include <string>
+#endif
+
 namespace fastprdc {
 
 constexpr double kU32 = 1.0 / 16777216.0;          // 2^-24
@@ -80,13 +85,44 @@ FASTPRDC_HD PairBounds exact_value_bounds(double v) {
 #if !defined(__CUDACC_RTC__)
 // Which GEMM computes the inner products of the fast path.
 enum class GemmPath : int {
-  kFp32 = 0,  // IEEE FP32 (OpenBLAS sgemm on the CPU; cuBLAS with CUBLAS_COMPUTE_32F_PEDANTIC)
+  kFp32 = 0,    // IEEE FP32 (OpenBLAS sgemm on the CPU; cuBLAS with CUBLAS_COMPUTE_32F_PEDANTIC)
+  kTf32x3 = 1,  // three TF32 tensor-core GEMMs on split operands (CUBLAS_COMPUTE_32F_FAST_TF32)
 };
 
-// C for the plain FP32 GEMM (see above).
-inline float error_bound_coefficient(int64_t d) {
+inline GemmPath gemm_path(const std::string& name) {
+  if (name == "fp32") return GemmPath::kFp32;
+  if (name == "tf32x3") return GemmPath::kTf32x3;
+  throw std::invalid_argument("fastprdc: unknown GEMM path '" + name + "' (fp32, tf32x3)");
+}
+
+// Relative error of one GEMM dot product g ~ x.y against sum_t |x_t y_t| (any summation order).
+//   FP32 (IEEE, round to nearest): gamma_d = d u32 / (1 - d u32).
+//   3xTF32: x = x_big + x_small with x_big = x with its 13 low mantissa bits cleared (exact in TF32)
+//   and x_small = x - x_big (exact in FP32, |x_small| < 2^-10 |x|); the tile is the FP32 sum of
+//   three TF32 GEMMs x_big.y_big + x_big.y_small + x_small.y_big (two FP32 adds, <= 2 u32 relative
+//   to the partial sums). Tensor-core TF32 products are exact; their accumulation aligns to the
+//   largest exponent and truncates (Fasi, Higham, Mikaitis & Pranesh, "Numerical behavior of NVIDIA
+//   tensor cores", PeerJ CS 7:e330, 2021; bit-accurate A100/H100/H200 models in Khattak & Mikaitis,
+//   "Accurate models of NVIDIA tensor cores", arXiv:2512.07004, 2025): with u = 2^-23 every
+//   accumulation tree of n products stays within gamma'_{2n} = 2 n u / (1 - 2 n u) of their absolute
+//   sum, whatever the block size or split-K. cuBLAS converts x_small to TF32 (relative 2^-10), and
+//   the dropped x_small.y_small term with those conversions is <= 2^-19 (1 + 2^-10) |x y|; the three
+//   partial products sum to at most (1 + 2^-8) |x y| in absolute value. So
+//     rel = (1 + 2^-8) gamma'_{2d} + 2^-19 (1 + 2^-10) + 2 u32 (1 + 2^-8).
+inline double gemm_relative_error(int64_t d, GemmPath path) {
   const double dd = static_cast<double>(d);
-  return static_cast<float>(1.125 * ((dd + 32.0) * kU32 + (2.0 * dd + 16.0) * kU64));
+  if (path == GemmPath::kFp32) return dd * kU32 / (1.0 - dd * kU32);
+  const double u = 1.0 / 8388608.0;  // 2^-23: truncating accumulation
+  const double gamma = 2.0 * dd * u / (1.0 - 2.0 * dd * u);
+  const double big = 1.0 + 1.0 / 256.0;
+  return big * gamma + (1.0 / 524288.0) * (1.0 + 1.0 / 1024.0) + 2.0 * kU32 * big;
+}
+
+// C (see above): the GEMM's error counted twice in e (sum |x~_t y~_t| <= (n_x + n_y) / 2, and
+// e = n_x + n_y - 2 g), plus the fixed float32 and float64 terms, with a 1.125 margin.
+inline float error_bound_coefficient(int64_t d, GemmPath path = GemmPath::kFp32) {
+  const double dd = static_cast<double>(d);
+  return static_cast<float>(1.125 * (gemm_relative_error(d, path) + 32.0 * kU32 + (2.0 * dd + 16.0) * kU64));
 }
 
 // A for a pass in the frame of scale 2^frame_exp whose rows have largest binary exponent e_max

@@ -19,11 +19,25 @@ typedef int int32_t;
 typedef unsigned int uint32_t;
 typedef long long int64_t;
 typedef unsigned long long uint64_t;
+typedef unsigned long long uintptr_t;
 #else
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #endif
+
+namespace fastprdc {
+
+// Adds v to *p atomically (GPU threads, host threads of the emulation).
+FASTPRDC_HD void atomic_add_u64(uint64_t* p, uint64_t v) {
+#if defined(__CUDA_ARCH__)
+  atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
+#else
+  __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+#endif
+}
+
+}  // namespace fastprdc
 
 // Floating-point contraction: every float32 sequence that must match across compilers (the pair
 // bounds, compared by the scan filter and by the handlers) is written with separate operations, and

@@ -12,11 +12,6 @@
 
 namespace fastprdc {
 
-void keys_to_distances(double* keys, int64_t k, bool exact, double scale) {
-  if (exact) return;
-  for (int64_t t = 0; t < k; ++t) keys[t] = std::sqrt(std::max(keys[t], 0.0)) / scale;
-}
-
 KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
   const int nt = resolve_threads(cfg.num_threads);
   const Frame frame = make_frame({&x}, cfg.num_threads);

@@ -15,9 +15,6 @@ struct KnnResult {
   int64_t n_rechecked = 0;
 };
 
-// Finalized top-k keys to distances (identity for exact keys; frame d^2 estimates otherwise).
-void keys_to_distances(double* keys, int64_t k, bool exact, double scale);
-
 // Self-kNN of x: each row's k nearest other rows (self excluded by position). Symmetric: every
 // pair is computed once.
 KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg);

@@ -34,7 +34,7 @@ void with_row(const MatrixView& m, int64_t i, Fn fn) {
 
 // Fixed chunks of rows over several sets, so that reductions do not depend on the thread count.
 struct Chunks {
-  static constexpr int64_t kRows = 512;
+  static constexpr int64_t kRows = kFrameChunkRows;
   std::vector<std::pair<const MatrixView*, int64_t>> list;
   int64_t total_rows = 0;
 
@@ -54,14 +54,31 @@ struct Chunks {
 
 }  // namespace
 
+double frame_shrink(int e_max) { return std::ldexp(1.0, -(e_max == kZeroExponent ? 0 : std::max(e_max, 0))); }
+
+std::vector<double> frame_centre(const double* partial, int64_t chunks, int64_t d, int64_t total_rows, double shrink) {
+  std::vector<double> centre(static_cast<size_t>(d), 0.0);
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int64_t t = 0; t < d; ++t) centre[t] += partial[c * d + t];
+  for (int64_t t = 0; t < d; ++t) centre[t] = centre[t] / static_cast<double>(total_rows) / shrink;
+  return centre;
+}
+
+int frame_exponent(double maxabs) {
+  if (!(maxabs > 0.0) || !std::isfinite(maxabs)) return 0;
+  int e = 0;
+  std::frexp(maxabs, &e);     // maxabs = m 2^e, m in [0.5, 1)
+  return std::min(-e, 1000);  // clamped: subnormal data stays finite
+}
+
 Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
   const int nt = resolve_threads(num_threads);
   const int64_t d = sets.front()->cols;
   const Chunks chunks(sets);
   const int64_t nc = chunks.size();
   Frame f;
-  // Largest |value|: the sums below are taken on values scaled by 2^-e_max (exact), so that the
-  // centre of data near the top of float64's range cannot overflow.
+  // Largest |value|: the sums below are taken on values scaled by frame_shrink (exact), so that
+  // the centre of data near the top of float64's range cannot overflow.
   double maxraw = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxraw)
   for (int64_t c = 0; c < nc; ++c)
@@ -69,8 +86,7 @@ Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
       for (int64_t t = 0; t < d; ++t) maxraw = std::max(maxraw, std::fabs(static_cast<double>(x[t])));
     });
   f.e_max = binary_exponent(maxraw);
-  const int down = f.e_max == kZeroExponent ? 0 : std::max(f.e_max, 0);  // only ever scale down
-  const double shrink = std::ldexp(1.0, -down);
+  const double shrink = frame_shrink(f.e_max);
   // Row-wise sums per chunk, combined in chunk order: the centre does not depend on the thread count.
   std::vector<double> partial(static_cast<size_t>(nc * d), 0.0);
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -80,22 +96,15 @@ Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
       for (int64_t t = 0; t < d; ++t) acc[t] += static_cast<double>(x[t]) * shrink;
     });
   }
-  f.centre.assign(static_cast<size_t>(d), 0.0);
-  for (int64_t c = 0; c < nc; ++c)
-    for (int64_t t = 0; t < d; ++t) f.centre[t] += partial[c * d + t];
-  for (int64_t t = 0; t < d; ++t) f.centre[t] = f.centre[t] / static_cast<double>(chunks.total_rows) / shrink;
+  f.centre = frame_centre(partial.data(), nc, d, chunks.total_rows, shrink);
   double maxabs = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxabs)
   for (int64_t c = 0; c < nc; ++c)
     chunks.rows(c, [&](const auto* x) {
       for (int64_t t = 0; t < d; ++t) maxabs = std::max(maxabs, std::fabs(static_cast<double>(x[t]) - f.centre[t]));
     });
-  if (maxabs > 0.0 && std::isfinite(maxabs)) {
-    int e = 0;
-    std::frexp(maxabs, &e);      // maxabs = m 2^e, m in [0.5, 1)
-    f.exp = std::min(-e, 1000);  // clamped: subnormal data stays finite
-    f.scale = std::ldexp(1.0, f.exp);
-  }
+  f.exp = frame_exponent(maxabs);
+  f.scale = std::ldexp(1.0, f.exp);
   return f;
 }
 

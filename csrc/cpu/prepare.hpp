@@ -30,6 +30,15 @@ struct Prepared {
 // Frame over the union of the given sets (centre = mean of all their rows).
 Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads);
 
+// The steps of make_frame, shared with the GPU driver (which computes the sums on the device):
+// rows per chunk of the centre's partial sums; the factor applied before summing (2^-max(e_max,
+// 0), so that sums cannot overflow); the centre from per-chunk partial sums (chunks x d, combined
+// in chunk order); the frame exponent from the largest |x - centre|.
+constexpr int64_t kFrameChunkRows = 512;
+double frame_shrink(int e_max);
+std::vector<double> frame_centre(const double* partial, int64_t chunks, int64_t d, int64_t total_rows, double shrink);
+int frame_exponent(double maxabs);
+
 Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads);
 
 // Number of OpenMP threads to use for a requested count (0 = default).

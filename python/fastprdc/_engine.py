@@ -259,7 +259,7 @@ def run_side(
     knn, rechecked = _self_knn(backend, X, depth, opts, f"kNN {which}")
     out = SideOutput(knn=knn, n_rechecked=rechecked)
     if plan.means(which):
-        out.mean = float64_mean(X)
+        out.mean = backend.column_mean(X)
     other = "fake" if which == "real" else "real"
     means = {which: out.mean, other: other_mean}
     for centre in plan.real_centres if which == "real" else plan.fake_centres:
@@ -514,7 +514,7 @@ def run(
 
         def deeper(rows: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
             nonlocal extra_rechecks
-            res = backend.knn(np.ascontiguousarray(fake[rows]), real, depth, quiet)
+            res = backend.knn(backend.take_rows(fake, rows), real, depth, quiet)
             extra_rechecks += int(res.n_rechecked)
             return res.dist, res.idx
 

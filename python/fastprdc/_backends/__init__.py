@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 _NOT_IMPLEMENTED = "not implemented in this version"
-_NAMES = ("cpu", "cuda", "cupy", "numpy")
+_NAMES = ("cpu", "cuda", "cupy", "sim", "numpy")
 
 
 _loaded: dict[str, Any] = {}
@@ -57,7 +57,14 @@ def _load_numpy() -> Any:
     return NumpyBackend()
 
 
-_LOADERS = {"cpu": _load_cpu, "numpy": _load_numpy}
+def _load_sim() -> Any:
+    _load_cpu()  # the emulated kernels live in fastprdc._core
+    from .sim import sim_backend
+
+    return sim_backend()
+
+
+_LOADERS = {"cpu": _load_cpu, "sim": _load_sim, "numpy": _load_numpy}
 
 
 def _try_load(name: str) -> Any | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._options import RunOptions
 
-__all__ = ["Backend", "CrossResult", "KnnResult"]
+__all__ = ["Backend", "CrossResult", "HostArrays", "KnnResult"]
 
 
 class KnnResult(NamedTuple):
@@ -120,3 +120,23 @@ class Backend(Protocol):
         """The fused cross pass (see :class:`CrossResult`); ``realism_radii`` (N, kr), negative =
         pruned; ``realism_eps`` None for r / d, a float >= 0 for r^2 / (d^2 + eps)."""
         ...
+
+    def column_mean(self, X: np.ndarray) -> np.ndarray:
+        """The float64 mean of the rows, bit-identical to ``fastprdc._engine.float64_mean``."""
+        ...
+
+    def take_rows(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` of X, in the backend's memory."""
+        ...
+
+
+class HostArrays:
+    """``column_mean`` and ``take_rows`` for the backends that work on host (numpy) arrays."""
+
+    def column_mean(self, X: np.ndarray) -> np.ndarray:
+        from .._engine import float64_mean
+
+        return float64_mean(X)
+
+    def take_rows(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(X[rows])

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _core
 from .._options import RunOptions
-from .contract import CrossResult, KnnResult
+from .contract import CrossResult, HostArrays, KnnResult
 
 __all__ = ["CpuBackend"]
 
@@ -28,7 +28,7 @@ def tile_rows_for(opts: RunOptions) -> int:
     return max(_TILE_MIN, min(_TILE_MAX, side))
 
 
-class CpuBackend:
+class CpuBackend(HostArrays):
     """The three primitives on the CPU, exact by default (see csrc/common/error_bound.hpp)."""
 
     name = "cpu"

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._options import RunOptions
-from .contract import CrossResult, KnnResult
+from .contract import CrossResult, HostArrays, KnnResult
 
 __all__ = ["NumpyBackend"]
 
@@ -231,7 +231,7 @@ class _Ticker:
             self.progress(self.done, self.total)
 
 
-class NumpyBackend:
+class NumpyBackend(HostArrays):
     """Pure-numpy float64 reference backend (slow, exact by definition)."""
 
     name = "numpy"

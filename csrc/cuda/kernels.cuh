@@ -1,0 +1,260 @@
+// The GPU kernels as per-thread bodies: each thread owns one row (or one chunk, or one pair) and
+// runs plain sequential code over the shared arithmetic of csrc/common, with no shared memory,
+// no warp intrinsics and no synchronisation; threads communicate only through their own rows'
+// state and one atomic recheck counter. The same text therefore compiles three ways: nvcc
+// (csrc/cuda/kernels.cu, the `_cuda` extension), NVRTC (the `cupy` backend, through
+// kernel_entry.cuh) and the host compiler (the `sim` backend, fastprdc._core, which runs every
+// thread of a launch in a loop so that the GPU pipeline is tested on machines without a GPU).
+//
+// A pass over a tile T (rows i0.. of A x rows j0.. of B, T = -2 A~ B~^T from the GEMM, row-major
+// ni x nj) runs `cross_rows` (one thread per row of A: the A side of every pair) and `cross_cols`
+// (one thread per row of B: the B side). Both sides decide each pair with the same float32
+// arithmetic, so a pair's membership is counted once on each side, consistently. A self pass is a
+// cross pass of a set with itself: tiles with I < J run both kernels (rows of I and of J are
+// disjoint), diagonal tiles run cross_rows alone, skipping i == j.
+#pragma once
+
+#include "common/cross_state.hpp"
+#include "cuda/params.hpp"
+
+namespace fastprdc {
+namespace gpu {
+
+template <class T>
+FASTPRDC_HD T* ptr(uint64_t v) {
+  return reinterpret_cast<T*>(static_cast<uintptr_t>(v));
+}
+
+FASTPRDC_HD TopkStore topk_store(uint64_t heap, uint64_t heap_size, uint64_t threshold, uint64_t cand_lo,
+                                 uint64_t cand_j, uint64_t count, int32_t k, int32_t cap) {
+  TopkStore s;
+  s.heap = ptr<float>(heap);
+  s.heap_size = ptr<int32_t>(heap_size);
+  s.threshold = ptr<float>(threshold);
+  s.cand_lo = ptr<float>(cand_lo);
+  s.cand_j = ptr<int32_t>(cand_j);
+  s.count = ptr<int32_t>(count);
+  s.k = k;
+  s.cap = cap;
+  return s;
+}
+
+FASTPRDC_HD CrossState cross_state(const CrossParams& p) {
+  CrossState st;
+  st.a.m = MatrixView{ptr<const void>(p.a_data), p.n_a, p.dim, p.a_f64 != 0};
+  st.a.exps = ptr<const int32_t>(p.a_exps);
+  st.b.m = MatrixView{ptr<const void>(p.b_data), p.n_b, p.dim, p.b_f64 != 0};
+  st.b.exps = ptr<const int32_t>(p.b_exps);
+  st.exact = p.exact != 0;
+  st.strict = p.strict != 0;
+  st.frame_scale = p.frame_scale;
+  st.balls_a = BallSet{p.ka, ptr<const double>(p.radii_a), ptr<const float>(p.th_in_a), ptr<const float>(p.th_out_a),
+                       ptr<const float>(p.reach_a)};
+  st.b_count = ptr<int64_t>(p.b_count);
+  st.b_min_radius = ptr<double>(p.b_min_radius);
+  st.a_ball_count = ptr<int64_t>(p.a_ball_count);
+  st.balls_b = BallSet{p.kb, ptr<const double>(p.radii_b), ptr<const float>(p.th_in_b), ptr<const float>(p.th_out_b),
+                       ptr<const float>(p.reach_b)};
+  st.a_count = ptr<int64_t>(p.a_count);
+  st.a_min_radius = ptr<double>(p.a_min_radius);
+  st.b_ball_count = ptr<int64_t>(p.b_ball_count);
+  st.top_a =
+      topk_store(p.ta_heap, p.ta_heap_size, p.ta_threshold, p.ta_cand_lo, p.ta_cand_j, p.ta_count, p.ta_k, p.ta_cap);
+  st.top_b =
+      topk_store(p.tb_heap, p.tb_heap_size, p.tb_threshold, p.tb_cand_lo, p.tb_cand_j, p.tb_count, p.tb_k, p.tb_cap);
+  st.kr = p.kr;
+  st.realism_radii = ptr<const double>(p.realism_radii);
+  st.realism_frame = ptr<const double>(p.realism_frame);
+  st.realism_rmax = ptr<const double>(p.realism_rmax);
+  st.realism_eps = p.realism_eps;
+  st.realism_eps_frame = p.realism_eps_frame;
+  st.top_r =
+      topk_store(p.tr_heap, p.tr_heap_size, p.tr_threshold, p.tr_cand_lo, p.tr_cand_j, p.tr_count, p.tr_k, p.tr_cap);
+  return st;
+}
+
+// Thread `tid`'s scratch for list compaction and finalisation.
+FASTPRDC_HD TopkScratch scratch(const CrossParams& p, int64_t tid) {
+  const int64_t at = tid * p.scratch_cap;
+  return {ptr<double>(p.scratch_key) + at, ptr<double>(p.scratch_aux) + at, ptr<int32_t>(p.scratch_idx) + at};
+}
+
+// The A side of every pair of tile row `ii` (thread per row of A).
+FASTPRDC_HD void cross_rows(const CrossParams& p, const TileArgs& t, int64_t ii) {
+  if (ii >= t.ni) return;
+  const CrossState st = cross_state(p);
+  const TopkScratch sc = scratch(p, ii);
+  const float* tile = ptr<const float>(t.tile) + ii * t.nj;
+  const float* norm_b = ptr<const float>(p.b_norm);
+  const int64_t i = t.i0 + ii;
+  const float na = ptr<const float>(p.a_norm)[i];
+  const bool skip_self = p.self_pass && t.diagonal;
+  int64_t rc = 0;
+  float gate = st.gate_a(i);
+  for (int64_t jj = 0; jj < t.nj; ++jj) {
+    if (skip_self && jj == ii) continue;
+    const int64_t j = t.j0 + jj;
+    const PairBounds b = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb);
+    if (!st.needs_a(b.lo, gate, j)) continue;
+    PairDistance pd{&st.a, &st.b, i, j, &rc};
+    rc += st.a_side(i, j, b.lo, b.hi, pd, sc);
+    gate = st.gate_a(i);
+  }
+  if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
+}
+
+// The B side of every pair of tile column `jj` (thread per row of B).
+FASTPRDC_HD void cross_cols(const CrossParams& p, const TileArgs& t, int64_t jj) {
+  if (jj >= t.nj) return;
+  const CrossState st = cross_state(p);
+  const TopkScratch sc = scratch(p, jj);
+  const float* tile = ptr<const float>(t.tile) + jj;
+  const float* norm_a = ptr<const float>(p.a_norm);
+  const int64_t j = t.j0 + jj;
+  const float nb = ptr<const float>(p.b_norm)[j];
+  int64_t rc = 0;
+  float gate = st.gate_b(j);
+  for (int64_t ii = 0; ii < t.ni; ++ii) {
+    const int64_t i = t.i0 + ii;
+    const PairBounds b = pair_bounds(norm_a[i], nb, tile[ii * t.nj], p.coef, p.absb);
+    if (!st.needs_b(b.lo, gate, i)) continue;
+    PairDistance pd{&st.a, &st.b, i, j, &rc};
+    rc += st.b_side(i, j, b.lo, b.hi, pd, sc);
+    gate = st.gate_b(j);
+  }
+  if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
+}
+
+// Exact neighbour lists of rows i0 + tid of A (finalize_a) or of B (finalize_b) into out_dist /
+// out_idx (rows x out_k).
+FASTPRDC_HD void finalize_list(const CrossParams& p, const TileArgs& t, int64_t tid, bool of_a) {
+  if (tid >= t.ni) return;
+  const CrossState st = cross_state(p);
+  const int64_t row = t.i0 + tid;
+  double* key = ptr<double>(p.out_dist) + row * p.out_k;
+  int64_t* idx = ptr<int64_t>(p.out_idx) + row * p.out_k;
+  const KnnKeys keys = of_a ? KnnKeys{&st.a, &st.b} : KnnKeys{&st.b, &st.a};
+  const int64_t rc = topk::finalize(of_a ? st.top_a : st.top_b, row, st.exact, keys, scratch(p, tid), key, idx);
+  keys_to_distances(key, p.out_k, st.exact, st.frame_scale);
+  if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
+}
+
+FASTPRDC_HD void finalize_a(const CrossParams& p, const TileArgs& t, int64_t tid) { finalize_list(p, t, tid, true); }
+FASTPRDC_HD void finalize_b(const CrossParams& p, const TileArgs& t, int64_t tid) { finalize_list(p, t, tid, false); }
+
+// Realism of collector rows i0 + tid (point j, column c) into out_dist (ratio, NaN without a kept
+// ball) and out_idx (the maximising centre, -1 without a kept ball).
+FASTPRDC_HD void finalize_realism(const CrossParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const CrossState st = cross_state(p);
+  const int64_t row = t.i0 + tid;
+  double key;
+  int64_t idx;
+  const RealismKeys keys{&st.a, &st.b, st.realism_radii, st.kr, st.realism_eps};
+  const int64_t rc = topk::finalize(st.top_r, row, st.exact, keys, scratch(p, tid), &key, &idx);
+  ptr<double>(p.out_dist)[row] = idx < 0 ? nan_f64() : -key;
+  ptr<int64_t>(p.out_idx)[row] = idx;
+  if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
+}
+
+FASTPRDC_HD MatrixView rows_view(const RowsParams& p) {
+  return MatrixView{ptr<const void>(p.data), p.rows, p.dim, p.f64 != 0};
+}
+
+// Row i0 + tid: its binary exponent (the oracle's scale) and its largest |value|, or NaN when the
+// row holds a NaN or an infinity (validation of device-resident inputs).
+FASTPRDC_HD void row_stats(const RowsParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const int64_t i = t.i0 + tid;
+  const MatrixView m = rows_view(p);
+  double mx = 0.0;
+  bool finite = true;
+  for (int64_t c = 0; c < p.dim; ++c) {
+    const double v = m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c]);
+    const double a = v < 0.0 ? -v : v;
+    finite = finite && a <= 1.7976931348623157e308;  // false for NaN and infinities
+    mx = a > mx ? a : mx;
+  }
+  ptr<int32_t>(p.exps)[i] = finite ? binary_exponent(mx) : kZeroExponent;
+  ptr<double>(p.rowmax)[i] = finite ? mx : nan_f64();
+}
+
+// Row other_exps[tid] (an index list of `other_rows` entries) of `data` copied to row tid of `out`
+// (same dtype): the few rows that need deeper neighbour lists.
+FASTPRDC_HD void gather_rows(const RowsParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const int64_t src = ptr<const int64_t>(p.other)[tid];
+  const int64_t width = p.dim * (p.f64 ? 8 : 4);
+  const char* from = ptr<const char>(p.data) + src * width;
+  char* to = ptr<char>(p.out) + tid * width;
+  for (int64_t b = 0; b < width; ++b) to[b] = from[b];
+}
+
+// Column sums of x * shrink over one chunk of rows (thread = chunk * dim + column), in row order:
+// the CPU engine's frame centre, bit for bit.
+FASTPRDC_HD void column_sums(const RowsParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const int64_t chunk = tid / p.dim, c = tid % p.dim;
+  const MatrixView m = rows_view(p);
+  const int64_t r0 = chunk * p.chunk_rows;
+  const int64_t r1 = r0 + p.chunk_rows < p.rows ? r0 + p.chunk_rows : p.rows;
+  double acc = 0.0;
+  for (int64_t i = r0; i < r1; ++i)
+    acc += (m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c])) * p.shrink;
+  ptr<double>(p.partial)[tid] = acc;
+}
+
+// Row i0 + tid: its largest |x - centre| (the frame's scale).
+FASTPRDC_HD void centred_max(const RowsParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const int64_t i = t.i0 + tid;
+  const MatrixView m = rows_view(p);
+  const double* centre = ptr<const double>(p.centre);
+  double mx = 0.0;
+  for (int64_t c = 0; c < p.dim; ++c) {
+    const double v = (m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c])) - centre[c];
+    const double a = v < 0.0 ? -v : v;
+    mx = a > mx ? a : mx;
+  }
+  ptr<double>(p.rowmax)[i] = mx;
+}
+
+// Row i0 + tid packed for the GEMM: float32((x - centre) * scale) and its squared norm (in
+// float64, stored in float32), the CPU engine's arithmetic. With `split` (3xTF32 GEMMs), `packed`
+// gets the value with its 13 low mantissa bits cleared (exact in TF32) and `packed_small` the
+// remainder (exact in float32).
+FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const int64_t i = t.i0 + tid;
+  const MatrixView m = rows_view(p);
+  const double* centre = ptr<const double>(p.centre);
+  float* out = ptr<float>(p.packed) + (i - t.i0) * p.dim;
+  float* small = p.split ? ptr<float>(p.packed_small) + (i - t.i0) * p.dim : nullptr;
+  double n2 = 0.0;
+  for (int64_t c = 0; c < p.dim; ++c) {
+    const double x = m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c]);
+    const float v = static_cast<float>((x - centre[c]) * p.scale);
+    n2 += static_cast<double>(v) * static_cast<double>(v);
+    if (p.split) {
+      const float big = f32_from_bits(f32_bits(v) & 0xffffe000u);
+      out[c] = big;
+      small[c] = v - big;
+    } else {
+      out[c] = v;
+    }
+  }
+  ptr<float>(p.norm)[i] = static_cast<float>(n2);
+}
+
+// Oracle distance of pair tid = i * other_rows + j (rows of `data` x rows of `other`).
+FASTPRDC_HD void pairwise(const RowsParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const int64_t i = tid / p.other_rows, j = tid % p.other_rows;
+  const MatrixView a = rows_view(p);
+  const MatrixView b{ptr<const void>(p.other), p.other_rows, p.dim, p.other_f64 != 0};
+  ptr<double>(p.out)[tid] =
+      oracle_pair(a, i, ptr<const int32_t>(p.exps)[i], b, j, ptr<const int32_t>(p.other_exps)[j]).dist();
+}
+
+}  // namespace gpu
+}  // namespace fastprdc

@@ -1,0 +1,154 @@
+// Parameters of the GPU kernels: plain structs passed by value, each declared once through an
+// X-macro so that the host side can export their layout (fastprdc._core.kernel_param_layout) and
+// the Python driver builds them as numpy structured scalars (CuPy passes those by value; the `_cuda`
+// launcher and the host emulation copy their bytes). Device pointers are carried as uint64.
+#pragma once
+
+#include "common/hd.hpp"
+
+namespace fastprdc {
+namespace gpu {
+
+// One tile of the pass (or one chunk of rows for the per-row kernels).
+#define FASTPRDC_TILE_FIELDS(X) \
+  X(uint64_t, tile)             \
+  X(int64_t, i0)                \
+  X(int64_t, ni)                \
+  X(int64_t, j0)                \
+  X(int64_t, nj)                \
+  X(int32_t, diagonal)          \
+  X(int32_t, pad0)
+
+// Everything the cross pass (and the self-kNN, a cross pass of a set with itself) reads and writes.
+#define FASTPRDC_CROSS_FIELDS(X) \
+  X(uint64_t, a_data)            \
+  X(uint64_t, b_data)            \
+  X(uint64_t, a_exps)            \
+  X(uint64_t, b_exps)            \
+  X(uint64_t, a_norm)            \
+  X(uint64_t, b_norm)            \
+  X(int64_t, n_a)                \
+  X(int64_t, n_b)                \
+  X(int64_t, dim)                \
+  X(int32_t, a_f64)              \
+  X(int32_t, b_f64)              \
+  X(int32_t, exact)              \
+  X(int32_t, strict)             \
+  X(int32_t, self_pass)          \
+  X(float, coef)                 \
+  X(float, absb)                 \
+  X(int32_t, pad0)               \
+  X(double, frame_scale)         \
+  X(int32_t, ka)                 \
+  X(int32_t, kb)                 \
+  X(uint64_t, radii_a)           \
+  X(uint64_t, th_in_a)           \
+  X(uint64_t, th_out_a)          \
+  X(uint64_t, reach_a)           \
+  X(uint64_t, b_count)           \
+  X(uint64_t, b_min_radius)      \
+  X(uint64_t, a_ball_count)      \
+  X(uint64_t, radii_b)           \
+  X(uint64_t, th_in_b)           \
+  X(uint64_t, th_out_b)          \
+  X(uint64_t, reach_b)           \
+  X(uint64_t, a_count)           \
+  X(uint64_t, a_min_radius)      \
+  X(uint64_t, b_ball_count)      \
+  X(uint64_t, ta_heap)           \
+  X(uint64_t, ta_heap_size)      \
+  X(uint64_t, ta_threshold)      \
+  X(uint64_t, ta_cand_lo)        \
+  X(uint64_t, ta_cand_j)         \
+  X(uint64_t, ta_count)          \
+  X(int32_t, ta_k)               \
+  X(int32_t, ta_cap)             \
+  X(uint64_t, tb_heap)           \
+  X(uint64_t, tb_heap_size)      \
+  X(uint64_t, tb_threshold)      \
+  X(uint64_t, tb_cand_lo)        \
+  X(uint64_t, tb_cand_j)         \
+  X(uint64_t, tb_count)          \
+  X(int32_t, tb_k)               \
+  X(int32_t, tb_cap)             \
+  X(int32_t, kr)                 \
+  X(int32_t, pad1)               \
+  X(uint64_t, realism_radii)     \
+  X(uint64_t, realism_frame)     \
+  X(uint64_t, realism_rmax)      \
+  X(double, realism_eps)         \
+  X(double, realism_eps_frame)   \
+  X(uint64_t, tr_heap)           \
+  X(uint64_t, tr_heap_size)      \
+  X(uint64_t, tr_threshold)      \
+  X(uint64_t, tr_cand_lo)        \
+  X(uint64_t, tr_cand_j)         \
+  X(uint64_t, tr_count)          \
+  X(int32_t, tr_k)               \
+  X(int32_t, tr_cap)             \
+  X(uint64_t, scratch_key)       \
+  X(uint64_t, scratch_aux)       \
+  X(uint64_t, scratch_idx)       \
+  X(int32_t, scratch_cap)        \
+  X(int32_t, pad2)               \
+  X(uint64_t, rechecks)          \
+  X(uint64_t, out_dist)          \
+  X(uint64_t, out_idx)           \
+  X(int32_t, out_k)              \
+  X(int32_t, pad3)
+
+// Per-row preparation of one set in a frame (statistics, packing) and oracle distances.
+#define FASTPRDC_ROWS_FIELDS(X) \
+  X(uint64_t, data)             \
+  X(int64_t, rows)              \
+  X(int64_t, dim)               \
+  X(int32_t, f64)               \
+  X(int32_t, split)             \
+  X(uint64_t, centre)           \
+  X(double, scale)              \
+  X(double, shrink)             \
+  X(int64_t, chunk_rows)        \
+  X(uint64_t, exps)             \
+  X(uint64_t, rowmax)           \
+  X(uint64_t, partial)          \
+  X(uint64_t, packed)           \
+  X(uint64_t, packed_small)     \
+  X(uint64_t, norm)             \
+  X(uint64_t, other)            \
+  X(uint64_t, other_exps)       \
+  X(int64_t, other_rows)        \
+  X(int32_t, other_f64)         \
+  X(int32_t, pad0)              \
+  X(uint64_t, out)
+
+#define FASTPRDC_DECLARE_FIELD(type, name) type name;
+
+struct TileArgs {
+  FASTPRDC_TILE_FIELDS(FASTPRDC_DECLARE_FIELD)
+};
+
+struct CrossParams {
+  FASTPRDC_CROSS_FIELDS(FASTPRDC_DECLARE_FIELD)
+};
+
+struct RowsParams {
+  FASTPRDC_ROWS_FIELDS(FASTPRDC_DECLARE_FIELD)
+};
+
+// The kernels, by name (the same list drives the nvcc entry points, NVRTC's name list, the host
+// emulation and the launchers' argument checks): X(name, params type).
+#define FASTPRDC_KERNELS(X)        \
+  X(cross_rows, CrossParams)       \
+  X(cross_cols, CrossParams)       \
+  X(finalize_a, CrossParams)       \
+  X(finalize_b, CrossParams)       \
+  X(finalize_realism, CrossParams) \
+  X(row_stats, RowsParams)         \
+  X(column_sums, RowsParams)       \
+  X(centred_max, RowsParams)       \
+  X(pack_rows, RowsParams)         \
+  X(pairwise, RowsParams)          \
+  X(gather_rows, RowsParams)
+
+}  // namespace gpu
+}  // namespace fastprdc

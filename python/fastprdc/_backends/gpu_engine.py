@@ -1,0 +1,563 @@
+"""The GPU pipeline, written once over a small set of device operations.
+
+``cuda`` (kernels compiled by nvcc into ``fastprdc._cuda``, cuBLAS), ``cupy`` (the same kernel
+sources compiled at run time through NVRTC, cuBLAS through CuPy) and ``sim`` (the same kernels
+run thread by thread on the CPU through ``fastprdc._core``, for testing the pipeline without a
+GPU) differ only in their :class:`DeviceOps`. The kernels are csrc/cuda/kernels.cuh.
+
+A pass (self-kNN of a set, or the fused cross pass of two sets):
+
+1. per set: ``row_stats`` (row exponents for the oracle; finiteness and magnitude checks of
+   device-resident inputs), the frame (centre from ``column_sums``, scale from ``centred_max``,
+   the CPU engine's arithmetic), ``pack_rows`` (centred, scaled float32 rows and their norms);
+2. per tile: one GEMM T = -2 A~_I B~_J^T, then ``cross_rows`` (a thread per row of A) and
+   ``cross_cols`` (a thread per row of B) update each side's state from the tile;
+3. ``finalize_*``: exact neighbour lists and realism from the surviving candidates.
+
+Memory on the device: the inputs, one packed float32 copy of each, one tile, per-thread scratch
+and O((N + M) k) per-row state; never an N x M array.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .. import _core
+from .._options import RunOptions
+from .._validation import max_magnitude
+from .contract import CrossResult, KnnResult
+
+__all__ = ["GEMM_PATHS", "DeviceOps", "GpuEngine"]
+
+#: GEMM paths for the inner products: "fp32" (IEEE FP32, CUBLAS_COMPUTE_32F_PEDANTIC) and
+#: "tf32x3" (three TF32 tensor-core GEMMs on split operands, CUBLAS_COMPUTE_32F_FAST_TF32); each
+#: has its rigorous error bound in csrc/common/error_bound.hpp.
+GEMM_PATHS = ("fp32", "tf32x3")
+
+_LAYOUTS = _core.kernel_param_layouts()
+_CHUNK_ROWS = int(_core.frame_chunk_rows())
+_PROGRESS_SECONDS = 0.1
+
+
+def _dtype(struct: str) -> np.dtype:
+    size, fields = _LAYOUTS[struct]
+    return np.dtype(
+        {
+            "names": [f[0] for f in fields],
+            "formats": [f[1] for f in fields],
+            "offsets": [f[2] for f in fields],
+            "itemsize": size,
+        }
+    )
+
+
+_DTYPES = {name: _dtype(name) for name in _LAYOUTS}
+
+
+def params(struct: str, **fields: Any) -> np.ndarray:
+    """A zero-filled kernel parameter struct (a 0-d numpy structured array; ``p[()]`` is the
+    scalar CuPy passes by value, ``p.tobytes()`` the bytes) with ``fields`` set."""
+    p = np.zeros((), dtype=_DTYPES[struct])
+    for name, value in fields.items():
+        p[name] = value
+    return p
+
+
+def tile_args(
+    i0: int = 0, ni: int = 0, j0: int = 0, nj: int = 0, tile: int = 0, diagonal: bool = False
+) -> np.ndarray:
+    return params("TileArgs", tile=tile, i0=i0, ni=ni, j0=j0, nj=nj, diagonal=int(diagonal))
+
+
+class DeviceOps(Protocol):
+    """What the pipeline needs from a device: arrays, transfers, kernel launches and GEMMs."""
+
+    name: str
+
+    def empty(self, n: int, dtype: Any) -> Any: ...
+    def full(self, n: int, value: float, dtype: Any) -> Any: ...
+    def upload(self, host: np.ndarray) -> Any: ...
+    def download(self, arr: Any, n: int | None = None) -> np.ndarray: ...
+    def ptr(self, arr: Any) -> int: ...
+    def wrap(self, x: Any) -> Any:
+        """A device array over an input already on this device (no copy), or None."""
+        ...
+
+    def matrix(self, arr: Any, rows: int, cols: int) -> Any:
+        """A (rows, cols) input-like view of a flat device array (see ``wrap``)."""
+        ...
+
+    def launch(self, kernel: str, n: int, p: np.ndarray, t: np.ndarray) -> None: ...
+    def gemm(
+        self, path: str, tile: Any, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
+    ) -> None:
+        """tile[:ni * nj] = -2 * A[a0:a0+ni] @ B[b0:b0+nj].T (row-major float32; for "tf32x3"
+        ``a`` and ``b`` are (big, small) pairs)."""
+        ...
+
+    def synchronize(self) -> None: ...
+    def free_bytes(self) -> int | None: ...
+
+
+@dataclass
+class _Set:
+    """One input set on the device: its values, row exponents and packed frame copy."""
+
+    data: Any
+    rows: int
+    dim: int
+    f64: bool
+    exps: Any
+    rowmax: np.ndarray  # host, per row: largest |value|
+    packed: Any = None
+    small: Any = None
+    norm: Any = None
+
+
+class _Topk:
+    """Device storage of one set of top-k rows (csrc/common/topk_row.hpp)."""
+
+    def __init__(self, ops: DeviceOps, rows: int, k: int) -> None:
+        self.rows, self.k = rows, k
+        self.cap = int(_core.topk_capacity(k)) if k else 0
+        n, cap = max(rows, 1), max(self.cap, 1)
+        self.heap = ops.empty(n * max(k, 1), np.float32)
+        self.heap_size = ops.full(n, 0, np.int32)
+        self.threshold = ops.full(n, np.inf, np.float32)
+        self.cand_lo = ops.empty(n * cap, np.float32)
+        self.cand_j = ops.empty(n * cap, np.int32)
+        self.count = ops.full(n, 0, np.int32)
+
+    def fields(self, ops: DeviceOps, prefix: str) -> dict[str, int]:
+        if not self.k:
+            return {f"{prefix}k": 0, f"{prefix}cap": 0}
+        names = ("heap", "heap_size", "threshold", "cand_lo", "cand_j", "count")
+        out = {f"{prefix}{n}": ops.ptr(getattr(self, n)) for n in names}
+        out.update({f"{prefix}k": self.k, f"{prefix}cap": self.cap})
+        return out
+
+
+class GpuEngine:
+    """The backend contract (:mod:`fastprdc._backends.contract`) on a device."""
+
+    def __init__(self, ops: DeviceOps, name: str, gemm_path: str = "fp32", tile_max: int = 8192):
+        if gemm_path not in GEMM_PATHS:
+            raise ValueError(f"unknown GEMM path {gemm_path!r}; choose one of {GEMM_PATHS}")
+        self.ops = ops
+        self.name = name
+        self.gemm_path = gemm_path
+        self.tile_max = tile_max
+
+    # ------------------------------------------------------------------ sets and frames
+
+    def _launch_rows(self, kernel: str, n: int, p: np.ndarray, chunk: int = 1 << 20) -> None:
+        for i0 in range(0, n, chunk):
+            ni = min(chunk, n - i0)
+            self.ops.launch(kernel, ni, p, tile_args(i0=i0, ni=ni))
+
+    def _rows_params(self, s: _Set, **fields: Any) -> np.ndarray:
+        return params(
+            "RowsParams",
+            data=self.ops.ptr(s.data),
+            rows=s.rows,
+            dim=s.dim,
+            f64=int(s.f64),
+            **fields,
+        )
+
+    def _set(self, X: Any, name: str = "input") -> _Set:
+        """The device set of X (uploaded, or wrapped without a copy), with its row statistics;
+        ValueError for NaN, infinities or magnitudes beyond max_magnitude(d)."""
+        ops = self.ops
+        data = ops.wrap(X)
+        if data is None:
+            data = ops.upload(np.ascontiguousarray(X))
+        rows, dim = int(X.shape[0]), int(X.shape[1])
+        f64 = np.dtype(X.dtype) == np.float64
+        exps = ops.empty(rows, np.int32)
+        rowmax_dev = ops.empty(rows, np.float64)
+        s = _Set(data, rows, dim, f64, exps, np.empty(0))
+        p = self._rows_params(s, exps=ops.ptr(exps), rowmax=ops.ptr(rowmax_dev))
+        self._launch_rows("row_stats", rows, p)
+        s.rowmax = ops.download(rowmax_dev, rows)
+        bad = np.isnan(s.rowmax)
+        if bad.any():
+            raise ValueError(f"{name} contains NaN or inf (first bad row: {int(np.argmax(bad))})")
+        limit = max_magnitude(dim)
+        if rows and s.rowmax.max() > limit:
+            row = int(np.argmax(s.rowmax > limit))
+            raise ValueError(
+                f"{name} has values too large for finite distances (first bad row: {row}, "
+                f"|value| > {limit:.4g} for width {dim}): distances would exceed float64's range; "
+                "rescale the features"
+            )
+        return s
+
+    def _frame(self, sets: list[_Set]) -> tuple[Any, int, float, int]:
+        """(centre on the device, frame exponent, scale, e_max) over the union of ``sets``:
+        the CPU engine's frame, bit for bit (csrc/cpu/prepare.cpp make_frame)."""
+        ops = self.ops
+        top = max(float(s.rowmax.max()) if s.rows else 0.0 for s in sets)
+        e_max = int(_core.binary_exponent(top))
+        shrink = float(_core.frame_shrink(e_max))
+        partials = []
+        for s in sets:
+            chunks = -(-s.rows // _CHUNK_ROWS)
+            out = ops.empty(chunks * s.dim, np.float64)
+            p = self._rows_params(s, shrink=shrink, chunk_rows=_CHUNK_ROWS, partial=ops.ptr(out))
+            self._launch_rows("column_sums", chunks * s.dim, p)
+            partials.append(ops.download(out, chunks * s.dim).reshape(chunks, s.dim))
+        total = sum(s.rows for s in sets)
+        centre = _core.frame_centre(np.concatenate(partials), total, shrink)[0]
+        centre_dev = ops.upload(np.ascontiguousarray(centre))
+        maxabs = 0.0
+        for s in sets:
+            out = ops.empty(s.rows, np.float64)
+            p = self._rows_params(s, centre=ops.ptr(centre_dev), rowmax=ops.ptr(out))
+            self._launch_rows("centred_max", s.rows, p)
+            maxabs = max(maxabs, float(ops.download(out, s.rows).max()))
+        exp = int(_core.frame_exponent(maxabs))
+        return centre_dev, exp, math.ldexp(1.0, exp), e_max
+
+    def _pack(self, s: _Set, centre: Any, scale: float) -> None:
+        ops = self.ops
+        split = self.gemm_path == "tf32x3"
+        s.packed = ops.empty(s.rows * s.dim, np.float32)
+        s.small = ops.empty(s.rows * s.dim, np.float32) if split else None
+        s.norm = ops.empty(s.rows, np.float32)
+        p = self._rows_params(
+            s,
+            centre=ops.ptr(centre),
+            scale=scale,
+            split=int(split),
+            packed=ops.ptr(s.packed),
+            packed_small=ops.ptr(s.small) if split else 0,
+            norm=ops.ptr(s.norm),
+        )
+        self._launch_rows("pack_rows", s.rows, p)
+
+    # ------------------------------------------------------------------ the pass
+
+    def _tile_rows(self, opts: RunOptions, dim: int, cap: int) -> int:
+        """Rows per tile side: the caller's, else as many as the memory budget allows (the tile,
+        its two operand views and the per-thread scratch)."""
+        if opts.tile_rows is not None:
+            return int(opts.tile_rows)
+        budget = opts.max_memory or self.ops.free_bytes()
+        side = self.tile_max
+        if budget:
+            # tile (4 side^2) + scratch (20 cap per thread, 2 side threads)
+            side = int((-(40 * cap) + math.sqrt((40 * cap) ** 2 + 16 * budget * 0.5)) / 8)
+        if side < 1:
+            raise ValueError(
+                f"max_memory={opts.max_memory} is too small for one tile row on the GPU; "
+                f"give at least {4 + 40 * cap} bytes"
+            )
+        return max(1, min(self.tile_max, side))
+
+    def _run(
+        self,
+        A: _Set,
+        B: _Set,
+        self_pass: bool,
+        fields: dict[str, Any],
+        cap: int,
+        opts: RunOptions,
+    ) -> tuple[np.ndarray, Any]:
+        """Every tile of A x B (I <= J for a self pass) through the cross kernels."""
+        ops = self.ops
+        tr = self._tile_rows(opts, A.dim, cap)
+        threads = min(tr, max(A.rows, B.rows))
+        scap = max(cap, 1)
+        sk = ops.empty(threads * scap, np.float64)
+        sa = ops.empty(threads * scap, np.float64)
+        si = ops.empty(threads * scap, np.int32)
+        rechecks = ops.full(1, 0, np.uint64)
+        tile = ops.empty(tr * tr, np.float32)
+        p = params(
+            "CrossParams",
+            scratch_key=ops.ptr(sk),
+            scratch_aux=ops.ptr(sa),
+            scratch_idx=ops.ptr(si),
+            scratch_cap=scap,
+            rechecks=ops.ptr(rechecks),
+            self_pass=int(self_pass),
+            **fields,
+        )
+        blocks_a = range(0, A.rows, tr)
+        blocks_b = range(0, B.rows, tr)
+        tiles = [(i0, j0) for i0 in blocks_a for j0 in blocks_b if not (self_pass and j0 < i0)]
+        operands_a = (A.packed, A.small) if self.gemm_path == "tf32x3" else A.packed
+        operands_b = (B.packed, B.small) if self.gemm_path == "tf32x3" else B.packed
+        last = time.perf_counter()
+        for done, (i0, j0) in enumerate(tiles, 1):
+            ni, nj = min(tr, A.rows - i0), min(tr, B.rows - j0)
+            ops.gemm(self.gemm_path, tile, operands_a, i0, ni, operands_b, j0, nj, A.dim)
+            diagonal = self_pass and i0 == j0
+            t = tile_args(i0, ni, j0, nj, tile=ops.ptr(tile), diagonal=diagonal)
+            ops.launch("cross_rows", ni, p, t)
+            if not diagonal:
+                ops.launch("cross_cols", nj, p, t)
+            ops.synchronize()  # progress and Ctrl-C within one tile
+            now = time.perf_counter()
+            if opts.progress is not None and (now - last > _PROGRESS_SECONDS or done == len(tiles)):
+                last = now
+                opts.progress(done, len(tiles))
+        if opts.progress is not None and not tiles:
+            opts.progress(0, 0)
+        return p, rechecks
+
+    def _finalize(self, kernel: str, p: np.ndarray, rows: int, k: int, dist: Any, idx: Any) -> None:
+        """Final exact lists (or realism) of ``rows`` collector rows, in chunks that fit the
+        scratch of the pass."""
+        ops = self.ops
+        scap = int(p["scratch_cap"])
+        chunk = max(1, min(rows, 1 << 16))
+        sk = ops.empty(chunk * scap, np.float64)
+        sa = ops.empty(chunk * scap, np.float64)
+        si = ops.empty(chunk * scap, np.int32)
+        q = p.copy()
+        q["scratch_key"], q["scratch_aux"], q["scratch_idx"] = ops.ptr(sk), ops.ptr(sa), ops.ptr(si)
+        q["out_dist"], q["out_idx"], q["out_k"] = ops.ptr(dist), ops.ptr(idx), k
+        for i0 in range(0, rows, chunk):
+            ops.launch(kernel, min(chunk, rows - i0), q, tile_args(i0=i0, ni=min(chunk, rows - i0)))
+
+    def _prepare(self, sets: list[_Set], opts: RunOptions) -> tuple[float, float, float]:
+        """Frame and pack ``sets``; (frame scale, coef, absb) of the error bound."""
+        centre, exp, scale, e_max = self._frame(sets)
+        for s in sets:
+            self._pack(s, centre, scale)
+        coef, absb = _core.error_bounds(sets[0].dim, exp, e_max, self.gemm_path)
+        if not opts.exact:
+            coef, absb = 0.0, 0.0
+        return scale, coef, absb
+
+    def _base_fields(self, A: _Set, B: _Set, scale: float, coef: float, absb: float, exact: bool):
+        ops = self.ops
+        return {
+            "a_data": ops.ptr(A.data),
+            "b_data": ops.ptr(B.data),
+            "a_exps": ops.ptr(A.exps),
+            "b_exps": ops.ptr(B.exps),
+            "a_norm": ops.ptr(A.norm),
+            "b_norm": ops.ptr(B.norm),
+            "n_a": A.rows,
+            "n_b": B.rows,
+            "dim": A.dim,
+            "a_f64": int(A.f64),
+            "b_f64": int(B.f64),
+            "exact": int(exact),
+            "coef": coef,
+            "absb": absb,
+            "frame_scale": scale,
+        }
+
+    # ------------------------------------------------------------------ the contract
+
+    def knn(self, X: Any, Y: Any | None, k: int, opts: RunOptions) -> KnnResult:
+        if Y is not None:
+            res = self.cross_pass(X, Y, None, None, False, k, 0, opts)
+            return KnnResult(res.a_knn_dist, res.a_knn_idx, res.n_rechecked)
+        ops = self.ops
+        A = self._set(X, "X")
+        scale, coef, absb = self._prepare([A], opts)
+        top = _Topk(ops, A.rows, k)
+        fields = self._base_fields(A, A, scale, coef, absb, opts.exact)
+        fields.update(top.fields(ops, "ta_"))
+        fields.update(top.fields(ops, "tb_"))
+        p, rechecks = self._run(A, A, True, fields, top.cap, opts)
+        dist = ops.empty(A.rows * k, np.float64)
+        idx = ops.empty(A.rows * k, np.int64)
+        self._finalize("finalize_a", p, A.rows, k, dist, idx)
+        ops.synchronize()
+        return KnnResult(
+            ops.download(dist, A.rows * k).reshape(A.rows, k),
+            ops.download(idx, A.rows * k).reshape(A.rows, k),
+            int(ops.download(rechecks, 1)[0]),
+        )
+
+    def cross_pass(
+        self,
+        A_in: Any,
+        B_in: Any,
+        radii_a: np.ndarray | None,
+        radii_b: np.ndarray | None,
+        strict: bool,
+        knn_a: int,
+        knn_b: int,
+        opts: RunOptions,
+        realism_radii: np.ndarray | None = None,
+        realism_eps: float | None = None,
+    ) -> CrossResult:
+        ops = self.ops
+        A, B = self._set(A_in, "A"), self._set(B_in, "B")
+        scale, coef, absb = self._prepare([A, B], opts)
+        n, m = A.rows, B.rows
+        fields = self._base_fields(A, B, scale, coef, absb, opts.exact)
+        fields["strict"] = int(strict)
+        keep: list[Any] = []  # device arrays referenced by the params
+
+        def dev(host: np.ndarray) -> Any:
+            arr = ops.upload(np.ascontiguousarray(host))
+            keep.append(arr)
+            return ops.ptr(arr)
+
+        out: dict[str, Any] = {}
+
+        def zeros(name: str, rows: int, k: int, value: float, dtype: Any) -> None:
+            arr = ops.full(max(rows * k, 1), value, dtype)
+            out[name] = (arr, rows, k)
+            fields[name] = ops.ptr(arr)
+
+        ra = np.zeros((n, 0)) if radii_a is None else np.asarray(radii_a, np.float64)
+        rb = np.zeros((m, 0)) if radii_b is None else np.asarray(radii_b, np.float64)
+        rr = np.zeros((n, 0)) if realism_radii is None else np.asarray(realism_radii, np.float64)
+        ka, kb, kr = ra.shape[1], rb.shape[1], rr.shape[1]
+        for tag, radii, k in (("a", ra, ka), ("b", rb, kb)):
+            fields[f"k{tag}"] = k
+            if k:
+                th_in, th_out, reach = _core.ball_thresholds(radii, scale, opts.exact, strict)
+                fields[f"radii_{tag}"] = dev(radii)
+                fields[f"th_in_{tag}"] = dev(th_in)
+                fields[f"th_out_{tag}"] = dev(th_out)
+                fields[f"reach_{tag}"] = dev(reach)
+        zeros("b_count", m, ka, 0, np.int64)
+        zeros("b_min_radius", m, ka, np.inf, np.float64)
+        zeros("a_ball_count", n, ka, 0, np.int64)
+        zeros("a_count", n, kb, 0, np.int64)
+        zeros("a_min_radius", n, kb, np.inf, np.float64)
+        zeros("b_ball_count", m, kb, 0, np.int64)
+        top_a, top_b = _Topk(ops, n, knn_a), _Topk(ops, m, knn_b)
+        top_r = _Topk(ops, m * kr, 1 if kr else 0)
+        fields.update(top_a.fields(ops, "ta_"))
+        fields.update(top_b.fields(ops, "tb_"))
+        fields.update(top_r.fields(ops, "tr_"))
+        fields["kr"] = kr
+        if kr:
+            frame = np.where(rr >= 0, rr * scale, -1.0)
+            rmax = frame.max(axis=0)
+            eps = -1.0 if realism_eps is None else float(realism_eps)
+            fields["realism_radii"] = dev(rr)
+            fields["realism_frame"] = dev(frame)
+            fields["realism_rmax"] = dev(rmax)
+            fields["realism_eps"] = eps
+            fields["realism_eps_frame"] = -1.0 if eps < 0 else eps * scale * scale
+        cap = max(top_a.cap, top_b.cap, top_r.cap)
+        if n and m and (ka or kb or knn_a or knn_b or kr):
+            p, rechecks = self._run(A, B, False, fields, cap, opts)
+        else:
+            p = params("CrossParams", scratch_cap=max(cap, 1), **fields)
+            rechecks = ops.full(1, 0, np.uint64)
+            p["rechecks"] = ops.ptr(rechecks)
+            if opts.progress is not None:
+                opts.progress(0, 0)
+        lists = {}
+        for kernel, rows, k, prefix in (
+            ("finalize_a", n, knn_a, "a_knn"),
+            ("finalize_b", m, knn_b, "b_knn"),
+            ("finalize_realism", m * kr, 1 if kr else 0, "b_realism"),
+        ):
+            dist = ops.empty(max(rows * k, 1), np.float64)
+            idx = ops.empty(max(rows * k, 1), np.int64)
+            if rows and k:
+                self._finalize(kernel, p, rows, k, dist, idx)
+            lists[prefix] = (dist, idx, rows * k)
+        ops.synchronize()
+
+        def host(name: str, dtype: Any) -> np.ndarray:
+            arr, rows, k = out[name]
+            return ops.download(arr, max(rows * k, 1))[: rows * k].reshape(rows, k).astype(dtype)
+
+        def listed(prefix: str, rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+            dist, idx, size = lists[prefix]
+            d = ops.download(dist, max(size, 1))[:size].reshape(rows, k)
+            i = ops.download(idx, max(size, 1))[:size].reshape(rows, k)
+            return d, i
+
+        a_knn = listed("a_knn", n, knn_a)
+        b_knn = listed("b_knn", m, knn_b)
+        real = listed("b_realism", m, kr)
+        return CrossResult(
+            b_count=host("b_count", np.int64),
+            b_min_radius=host("b_min_radius", np.float64),
+            a_ball_count=host("a_ball_count", np.int64),
+            a_count=host("a_count", np.int64),
+            a_min_radius=host("a_min_radius", np.float64),
+            b_ball_count=host("b_ball_count", np.int64),
+            a_knn_dist=a_knn[0],
+            a_knn_idx=a_knn[1],
+            b_knn_dist=b_knn[0],
+            b_knn_idx=b_knn[1],
+            b_realism=real[0],
+            b_realism_idx=real[1],
+            n_rechecked=int(ops.download(rechecks, 1)[0]),
+        )
+
+    def pairwise_distances(self, X: Any, Y: Any, opts: RunOptions | None = None) -> np.ndarray:
+        """Oracle distances (n, m) float64, row block by row block."""
+        ops = self.ops
+        A, B = self._set(X, "X"), self._set(Y, "Y")
+        n, m = A.rows, B.rows
+        out = np.empty((n, m), dtype=np.float64)
+        step = max(1, (1 << 24) // max(m, 1))
+        buf = ops.empty(max(min(step, n) * m, 1), np.float64)
+        for i0 in range(0, n, step):
+            ni = min(step, n - i0)
+            itemsize = 8 if A.f64 else 4
+            p = params(
+                "RowsParams",
+                data=ops.ptr(A.data) + i0 * A.dim * itemsize,
+                rows=ni,
+                dim=A.dim,
+                f64=int(A.f64),
+                exps=ops.ptr(A.exps) + i0 * 4,
+                other=ops.ptr(B.data),
+                other_exps=ops.ptr(B.exps),
+                other_rows=m,
+                other_f64=int(B.f64),
+                out=ops.ptr(buf),
+            )
+            self._launch_rows("pairwise", ni * m, p)
+            out[i0 : i0 + ni] = ops.download(buf, ni * m).reshape(ni, m)
+        return out
+
+    def column_mean(self, X: Any) -> np.ndarray:
+        """The float64 mean of the rows with the semantics of ``_engine.float64_mean`` (a
+        sequential sum over the rows in order, / n; pre-scaled when the sum could overflow)."""
+        ops = self.ops
+        s = self._set(X, "X")
+        n = s.rows
+        top = float(s.rowmax.max()) if n else 0.0
+        scaled = top * n >= 2.0**1020
+        shift = n.bit_length() if scaled else 0
+        out = ops.empty(s.dim, np.float64)
+        p = self._rows_params(s, shrink=2.0**-shift, chunk_rows=max(n, 1), partial=ops.ptr(out))
+        self._launch_rows("column_sums", s.dim, p)
+        total = ops.download(out, s.dim)
+        mean = total / n
+        return mean * 2.0**shift if scaled else mean
+
+    def take_rows(self, X: Any, rows: np.ndarray) -> Any:
+        """Rows ``rows`` of X as a new device array (for the few deeper neighbour lists)."""
+        ops = self.ops
+        data = ops.wrap(X)
+        if data is None:
+            return np.ascontiguousarray(np.asarray(X)[rows])
+        idx = ops.upload(np.ascontiguousarray(rows, dtype=np.int64))
+        f64 = np.dtype(X.dtype) == np.float64
+        out = ops.empty(len(rows) * X.shape[1], np.float64 if f64 else np.float32)
+        p = params(
+            "RowsParams",
+            data=ops.ptr(data),
+            dim=X.shape[1],
+            f64=int(f64),
+            other=ops.ptr(idx),
+            out=ops.ptr(out),
+        )
+        self._launch_rows("gather_rows", len(rows), p)
+        return ops.matrix(out, len(rows), X.shape[1])

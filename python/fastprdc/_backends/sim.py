@@ -1,0 +1,96 @@
+"""The ``sim`` backend: the GPU pipeline (gpu_engine.py) with its kernels run on the CPU.
+
+Every kernel launch runs the same per-thread bodies as the GPU (csrc/cuda/kernels.cuh, compiled
+into ``fastprdc._core``) thread by thread, over numpy arrays standing in for device memory; the
+GEMM tiles come from numpy's float32 matmul. It is slower than ``cpu`` and exists to test the GPU
+backends' logic on machines without a GPU: its results must equal every other backend's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from .gpu_engine import GpuEngine
+
+__all__ = ["SimOps", "sim_backend"]
+
+
+class SimOps:
+    """Device operations over host memory (see gpu_engine.DeviceOps)."""
+
+    name = "sim"
+
+    def __init__(self, num_threads: int = 0) -> None:
+        self.num_threads = num_threads
+
+    def empty(self, n: int, dtype: Any) -> np.ndarray:
+        return np.empty(max(int(n), 1), dtype=dtype)
+
+    def full(self, n: int, value: float, dtype: Any) -> np.ndarray:
+        return np.full(max(int(n), 1), value, dtype=dtype)
+
+    def upload(self, host: np.ndarray) -> np.ndarray:
+        return np.array(host, copy=True, order="C")
+
+    def download(self, arr: np.ndarray, n: int | None = None) -> np.ndarray:
+        return np.array(arr.reshape(-1)[:n], copy=True)
+
+    def ptr(self, arr: np.ndarray) -> int:
+        return int(arr.ctypes.data)
+
+    def wrap(self, x: Any) -> np.ndarray | None:
+        if isinstance(x, np.ndarray) and x.flags.c_contiguous:
+            return x
+        return None
+
+    def matrix(self, arr: np.ndarray, rows: int, cols: int) -> np.ndarray:
+        return arr[: rows * cols].reshape(rows, cols)
+
+    def launch(self, kernel: str, n: int, p: np.ndarray, t: np.ndarray) -> None:
+        if n > 0:
+            _core.sim_launch(kernel, int(n), p.tobytes(), t.tobytes(), self.num_threads)
+
+    def gemm(
+        self,
+        path: str,
+        tile: np.ndarray,
+        a: Any,
+        a0: int,
+        ni: int,
+        b: Any,
+        b0: int,
+        nj: int,
+        d: int,
+    ) -> None:
+        out = tile[: ni * nj].reshape(ni, nj)
+
+        def rows(x: np.ndarray, r0: int, n: int) -> np.ndarray:
+            return (
+                x[: x.size // d * d].reshape(-1, d)[r0 : r0 + n]
+                if d
+                else np.zeros((n, 0), np.float32)
+            )
+
+        if path == "tf32x3":
+            (ab, as_), (bb, bs) = a, b
+            A, As, B, Bs = rows(ab, a0, ni), rows(as_, a0, ni), rows(bb, b0, nj), rows(bs, b0, nj)
+            np.matmul(A, B.T, out=out)
+            out += As @ B.T
+            out += A @ Bs.T
+        else:
+            np.matmul(rows(a, a0, ni), rows(b, b0, nj).T, out=out)
+        out *= np.float32(-2.0)
+
+    def synchronize(self) -> None:
+        pass
+
+    def free_bytes(self) -> int | None:
+        return None
+
+
+def sim_backend(gemm_path: str = "fp32") -> GpuEngine:
+    """The ``sim`` backend (tiles of at most 256 rows, so that tests see many tiles)."""
+    return GpuEngine(SimOps(), "sim", gemm_path=gemm_path, tile_max=256)
