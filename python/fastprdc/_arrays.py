@@ -11,7 +11,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CUDA", "HOST", "common_location", "location", "to_host"]
+__all__ = [
+    "CUDA",
+    "HOST",
+    "DeviceMatrix",
+    "common_location",
+    "device_matrix",
+    "location",
+    "to_host",
+]
 
 HOST = "host"
 CUDA = "cuda"
@@ -59,3 +67,67 @@ def to_host(x: Any) -> Any:
     if callable(cpu):
         return cpu().detach().numpy()
     return np.from_dlpack(x, device="cpu", copy=True)
+
+
+class DeviceMatrix:
+    """A validated GPU-resident (rows, cols) float32 or float64 C-contiguous matrix: a pointer,
+    its shape and dtype, and the object that owns the memory (kept alive)."""
+
+    def __init__(
+        self, ptr: int, shape: tuple[int, int], dtype: Any, owner: Any, name: str = "input"
+    ):
+        self.ptr = int(ptr)
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.dtype = np.dtype(dtype)
+        self.owner = owner
+        self.name = name
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    @property
+    def nbytes(self) -> int:
+        return self.shape[0] * self.shape[1] * self.dtype.itemsize
+
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:
+        return {
+            "shape": self.shape,
+            "typestr": self.dtype.str,
+            "data": (self.ptr, True),
+            "strides": None,
+            "version": 3,
+        }
+
+
+def device_matrix(x: Any, name: str) -> DeviceMatrix:
+    """Check a GPU-resident input without touching its values (they are checked on the device:
+    finite, within max_magnitude) and describe it; ValueError naming the problem."""
+    if isinstance(x, DeviceMatrix):
+        return x
+    cai = getattr(x, "__cuda_array_interface__", None)
+    if cai is None:
+        raise ValueError(
+            f"{name} is GPU-resident without __cuda_array_interface__; pass a CuPy array or a "
+            "torch CUDA tensor"
+        )
+    shape = tuple(int(v) for v in cai["shape"])
+    if len(shape) != 2:
+        raise ValueError(f"{name} must be a 2-D array, got shape {shape}")
+    dtype = np.dtype(cai["typestr"])
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(
+            f"{name} is a GPU-resident array of dtype {dtype}; GPU inputs must be float32 or "
+            "float64 (convert on the device, e.g. x.astype(cupy.float32) or tensor.float())"
+        )
+    strides = cai.get("strides")
+    c_strides = (shape[1] * dtype.itemsize, dtype.itemsize)
+    if strides is not None and tuple(strides) != c_strides and (shape[0] > 1 or shape[1] > 1):
+        raise ValueError(
+            f"{name} must be C-contiguous on the device (cupy.ascontiguousarray(x) or "
+            "tensor.contiguous())"
+        )
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {shape})")
+    return DeviceMatrix(cai["data"][0], shape, dtype, x, name)

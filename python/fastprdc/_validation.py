@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ._arrays import CUDA, DeviceMatrix, device_matrix, location, to_host
+
 __all__ = [
     "check_k_limit",
     "parse_boundary",
@@ -140,9 +142,28 @@ def _check_finite(a: np.ndarray, name: str) -> None:
             raise ValueError(f"{name} contains NaN or inf (first bad row: {row})")
 
 
-def validate_features(x: Any, name: str, *, min_rows: int = 1) -> np.ndarray:
-    """One feature set: 2-D, non-empty, finite; returned float32 or float64, C-contiguous."""
-    a = _as_array(x, name)
+def _device_input(x: Any, name: str, min_rows: int, on_device: bool) -> DeviceMatrix | None:
+    """A GPU-resident input: described without a copy when the backend runs on the GPU (its
+    values are checked there), else None (it is then copied to the host and validated there)."""
+    if location(x) != CUDA or not on_device:
+        return None
+    d = device_matrix(x, name)
+    if d.shape[0] < min_rows:
+        raise ValueError(f"{name} needs at least {min_rows} samples, got {d.shape[0]}")
+    return d
+
+
+def validate_features(
+    x: Any, name: str, *, min_rows: int = 1, on_device: bool = False
+) -> np.ndarray | DeviceMatrix:
+    """One feature set: 2-D, non-empty, finite; returned float32 or float64, C-contiguous.
+
+    ``on_device``: the backend runs on the GPU, so GPU-resident inputs stay there (a
+    :class:`~fastprdc._arrays.DeviceMatrix`); otherwise they are copied to the host."""
+    d = _device_input(x, name, min_rows, on_device)
+    if d is not None:
+        return d
+    a = _as_array(to_host(x), name)
     _check_shape(a, name, min_rows)
     return _finalize(a, _target_dtype(a, name), name)
 
@@ -153,10 +174,25 @@ def validate_pair(
     names: tuple[str, str] = ("real", "fake"),
     *,
     min_rows: tuple[int, int] = (2, 2),
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two feature sets of equal width, returned in one common dtype (see module doc)."""
-    a = _as_array(x, names[0])
-    b = _as_array(y, names[1])
+    on_device: bool = False,
+) -> tuple[Any, Any]:
+    """Two feature sets of equal width, returned in one common dtype (see module doc).
+
+    With ``on_device`` (a GPU backend), GPU-resident inputs stay on the GPU: checked there, each
+    in its own float dtype (the oracle mixes float32 and float64 exactly)."""
+    da = _device_input(x, names[0], min_rows[0], on_device)
+    db = _device_input(y, names[1], min_rows[1], on_device)
+    if da is not None or db is not None:
+        a_any = da if da is not None else validate_features(x, names[0], min_rows=min_rows[0])
+        b_any = db if db is not None else validate_features(y, names[1], min_rows=min_rows[1])
+        if a_any.shape[1] != b_any.shape[1]:
+            raise ValueError(
+                f"{names[0]} and {names[1]} have different widths: "
+                f"{a_any.shape[1]} vs {b_any.shape[1]}"
+            )
+        return a_any, b_any
+    a = _as_array(to_host(x), names[0])
+    b = _as_array(to_host(y), names[1])
     _check_shape(a, names[0], min_rows[0])
     _check_shape(b, names[1], min_rows[1])
     if a.shape[1] != b.shape[1]:

@@ -28,10 +28,16 @@ from ._validation import (
 __all__ = ["ball_membership", "knn", "kth_radii", "pairwise_distances"]
 
 
-def _inputs(X: Any, Y: Any, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray | None]:
+def _inputs(
+    X: Any, Y: Any, names: tuple[str, str], on_device: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
     if Y is None:
-        return validate_features(X, names[0]), None
-    return validate_pair(X, Y, names, min_rows=(1, 1))
+        return validate_features(X, names[0], on_device=on_device), None
+    return validate_pair(X, Y, names, min_rows=(1, 1), on_device=on_device)
+
+
+def _on_device(backend: Any) -> bool:
+    return backend.location == "cuda"
 
 
 def _knn(
@@ -49,8 +55,8 @@ def pairwise_distances(X: Any, Y: Any = None, *, device: str = "auto") -> np.nda
     Builds the full (n, m) float64 matrix, so memory grows as n * m: for large sets use
     :func:`knn`, :func:`kth_radii` or :func:`ball_membership`, which never store it.
     """
-    backend = resolve_device(device, X, Y)
-    A, B = _inputs(X, Y, ("X", "Y"))
+    backend = resolve_device(device, X, Y, names=("X", "Y"))
+    A, B = _inputs(X, Y, ("X", "Y"), _on_device(backend))
     return backend.pairwise_distances(A, A if B is None else B)
 
 
@@ -82,12 +88,12 @@ def knn(
         exact=exact, max_memory=max_memory, num_threads=num_threads,
         progress=progress, tile_rows=tile_rows,
     )  # fmt: skip
-    backend = resolve_device(device, X, Y)
+    backend = resolve_device(device, X, Y, names=("X", "Y"))
     if Y is None:
-        A = validate_features(X, "X", min_rows=2)
+        A = validate_features(X, "X", min_rows=2, on_device=_on_device(backend))
         check_k_limit(k, A.shape[0], "n", "X")
         return _knn(backend, A, None, k, opts)
-    A, B = validate_pair(X, Y, ("X", "Y"), min_rows=(1, 1))
+    A, B = validate_pair(X, Y, ("X", "Y"), min_rows=(1, 1), on_device=_on_device(backend))
     check_k_limit(k, B.shape[0], "m", "Y", inclusive=True)
     return _knn(backend, A, B, k, opts)
 
@@ -115,8 +121,8 @@ def kth_radii(
         exact=exact, max_memory=max_memory, num_threads=num_threads,
         progress=progress, tile_rows=tile_rows,
     )  # fmt: skip
-    backend = resolve_device(device, X)
-    A = validate_features(X, "X", min_rows=2)
+    backend = resolve_device(device, X, names=("X",))
+    A = validate_features(X, "X", min_rows=2, on_device=_on_device(backend))
     for v in ks:
         check_k_limit(v, A.shape[0], "n", "X")
     dist, _ = _knn(backend, A, None, max(ks), opts)
@@ -164,8 +170,10 @@ def ball_membership(
         exact=exact, max_memory=max_memory, num_threads=num_threads,
         progress=progress, tile_rows=tile_rows,
     )  # fmt: skip
-    backend = resolve_device(device, points, centres)
-    P, C = validate_pair(points, centres, ("points", "centres"), min_rows=(1, 1))
+    backend = resolve_device(device, points, centres, names=("points", "centres"))
+    P, C = validate_pair(
+        points, centres, ("points", "centres"), min_rows=(1, 1), on_device=_on_device(backend)
+    )
     r = validate_radii(radii, C.shape[0])
     r2 = r.reshape(r.shape[0], -1)
     description = "ball membership"

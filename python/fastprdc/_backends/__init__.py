@@ -25,7 +25,6 @@ __all__ = [
     "resolve_device",
 ]
 
-_NOT_IMPLEMENTED = "not implemented in this version"
 _NAMES = ("cpu", "cuda", "cupy", "sim", "numpy")
 
 
@@ -64,7 +63,61 @@ def _load_sim() -> Any:
     return sim_backend()
 
 
-_LOADERS = {"cpu": _load_cpu, "sim": _load_sim, "numpy": _load_numpy}
+def _cuda_build_status() -> str:
+    """The build's own account of the CUDA extension (from fastprdc._core)."""
+    try:
+        return str(importlib.import_module("fastprdc._core").build_info()["cuda"])
+    except Exception:
+        return "unknown"
+
+
+def _load_cuda() -> Any:
+    try:
+        importlib.import_module("fastprdc._cuda")
+    except ModuleNotFoundError as exc:
+        status = _cuda_build_status()
+        if exc.name not in (None, "fastprdc._cuda") or status.startswith("built"):
+            raise RuntimeError(f"fastprdc._cuda cannot be imported ({_describe(exc)})") from exc
+        raise RuntimeError(
+            f"fastprdc._cuda {status}"
+            if status.startswith(("not built", "disabled"))
+            else "fastprdc._cuda was not built: rebuild with a CUDA toolkit (nvcc) and "
+            "FASTPRDC_CUDA=AUTO or ON"
+        ) from exc
+    from .cuda import cuda_backend
+
+    try:
+        return cuda_backend()
+    except RuntimeError:
+        raise
+    except Exception as exc:
+        raise RuntimeError(f"no usable CUDA device ({_describe(exc)})") from exc
+
+
+def _load_cupy() -> Any:
+    try:
+        importlib.import_module("cupy")
+    except ModuleNotFoundError as exc:
+        raise RuntimeError('CuPy is not installed (pip install "fastprdc[cupy]")') from exc
+    except Exception as exc:
+        raise RuntimeError(f"CuPy cannot be imported ({_describe(exc)})") from exc
+    from .cupy_backend import cupy_backend
+
+    try:
+        return cupy_backend()
+    except RuntimeError:
+        raise
+    except Exception as exc:
+        raise RuntimeError(f"no usable CUDA device through CuPy ({_describe(exc)})") from exc
+
+
+_LOADERS = {
+    "cpu": _load_cpu,
+    "cuda": _load_cuda,
+    "cupy": _load_cupy,
+    "sim": _load_sim,
+    "numpy": _load_numpy,
+}
 
 
 def _try_load(name: str) -> Any | None:
@@ -72,12 +125,8 @@ def _try_load(name: str) -> Any | None:
         return _loaded[name]
     if name in _reasons:
         return None
-    loader = _LOADERS.get(name)
-    if loader is None:
-        _reasons[name] = _NOT_IMPLEMENTED
-        return None
     try:
-        backend = loader()
+        backend = _LOADERS[name]()
     except Exception as exc:
         reason = str(exc) if isinstance(exc, RuntimeError) else _describe(exc)
         _reasons[name] = reason

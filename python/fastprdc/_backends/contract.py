@@ -89,9 +89,11 @@ class CrossResult:
 
 
 class Backend(Protocol):
-    """What every backend provides. ``name`` is its registry key."""
+    """What every backend provides. ``name`` is its registry key; ``location`` is where it wants
+    its inputs ("host": numpy arrays; "cuda": GPU-resident inputs stay on the GPU)."""
 
     name: str
+    location: str
 
     def pairwise_distances(
         self, X: np.ndarray, Y: np.ndarray, opts: RunOptions | None = None

@@ -32,6 +32,7 @@ class CpuBackend(HostArrays):
     """The three primitives on the CPU, exact by default (see csrc/common/error_bound.hpp)."""
 
     name = "cpu"
+    location = "host"
 
     def pairwise_distances(
         self, X: np.ndarray, Y: np.ndarray, opts: RunOptions | None = None

@@ -21,6 +21,7 @@ and O((N + M) k) per-row state; never an N x M array.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -145,13 +146,24 @@ class _Topk:
 class GpuEngine:
     """The backend contract (:mod:`fastprdc._backends.contract`) on a device."""
 
-    def __init__(self, ops: DeviceOps, name: str, gemm_path: str = "fp32", tile_max: int = 8192):
-        if gemm_path not in GEMM_PATHS:
-            raise ValueError(f"unknown GEMM path {gemm_path!r}; choose one of {GEMM_PATHS}")
+    def __init__(
+        self, ops: DeviceOps, name: str, gemm_path: str | None = None, tile_max: int = 8192
+    ):
         self.ops = ops
         self.name = name
-        self.gemm_path = gemm_path
+        self._gemm_path = gemm_path
         self.tile_max = tile_max
+        self.location = "host" if name == "sim" else "cuda"
+
+    @property
+    def gemm_path(self) -> str:
+        """The GEMM path of the next run: the constructor's, else $FASTPRDC_GPU_GEMM, else fp32."""
+        path = self._gemm_path or os.environ.get("FASTPRDC_GPU_GEMM", "").strip() or "fp32"
+        if path not in GEMM_PATHS:
+            raise ValueError(
+                f"unknown GEMM path {path!r} (FASTPRDC_GPU_GEMM); choose one of {GEMM_PATHS}"
+            )
+        return path
 
     # ------------------------------------------------------------------ sets and frames
 

@@ -235,6 +235,7 @@ class NumpyBackend(HostArrays):
     """Pure-numpy float64 reference backend (slow, exact by definition)."""
 
     name = "numpy"
+    location = "host"
 
     def pairwise_distances(
         self, X: np.ndarray, Y: np.ndarray, opts: RunOptions | None = None

@@ -91,6 +91,6 @@ class SimOps:
         return None
 
 
-def sim_backend(gemm_path: str = "fp32") -> GpuEngine:
+def sim_backend(gemm_path: str | None = None) -> GpuEngine:
     """The ``sim`` backend (tiles of at most 256 rows, so that tests see many tiles)."""
     return GpuEngine(SimOps(), "sim", gemm_path=gemm_path, tile_max=256)

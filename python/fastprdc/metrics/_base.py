@@ -141,8 +141,8 @@ def run_families(
         progress=progress,
         tile_rows=tile_rows,
     )
-    backend = resolve_device(device, real, fake)
-    real, fake = validate_pair(real, fake)
+    backend = resolve_device(device, real, fake, names=("real", "fake"))
+    real, fake = validate_pair(real, fake, on_device=backend.location == "cuda")
 
     requests = [(family, family.ks_for(ks)) for family, ks in requests]
     needs = Needs()

@@ -1,0 +1,57 @@
+// The kernels of kernels.cuh compiled by nvcc for the `_cuda` extension: their __global__ entry
+// points (kernel_entry.cuh) and the launcher that finds them by name.
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cuda/kernel_entry.cuh"
+#include "cuda/runtime.hpp"
+
+namespace fastprdc {
+namespace cuda {
+
+namespace {
+
+struct Kernel {
+  const char* name;
+  const void* fn;
+  size_t params_size;
+};
+
+const std::vector<Kernel>& kernel_table() {
+#define FASTPRDC_TABLE_ENTRY(name, P) {#name, reinterpret_cast<const void*>(&fastprdc_##name), sizeof(gpu::P)},
+  static const std::vector<Kernel> table = {FASTPRDC_KERNELS(FASTPRDC_TABLE_ENTRY)};
+#undef FASTPRDC_TABLE_ENTRY
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, size_t>> kernels() {
+  std::vector<std::pair<std::string, size_t>> out;
+  for (const Kernel& k : kernel_table()) out.emplace_back(k.name, k.params_size);
+  return out;
+}
+
+void launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile) {
+  if (n <= 0) return;
+  for (const Kernel& k : kernel_table()) {
+    if (name != k.name) continue;
+    if (params.size() != k.params_size || tile.size() != sizeof(gpu::TileArgs))
+      throw std::invalid_argument("fastprdc: wrong parameter sizes for kernel " + name);
+    constexpr int kBlock = 128;
+    const int64_t blocks = (n + kBlock - 1) / kBlock;
+    if (blocks > 0x7fffffffLL) throw std::invalid_argument("fastprdc: too many threads for kernel " + name);
+    void* args[2] = {const_cast<char*>(params.data()), const_cast<char*>(tile.data())};
+    const cudaError_t err = cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(blocks)), dim3(kBlock), args, 0, nullptr);
+    if (err != cudaSuccess)
+      throw std::runtime_error("launch of " + name + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
+    return;
+  }
+  throw std::invalid_argument("fastprdc: no kernel named '" + name + "'");
+}
+
+}  // namespace cuda
+}  // namespace fastprdc

@@ -1,0 +1,174 @@
+#include "cuda/runtime.hpp"
+
+#include <cuda_runtime.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "cuda/cublas_loader.hpp"
+#include "cuda/params.hpp"
+
+#if __has_include(<cublas_api.h>)
+// The toolkit's cuBLAS headers are here: check the values declared in cublas_loader.hpp against them.
+#include <cublas_api.h>
+static_assert(CUBLAS_COMPUTE_32F_PEDANTIC == fastprdc::cublas::kCompute32FPedantic, "cuBLAS ABI");
+static_assert(CUBLAS_COMPUTE_32F_FAST_TF32 == fastprdc::cublas::kCompute32FFastTF32, "cuBLAS ABI");
+static_assert(CUBLAS_OP_N == fastprdc::cublas::kOpN && CUBLAS_OP_T == fastprdc::cublas::kOpT, "cuBLAS ABI");
+static_assert(CUBLAS_GEMM_DEFAULT == fastprdc::cublas::kGemmDefault, "cuBLAS ABI");
+static_assert(CUBLAS_DEFAULT_MATH == fastprdc::cublas::kDefaultMath, "cuBLAS ABI");
+static_assert(CUDA_R_32F == fastprdc::cublas::kR32F, "cuBLAS ABI");
+#endif
+
+#ifndef FASTPRDC_CUDA_ARCHS
+#define FASTPRDC_CUDA_ARCHS "unknown"
+#endif
+
+namespace fastprdc {
+namespace cuda {
+
+namespace {
+
+void check(cudaError_t err, const char* what) {
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
+}
+
+cublas::Handle g_handle = nullptr;
+
+void check_cublas(cublas::Status s, const char* what) {
+  if (s != cublas::kSuccess) {
+    const cublas::Api* api = cublas::loaded();
+    throw std::runtime_error(std::string(what) + ": " + (api ? api->status_string(s) : "cuBLAS error") + " (status " +
+                             std::to_string(s) + ")");
+  }
+}
+
+}  // namespace
+
+int runtime_version() {
+  int v = 0;
+  cudaRuntimeGetVersion(&v);
+  return v;
+}
+
+int driver_version() {
+  int v = 0;
+  if (cudaDriverGetVersion(&v) != cudaSuccess) return 0;
+  return v;
+}
+
+int device_count() {
+  int n = 0;
+  check(cudaGetDeviceCount(&n), "cudaGetDeviceCount");
+  return n;
+}
+
+DeviceInfo device_info(int device) {
+  cudaDeviceProp p;
+  check(cudaGetDeviceProperties(&p, device), "cudaGetDeviceProperties");
+  DeviceInfo d;
+  d.index = device;
+  d.name = p.name;
+  d.major = p.major;
+  d.minor = p.minor;
+  d.total_memory = p.totalGlobalMem;
+  d.multiprocessors = p.multiProcessorCount;
+  return d;
+}
+
+std::vector<std::string> architectures() {
+  std::vector<std::string> out;
+  std::string s = FASTPRDC_CUDA_ARCHS;
+  size_t at = 0;
+  while (at <= s.size()) {
+    const size_t end = s.find(',', at);
+    const std::string item = s.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    if (!item.empty()) out.push_back(item);
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return out;
+}
+
+void set_device(int device) { check(cudaSetDevice(device), "cudaSetDevice"); }
+
+void mem_info(size_t* free_bytes, size_t* total_bytes) { check(cudaMemGetInfo(free_bytes, total_bytes), "cudaMemGetInfo"); }
+
+void* malloc_device(size_t bytes) {
+  void* p = nullptr;
+  const cudaError_t err = cudaMalloc(&p, bytes ? bytes : 1);
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // clear the sticky-free error state
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    throw std::runtime_error("out of GPU memory allocating " + std::to_string(bytes) + " bytes (" +
+                             std::to_string(free_b) + " of " + std::to_string(total_b) + " bytes free)");
+  }
+  check(err, "cudaMalloc");
+  return p;
+}
+
+void free_device(void* p) {
+  if (p) cudaFree(p);
+}
+
+void copy_to_device(void* dst, const void* src, size_t bytes) {
+  if (bytes) check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device");
+}
+
+void copy_to_host(void* dst, const void* src, size_t bytes) {
+  if (bytes) check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+}
+
+void fill_device(void* dst, const void* pattern, size_t pattern_bytes, size_t count) {
+  if (!count) return;
+  std::vector<char> host(pattern_bytes * count);
+  for (size_t i = 0; i < count; ++i) std::memcpy(host.data() + i * pattern_bytes, pattern, pattern_bytes);
+  copy_to_device(dst, host.data(), host.size());
+}
+
+void synchronize() { check(cudaDeviceSynchronize(), "kernel execution"); }
+
+std::string init_cublas(const std::string& path) {
+  const cublas::Api& api = cublas::load(path, runtime_version() / 1000);
+  if (!g_handle) {
+    check_cublas(api.create(&g_handle), "cublasCreate");
+    check_cublas(api.set_math_mode(g_handle, cublas::kDefaultMath), "cublasSetMathMode");
+  }
+  return api.path;
+}
+
+int cublas_version() {
+  const cublas::Api* api = cublas::loaded();
+  int v = 0;
+  if (api && g_handle) api->get_version(g_handle, &v);
+  return v;
+}
+
+void gemm(const std::string& path, float* tile, const float* a_big, const float* a_small, int64_t a0, int64_t ni,
+          const float* b_big, const float* b_small, int64_t b0, int64_t nj, int64_t d) {
+  const cublas::Api* api = cublas::loaded();
+  if (!api || !g_handle) throw std::runtime_error("cuBLAS is not initialised");
+  check_cublas(api->set_stream(g_handle, nullptr), "cublasSetStream");
+  const float minus2 = -2.0f, zero = 0.0f, one = 1.0f;
+  // Row-major tile (ni x nj) = column-major (nj x ni) = B_J (col-major d x nj, transposed) x A_I (d x ni).
+  auto call = [&](const float* b, const float* a, const float* beta, int compute) {
+    check_cublas(api->gemm_ex(g_handle, cublas::kOpT, cublas::kOpN, static_cast<int>(nj), static_cast<int>(ni),
+                              static_cast<int>(d), &minus2, b + b0 * d, cublas::kR32F, static_cast<int>(d), a + a0 * d,
+                              cublas::kR32F, static_cast<int>(d), beta, tile, cublas::kR32F, static_cast<int>(nj),
+                              compute, cublas::kGemmDefault),
+                 "cublasGemmEx");
+  };
+  if (path == "fp32") {
+    call(b_big, a_big, &zero, cublas::kCompute32FPedantic);
+  } else if (path == "tf32x3") {
+    call(b_big, a_big, &zero, cublas::kCompute32FFastTF32);
+    call(b_small, a_big, &one, cublas::kCompute32FFastTF32);
+    call(b_big, a_small, &one, cublas::kCompute32FFastTF32);
+  } else {
+    throw std::invalid_argument("fastprdc: unknown GEMM path '" + path + "'");
+  }
+}
+
+}  // namespace cuda
+}  // namespace fastprdc

@@ -1,0 +1,123 @@
+"""The ``cuda`` backend: the GPU pipeline (gpu_engine.py) on ``fastprdc._cuda`` (kernels compiled
+by nvcc, cuBLAS loaded at run time, memory through cudaMalloc; no CuPy needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._arrays import DeviceMatrix, device_matrix
+from . import gpu_env
+from .gpu_engine import GpuEngine
+
+__all__ = ["CudaOps", "cuda_backend"]
+
+
+class _Buffer:
+    """A flat typed view of device memory, owning it (DeviceBuffer) or not (an input's)."""
+
+    def __init__(self, ptr: int, n: int, dtype: Any, owner: Any) -> None:
+        self.ptr, self.n, self.dtype, self.owner = int(ptr), int(n), np.dtype(dtype), owner
+
+
+class CudaOps:
+    """Device operations through fastprdc._cuda (see gpu_engine.DeviceOps)."""
+
+    name = "cuda"
+
+    def __init__(self, module: Any) -> None:
+        self.m = module
+        self.cublas_path = ""
+        errors = []
+        major = int(module.runtime_info()["runtime_version"]) // 1000
+        for path in ["", *gpu_env.cublas_candidates(major)]:
+            try:
+                self.cublas_path = module.init_cublas(path)
+                break
+            except RuntimeError as exc:
+                errors.append(str(exc))
+        else:
+            raise RuntimeError(
+                f"cuBLAS {major} not found ({errors[0]}); install the toolkit's cuBLAS or "
+                f"`pip install nvidia-cublas` (CUDA {major})"
+            )
+
+    def empty(self, n: int, dtype: Any) -> _Buffer:
+        dtype = np.dtype(dtype)
+        n = max(int(n), 1)
+        buf = self.m.DeviceBuffer(n * dtype.itemsize)
+        return _Buffer(buf.ptr, n, dtype, buf)
+
+    def full(self, n: int, value: float, dtype: Any) -> _Buffer:
+        arr = self.empty(n, dtype)
+        self.m.fill(arr.ptr, np.array(value, dtype=arr.dtype).tobytes(), arr.n)
+        return arr
+
+    def upload(self, host: np.ndarray) -> _Buffer:
+        host = np.ascontiguousarray(host)
+        arr = self.empty(host.size, host.dtype)
+        self.m.upload(arr.ptr, host.reshape(-1))
+        return arr
+
+    def download(self, arr: _Buffer, n: int | None = None) -> np.ndarray:
+        out = np.empty(arr.n if n is None else int(n), dtype=arr.dtype)
+        if out.size:
+            self.m.download(out, arr.ptr)
+        return out
+
+    def ptr(self, arr: _Buffer) -> int:
+        return arr.ptr
+
+    def wrap(self, x: Any) -> _Buffer | None:
+        if isinstance(x, np.ndarray) or not hasattr(x, "__cuda_array_interface__"):
+            return None
+        d = device_matrix(x, getattr(x, "name", "input"))
+        return _Buffer(d.ptr, d.shape[0] * d.shape[1], d.dtype, d)
+
+    def matrix(self, arr: _Buffer, rows: int, cols: int) -> DeviceMatrix:
+        return DeviceMatrix(arr.ptr, (rows, cols), arr.dtype, arr)
+
+    def launch(self, kernel: str, n: int, p: np.ndarray, t: np.ndarray) -> None:
+        self.m.launch(kernel, int(n), p.tobytes(), t.tobytes())
+
+    def gemm(
+        self, path: str, tile: _Buffer, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
+    ):
+        (ab, as_), (bb, bs) = (a, b) if path == "tf32x3" else ((a, None), (b, None))
+        self.m.gemm(
+            path,
+            tile.ptr,
+            ab.ptr,
+            as_.ptr if as_ else 0,
+            a0,
+            ni,
+            bb.ptr,
+            bs.ptr if bs else 0,
+            b0,
+            nj,
+            d,
+        )
+
+    def synchronize(self) -> None:
+        self.m.synchronize()
+
+    def free_bytes(self) -> int | None:
+        return int(self.m.mem_info()[0])
+
+
+def cuda_backend(gemm_path: str | None = None) -> GpuEngine:
+    """The ``cuda`` backend; RuntimeError with the reason when it cannot run here."""
+    import fastprdc._cuda as module
+
+    try:
+        n = module.device_count()
+    except RuntimeError as exc:
+        raise RuntimeError(
+            f"fastprdc._cuda is built, but no CUDA device is usable ({exc})"
+        ) from exc
+    if n < 1:
+        raise RuntimeError("fastprdc._cuda is built, but no CUDA device is visible")
+    gpu_env.check_precision_environment()
+    module.synchronize()  # order after the producers of device-resident inputs
+    return GpuEngine(CudaOps(module), "cuda", gemm_path=gemm_path)

@@ -1,0 +1,186 @@
+"""The ``cupy`` backend: the GPU pipeline (gpu_engine.py) with the same kernel sources as
+``cuda`` (csrc/cuda/kernels.cuh, shipped with the package) compiled at run time by NVRTC, and the
+GEMM tiles from cuBLAS through CuPy with the same explicit compute types. For installs built
+without nvcc.
+
+The kernels are compiled with our own NVRTC call and loaded as a module, not through
+``cupy.RawModule``: RawModule appends ``-ftz=true`` after the caller's options, and the exactness
+contract needs IEEE float32 subnormals (``-ftz=false``), like the nvcc build (CMakeLists.txt).
+Compiled kernels are cached in memory per process and on disk (``FASTPRDC_KERNEL_CACHE``, default
+``~/.cache/fastprdc``) under a hash of every header's text, the options and the NVRTC version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._arrays import DeviceMatrix, device_matrix
+from . import gpu_env
+from .gpu_engine import GpuEngine
+
+__all__ = ["CupyOps", "compile_kernels", "cupy_backend", "nvrtc_options"]
+
+_ENTRY = '#include "cuda/kernel_entry.cuh"\n'
+_BLOCK = 128
+
+
+def nvrtc_options(arch: str, include: Path) -> tuple[str, ...]:
+    """NVRTC options: the nvcc build's floating-point flags (no FMA contraction, IEEE division
+    and square root, no flush to zero), C++17, the kernel headers; ``arch`` like "sm_90"."""
+    return (
+        "--std=c++17",
+        "--fmad=false",
+        "-ftz=false",
+        "--prec-div=true",
+        "--prec-sqrt=true",
+        f"-arch={arch}",
+        f"-I{include}",
+    )
+
+
+def _source_hash(include: Path, options: tuple[str, ...], version: tuple[int, int]) -> str:
+    h = hashlib.sha256()
+    for path in sorted(include.rglob("*")):
+        if path.suffix in (".hpp", ".cuh"):
+            h.update(str(path.relative_to(include)).encode())
+            h.update(path.read_bytes())
+    h.update(repr((options, version)).encode())
+    return h.hexdigest()[:32]
+
+
+def compile_kernels(arch: str) -> bytes:
+    """The kernels of csrc/cuda/kernel_entry.cuh as a cubin for ``arch`` ("sm_90"), through NVRTC
+    (needs no GPU). RuntimeError with NVRTC's log on failure."""
+    from cupy_backends.cuda.libs import nvrtc
+
+    include = gpu_env.kernel_source_dir()
+    options = nvrtc_options(arch, include)
+    version = tuple(nvrtc.getVersion())
+    key = _source_hash(include, options, version)  # type: ignore[arg-type]
+    cache = Path(os.environ.get("FASTPRDC_KERNEL_CACHE", Path.home() / ".cache" / "fastprdc"))
+    cached = cache / f"kernels-{arch}-{key}.cubin"
+    if cached.is_file():
+        return cached.read_bytes()
+    prog = nvrtc.createProgram(_ENTRY, "fastprdc_kernels.cu", (), ())
+    try:
+        try:
+            nvrtc.compileProgram(prog, options)
+        except Exception as exc:
+            log = nvrtc.getProgramLog(prog)
+            raise RuntimeError(
+                f"NVRTC could not compile the fastprdc kernels ({exc}):\n{log}"
+            ) from exc
+        cubin = bytes(nvrtc.getCUBIN(prog))
+    finally:
+        nvrtc.destroyProgram(prog)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(cubin)
+        tmp.replace(cached)
+    except OSError:
+        pass  # a read-only home: compile again next time
+    return cubin
+
+
+class CupyOps:
+    """Device operations through CuPy (see gpu_engine.DeviceOps)."""
+
+    name = "cupy"
+
+    def __init__(self) -> None:
+        import cupy
+        from cupy_backends.cuda.libs import cublas
+
+        self.cp = cupy
+        self.cublas = cublas
+        device = cupy.cuda.Device()
+        arch = f"sm_{device.compute_capability}"
+        self.module = cupy.cuda.function.Module()
+        self.module.load(compile_kernels(arch))
+        self.functions: dict[str, Any] = {}
+        self.handle = device.cublas_handle
+        self._scalars = {v: np.array(v, dtype=np.float32) for v in (-2.0, 0.0, 1.0)}
+
+    def empty(self, n: int, dtype: Any) -> Any:
+        return self.cp.empty(max(int(n), 1), dtype=dtype)
+
+    def full(self, n: int, value: float, dtype: Any) -> Any:
+        return self.cp.full(max(int(n), 1), value, dtype=dtype)
+
+    def upload(self, host: np.ndarray) -> Any:
+        return self.cp.asarray(np.ascontiguousarray(host).reshape(-1))
+
+    def download(self, arr: Any, n: int | None = None) -> np.ndarray:
+        return self.cp.asnumpy(arr.reshape(-1)[:n])
+
+    def ptr(self, arr: Any) -> int:
+        return int(arr.data.ptr)
+
+    def wrap(self, x: Any) -> Any:
+        if isinstance(x, np.ndarray) or not hasattr(x, "__cuda_array_interface__"):
+            return None
+        if isinstance(x, self.cp.ndarray) and x.flags.c_contiguous:
+            return x.reshape(-1)
+        d = device_matrix(x, getattr(x, "name", "input"))
+        mem = self.cp.cuda.UnownedMemory(d.ptr, d.nbytes, d)
+        return self.cp.ndarray(
+            (d.shape[0] * d.shape[1],), d.dtype, self.cp.cuda.MemoryPointer(mem, 0)
+        )
+
+    def matrix(self, arr: Any, rows: int, cols: int) -> DeviceMatrix:
+        return DeviceMatrix(arr.data.ptr, (rows, cols), arr.dtype, arr)
+
+    def launch(self, kernel: str, n: int, p: np.ndarray, t: np.ndarray) -> None:
+        if n <= 0:
+            return
+        fn = self.functions.get(kernel)
+        if fn is None:
+            fn = self.functions[kernel] = self.module.get_function(f"fastprdc_{kernel}")
+        fn(((int(n) + _BLOCK - 1) // _BLOCK,), (_BLOCK,), (p[()], t[()]))
+
+    def gemm(
+        self, path: str, tile: Any, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
+    ):
+        cb = self.cublas
+        compute = 69 if path == "fp32" else 77  # CUBLAS_COMPUTE_32F_PEDANTIC / _FAST_TF32
+        minus2 = self._scalars[-2.0].ctypes.data
+
+        def call(bm: Any, am: Any, beta: float) -> None:
+            cb.gemmEx(
+                self.handle, 1, 0, nj, ni, d, minus2,
+                bm.data.ptr + b0 * d * 4, 0, d,
+                am.data.ptr + a0 * d * 4, 0, d,
+                self._scalars[beta].ctypes.data, tile.data.ptr, 0, nj, compute, -1,
+            )  # fmt: skip
+
+        if path == "fp32":
+            call(b, a, 0.0)
+        else:
+            (ab, as_), (bb, bs) = a, b
+            call(bb, ab, 0.0)
+            call(bs, ab, 1.0)
+            call(bb, as_, 1.0)
+
+    def synchronize(self) -> None:
+        self.cp.cuda.get_current_stream().synchronize()
+
+    def free_bytes(self) -> int | None:
+        free, _ = self.cp.cuda.runtime.memGetInfo()
+        return int(free) + int(self.cp.get_default_memory_pool().free_bytes())
+
+
+def cupy_backend(gemm_path: str | None = None) -> GpuEngine:
+    """The ``cupy`` backend; RuntimeError with the reason when it cannot run here."""
+    import cupy
+
+    n = cupy.cuda.runtime.getDeviceCount()
+    if n < 1:
+        raise RuntimeError("CuPy is installed, but no CUDA device is visible")
+    gpu_env.check_precision_environment()
+    return GpuEngine(CupyOps(), "cupy", gemm_path=gemm_path)
