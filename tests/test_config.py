@@ -38,7 +38,7 @@ def test_import_in_fresh_interpreter_without_gpu_stack():
         "    sys.modules[name] = None\n"
         "import fastprdc\n"
         "cfg = fastprdc.show_config(file=open('/dev/null', 'w'))\n"
-        "print(cfg['cuda']['built'], cfg['cupy']['available'])\n"
+        "print(cfg['cuda']['built'], cfg['cupy']['installed'])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

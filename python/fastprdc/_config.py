@@ -62,80 +62,15 @@ def _core_info() -> dict[str, Any]:
     return info
 
 
-def _cuda_info(core: dict[str, Any]) -> dict[str, Any]:
-    """Whether the ``fastprdc._cuda`` extension was built and what it sees."""
-    try:
-        cuda = importlib.import_module("fastprdc._cuda")
-    except ModuleNotFoundError as exc:
-        if exc.name not in (None, "fastprdc._cuda"):
-            reason = f"fastprdc._cuda cannot be imported ({_reason(exc)})"
-        elif isinstance(core.get("cuda"), str) and core["cuda"].startswith(
-            ("not built", "disabled")
-        ):
-            reason = core["cuda"]  # the build's own account, e.g. "not built: no nvcc found"
-        elif core.get("cuda_sources") is False:
-            reason = "not built: no CUDA compiler (nvcc) at build time, or FASTPRDC_CUDA=OFF"
-        else:
-            reason = (
-                "not built (no fastprdc._cuda module): rebuild with a CUDA toolkit "
-                "and FASTPRDC_CUDA=AUTO or ON"
-            )
-        return {"built": False, "reason": reason}
-    except Exception as exc:
-        return {"built": True, "usable": False, "reason": f"import failed ({_reason(exc)})"}
-    out: dict[str, Any] = {"built": True, "usable": True, "reason": None}
-    for attr in ("build_info", "runtime_info"):
-        fn = getattr(cuda, attr, None)
-        if callable(fn):
-            try:
-                out.update(dict(fn()))
-            except Exception as exc:
-                out["usable"] = False
-                out["reason"] = f"_cuda.{attr}() failed ({_reason(exc)})"
-    fn = getattr(cuda, "device_count", None)
-    if callable(fn):
-        try:
-            out["devices"] = int(fn())
-        except Exception as exc:
-            out["devices"] = 0
-            out["usable"] = False
-            out["reason"] = f"no usable CUDA device ({_reason(exc)})"
-        else:
-            if out["devices"] == 0 and out["reason"] is None:
-                out["usable"] = False
-                out["reason"] = "built, but no CUDA device is visible"
-    return out
-
-
-def _cupy_info() -> dict[str, Any]:
-    """CuPy version and device count, or why it is unusable."""
-    try:
-        cupy = importlib.import_module("cupy")
-    except ModuleNotFoundError:
-        return {"available": False, "reason": 'not installed (pip install "fastprdc[cupy]")'}
-    except Exception as exc:
-        return {"available": False, "reason": f"import failed ({_reason(exc)})"}
-    out: dict[str, Any] = {"version": str(getattr(cupy, "__version__", "unknown"))}
-    try:
-        n = int(cupy.cuda.runtime.getDeviceCount())
-    except Exception as exc:
-        out.update(available=False, devices=0, reason=f"no usable CUDA device ({_reason(exc)})")
-        return out
-    out["devices"] = n
-    if n == 0:
-        out.update(available=False, reason="installed, but no CUDA device is visible")
-    else:
-        out.update(available=True, reason=None)
-    return out
-
-
-def _backends_info() -> dict[str, str | None]:
-    """``fastprdc._backends.available_backends()``: name -> None (available) or reason."""
+def _registry_info() -> tuple[dict[str, str | None], dict[str, dict[str, Any]]]:
+    """From the backend registry (the one place that decides availability): name -> None
+    (available) or the reason; and the GPU stack's facts."""
     try:
         backends = importlib.import_module("fastprdc._backends")
-        return {str(k): v for k, v in backends.available_backends().items()}
+        reasons = {str(k): v for k, v in backends.available_backends().items()}
+        return reasons, backends.backend_details()
     except Exception as exc:
-        return {"(registry)": f"fastprdc._backends unavailable ({_reason(exc)})"}
+        return {"(registry)": f"fastprdc._backends unavailable ({_reason(exc)})"}, {}
 
 
 def _yes_no(flag: Any) -> str:
@@ -178,20 +113,32 @@ def _format(cfg: dict[str, Any]) -> str:
     else:
         row("status", f"UNAVAILABLE: {core['reason']}")
 
-    cuda = cfg["cuda"]
     lines.append("gpu:")
-    if cuda.get("built") and cuda.get("usable", True) and cuda.get("reason") is None:
-        extra = {k: v for k, v in cuda.items() if k not in ("built", "usable", "reason")}
-        detail = ", ".join(f"{k}={v}" for k, v in extra.items())
-        row("fastprdc._cuda", "built" + (f" ({detail})" if detail else ""))
+    cuda = cfg["cuda"]
+    if cuda.get("built"):
+        row("fastprdc._cuda", f"built for {', '.join(cuda.get('architectures', []))}")
+        if cuda.get("runtime_version"):
+            driver = cuda.get("driver_version") or "none"
+            row("cuda runtime", f"{cuda['runtime_version']} (driver {driver})")
+        if cuda.get("device"):
+            row("device", f"{cuda['device']}, {cuda.get('device_memory_gib')} GiB")
+        if cuda.get("cublas"):
+            row("cublas", cuda["cublas"])
     else:
-        row("fastprdc._cuda", cuda["reason"])
+        row("fastprdc._cuda", cfg["core"].get("cuda") or cuda.get("import_error", "not built"))
     cupy = cfg["cupy"]
-    if cupy.get("available"):
-        row("cupy", f"{cupy['version']}, {cupy['devices']} device(s)")
+    if cupy.get("installed"):
+        detail = f"{cupy['version']}, NVRTC {cupy.get('nvrtc')}"
+        if cupy.get("device"):
+            detail += f", {cupy['device']}"
+        row("cupy", detail)
     else:
-        ver = f"{cupy['version']}: " if cupy.get("version") else ""
-        row("cupy", f"{ver}{cupy['reason']}")
+        row("cupy", 'not installed (pip install "fastprdc[cupy]")')
+    gpu = cfg.get("gpu", {})
+    if gpu:
+        row("gemm path", gpu.get("gemm_path"))
+        env = gpu.get("precision_environment") or {}
+        row("precision env", ", ".join(f"{k}={v}" for k, v in env.items()) or "none set")
 
     lines.append("backends:")
     for name, reason in cfg["backends"].items():
@@ -223,9 +170,10 @@ def show_config(file: TextIO | None = None) -> dict[str, Any]:
         "numpy": np.__version__,
         "cpu_count": os.cpu_count(),
         "core": core,
-        "cuda": _cuda_info(core),
-        "cupy": _cupy_info(),
-        "backends": _backends_info(),
     }
+    cfg["backends"], details = _registry_info()
+    cfg["cuda"] = details.get("cuda", {"built": False})
+    cfg["cupy"] = details.get("cupy", {"installed": False})
+    cfg["gpu"] = details.get("gpu", {})
     print(_format(cfg), file=sys.stdout if file is None else file)
     return cfg

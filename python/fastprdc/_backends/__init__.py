@@ -11,6 +11,7 @@ means. Each backend implements the contract of :mod:`fastprdc._backends.contract
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from .._arrays import CUDA, common_location
@@ -21,6 +22,7 @@ __all__ = [
     "CrossResult",
     "KnnResult",
     "available_backends",
+    "backend_details",
     "get_backend",
     "resolve_device",
 ]
@@ -32,9 +34,13 @@ _loaded: dict[str, Any] = {}
 _reasons: dict[str, str] = {}
 
 
-def _describe(exc: BaseException) -> str:
+def _describe_error(exc: BaseException) -> str:
+    """One line: the exception type and the first line of its message."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+_describe = _describe_error
 
 
 def _load_cpu() -> Any:
@@ -138,6 +144,22 @@ def _try_load(name: str) -> Any | None:
 def available_backends() -> dict[str, str | None]:
     """Every backend name -> None when usable, else the reason it is not."""
     return {name: (None if _try_load(name) is not None else _reasons[name]) for name in _NAMES}
+
+
+def backend_details() -> dict[str, dict[str, Any]]:
+    """Facts about the GPU stack for ``show_config()``: the CUDA extension's build (architectures),
+    the CUDA runtime and driver versions, devices, cuBLAS, CuPy and NVRTC; the precision-related
+    environment variables that are set; the GEMM path of GPU runs. Never raises."""
+    from . import cuda, cupy_backend, gpu_env
+
+    return {
+        "cuda": cuda.describe(),
+        "cupy": cupy_backend.describe(),
+        "gpu": {
+            "gemm_path": os.environ.get("FASTPRDC_GPU_GEMM", "").strip() or "fp32",
+            "precision_environment": gpu_env.precision_environment(),
+        },
+    }
 
 
 def get_backend(name: str) -> Any:

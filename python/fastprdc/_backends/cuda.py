@@ -121,3 +121,37 @@ def cuda_backend(gemm_path: str | None = None) -> GpuEngine:
     gpu_env.check_precision_environment()
     module.synchronize()  # order after the producers of device-resident inputs
     return GpuEngine(CudaOps(module), "cuda", gemm_path=gemm_path)
+
+
+def describe() -> dict[str, Any]:
+    """What the CUDA extension was built with and what it sees (never raises)."""
+    from . import _describe_error
+
+    out: dict[str, Any] = {}
+    try:
+        import fastprdc._cuda as module
+    except Exception as exc:
+        out["built"] = False
+        out["import_error"] = _describe_error(exc)
+        return out
+    out["built"] = True
+    info = module.build_info()
+    out["architectures"] = list(info["architectures"])
+    out.update(module.runtime_info())
+    try:
+        count = module.device_count()
+    except Exception as exc:
+        out["devices"] = 0
+        out["device_error"] = _describe_error(exc)
+        return out
+    out["devices"] = count
+    if count:
+        dev = module.device_info(0)
+        out["device"] = f"{dev['name']} (compute capability {dev['compute_capability']})"
+        out["device_memory_gib"] = round(dev["total_memory"] / 2**30, 1)
+    try:
+        ops = CudaOps(module)
+        out["cublas"] = f"{ops.cublas_path} (version {module.cublas_version()})"
+    except Exception as exc:
+        out["cublas"] = f"unavailable: {_describe_error(exc)}"
+    return out

@@ -179,8 +179,44 @@ def cupy_backend(gemm_path: str | None = None) -> GpuEngine:
     """The ``cupy`` backend; RuntimeError with the reason when it cannot run here."""
     import cupy
 
-    n = cupy.cuda.runtime.getDeviceCount()
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        raise RuntimeError(f"CuPy is installed, but no CUDA device is usable ({exc})") from exc
     if n < 1:
         raise RuntimeError("CuPy is installed, but no CUDA device is visible")
     gpu_env.check_precision_environment()
     return GpuEngine(CupyOps(), "cupy", gemm_path=gemm_path)
+
+
+def describe() -> dict[str, Any]:
+    """CuPy's version, its device and NVRTC (never raises)."""
+    from . import _describe_error
+
+    out: dict[str, Any] = {}
+    try:
+        import cupy
+    except Exception as exc:
+        out["installed"] = False
+        out["import_error"] = _describe_error(exc)
+        return out
+    out["installed"] = True
+    out["version"] = str(cupy.__version__)
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+
+        out["nvrtc"] = ".".join(map(str, nvrtc.getVersion()))
+    except Exception as exc:
+        out["nvrtc"] = f"unavailable: {_describe_error(exc)}"
+    try:
+        count = int(cupy.cuda.runtime.getDeviceCount())
+    except Exception as exc:
+        out["devices"] = 0
+        out["device_error"] = _describe_error(exc)
+        return out
+    out["devices"] = count
+    if count:
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        out["device"] = f"{name} (compute capability {props['major']}.{props['minor']})"
+    return out

@@ -1,0 +1,148 @@
+"""GPU-only behaviour of the cuda and cupy backends (their exactness runs in every test through
+the fast_backend fixture): GPU-resident inputs (CuPy arrays, torch CUDA tensors) without a host
+copy, the GEMM paths, the two GPU backends agreeing bit for bit, interrupts and errors freeing
+device memory, out-of-memory messages, the precision environment. Skipped, with the reason,
+where no GPU backend is usable."""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from _helpers import make_pair, require_backend
+from _oracles import assert_same
+
+import fastprdc
+from fastprdc._backends import available_backends, get_backend
+
+GPU = ["cuda", "cupy"]
+
+
+@pytest.fixture(params=GPU)
+def gpu(request):
+    return require_backend(request.param)
+
+
+def _assert_results_same(a, b, label):
+    for family in b.scalars:
+        for metric, per_k in b.scalars[family].items():
+            for k, v in per_k.items():
+                assert_same(a.scalars[family][metric][k], v, f"{label} {family}.{metric}[{k}]")
+    for family, arrays in (b.samples or {}).items():
+        for name, per_k in arrays.items():
+            for k, v in per_k.items():
+                assert_same(a.samples[family][name][k], v, f"{label} {family}.{name}[{k}]")
+
+
+def _evaluate(real, fake, device, **kw):
+    return fastprdc.evaluate(real, fake, metrics="all", sample_level=True, device=device, **kw)
+
+
+def test_host_inputs_on_the_gpu(gpu, rng):
+    real, fake = make_pair(rng, "repeats", 400, 300, 16)
+    _assert_results_same(_evaluate(real, fake, gpu), _evaluate(real, fake, "cpu"), gpu)
+
+
+@pytest.mark.parametrize("kind", ["cupy", "torch"])
+def test_gpu_resident_inputs_stay_on_the_gpu(kind, rng, monkeypatch):
+    """device='auto' follows CuPy arrays and torch CUDA tensors to a GPU backend, validates them
+    there (no host copy) and gives the cpu backend's results."""
+    if not any(available_backends()[name] is None for name in GPU):
+        pytest.skip(f"no GPU backend is usable: {available_backends()}")
+    real, fake = make_pair(rng, "offset", 300, 250, 32)
+    if kind == "cupy":
+        cp = pytest.importorskip("cupy")
+        dr, df = cp.asarray(real), cp.asarray(fake)
+    else:
+        torch = pytest.importorskip("torch")
+        if not torch.cuda.is_available():
+            pytest.skip("torch has no CUDA device")
+        dr, df = torch.from_numpy(real).cuda(), torch.from_numpy(fake).cuda()
+    import fastprdc._arrays as arrays
+
+    def no_copy(x):
+        raise AssertionError("a GPU-resident input was copied to the host")
+
+    monkeypatch.setattr(arrays, "to_host", no_copy)
+    monkeypatch.setattr("fastprdc._validation.to_host", no_copy)
+    res = _evaluate(dr, df, "auto")
+    monkeypatch.undo()
+    assert res.info["backend"] in GPU
+    _assert_results_same(res, _evaluate(real, fake, "cpu"), kind)
+
+
+def test_gpu_inputs_are_checked_on_the_device(gpu, rng):
+    cp = pytest.importorskip("cupy")
+    real, fake = make_pair(rng, "gauss", 50, 40, 4)
+    bad = real.copy()
+    bad[7, 2] = np.nan
+    with pytest.raises(ValueError, match=r"NaN or inf \(first bad row: 7\)"):
+        fastprdc.evaluate(cp.asarray(bad), cp.asarray(fake), device=gpu)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        fastprdc.evaluate(cp.asarray(real).astype(cp.int32), cp.asarray(fake), device=gpu)
+    with pytest.raises(ValueError, match="different devices"):
+        fastprdc.evaluate(cp.asarray(real), fake)
+
+
+def test_cuda_and_cupy_agree_bit_for_bit(rng):
+    require_backend("cuda")
+    require_backend("cupy")
+    real, fake = make_pair(rng, "lattice", 500, 450, 3)
+    _assert_results_same(_evaluate(real, fake, "cupy"), _evaluate(real, fake, "cuda"), "cupy")
+
+
+@pytest.mark.parametrize("path", ["fp32", "tf32x3"])
+def test_gemm_paths_are_exact(gpu, path, rng, monkeypatch):
+    """Both GEMM paths give the oracle's decisions (only the recheck count may differ)."""
+    monkeypatch.setenv("FASTPRDC_GPU_GEMM", path)
+    for kind in ("gauss", "offset", "repeats"):
+        real, fake = make_pair(rng, kind, 600, 500, 64)
+        _assert_results_same(_evaluate(real, fake, gpu), _evaluate(real, fake, "cpu"), kind)
+
+
+def _free_bytes(name):
+    return get_backend(name).ops.free_bytes()
+
+
+def test_interrupt_frees_device_memory(gpu, rng):
+    """A KeyboardInterrupt from the progress callback stops the run at the next tile; afterwards
+    the device memory of the run is released."""
+    real, fake = make_pair(rng, "gauss", 3000, 3000, 64)
+    gc.collect()
+    before = _free_bytes(gpu)
+    calls = []
+
+    def stop(done, total):
+        calls.append(done)
+        if done >= 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fastprdc.evaluate(real, fake, device=gpu, progress=stop, tile_rows=256)
+    assert len(calls) <= 2
+    gc.collect()
+    assert _free_bytes(gpu) >= before - (1 << 20)
+
+
+def test_out_of_memory_is_a_clear_error():
+    require_backend("cuda")
+    import fastprdc._cuda as module
+
+    with pytest.raises(RuntimeError, match=r"out of GPU memory allocating .* bytes free"):
+        module.DeviceBuffer(1 << 60)
+
+
+def test_emulated_fp32_is_refused():
+    require_backend("cuda")
+    code = (
+        "import fastprdc\n"
+        "from fastprdc._backends import available_backends\n"
+        "print(available_backends()['cuda'])\n"
+    )
+    env = dict(os.environ, CUBLAS_EMULATE_SINGLE_PRECISION="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert "CUBLAS_EMULATE_SINGLE_PRECISION" in out.stdout, out.stderr

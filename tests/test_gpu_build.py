@@ -1,0 +1,142 @@
+"""The GPU backends' build, without a GPU: the CUDA extension compiles and imports (CI has nvcc),
+the cupy path's kernel text compiles through NVRTC, the kernels' parameter structs agree between
+the host compiler and nvcc, and every unavailable backend says why.
+
+CI sets FASTPRDC_REQUIRE_CUDA_BUILD=1 and FASTPRDC_REQUIRE_NVRTC=1 so that these checks fail
+instead of skipping when a piece is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import fastprdc
+from fastprdc import _core
+from fastprdc._backends import available_backends, get_backend
+from fastprdc._backends.gpu_engine import params, tile_args
+
+
+def _require(env: str, reason: str) -> None:
+    if os.environ.get(env) == "1":
+        pytest.fail(f"{reason} ({env}=1)")
+    pytest.skip(reason)
+
+
+def _cuda_module():
+    try:
+        import fastprdc._cuda as module
+    except ImportError as exc:
+        _require("FASTPRDC_REQUIRE_CUDA_BUILD", f"fastprdc._cuda not built here: {exc}")
+    return module
+
+
+def test_cuda_extension_built_when_nvcc_exists():
+    if shutil.which("nvcc") is None or os.environ.get("FASTPRDC_CUDA") == "OFF":
+        _require("FASTPRDC_REQUIRE_CUDA_BUILD", "no nvcc, or FASTPRDC_CUDA=OFF")
+    module = _cuda_module()
+    info = module.build_info()
+    assert info["architectures"], info
+    assert any(a.startswith("80") for a in info["architectures"])
+    assert any(a.startswith("90") for a in info["architectures"])
+    assert _core.build_info()["cuda"].startswith("built for architectures")
+
+
+def test_kernel_parameter_structs_agree_between_compilers():
+    """The same structs, laid out by g++ (_core) and by nvcc (_cuda): equal sizes, every kernel
+    known to both under the same name."""
+    module = _cuda_module()
+    layouts = _core.kernel_param_layouts()
+    host = {name: layouts[struct][0] for name, struct in _core.kernel_names()}
+    device = dict(module.build_info()["kernels"])
+    assert host == device
+
+
+def test_kernel_parameter_layout_is_packed_as_declared():
+    """The numpy structured dtypes built from the exported layout hold every field where the
+    C++ struct has it (a round trip through the bytes the launchers copy)."""
+    p = params("CrossParams", n_a=7, frame_scale=0.5, coef=0.25, ta_k=3, rechecks=12345)
+    raw = p.tobytes()
+    size, fields = _core.kernel_param_layouts()["CrossParams"]
+    assert len(raw) == size
+    offsets = {name: (offset, code) for name, code, offset in fields}
+    for name, value in (("n_a", 7), ("frame_scale", 0.5), ("coef", 0.25), ("ta_k", 3)):
+        offset, code = offsets[name]
+        got = np.frombuffer(raw, dtype=np.dtype(code), count=1, offset=offset)[0]
+        assert got == value, name
+    t = tile_args(1, 2, 3, 4, tile=5, diagonal=True)
+    assert len(t.tobytes()) == _core.kernel_param_layouts()["TileArgs"][0]
+
+
+def test_nvrtc_compiles_the_kernel_text(tmp_path, monkeypatch):
+    """The cupy backend's kernels (the same headers as the nvcc build) compile through NVRTC for
+    Ampere and Hopper without a GPU; the result is a cubin."""
+    try:
+        from cupy_backends.cuda.libs import nvrtc  # noqa: F401
+    except Exception as exc:
+        _require("FASTPRDC_REQUIRE_NVRTC", f"CuPy's NVRTC binding is not importable: {exc}")
+    from fastprdc._backends.cupy_backend import compile_kernels
+
+    monkeypatch.setenv("FASTPRDC_KERNEL_CACHE", str(tmp_path))
+    cubin = compile_kernels("sm_90")
+    assert cubin[:4] == b"\x7fELF"
+    assert list(tmp_path.glob("kernels-sm_90-*.cubin")), "compiled kernels are cached on disk"
+    assert compile_kernels("sm_90") == cubin  # from the cache
+
+
+def test_nvrtc_options_match_the_nvcc_build():
+    """Both builds use the same floating-point flags (CMakeLists.txt)."""
+    from fastprdc._backends.cupy_backend import nvrtc_options
+    from fastprdc._backends.gpu_env import kernel_source_dir
+
+    opts = nvrtc_options("sm_90", kernel_source_dir())
+    cmake = (kernel_source_dir().parent / "CMakeLists.txt").read_text()
+    for flag in ("--fmad=false", "--prec-div=true", "--prec-sqrt=true", "-ftz=false"):
+        assert flag in opts and flag in cmake, flag
+
+
+def test_every_unavailable_backend_says_why():
+    reasons = available_backends()
+    assert set(reasons) == {"cpu", "cuda", "cupy", "sim", "numpy"}
+    assert reasons["cpu"] is None and reasons["numpy"] is None and reasons["sim"] is None
+    for name in ("cuda", "cupy"):
+        if reasons[name] is not None:
+            assert len(reasons[name]) > 10
+            with pytest.raises(RuntimeError, match=name):
+                get_backend(name)
+
+
+def test_gpu_resident_inputs_without_gpu_backend_raise_clearly(monkeypatch):
+    """device='auto' with GPU-resident inputs and no usable GPU backend: a RuntimeError naming
+    the reasons (a stand-in object with __cuda_array_interface__ plays the GPU array)."""
+    reasons = available_backends()
+    if reasons["cuda"] is None or reasons["cupy"] is None:
+        pytest.skip("a GPU backend is available here")
+
+    class FakeGpuArray:
+        __cuda_array_interface__ = {  # noqa: RUF012
+            "shape": (5, 2),
+            "typestr": "<f4",
+            "data": (0, True),
+            "version": 3,
+        }
+
+    with pytest.raises(RuntimeError, match="no GPU backend is available"):
+        fastprdc.evaluate(FakeGpuArray(), FakeGpuArray())
+    with pytest.raises(ValueError, match="different devices"):
+        fastprdc.evaluate(FakeGpuArray(), np.zeros((5, 2)))
+
+
+def test_show_config_reports_the_gpu_stack():
+    import io
+
+    buf = io.StringIO()
+    cfg = fastprdc.show_config(file=buf)
+    text = buf.getvalue()
+    assert "fastprdc._cuda" in text and "gemm path" in text and "precision env" in text
+    assert cfg["backends"] == available_backends()
+    if cfg["cuda"].get("built"):
+        assert cfg["cuda"]["architectures"]
+        assert "cuda runtime" in text
