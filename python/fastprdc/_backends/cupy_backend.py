@@ -100,9 +100,8 @@ class CupyOps:
         self.cp = cupy
         self.cublas = cublas
         device = cupy.cuda.Device()
-        arch = f"sm_{device.compute_capability}"
-        self.module = cupy.cuda.function.Module()
-        self.module.load(compile_kernels(arch))
+        self.arch = f"sm_{device.compute_capability}"
+        self.module: Any = None  # compiled at the first launch (NVRTC, cached on disk)
         self.functions: dict[str, Any] = {}
         self.handle = device.cublas_handle
         self._scalars = {v: np.array(v, dtype=np.float32) for v in (-2.0, 0.0, 1.0)}
@@ -141,6 +140,9 @@ class CupyOps:
             return
         fn = self.functions.get(kernel)
         if fn is None:
+            if self.module is None:
+                self.module = self.cp.cuda.function.Module()
+                self.module.load(compile_kernels(self.arch))
             fn = self.functions[kernel] = self.module.get_function(f"fastprdc_{kernel}")
         fn(((int(n) + _BLOCK - 1) // _BLOCK,), (_BLOCK,), (p[()], t[()]))
 

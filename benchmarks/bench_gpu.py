@@ -1,0 +1,276 @@
+"""GPU figures (issue 7), fastprdc and its baselines timed side by side on one GPU.
+
+* ``gpu_evaluate_1m``: N = M = 1M, d = 2048, ``evaluate(metrics="all")``, exact, on the cuda
+  backend (goal <= 90 s on an H100/H200); phase times, recheck counts, peak device memory, and
+  each pass against the bare cuBLAS GEMM of its tiles (same shape and precision, timed on
+  sample tiles and scaled by the tile count: goal <= 1.2x).
+* ``gpu_prdc_vs_torch``: N = M = 100k, d = 2048, full PRDC (k = 5) vs a straightforward torch
+  GPU implementation (row-chunked ``torch.cdist`` + ``kthvalue`` + comparisons, as prdc's GPU
+  port and StyleGAN2-ADA do): goal >= 3x; the decisions where torch disagrees with the oracle
+  are counted.
+* ``gpu_exact_overhead``: exact=True vs exact=False at 100k (goal <= 5 %).
+* ``gpu_cupy_vs_cuda``: the cupy backend vs the cuda backend at 100k (goal <= 1.3x).
+* ``gpu_gemm_paths``: fp32 vs tf32x3 at 100k (both exact; which is faster, and the rechecks).
+
+Two data kinds (architecture notes: "Realistic data for speed figures"): isotropic Gaussians (the
+worst case for distance concentration) and structured features (a 32-dimensional latent mixture
+through a fixed random 2048-wide ReLU layer). Inputs are generated on the GPU as torch tensors
+and passed without a host copy. Skipped where no GPU backend or no CUDA torch is usable.
+``FASTPRDC_BENCH_SCALE`` scales N and M as in every benchmark.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import fastprdc
+from fastprdc._backends import available_backends, get_backend
+
+D = 2048
+K = 5
+
+torch = pytest.importorskip("torch")
+if not torch.cuda.is_available() or available_backends()["cuda"] is not None:
+    pytest.skip(
+        f"needs a usable cuda backend and CUDA torch ({available_backends()['cuda']})",
+        allow_module_level=True,
+    )
+
+
+def gaussian(n: int, d: int, seed: int, shift: float = 0.0):
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    return torch.randn(n, d, generator=g, device="cuda") + shift
+
+
+def structured(n: int, d: int, seed: int, shift: float = 0.0):
+    """A 32-dimensional latent mixture (16 components) through a fixed ReLU layer, d wide."""
+    g = torch.Generator(device="cuda").manual_seed(1234)
+    w = torch.randn(32, d, generator=g, device="cuda") / 32**0.5
+    centres = torch.randn(16, 32, generator=g, device="cuda") * 3
+    g.manual_seed(seed)
+    z = centres[torch.randint(0, 16, (n,), generator=g, device="cuda")]
+    z = z + torch.randn(n, 32, generator=g, device="cuda") + shift
+    return torch.relu(z @ w).contiguous()
+
+
+DATA = {"gaussian": gaussian, "structured": structured}
+
+
+class PeakMemory:
+    """Peak device memory in use during a block (cudaMemGetInfo sampled every 20 ms)."""
+
+    def __enter__(self):
+        import fastprdc._cuda as cuda
+
+        self.cuda = cuda
+        self.free0, self.total = cuda.mem_info()
+        self.min_free = self.free0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self):
+        while not self.stop.wait(0.02):
+            self.min_free = min(self.min_free, self.cuda.mem_info()[0])
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def peak_bytes(self) -> int:
+        return int(self.free0 - self.min_free)
+
+
+def tile_gemm_seconds(backend, path: str, side: int, d: int, repeats: int = 5) -> float:
+    """Time of one bare GEMM tile (side x side x d) through the backend's own GEMM call."""
+    ops = backend.ops
+    a = ops.upload(np.random.default_rng(0).standard_normal((side, d), dtype=np.float32))
+    b = ops.upload(np.random.default_rng(1).standard_normal((side, d), dtype=np.float32))
+    tile = ops.empty(side * side, np.float32)
+    operands_a, operands_b = ((a, a), (b, b)) if path == "tf32x3" else (a, b)
+    ops.gemm(path, tile, operands_a, 0, side, operands_b, 0, side, d)
+    ops.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        ops.gemm(path, tile, operands_a, 0, side, operands_b, 0, side, d)
+    ops.synchronize()
+    return (time.perf_counter() - t0) / repeats
+
+
+def pass_tiles(n: int, m: int, side: int, symmetric: bool) -> float:
+    """Tile-equivalents of a pass (partial edge tiles counted by their area)."""
+    if symmetric:
+        return (n / side) * (n / side + 1) / 2
+    return (n / side) * (m / side)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "structured"])
+def test_gpu_evaluate_1m(figure, scaled, kind):
+    n = m = scaled(1_000_000)
+    real, fake = DATA[kind](n, D, 10), DATA[kind](m, D, 11, shift=0.05)
+    torch.cuda.synchronize()
+    fig = figure(
+        f"gpu_evaluate_1m_{kind}", f"evaluate(metrics='all') on the GPU, {kind} data",
+        {"N": n, "M": m, "d": D, "device": torch.cuda.get_device_name()},
+    )  # fmt: skip
+    backend = get_backend("cuda")
+    peak = {}
+
+    def run():
+        with PeakMemory() as mem:
+            res = fastprdc.evaluate(real, fake, metrics="all", device="cuda")
+        peak["bytes"] = mem.peak_bytes
+        return res
+
+    res = fig.run("fastprdc_cuda", run, main_rounds=1)
+    timings = res.info["timings"]
+    fig.goal("seconds", fig.time("fastprdc_cuda"), "<=", 90.0, "evaluate(all) wall time, s")
+    side = backend._tile_rows(fastprdc._options.RunOptions(), D, 1)
+    gemm = tile_gemm_seconds(backend, backend.gemm_path, side, D)
+    passes = {
+        "knn_real": pass_tiles(n, n, side, True),
+        "knn_fake": pass_tiles(m, m, side, True),
+        "cross": pass_tiles(n, m, side, False),
+    }
+    for phase, tiles in passes.items():
+        fig.goal(
+            f"{phase}_vs_bare_gemm", timings[phase] / (tiles * gemm), "<=", 1.2,
+            f"{phase} time / ({tiles:.0f} tiles x one bare {side}x{side}x{D} GEMM)",
+        )  # fmt: skip
+    fig.check("phase_seconds", timings)
+    fig.check("n_rechecked", res.info["n_rechecked"])
+    fig.check("peak_device_bytes", peak["bytes"])
+    fig.check("gemm_path", backend.gemm_path)
+    fig.check("tile_rows", side)
+    fig.check("metrics", {f: {m_: dict(v) for m_, v in s.items()} for f, s in res.scalars.items()})
+
+
+def torch_prdc(real, fake, k: int, chunk: int = 8192):
+    """prdc's metrics in torch on the GPU, the straightforward way (float32, strict boundary):
+    row-chunked cdist, kthvalue for the radii, comparisons. Returns per-sample decisions."""
+
+    def radii(x):
+        out = torch.empty(x.shape[0], device=x.device)
+        for i in range(0, x.shape[0], chunk):
+            d = torch.cdist(x[i : i + chunk], x)
+            out[i : i + chunk] = d.kthvalue(k + 1, dim=1).values
+        return out
+
+    r_real, r_fake = radii(real), radii(fake)
+    in_real_ball = torch.zeros(fake.shape[0], dtype=torch.int64, device=real.device)
+    covered = torch.zeros(real.shape[0], dtype=torch.bool, device=real.device)
+    in_fake = torch.zeros(real.shape[0], dtype=torch.bool, device=real.device)
+    for i in range(0, real.shape[0], chunk):
+        d = torch.cdist(real[i : i + chunk], fake)  # (chunk, M)
+        inside = d < r_real[i : i + chunk, None]
+        in_real_ball += inside.sum(dim=0)
+        covered[i : i + chunk] = d.min(dim=1).values < r_real[i : i + chunk]
+        in_fake[i : i + chunk] = (d < r_fake[None, :]).any(dim=1)
+    torch.cuda.synchronize()
+    return {
+        "precision": (in_real_ball > 0).cpu().numpy(),
+        "recall": in_fake.cpu().numpy(),
+        "n_real_balls": in_real_ball.cpu().numpy(),
+        "coverage": covered.cpu().numpy(),
+    }
+
+
+def fastprdc_prdc(real, fake, device="cuda", exact=True):
+    res = fastprdc.evaluate(
+        real, fake, k=K, metrics=("precision_recall", "density_coverage"), boundary="strict",
+        sample_level=True, device=device, exact=exact,
+    )  # fmt: skip
+    s = res.samples
+    return res, {
+        "precision": s["precision_recall"]["in_real_manifold"][K],
+        "recall": s["precision_recall"]["in_fake_manifold"][K],
+        "n_real_balls": s["density_coverage"]["n_real_balls"][K],
+        "coverage": s["density_coverage"]["covered"][K],
+    }
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "structured"])
+def test_gpu_prdc_vs_torch(figure, scaled, kind):
+    n = m = scaled(100_000)
+    real, fake = DATA[kind](n, D, 20), DATA[kind](m, D, 21, shift=0.05)
+    fig = figure(
+        f"gpu_prdc_vs_torch_{kind}", f"full PRDC on the GPU vs torch cdist, {kind} data",
+        {"N": n, "M": m, "d": D, "k": K, "device": torch.cuda.get_device_name()},
+    )  # fmt: skip
+    res = fig.run(
+        "fastprdc_cuda", lambda: fastprdc_prdc(real, fake),
+        {"torch_cdist": lambda: torch_prdc(real, fake, K)}, main_rounds=2,
+    )  # fmt: skip
+    fig.goal(
+        "speedup_vs_torch", fig.time("torch_cdist") / fig.time("fastprdc_cuda"), ">=", 3.0,
+        "torch cdist PRDC time / fastprdc time",
+    )  # fmt: skip
+    exact = res[1]
+    theirs = fig.results["torch_cdist"]
+    fig.check(
+        "torch_decisions_differing_from_oracle",
+        {name: int((np.asarray(theirs[name]) != np.asarray(exact[name])).sum()) for name in exact},
+    )
+    fig.check("n_rechecked", res[0].info["n_rechecked"])
+
+
+def test_gpu_exact_overhead(figure, scaled):
+    n = m = scaled(100_000)
+    real, fake = gaussian(n, D, 30), gaussian(m, D, 31, shift=0.05)
+    fig = figure("gpu_exact_overhead", "exact=True vs exact=False on the GPU", {"N": n, "d": D})
+    res = fig.run(
+        "exact", lambda: fastprdc_prdc(real, fake),
+        {"not_exact": lambda: fastprdc_prdc(real, fake, exact=False)}, main_rounds=2,
+    )  # fmt: skip
+    fig.goal(
+        "overhead", fig.time("exact") / fig.time("not_exact") - 1.0, "<=", 0.05,
+        "exact=True time / exact=False time - 1",
+    )  # fmt: skip
+    flips = {k: int((fig.results["not_exact"][1][k] != v).sum()) for k, v in res[1].items()}
+    fig.check("exact_false_flips", flips)
+
+
+def test_gpu_cupy_vs_cuda(figure, scaled):
+    if available_backends()["cupy"] is not None:
+        pytest.skip(f"cupy backend unavailable: {available_backends()['cupy']}")
+    n = m = scaled(100_000)
+    real, fake = gaussian(n, D, 40), gaussian(m, D, 41, shift=0.05)
+    fig = figure("gpu_cupy_vs_cuda", "cupy backend vs cuda backend", {"N": n, "d": D})
+    fastprdc_prdc(real[:1000], fake[:1000], device="cupy")  # NVRTC compile outside the timing
+    res = fig.run(
+        "cuda", lambda: fastprdc_prdc(real, fake),
+        {"cupy": lambda: fastprdc_prdc(real, fake, device="cupy")}, main_rounds=2,
+    )  # fmt: skip
+    fig.goal("cupy_vs_cuda", fig.time("cupy") / fig.time("cuda"), "<=", 1.3, "cupy / cuda time")
+    same = all(np.array_equal(fig.results["cupy"][1][k], v) for k, v in res[1].items())
+    fig.check("identical_results", same)
+    assert same
+
+
+def test_gpu_gemm_paths(figure, scaled, monkeypatch):
+    n = m = scaled(100_000)
+    out = {}
+    for kind in DATA:
+        real, fake = DATA[kind](n, D, 50), DATA[kind](m, D, 51, shift=0.05)
+        for path in ("fp32", "tf32x3"):
+            monkeypatch.setenv("FASTPRDC_GPU_GEMM", path)
+            fastprdc_prdc(real[:2000], fake[:2000])
+            t0 = time.perf_counter()
+            res, decisions = fastprdc_prdc(real, fake)
+            out[(kind, path)] = (time.perf_counter() - t0, res.info["n_rechecked"], decisions)
+    fig = figure("gpu_gemm_paths", "GEMM paths fp32 vs tf32x3", {"N": n, "d": D})
+    fig.run("noop", lambda: None, main_rounds=1)
+    for kind in DATA:
+        t32, r32, d32 = out[(kind, "fp32")]
+        tx3, rx3, dx3 = out[(kind, "tf32x3")]
+        fig.check(f"{kind}_seconds", {"fp32": t32, "tf32x3": tx3})
+        fig.check(f"{kind}_rechecks", {"fp32": r32, "tf32x3": rx3})
+        same = all(np.array_equal(dx3[k], v) for k, v in d32.items())
+        fig.check(f"{kind}_identical", same)
+        assert same

@@ -1,0 +1,27 @@
+"""Prints the short table of the device check from its logs and benchmark JSON (argv: OUT)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+print("== device check summary")
+for name in ("install", "smoke", "tests", "sanitizer", "bench"):
+    status = out / f"{name}.status"
+    print(f"  {name:<10} {status.read_text().strip() if status.exists() else 'not run'}")
+for bench in sorted(out.glob("bench_gpu*.json")):
+    data = json.loads(bench.read_text())
+    cfg = data.get("machine_info", {}).get("fastprdc", {}).get("show_config", {})
+    print(f"  {bench.name}: device {cfg.get('cuda', {}).get('device')}")
+    for b in data.get("benchmarks", []):
+        info = b.get("extra_info", {})
+        times = ", ".join(f"{k} {v:.2f}s" for k, v in info.get("times", {}).items())
+        print(f"  {info.get('figure', b['name'])}: {times}")
+        for r in info.get("ratios", []):
+            mark = "met" if r["met"] else "MISSED"
+            print(f"      {r['name']} = {r['value']:.3f} ({r['op']} {r['goal']}: {mark})")
+        for key in ("n_rechecked", "peak_device_bytes", "torch_decisions_differing_from_oracle"):
+            if key in info.get("checks", {}):
+                print(f"      {key}: {info['checks'][key]}")
