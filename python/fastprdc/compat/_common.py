@@ -1,8 +1,9 @@
 """Small helpers shared by the compat modules (no torch, no upstream imports).
 
 - :func:`to_numpy`: torch tensors (any device) and array-likes to numpy, without copying
-  numpy input; :func:`tensor_to_float_array`: the same for a tensor, cast to float32 unless
-  it is float32/float64, anything else unchanged.
+  numpy input; :func:`tensor_to_float_array`: a tensor cast to float32 unless it is
+  float32/float64, kept on the GPU when it is a CUDA tensor and a GPU backend is usable (the
+  compat call then follows the input's device), else as numpy; anything else unchanged.
 - :func:`sklearn_dtype`: the dtype scikit-learn's ``pairwise_distances`` returns (float32
   only when both inputs are float32), which several upstreams' arrays inherit.
 - :func:`float32_mean`: the value of a torch float32 ``mean()`` of a 0/1 vector.
@@ -36,14 +37,25 @@ def to_numpy(x: Any) -> np.ndarray:
 
 
 def tensor_to_float_array(x: Any) -> Any:
-    """A torch tensor as a host numpy array (float32 unless it is float32/float64);
-    anything else unchanged (fastprdc validates it)."""
+    """A torch tensor as a float32/float64 array (float32 unless it is float32/float64) where
+    fastprdc computes: a CUDA tensor stays on the GPU (contiguous, no copy when it already is)
+    when a GPU backend is usable, so the compat call runs there as the upstream would; anything
+    else becomes a host numpy array. Non-tensors are unchanged (fastprdc validates them)."""
     if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):
         t = x.detach()
         if str(t.dtype) not in ("torch.float32", "torch.float64"):
             t = t.float()
+        if getattr(t, "is_cuda", False) and _gpu_backend_usable():
+            return t.contiguous()
         return t.cpu().numpy()
     return x
+
+
+def _gpu_backend_usable() -> bool:
+    from .._backends import GPU_BACKENDS, available_backends
+
+    reasons = available_backends()
+    return any(reasons[name] is None for name in GPU_BACKENDS)
 
 
 def sklearn_dtype(x: np.ndarray, y: np.ndarray | None = None) -> type:

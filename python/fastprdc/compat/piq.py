@@ -69,10 +69,13 @@ def precision_recall_counts(
         raise ValueError("nearest_k must be a single int")
     k = ks[0]
     real, fake = tensor_to_float_array(real_features), tensor_to_float_array(fake_features)
-    R, F = validate_pair(real, fake, ("real_features", "fake_features"), min_rows=(2, 2))
+    backend = resolve_device("auto", real, fake, names=("real_features", "fake_features"))
+    R, F = validate_pair(
+        real, fake, ("real_features", "fake_features"), min_rows=(2, 2),
+        on_device=backend.location == "cuda",
+    )  # fmt: skip
     check_k_limit(k, R.shape[0], "N", "real")
     check_k_limit(k, F.shape[0], "M", "fake")
-    backend = resolve_device("auto", R, F)
     opts = make_options()
     r_real = np.ascontiguousarray(backend.knn(R, None, k, opts)[0][:, k - 1], dtype=np.float64)
     r_fake = np.ascontiguousarray(backend.knn(F, None, k, opts)[0][:, k - 1], dtype=np.float64)
