@@ -143,6 +143,39 @@ class _Topk:
         return out
 
 
+def _out_of_memory(exc: RuntimeError, needed: int) -> MemoryError:
+    """The device ran out of memory: say how much the run needs and what would fit."""
+    return MemoryError(
+        f"{exc}. This run needs about {needed / 2**30:.2f} GiB on the GPU for the inputs, one "
+        "packed float32 copy of each and the per-row state, plus the tile and scratch that "
+        "max_memory bounds: free GPU memory, pass a smaller max_memory, or run on the CPU "
+        "(device='cpu')"
+    )
+
+
+def _guard_memory(method: Any) -> Any:
+    """Turns the device's out-of-memory errors of a public method into a MemoryError saying
+    what the run needs."""
+
+    def wrapper(self: GpuEngine, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except RuntimeError as exc:
+            if "out of memory" not in str(exc).lower():
+                raise
+            sets = [a for a in args[:2] if hasattr(a, "shape")]
+            needed = sum(
+                int(a.shape[0]) * int(a.shape[1]) * (np.dtype(a.dtype).itemsize + 4)
+                + 64 * a.shape[0]
+                for a in sets
+            )
+            raise _out_of_memory(exc, needed) from exc
+
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
 class GpuEngine:
     """The backend contract (:mod:`fastprdc._backends.contract`) on a device."""
 
@@ -371,6 +404,7 @@ class GpuEngine:
 
     # ------------------------------------------------------------------ the contract
 
+    @_guard_memory
     def knn(self, X: Any, Y: Any | None, k: int, opts: RunOptions) -> KnnResult:
         if Y is not None:
             res = self.cross_pass(X, Y, None, None, False, k, 0, opts)
@@ -393,6 +427,7 @@ class GpuEngine:
             int(ops.download(rechecks, 1)[0]),
         )
 
+    @_guard_memory
     def cross_pass(
         self,
         A_in: Any,
@@ -510,6 +545,7 @@ class GpuEngine:
             n_rechecked=int(ops.download(rechecks, 1)[0]),
         )
 
+    @_guard_memory
     def pairwise_distances(self, X: Any, Y: Any, opts: RunOptions | None = None) -> np.ndarray:
         """Oracle distances (n, m) float64, row block by row block."""
         ops = self.ops
@@ -538,6 +574,7 @@ class GpuEngine:
             out[i0 : i0 + ni] = ops.download(buf, ni * m).reshape(ni, m)
         return out
 
+    @_guard_memory
     def column_mean(self, X: Any) -> np.ndarray:
         """The float64 mean of the rows with the semantics of ``_engine.float64_mean`` (a
         sequential sum over the rows in order, / n; pre-scaled when the sum could overflow)."""
