@@ -33,12 +33,12 @@ REFERENCE_CASES = ["pub_gauss8", "pub_lattice3", "pub_modes16"]
 
 def require_backend(name):
     """Skip the calling test, with the registry's reason, when backend ``name`` is unavailable.
-    The cpu backend is never skipped: without the native module its tests fail."""
+    The cpu, sim and numpy backends are never skipped: without them their tests fail."""
     import pytest
 
     from fastprdc._backends import available_backends
 
-    if name in ("cpu", "numpy"):
+    if name in ("cpu", "sim", "numpy"):
         return name
     reason = available_backends()[name]
     if reason is not None:

@@ -17,24 +17,24 @@ using Status = int;
 
 constexpr Status kSuccess = 0;
 constexpr int kOpN = 0, kOpT = 1;
-constexpr int kR32F = 0;                  // cudaDataType CUDA_R_32F
-constexpr int kCompute32FPedantic = 69;   // CUBLAS_COMPUTE_32F_PEDANTIC: IEEE FP32, no reduced precision
-constexpr int kCompute32FFastTF32 = 77;   // CUBLAS_COMPUTE_32F_FAST_TF32: TF32 tensor cores
-constexpr int kGemmDefault = -1;          // CUBLAS_GEMM_DEFAULT
-constexpr int kDefaultMath = 0;           // CUBLAS_DEFAULT_MATH
-constexpr int kPedanticMath = 2;          // CUBLAS_PEDANTIC_MATH
-constexpr int kTf32TensorOpMath = 3;      // CUBLAS_TF32_TENSOR_OP_MATH
+constexpr int kR32F = 0;                 // cudaDataType CUDA_R_32F
+constexpr int kCompute32FPedantic = 69;  // CUBLAS_COMPUTE_32F_PEDANTIC: IEEE FP32, no reduced precision
+constexpr int kCompute32FFastTF32 = 77;  // CUBLAS_COMPUTE_32F_FAST_TF32: TF32 tensor cores
+constexpr int kGemmDefault = -1;         // CUBLAS_GEMM_DEFAULT
+constexpr int kDefaultMath = 0;          // CUBLAS_DEFAULT_MATH
+constexpr int kPedanticMath = 2;         // CUBLAS_PEDANTIC_MATH
+constexpr int kTf32TensorOpMath = 3;     // CUBLAS_TF32_TENSOR_OP_MATH
 
 struct Api {
-  Status (*create)(Handle*) = nullptr;                       // cublasCreate_v2
-  Status (*destroy)(Handle) = nullptr;                       // cublasDestroy_v2
-  Status (*get_version)(Handle, int*) = nullptr;             // cublasGetVersion_v2
-  Status (*set_stream)(Handle, void*) = nullptr;             // cublasSetStream_v2
-  Status (*set_math_mode)(Handle, int) = nullptr;            // cublasSetMathMode
-  const char* (*status_string)(Status) = nullptr;            // cublasGetStatusString
+  Status (*create)(Handle*) = nullptr;             // cublasCreate_v2
+  Status (*destroy)(Handle) = nullptr;             // cublasDestroy_v2
+  Status (*get_version)(Handle, int*) = nullptr;   // cublasGetVersion_v2
+  Status (*set_stream)(Handle, void*) = nullptr;   // cublasSetStream_v2
+  Status (*set_math_mode)(Handle, int) = nullptr;  // cublasSetMathMode
+  const char* (*status_string)(Status) = nullptr;  // cublasGetStatusString
   Status (*gemm_ex)(Handle, int, int, int, int, int, const void*, const void*, int, int, const void*, int, int,
                     const void*, void*, int, int, int, int) = nullptr;  // cublasGemmEx
-  std::string path;                                          // the library that was loaded
+  std::string path;                                                     // the library that was loaded
 };
 
 // Loads cuBLAS: `path` when given, else the soname libcublas.so.<major> (already loaded, or on the

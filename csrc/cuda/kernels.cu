@@ -47,7 +47,8 @@ void launch(const std::string& name, int64_t n, const std::string& params, const
     void* args[2] = {const_cast<char*>(params.data()), const_cast<char*>(tile.data())};
     const cudaError_t err = cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(blocks)), dim3(kBlock), args, 0, nullptr);
     if (err != cudaSuccess)
-      throw std::runtime_error("launch of " + name + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
+      throw std::runtime_error("launch of " + name + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) +
+                               ")");
     return;
   }
   throw std::invalid_argument("fastprdc: no kernel named '" + name + "'");

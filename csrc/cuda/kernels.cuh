@@ -179,29 +179,31 @@ FASTPRDC_HD void row_stats(const RowsParams& p, const TileArgs& t, int64_t tid) 
   ptr<double>(p.rowmax)[i] = finite ? mx : nan_f64();
 }
 
-// Row other_exps[tid] (an index list of `other_rows` entries) of `data` copied to row tid of `out`
+// Row other[i0 + tid] (an index list) of `data` copied to row i0 + tid of `out`
 // (same dtype): the few rows that need deeper neighbour lists.
 FASTPRDC_HD void gather_rows(const RowsParams& p, const TileArgs& t, int64_t tid) {
   if (tid >= t.ni) return;
-  const int64_t src = ptr<const int64_t>(p.other)[tid];
+  const int64_t row = t.i0 + tid;
+  const int64_t src = ptr<const int64_t>(p.other)[row];
   const int64_t width = p.dim * (p.f64 ? 8 : 4);
   const char* from = ptr<const char>(p.data) + src * width;
-  char* to = ptr<char>(p.out) + tid * width;
+  char* to = ptr<char>(p.out) + row * width;
   for (int64_t b = 0; b < width; ++b) to[b] = from[b];
 }
 
-// Column sums of x * shrink over one chunk of rows (thread = chunk * dim + column), in row order:
+// Column sums of x * shrink over one chunk of rows (index i0 + tid = chunk * dim + column), in row order:
 // the CPU engine's frame centre, bit for bit.
 FASTPRDC_HD void column_sums(const RowsParams& p, const TileArgs& t, int64_t tid) {
   if (tid >= t.ni) return;
-  const int64_t chunk = tid / p.dim, c = tid % p.dim;
+  const int64_t at = t.i0 + tid;
+  const int64_t chunk = at / p.dim, c = at % p.dim;
   const MatrixView m = rows_view(p);
   const int64_t r0 = chunk * p.chunk_rows;
   const int64_t r1 = r0 + p.chunk_rows < p.rows ? r0 + p.chunk_rows : p.rows;
   double acc = 0.0;
   for (int64_t i = r0; i < r1; ++i)
     acc += (m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c])) * p.shrink;
-  ptr<double>(p.partial)[tid] = acc;
+  ptr<double>(p.partial)[at] = acc;
 }
 
 // Row i0 + tid: its largest |x - centre| (the frame's scale).
@@ -219,7 +221,8 @@ FASTPRDC_HD void centred_max(const RowsParams& p, const TileArgs& t, int64_t tid
   ptr<double>(p.rowmax)[i] = mx;
 }
 
-// Row i0 + tid packed for the GEMM: float32((x - centre) * scale) and its squared norm (in
+// Row i0 + tid packed for the GEMM (row i0 + tid of `packed`): float32((x - centre) * scale) and
+// its squared norm (in
 // float64, stored in float32), the CPU engine's arithmetic. With `split` (3xTF32 GEMMs), `packed`
 // gets the value with its 13 low mantissa bits cleared (exact in TF32) and `packed_small` the
 // remainder (exact in float32).
@@ -228,8 +231,8 @@ FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) 
   const int64_t i = t.i0 + tid;
   const MatrixView m = rows_view(p);
   const double* centre = ptr<const double>(p.centre);
-  float* out = ptr<float>(p.packed) + (i - t.i0) * p.dim;
-  float* small = p.split ? ptr<float>(p.packed_small) + (i - t.i0) * p.dim : nullptr;
+  float* out = ptr<float>(p.packed) + i * p.dim;
+  float* small = p.split ? ptr<float>(p.packed_small) + i * p.dim : nullptr;
   double n2 = 0.0;
   for (int64_t c = 0; c < p.dim; ++c) {
     const double x = m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c]);
@@ -246,13 +249,14 @@ FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) 
   ptr<float>(p.norm)[i] = static_cast<float>(n2);
 }
 
-// Oracle distance of pair tid = i * other_rows + j (rows of `data` x rows of `other`).
+// Oracle distance of pair i0 + tid = i * other_rows + j (rows of `data` x rows of `other`).
 FASTPRDC_HD void pairwise(const RowsParams& p, const TileArgs& t, int64_t tid) {
   if (tid >= t.ni) return;
-  const int64_t i = tid / p.other_rows, j = tid % p.other_rows;
+  const int64_t at = t.i0 + tid;
+  const int64_t i = at / p.other_rows, j = at % p.other_rows;
   const MatrixView a = rows_view(p);
   const MatrixView b{ptr<const void>(p.other), p.other_rows, p.dim, p.other_f64 != 0};
-  ptr<double>(p.out)[tid] =
+  ptr<double>(p.out)[at] =
       oracle_pair(a, i, ptr<const int32_t>(p.exps)[i], b, j, ptr<const int32_t>(p.other_exps)[j]).dist();
 }
 

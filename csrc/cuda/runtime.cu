@@ -1,5 +1,3 @@
-#include "cuda/runtime.hpp"
-
 #include <cuda_runtime.h>
 
 #include <cstring>
@@ -7,6 +5,7 @@
 
 #include "cuda/cublas_loader.hpp"
 #include "cuda/params.hpp"
+#include "cuda/runtime.hpp"
 
 #if __has_include(<cublas_api.h>)
 // The toolkit's cuBLAS headers are here: check the values declared in cublas_loader.hpp against them.
@@ -92,7 +91,9 @@ std::vector<std::string> architectures() {
 
 void set_device(int device) { check(cudaSetDevice(device), "cudaSetDevice"); }
 
-void mem_info(size_t* free_bytes, size_t* total_bytes) { check(cudaMemGetInfo(free_bytes, total_bytes), "cudaMemGetInfo"); }
+void mem_info(size_t* free_bytes, size_t* total_bytes) {
+  check(cudaMemGetInfo(free_bytes, total_bytes), "cudaMemGetInfo");
+}
 
 void* malloc_device(size_t bytes) {
   void* p = nullptr;

@@ -180,12 +180,18 @@ class GpuEngine:
     """The backend contract (:mod:`fastprdc._backends.contract`) on a device."""
 
     def __init__(
-        self, ops: DeviceOps, name: str, gemm_path: str | None = None, tile_max: int = 8192
+        self,
+        ops: DeviceOps,
+        name: str,
+        gemm_path: str | None = None,
+        tile_max: int = 8192,
+        launch_chunk: int = 1 << 22,
     ):
         self.ops = ops
         self.name = name
         self._gemm_path = gemm_path
         self.tile_max = tile_max
+        self.launch_chunk = launch_chunk
         self.location = "host" if name == "sim" else "cuda"
 
     @property
@@ -200,7 +206,10 @@ class GpuEngine:
 
     # ------------------------------------------------------------------ sets and frames
 
-    def _launch_rows(self, kernel: str, n: int, p: np.ndarray, chunk: int = 1 << 20) -> None:
+    def _launch_rows(self, kernel: str, n: int, p: np.ndarray) -> None:
+        """Threads 0..n-1 of a per-row kernel, in launches of at most ``launch_chunk`` threads
+        (each kernel adds the launch's first index i0 to its thread index)."""
+        chunk = self.launch_chunk
         for i0 in range(0, n, chunk):
             ni = min(chunk, n - i0)
             self.ops.launch(kernel, ni, p, tile_args(i0=i0, ni=ni))

@@ -92,5 +92,6 @@ class SimOps:
 
 
 def sim_backend(gemm_path: str | None = None) -> GpuEngine:
-    """The ``sim`` backend (tiles of at most 256 rows, so that tests see many tiles)."""
-    return GpuEngine(SimOps(), "sim", gemm_path=gemm_path, tile_max=256)
+    """The ``sim`` backend (tiles of at most 256 rows and launches of at most 1000 threads, so
+    that tests see many tiles and launches)."""
+    return GpuEngine(SimOps(), "sim", gemm_path=gemm_path, tile_max=256, launch_chunk=1000)
