@@ -1,0 +1,121 @@
+"""The GPU pipeline's own paths, run on the CPU through the sim backend (its kernels are the GPU
+kernels, executed thread by thread): device-resident inputs (a DeviceMatrix over memory the
+pipeline does not own, as with CuPy arrays or torch CUDA tensors), the tf32x3 GEMM path's split
+operands, kernel launches split into chunks, and the out-of-memory message. Every result must
+equal the cpu backend's bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _helpers import make_pair
+from _oracles import assert_same
+
+import fastprdc
+from fastprdc import _engine
+from fastprdc._arrays import DeviceMatrix
+from fastprdc._backends import get_backend
+from fastprdc._options import RunOptions
+from fastprdc.metrics import FAMILIES
+from fastprdc.metrics._base import run_families
+
+
+def _device_view(x: np.ndarray, name: str) -> DeviceMatrix:
+    x = np.ascontiguousarray(x)
+    return DeviceMatrix(x.ctypes.data, x.shape, x.dtype, x, name)
+
+
+def _assert_cross_same(a, b, label):
+    for key in b.keys():
+        if key != "n_rechecked":
+            assert_same(a[key], b[key], f"{label} {key}")
+
+
+@pytest.mark.parametrize("kind", ["gauss", "repeats", "lattice", "offset"])
+def test_device_resident_inputs(kind, rng):
+    """knn, cross pass, oracle distances, means and row gathering on inputs the pipeline only
+    points to: the same values as on uploaded host arrays and as the cpu backend."""
+    real, fake = make_pair(rng, kind, 300, 250, 8)
+    sim, cpu = get_backend("sim"), get_backend("cpu")
+    R, F = _device_view(real, "real"), _device_view(fake, "fake")
+    opts = RunOptions(tile_rows=64)
+    for dev, host in ((sim.knn(R, None, 4, opts), cpu.knn(real, None, 4, opts)),
+                      (sim.knn(R, F, 3, opts), cpu.knn(real, fake, 3, opts))):  # fmt: skip
+        assert_same(dev.dist, host.dist, f"{kind} knn dist")
+        assert_same(dev.idx, host.idx, f"{kind} knn idx")
+    radii = cpu.knn(real, None, 3, opts).dist[:, 2:3].copy()
+    _assert_cross_same(
+        sim.cross_pass(R, F, radii, None, False, 2, 2, opts),
+        cpu.cross_pass(real, fake, radii, None, False, 2, 2, opts),
+        kind,
+    )
+    assert_same(sim.pairwise_distances(R, F), cpu.pairwise_distances(real, fake), "pairwise")
+    assert_same(sim.column_mean(R), _engine.float64_mean(real), "mean")
+    rows = np.array([5, 0, 17, 5])
+    taken = sim.take_rows(R, rows)
+    assert isinstance(taken, DeviceMatrix)
+    assert_same(sim.knn(taken, R, 2, opts).dist, cpu.knn(real[rows], real, 2, opts).dist, "take")
+
+
+def test_engine_on_device_resident_inputs(rng):
+    """Every family through the engine with device-resident inputs (tie completion gathers
+    rows on the device): identical to the host run."""
+    real, fake = make_pair(rng, "gauss", 260, 230, 6)
+    fake[:20] = real[:20]  # ties for the authenticity completion, no zero k-th distances
+    requests = [(family, [3]) if family.uses_k else (family, [None]) for family in FAMILIES.values()]
+    host = run_families(real, fake, requests, device="cpu", sample_level=True)
+    sim = get_backend("sim")
+    needs = _engine.Needs()
+    for family, ks in requests:
+        needs = needs | family.needs(ks)
+    R, F = _device_view(real, "real"), _device_view(fake, "fake")
+    out = _engine.run(R, F, needs, False, RunOptions(tile_rows=50), sim)
+    ref = _engine.run(real, fake, needs, False, RunOptions(), get_backend("cpu"))
+    for family, ks in requests:
+        got, want = family.derive(out, ks, True), family.derive(ref, ks, True)
+        for part in ("scalars", "samples", "curves"):
+            for name, per_k in getattr(want, part).items():
+                for k, v in per_k.items():
+                    assert_same(getattr(got, part)[name][k], v, f"{family.name}.{name}")
+    assert host.scalars  # the public path ran as well
+
+
+def test_tf32x3_path_is_exact(rng, monkeypatch):
+    """The split-operand GEMM path (its packing and its error bound): the cpu backend's
+    results on adversarial data."""
+    monkeypatch.setenv("FASTPRDC_GPU_GEMM", "tf32x3")
+    for kind in ("gauss", "offset", "repeats", "lattice"):
+        real, fake = make_pair(rng, kind, 200, 180, 16)
+        metrics = [m for m in FAMILIES if m != "pce_rce_re" or kind in ("gauss", "offset")]
+        kw = {"metrics": metrics, "sample_level": True, "k": 3}
+        got = fastprdc.evaluate(real, fake, device="sim", **kw)
+        want = fastprdc.evaluate(real, fake, device="cpu", **kw)
+        for family, metrics in want.scalars.items():
+            for metric, per_k in metrics.items():
+                for k, v in per_k.items():
+                    assert_same(got.scalars[family][metric][k], v, f"{kind} {metric}")
+
+
+def test_unknown_gemm_path(monkeypatch, rng):
+    monkeypatch.setenv("FASTPRDC_GPU_GEMM", "bf16")
+    real, fake = make_pair(rng, "gauss", 20, 20, 3)
+    with pytest.raises(ValueError, match="unknown GEMM path 'bf16'"):
+        fastprdc.evaluate(real, fake, device="sim")
+
+
+def test_out_of_memory_says_what_the_run_needs(monkeypatch, rng):
+    sim = get_backend("sim")
+
+    def no_memory(n, dtype):
+        raise RuntimeError("out of GPU memory allocating 123 bytes (0 of 80 bytes free)")
+
+    monkeypatch.setattr(sim.ops, "empty", no_memory)
+    real, fake = make_pair(rng, "gauss", 30, 30, 4)
+    with pytest.raises(MemoryError, match=r"needs about .* GiB on the GPU.*max_memory"):
+        sim.knn(real, None, 2, RunOptions())
+
+
+def test_max_memory_too_small_on_the_gpu(rng):
+    real, fake = make_pair(rng, "gauss", 50, 50, 4)
+    with pytest.raises(ValueError, match="too small for one tile row"):
+        fastprdc.evaluate(real, fake, device="sim", max_memory=8)
