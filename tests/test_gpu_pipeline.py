@@ -26,7 +26,7 @@ def _device_view(x: np.ndarray, name: str) -> DeviceMatrix:
 
 
 def _assert_cross_same(a, b, label):
-    for key in b.keys():
+    for key in b.keys():  # noqa: SIM118 (a CrossResult, not a dict)
         if key != "n_rechecked":
             assert_same(a[key], b[key], f"{label} {key}")
 
@@ -62,7 +62,7 @@ def test_engine_on_device_resident_inputs(rng):
     rows on the device): identical to the host run."""
     real, fake = make_pair(rng, "gauss", 260, 230, 6)
     fake[:20] = real[:20]  # ties for the authenticity completion, no zero k-th distances
-    requests = [(family, [3]) if family.uses_k else (family, [None]) for family in FAMILIES.values()]
+    requests = [(f, [3]) if f.uses_k else (f, [None]) for f in FAMILIES.values()]
     host = run_families(real, fake, requests, device="cpu", sample_level=True)
     sim = get_backend("sim")
     needs = _engine.Needs()

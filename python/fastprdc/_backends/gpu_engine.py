@@ -161,7 +161,8 @@ def _guard_memory(method: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except RuntimeError as exc:
-            if "out of memory" not in str(exc).lower():
+            text = str(exc).lower()
+            if "out of memory" not in text and "out of gpu memory" not in text:
                 raise
             sets = [a for a in args[:2] if hasattr(a, "shape")]
             needed = sum(
