@@ -110,7 +110,7 @@ def test_out_of_memory_says_what_the_run_needs(monkeypatch, rng):
         raise RuntimeError("out of GPU memory allocating 123 bytes (0 of 80 bytes free)")
 
     monkeypatch.setattr(sim.ops, "empty", no_memory)
-    real, fake = make_pair(rng, "gauss", 30, 30, 4)
+    real, _ = make_pair(rng, "gauss", 30, 30, 4)
     with pytest.raises(MemoryError, match=r"needs about .* GiB on the GPU.*max_memory"):
         sim.knn(real, None, 2, RunOptions())
 
