@@ -14,6 +14,7 @@ package against an independent implementation:
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -263,6 +264,57 @@ def assert_exact(actual, expected, name=""):
             f"{name}: {len(bad)} of {actual.size} entries differ; first at {first}: "
             f"got {actual[first]!r}, expected {expected[first]!r}"
         )
+
+
+def assert_same(actual, expected, name=""):
+    """Same shape, same dtype kind and the same values bit for bit (NaN == NaN)."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
+    if actual.dtype.kind == "f" or expected.dtype.kind == "f":
+        a = actual.astype(np.float64)
+        e = expected.astype(np.float64)
+        same = (a == e) | (np.isnan(a) & np.isnan(e))
+    else:
+        same = actual == expected
+    if not np.all(same):
+        bad = np.argwhere(~same)
+        first = tuple(bad[0])
+        raise AssertionError(
+            f"{name}: {len(bad)} of {actual.size} entries differ; first at {first}: "
+            f"got {actual[first]!r}, expected {expected[first]!r}"
+        )
+
+
+def assert_tree_same(a, b, path=""):
+    """Nested dicts / lists / tuples of arrays and scalars equal bit for bit (NaN == NaN)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict), f"{path}: dict vs {type(b).__name__}"
+        assert set(a) == set(b), f"{path}: keys {sorted(map(str, a))} != {sorted(map(str, b))}"
+        for key in a:
+            assert_tree_same(a[key], b[key], f"{path}/{key}")
+    elif a is None or b is None:
+        assert a is b, f"{path}: {a!r} != {b!r}"
+    elif isinstance(a, (list, tuple)) and a and isinstance(a[0], (dict, list, tuple, np.ndarray)):
+        assert len(a) == len(b), f"{path}: length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_tree_same(x, y, f"{path}[{i}]")
+    else:
+        assert_same(a, b, path)
+
+
+def assert_results_equal(got, expected, label=""):
+    """Every scalar, curve and per-sample array of two EvaluationResults, bit for bit."""
+    for part in ("scalars", "curves", "samples"):
+        assert_tree_same(getattr(got, part), getattr(expected, part), f"{label}:{part}")
+
+
+def quiet(fn, *args, **kwargs):
+    """Call ``fn`` with pce_rce_re's zero-distance RuntimeWarning silenced (data with
+    duplicates)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(*args, **kwargs)
 
 
 def assert_fraction(value, count, total, name=""):
