@@ -154,6 +154,17 @@ def brute_dist(x, y=None):
     return np.sqrt(acc) / s
 
 
+def brute_d2(x, y):
+    """Squared distances summed sequentially in float64 without the pair scale (the oracle's
+    d^2 for data in the usual range, where the scale changes no bit)."""
+    x, y = as_oracle(x), as_oracle(y)
+    acc = np.zeros((x.shape[0], y.shape[0]))
+    for t in range(x.shape[1]):
+        diff = x[:, t][:, None] - y[:, t][None, :]
+        acc += diff * diff
+    return acc
+
+
 def brute_knn_from_dist(D, k, self_exclude):
     """kNN lists sorted by (distance, index); self excluded by position."""
     D = np.array(D, dtype=np.float64, copy=True)
@@ -345,6 +356,27 @@ ALL_FAMILIES = (
     "pce_rce_re",
     "alpha_precision_beta_recall",
 )
+
+
+def run_probe(script, *args, timeout=300):
+    """Run ``script`` (Python source) in a fresh interpreter with ``args``; its last stdout line
+    is a JSON object, returned as a dict. With "base" and "peak" keys (see PEAK_BYTES_SRC),
+    "extra" = peak - base is added."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-4000:]}"
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "peak" in out:
+        out["extra"] = out["peak"] - out["base"]
+    return out
+
 
 # Source of peak_bytes() for the subprocess memory probes: the process's peak RSS (VmHWM).
 PEAK_BYTES_SRC = """

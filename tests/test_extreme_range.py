@@ -38,7 +38,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from _helpers import assert_results_equal, quiet
+from _helpers import assert_results_equal, assert_same, assert_tree_same, brute_knn, quiet
 
 import fastprdc
 from fastprdc import primitives as P
@@ -533,14 +533,14 @@ def _integer_grid(rng, n, d):
 
 
 @pytest.mark.parametrize("power", [-1040, -990, -560, 500, 980])
-def test_scale_invariance(power):
+def test_scale_invariance(power, fast_backend):
     """Every count, share and ratio of X * 2^p equals that of X; rarity and distances scale by
     exactly 2^p (distances stay in float64's normal range except at p = -1040, where the
     subnormal result is checked for decisions only); entropies shift by d p ln 2."""
     rng = np.random.default_rng(abs(power))
     real, fake = _integer_grid(rng, 40, 3), _integer_grid(rng, 33, 3)
     scale = 2.0**power
-    kw = {"k": [1, 3], "metrics": "all", "sample_level": True, "device": "cpu"}
+    kw = {"k": [1, 3], "metrics": "all", "sample_level": True, "device": fast_backend}
     base = quiet(fastprdc.evaluate, real, fake, **kw)
     scaled = quiet(fastprdc.evaluate, real * scale, fake * scale, **kw)
     for family, metrics in INVARIANT.items():
@@ -573,6 +573,103 @@ def test_scale_invariance(power):
 
 
 # ---------------------------------------------------------------------------
+# the magnitude cap: values whose distances would overflow are refused; below it, exact
+# ---------------------------------------------------------------------------
+
+OVERFLOW = r"(?i)overflow|too large"
+
+
+def _with_value(rng, shape, value):
+    x = rng.random(shape)
+    x[shape[0] // 2, -1] = value
+    return x
+
+
+ENTRIES = {
+    "knn": lambda R, F, kw: P.knn(R, k=3, **kw),
+    "knn_cross_Y": lambda R, F, kw: P.knn(F, R, k=3, **kw),
+    "knn_cross_X": lambda R, F, kw: P.knn(R, F, k=3, **kw),
+    "kth_radii": lambda R, F, kw: P.kth_radii(R, 3, **kw),
+    "ball_points": lambda R, F, kw: P.ball_membership(R, F, np.ones(len(F)), **kw),
+    "ball_centres": lambda R, F, kw: P.ball_membership(F, R, np.ones(len(R)), **kw),
+    "pairwise": lambda R, F, kw: P.pairwise_distances(R, F, **kw),
+    "precision_recall": lambda R, F, kw: fastprdc.precision_recall(R, F, k=3, **kw),
+    "precision_recall_fake": lambda R, F, kw: fastprdc.precision_recall(F, R, k=3, **kw),
+    "density_coverage": lambda R, F, kw: fastprdc.density_coverage(R, F, k=3, **kw),
+    "evaluate": lambda R, F, kw: quiet(fastprdc.evaluate, R, F, k=3, metrics="all", **kw),
+}
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, 6e307])
+@pytest.mark.parametrize("entry", sorted(ENTRIES))
+def test_overflowing_values_rejected(entry, value, backend):
+    """One value whose distances would exceed float64's range (width 3: |value| above
+    max_magnitude(3) ~ 5.2e307): a clear ValueError."""
+    rng = np.random.default_rng(9)
+    R = _with_value(rng, (40, 3), value)  # the offending value sits in R
+    F = rng.random((30, 3))
+    with pytest.raises(ValueError, match=OVERFLOW):
+        ENTRIES[entry](R, F, {"device": backend})
+
+
+def test_overflowing_scaled_data_rejected(backend):
+    """Whole data sets at the top of float64's range (not one outlier)."""
+    rng = np.random.default_rng(10)
+    R = rng.random((40, 3)) * 1e308
+    F = rng.random((30, 3)) * 1e308
+    for call in (
+        lambda: P.knn(R, k=3, device=backend),
+        lambda: fastprdc.precision_recall(R, F, k=3, device=backend),
+        lambda: quiet(fastprdc.evaluate, R, F, k=3, metrics="all", device=backend),
+    ):
+        with pytest.raises(ValueError, match=OVERFLOW):
+            call()
+
+
+@pytest.mark.parametrize("scale", [1e140, 2e154, 1e200, 1e300])
+def test_large_values_exact(scale, fast_backend):
+    """Large magnitudes (squares far beyond float64) are evaluated on the pair-scaled oracle:
+    accepted, each fast backend == numpy == the brute-force oracle."""
+    rng = np.random.default_rng(11)
+    R = rng.random((40, 3)) * scale
+    F = rng.random((30, 3)) * scale
+    fast = {"device": fast_backend, "num_threads": 2}
+    for X, Y, tag in ((R, None, "self"), (F, R, "cross")):
+        dist, idx = P.knn(X, Y, 3, **fast)
+        assert_same(dist, P.knn(X, Y, 3, device="numpy")[0], f"{scale:g} {tag} distances")
+        assert_same(idx, P.knn(X, Y, 3, device="numpy")[1], f"{scale:g} {tag} indices")
+    assert_same(P.knn(R, k=3, **fast)[0], brute_knn(R, k=3)[0], f"{scale:g} vs brute")
+    radii = P.kth_radii(R, 3, device="numpy")
+    for boundary in ("inclusive", "strict"):
+        kw = {"boundary": boundary, "realism": True}
+        got = P.ball_membership(F, R, radii, **kw, **fast)
+        assert_tree_same(got, P.ball_membership(F, R, radii, **kw, device="numpy"), boundary)
+    kw = {"k": 3, "metrics": "all", "sample_level": True}
+    assert_results_equal(
+        quiet(fastprdc.evaluate, R, F, **kw, **fast),
+        quiet(fastprdc.evaluate, R, F, **kw, device="numpy"),
+        f"{scale:g} evaluate",
+    )
+
+
+def test_magnitude_cap_boundary(backend):
+    """Exactly max_magnitude(d) is accepted (and exact); the next float above it is rejected."""
+    cap = max_magnitude(3)
+    rng = np.random.default_rng(18)
+    R = rng.random((20, 3))
+    R[3, 1] = cap
+    R[7, 2] = -cap
+    dist, _ = P.knn(R, k=2, device=backend)
+    assert np.isfinite(dist).all()
+    assert_same(dist, brute_knn(R, k=2)[0], "cap distances vs brute")
+    for bad in (np.nextafter(cap, np.inf), -np.nextafter(cap, np.inf)):
+        R[5, 0] = bad
+        with pytest.raises(ValueError, match=OVERFLOW):
+            P.knn(R, k=2, device=backend)
+        R[5, 0] = 0.5
+
+
+# ---------------------------------------------------------------------------
 # integers and wide floats: converted without loss
 # ---------------------------------------------------------------------------
 
@@ -584,24 +681,27 @@ def _small_integers(seed=26):
     return real.astype(np.int64), fake.astype(np.int64)
 
 
-def test_integer_data_shifted_by_2_26_scores_like_unshifted():
+def test_integer_data_shifted_by_2_26_scores_like_unshifted(fast_backend):
     """The issue's example: integer features shifted by 2^26 gave precision / recall
     0.40 / 1.00 instead of 0.82 / 0.96 (a float32 cast rounds them to multiples of 8)."""
     real, fake = _small_integers()
-    base = fastprdc.precision_recall(real, fake, k=3, device="cpu")
+    base = fastprdc.precision_recall(real, fake, k=3, device=fast_backend)
     for shift in (2**26, 2**40, -(2**52)):
-        for device in ("cpu", "numpy"):
+        for device in (fast_backend, "numpy"):
             got = fastprdc.precision_recall(real + shift, fake + shift, k=3, device=device)
             assert (got["precision"], got["recall"]) == (base["precision"], base["recall"])
     # the check can fail: the lossy float32 cast of the shifted data scores differently
     lossy = fastprdc.precision_recall(
-        (real + 2**26).astype(np.float32), (fake + 2**26).astype(np.float32), k=3, device="cpu"
+        (real + 2**26).astype(np.float32),
+        (fake + 2**26).astype(np.float32),
+        k=3,
+        device=fast_backend,
     )
     assert (lossy["precision"], lossy["recall"]) != (base["precision"], base["recall"])
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.uint64])
-def test_integers_above_2_53_exact_or_refused(dtype):
+def test_integers_above_2_53_exact_or_refused(dtype, fast_backend):
     """Integers above 2^53 are accepted when float64 holds them (here multiples of 2^11 near
     2^63) and give the float64 results; one that it cannot hold is refused naming its row."""
     real, fake = _small_integers(53)
@@ -609,9 +709,9 @@ def test_integers_above_2_53_exact_or_refused(dtype):
     R = (real.astype(object) * 2**11 + base).astype(dtype)
     F = (fake.astype(object) * 2**11 + base).astype(dtype)
     assert all(int(float(v)) == int(v) for v in R.ravel().tolist())  # exact in float64
-    got = fastprdc.evaluate(R, F, metrics="all", device="cpu")
+    got = fastprdc.evaluate(R, F, metrics="all", device=fast_backend)
     want = fastprdc.evaluate(
-        R.astype(np.float64), F.astype(np.float64), metrics="all", device="cpu"
+        R.astype(np.float64), F.astype(np.float64), metrics="all", device=fast_backend
     )
     assert got.info["dtype"] == "float64"
     assert_results_equal(got, want, "wide integers")
@@ -625,7 +725,7 @@ def test_integers_above_2_53_exact_or_refused(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.uint8, np.int16, np.uint64, np.int32])
-def test_small_integer_dtypes_exact(dtype):
+def test_small_integer_dtypes_exact(dtype, fast_backend):
     """bool, int8 (-128 included) and the other integer dtypes: the same results as the same
     values given as float64."""
     rng = np.random.default_rng(8)
@@ -635,7 +735,7 @@ def test_small_integer_dtypes_exact(dtype):
     fake = rng.integers(lo, hi, (35, 3)).astype(dtype)
     if info is not None and info.min < 0:
         real[0, 0] = info.min if info.min >= -128 else -128
-    kw = {"metrics": "all", "sample_level": True, "device": "cpu"}
+    kw = {"metrics": "all", "sample_level": True, "device": fast_backend}
     got = quiet(fastprdc.evaluate, real, fake, **kw)
     want = quiet(fastprdc.evaluate, real.astype(np.float64), fake.astype(np.float64), **kw)
     assert_results_equal(got, want, str(np.dtype(dtype)))
