@@ -208,6 +208,21 @@ def brute_membership(points, centres, radii, boundary):
     }
 
 
+#: Every output of a backend's cross pass that exists without realism columns.
+CROSS_KEYS = (
+    "b_count",
+    "b_min_radius",
+    "a_covered",
+    "a_count",
+    "a_min_radius",
+    "b_covered",
+    "a_knn_dist",
+    "a_knn_idx",
+    "b_knn_dist",
+    "b_knn_idx",
+)
+
+
 def brute_prdc_counts(real, fake, k, boundary):
     """Integer counts behind precision/recall/density/coverage (docs/metrics.md 1-2)."""
     real, fake = common_oracle(real, fake)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 from _helpers import as_oracle, brute_dist, brute_radii, inside
-from _helpers import assert_same as assert_same  # re-exported: tests import it from here too
 from scipy.special import digamma, gammaln
 
 # ---------------------------------------------------------------------------

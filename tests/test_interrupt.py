@@ -1,5 +1,5 @@
-"""Ctrl-C and progress reporting, on every fast backend (README, "Memory and speed": a run
-stops within about a second; ``progress=True`` shows a bar on stderr)."""
+"""Ctrl-C and progress reporting, on every fast backend (README, "Memory, threads, progress":
+a run stops within about a second; ``progress=True`` shows a bar on stderr)."""
 
 from __future__ import annotations
 

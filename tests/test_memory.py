@@ -1,6 +1,6 @@
 """Peak memory: the N x M distance matrix is never allocated, the ``max_memory`` budget holds,
 and massive ties (identical rows, all-zero realism radii) do not grow candidate lists as N x M
-(README, "Memory and speed"; docs/metrics.md section 10 for the ties).
+(README, "Memory, threads, progress"; docs/metrics.md section 10 for the ties).
 
 N = M = 12000, d = 8, float32: an N x M float64 matrix would be 1.15 GB and even a
 float32 one 576 MB. Each measurement runs in a fresh subprocess and reads the

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _helpers import (
+    CROSS_KEYS,
     DATA_KINDS,
     KIND_SHAPES,
     as_oracle,
@@ -435,20 +436,6 @@ def _expected_cross(A, B, radii_a, radii_b, strict, knn_a, knn_b):
     out["a_knn_dist"], out["a_knn_idx"] = brute_knn_from_dist(D, knn_a, False)
     out["b_knn_dist"], out["b_knn_idx"] = brute_knn_from_dist(D.T, knn_b, False)
     return out
-
-
-CROSS_KEYS = [
-    "b_count",
-    "b_min_radius",
-    "a_covered",
-    "a_count",
-    "a_min_radius",
-    "b_covered",
-    "a_knn_dist",
-    "a_knn_idx",
-    "b_knn_dist",
-    "b_knn_idx",
-]
 
 
 def _check_cross(got, expected, label):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from _helpers import as_oracle, assert_exact, assert_same, brute_dist
+from _helpers import CROSS_KEYS, as_oracle, assert_exact, assert_same, brute_dist
 from _oracles import (
     brute_alpha_beta,
     brute_pr_cover,
@@ -106,18 +106,7 @@ def test_cross_pass_fast_backend_equals_numpy(sets, data, fast_backend):
     out_cpu = get_backend(fast_backend).cross_pass(
         A, B, ra, rb, strict, knn_a, knn_b, RunOptions(tile_rows=tile_rows)
     )
-    for key in (
-        "b_count",
-        "b_min_radius",
-        "a_covered",
-        "a_count",
-        "a_min_radius",
-        "b_covered",
-        "a_knn_dist",
-        "a_knn_idx",
-        "b_knn_dist",
-        "b_knn_idx",
-    ):
+    for key in CROSS_KEYS:
         assert_exact(out_cpu[key], out_np[key], key)
 
 

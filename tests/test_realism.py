@@ -11,15 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _helpers import (
+    CROSS_KEYS,
     DATA_KINDS,
     KIND_SHAPES,
     as_oracle,
+    assert_same,
     brute_dist,
     brute_radii,
     make_pair,
 )
 from _oracles import (
-    assert_same,
     brute_realism,
     kept_threshold,
     kynkaat_code_form,
@@ -29,9 +30,6 @@ from _oracles import (
 import fastprdc
 from fastprdc._backends import get_backend
 from fastprdc._options import RunOptions
-
-CROSS_KEYS = ("b_count", "b_min_radius", "a_covered", "a_count", "a_min_radius", "b_covered",
-              "a_knn_dist", "a_knn_idx", "b_knn_dist", "b_knn_idx")  # fmt: skip
 
 
 def _floats(values):
