@@ -357,6 +357,19 @@ def assert_density(value, count_sum, k, M, name="density"):
     assert value == expected, f"{name}: {value!r} != {count_sum}/({k}*{M}) = {expected!r}"
 
 
+def assert_k_list_matches_single_k(fn, real, fake, ks, names, **kwargs):
+    """``fn(real, fake, k=ks)`` gives ``{name: {k: value}}`` for every name, each value equal
+    to that of ``fn(real, fake, k=k)``; returns the k-list result."""
+    got = fn(real, fake, k=ks, **kwargs)
+    for name in names:
+        assert isinstance(got[name], dict) and sorted(got[name]) == sorted(ks), name
+    for k in ks:
+        single = fn(real, fake, k=k, **kwargs)
+        for name in names:
+            assert got[name][k] == single[name], (name, k, got[name][k], single[name])
+    return got
+
+
 def is_int_dtype(a):
     return np.issubdtype(np.asarray(a).dtype, np.integer)
 
