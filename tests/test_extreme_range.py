@@ -827,6 +827,7 @@ def test_replayed_oracle_and_rounded_sqrt_are_exact():
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="the oracle's pair scale comes from the rows' largest |value|, not their largest "
     "difference: rows equal at 1e150 and 1e-160 apart get distance 0 (squares underflow)",
 )
@@ -838,6 +839,7 @@ def test_distance_far_below_the_rows_magnitude():
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="realism r / d overflows to +inf for a fake 1e-300 from a kept real of radius 1e300 "
     "(docs/metrics.md section 3 calls for +inf only at d = 0)",
 )
@@ -860,3 +862,21 @@ def test_rarity_mean_near_the_magnitude_cap():
     fake = rng.uniform(-1, 1, (25, 3)) * max_magnitude(3) * 0.99
     res = fastprdc.rarity_score(real, fake, k=3, device="cpu")
     assert math.isfinite(res["mean_in_ball"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=(AssertionError, RuntimeWarning),
+    reason="the realism threshold np.median(radii) adds two radii near float64's limit: it "
+    "overflows to +inf (every ball kept) with a RuntimeWarning",
+)
+def test_realism_threshold_near_the_magnitude_cap():
+    rng = np.random.default_rng(0)
+    real = rng.choice([-1.0, 1.0], (30, 3)) * max_magnitude(3)  # corners: huge radii
+    fake = rng.choice([-1.0, 1.0], (25, 3)) * max_magnitude(3) * 0.5
+    radii = np.sort(P.kth_radii(real, 3, device="numpy"))
+    a, b = float(radii[14]), float(radii[15])  # Python floats: no numpy warning here
+    threshold = a / 2 + b / 2  # np.median's value, without the overflow
+    assert a + b == math.inf  # the premise: their plain sum overflows
+    res = fastprdc.realism_score(real, fake, k=3, device="cpu")  # warns (an error here)
+    assert res["n_kept_balls"] == int((radii <= threshold).sum())
