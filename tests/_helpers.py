@@ -14,6 +14,7 @@ package against an independent implementation:
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -154,6 +155,17 @@ def brute_dist(x, y=None):
     return np.sqrt(acc) / s
 
 
+def brute_d2(x, y):
+    """Squared distances summed sequentially in float64 without the pair scale (the oracle's
+    d^2 for data in the usual range, where the scale changes no bit)."""
+    x, y = as_oracle(x), as_oracle(y)
+    acc = np.zeros((x.shape[0], y.shape[0]))
+    for t in range(x.shape[1]):
+        diff = x[:, t][:, None] - y[:, t][None, :]
+        acc += diff * diff
+    return acc
+
+
 def brute_knn_from_dist(D, k, self_exclude):
     """kNN lists sorted by (distance, index); self excluded by position."""
     D = np.array(D, dtype=np.float64, copy=True)
@@ -195,6 +207,21 @@ def brute_membership(points, centres, radii, boundary):
         "nearest_point": np.argmin(D, axis=0).astype(np.int64),
         "nearest_point_distance": D.min(axis=0),
     }
+
+
+#: Every output of a backend's cross pass that exists without realism columns.
+CROSS_KEYS = (
+    "b_count",
+    "b_min_radius",
+    "a_covered",
+    "a_count",
+    "a_min_radius",
+    "b_covered",
+    "a_knn_dist",
+    "a_knn_idx",
+    "b_knn_dist",
+    "b_knn_idx",
+)
 
 
 def brute_prdc_counts(real, fake, k, boundary):
@@ -266,6 +293,57 @@ def assert_exact(actual, expected, name=""):
         )
 
 
+def assert_same(actual, expected, name=""):
+    """Same shape, same dtype kind and the same values bit for bit (NaN == NaN)."""
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
+    if actual.dtype.kind == "f" or expected.dtype.kind == "f":
+        a = actual.astype(np.float64)
+        e = expected.astype(np.float64)
+        same = (a == e) | (np.isnan(a) & np.isnan(e))
+    else:
+        same = actual == expected
+    if not np.all(same):
+        bad = np.argwhere(~same)
+        first = tuple(bad[0])
+        raise AssertionError(
+            f"{name}: {len(bad)} of {actual.size} entries differ; first at {first}: "
+            f"got {actual[first]!r}, expected {expected[first]!r}"
+        )
+
+
+def assert_tree_same(a, b, path=""):
+    """Nested dicts / lists / tuples of arrays and scalars equal bit for bit (NaN == NaN)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict), f"{path}: dict vs {type(b).__name__}"
+        assert set(a) == set(b), f"{path}: keys {sorted(map(str, a))} != {sorted(map(str, b))}"
+        for key in a:
+            assert_tree_same(a[key], b[key], f"{path}/{key}")
+    elif a is None or b is None:
+        assert a is b, f"{path}: {a!r} != {b!r}"
+    elif isinstance(a, (list, tuple)) and a and isinstance(a[0], (dict, list, tuple, np.ndarray)):
+        assert len(a) == len(b), f"{path}: length {len(a)} != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_tree_same(x, y, f"{path}[{i}]")
+    else:
+        assert_same(a, b, path)
+
+
+def assert_results_equal(got, expected, label=""):
+    """Every scalar, curve and per-sample array of two EvaluationResults, bit for bit."""
+    for part in ("scalars", "curves", "samples"):
+        assert_tree_same(getattr(got, part), getattr(expected, part), f"{label}:{part}")
+
+
+def quiet(fn, *args, **kwargs):
+    """Call ``fn`` with pce_rce_re's zero-distance RuntimeWarning silenced (data with
+    duplicates)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(*args, **kwargs)
+
+
 def assert_fraction(value, count, total, name=""):
     """A metric that is count / total: a Python float equal to count / total."""
     assert isinstance(value, float), f"{name}: expected a Python float, got {type(value)}"
@@ -278,6 +356,19 @@ def assert_density(value, count_sum, k, M, name="density"):
     assert isinstance(value, float), f"{name}: expected a Python float, got {type(value)}"
     expected = count_sum / (k * M)
     assert value == expected, f"{name}: {value!r} != {count_sum}/({k}*{M}) = {expected!r}"
+
+
+def assert_k_list_matches_single_k(fn, real, fake, ks, names, **kwargs):
+    """``fn(real, fake, k=ks)`` gives ``{name: {k: value}}`` for every name, each value equal
+    to that of ``fn(real, fake, k=k)``; returns the k-list result."""
+    got = fn(real, fake, k=ks, **kwargs)
+    for name in names:
+        assert isinstance(got[name], dict) and sorted(got[name]) == sorted(ks), name
+    for k in ks:
+        single = fn(real, fake, k=k, **kwargs)
+        for name in names:
+            assert got[name][k] == single[name], (name, k, got[name][k], single[name])
+    return got
 
 
 def is_int_dtype(a):
@@ -294,6 +385,27 @@ ALL_FAMILIES = (
     "pce_rce_re",
     "alpha_precision_beta_recall",
 )
+
+
+def run_probe(script, *args, timeout=300):
+    """Run ``script`` (Python source) in a fresh interpreter with ``args``; its last stdout line
+    is a JSON object, returned as a dict. With "base" and "peak" keys (see PEAK_BYTES_SRC),
+    "extra" = peak - base is added."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-4000:]}"
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "peak" in out:
+        out["extra"] = out["peak"] - out["base"]
+    return out
+
 
 # Source of peak_bytes() for the subprocess memory probes: the process's peak RSS (VmHWM).
 PEAK_BYTES_SRC = """

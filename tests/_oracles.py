@@ -1,6 +1,7 @@
-"""Brute-force oracles for the issue-3 metric families (docs/metrics.md sections 3-7).
+"""Brute-force oracles for the metric families of docs/metrics.md sections 3-7 (realism, rarity,
+cover, entropies, alpha/beta); sections 1-2 are in ``_helpers.py``.
 
-Written from the text of ``docs/metrics.md`` and the issue-3 contract addendum only, on top of
+Written from the text of ``docs/metrics.md`` only, on top of
 the sequential float64 oracle distances of ``_helpers.brute_dist`` (no fastprdc code):
 
 * realism (section 3): max over kept real balls of ``r_i / d(f_j, r_i)``; ``d == 0`` gives
@@ -21,31 +22,6 @@ from __future__ import annotations
 import numpy as np
 from _helpers import as_oracle, brute_dist, brute_radii, inside
 from scipy.special import digamma, gammaln
-
-# ---------------------------------------------------------------------------
-# comparison helper
-# ---------------------------------------------------------------------------
-
-
-def assert_same(actual, expected, name=""):
-    """Same shape, same dtype kind and the same values bit for bit (NaN == NaN)."""
-    actual = np.asarray(actual)
-    expected = np.asarray(expected)
-    assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
-    if actual.dtype.kind == "f" or expected.dtype.kind == "f":
-        a = actual.astype(np.float64)
-        e = expected.astype(np.float64)
-        same = (a == e) | (np.isnan(a) & np.isnan(e))
-    else:
-        same = actual == expected
-    if not np.all(same):
-        bad = np.argwhere(~same)
-        first = tuple(bad[0])
-        raise AssertionError(
-            f"{name}: {len(bad)} of {actual.size} entries differ; first at {first}: "
-            f"got {actual[first]!r}, expected {expected[first]!r}"
-        )
-
 
 # ---------------------------------------------------------------------------
 # realism (section 3)

@@ -15,13 +15,13 @@ from _helpers import (
     DATA_KINDS,
     KIND_SHAPES,
     as_oracle,
+    assert_same,
     brute_dist,
     brute_radii,
     common_oracle,
     make_pair,
 )
 from _oracles import (
-    assert_same,
     brute_alpha_beta,
     brute_authenticity_flags,
     delta,

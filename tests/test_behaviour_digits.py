@@ -1,7 +1,7 @@
 """Behaviour on real data: scikit-learn's digits (1797 x 64) as the real set, a Gaussian
 fitted per class (sklearn GaussianMixture, fixed seeds) as the generator.
 
-Checked (issue 3, "Proof that the numbers are right"):
+Checked (the numbers move the way the definitions say they should):
 * dropping classes lowers recall, coverage and recall cover and raises RCE;
 * shrinking each class toward its mean (a truncation-like sweep) raises precision and
   lowers RE;

@@ -1,4 +1,7 @@
-"""The ``fastprdc`` command line: eval / info / demo, in-process and via ``python -m``."""
+"""The ``fastprdc`` command line, in-process and via ``python -m``: ``eval`` (file formats and
+errors, every family with its options, ``--json``, ``--samples`` with every per-sample array,
+mode level from label files or keys inside the .npz), ``info`` and ``demo``. The reader itself
+(fastprdc.io) is tested in test_io.py."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+from _helpers import ALL_FAMILIES as ALL
+from _helpers import REFERENCE_DIR, load_reference
 
 import fastprdc
 from fastprdc.cli import main
@@ -32,6 +37,31 @@ def _run(capsys, *args):
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def _key(k):
+    return "null" if k is None else str(k)
+
+
+def _assert_json_scalars(data, expected):
+    assert set(data["scalars"]) == set(expected.scalars)
+    for family, metrics in expected.scalars.items():
+        for metric, per_k in metrics.items():
+            for k, value in per_k.items():
+                assert data["scalars"][family][metric][_key(k)] == value, (family, metric, k)
+    for family, curves in expected.curves.items():
+        for name, per_k in curves.items():
+            for k, arr in per_k.items():
+                assert data["curves"][family][name][_key(k)] == arr.tolist(), (family, name)
+
+
+def _flat_samples(samples, prefix=""):
+    flat = {}
+    for family, per_name in samples.items():
+        for name, per_k in per_name.items():
+            for k, arr in per_k.items():
+                flat[f"{prefix}{family}.{name}" + ("" if k is None else f"_k{k}")] = arr
+    return flat
 
 
 # ---------------------------------------------------------------------------
@@ -220,6 +250,185 @@ def test_usage_errors(args, capsys):
 
 
 # ---------------------------------------------------------------------------
+# every family: --metrics all, family options
+# ---------------------------------------------------------------------------
+
+
+def test_eval_metrics_all_table_json_samples(files, capsys):
+    real, fake, tmp = files
+    code, out, err = _run(
+        capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--metrics", "all", "--k", "2", "4",
+        "--json", tmp / "o.json", "--samples", tmp / "s.npz", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    expected = fastprdc.evaluate(real, fake, k=[2, 4], metrics="all", sample_level=True)
+    # the table prints every family and metric
+    for family in ALL:
+        assert family in out, family
+        for metric in expected.scalars[family]:
+            assert metric in out, metric
+    assert "alpha_precision_curve" in out
+    data = json.loads((tmp / "o.json").read_text())
+    _assert_json_scalars(data, expected)
+    with np.load(tmp / "s.npz") as npz:
+        flat = _flat_samples(expected.samples)
+        assert set(npz.files) == set(flat)
+        for key, arr in flat.items():
+            np.testing.assert_array_equal(npz[key], arr, err_msg=key)
+    # every family contributes per-sample arrays
+    for family in ALL:
+        assert any(key.startswith(family + ".") for key in flat), family
+
+
+def test_eval_default_is_all(files, capsys):
+    *_, tmp = files
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy",
+                        "--json", tmp / "o.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    data = json.loads((tmp / "o.json").read_text())
+    assert set(data["scalars"]) == set(ALL)
+
+
+def test_eval_family_options_match_api(files, capsys):
+    real, fake, tmp = files
+    center = np.linspace(-0.5, 0.5, real.shape[1])
+    np.save(tmp / "center.npy", center)
+    code, _, err = _run(
+        capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--metrics", "all",
+        "--boundary", "strict", "--prune", "0.25", "--C", "2", "--variant", "cheema2023",
+        "--cover-k", "auto", "--n-alphas", "11", "--center", tmp / "center.npy",
+        "--device", "numpy", "--json", tmp / "o.json", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    expected = fastprdc.evaluate(
+        real, fake, metrics="all", boundary="strict", device="numpy",
+        k={"precision_recall_cover": "auto"},
+        params={
+            "realism_score": {"prune": 0.25},
+            "precision_recall_cover": {"C": 2, "variant": "cheema2023"},
+            "alpha_precision_beta_recall": {"n_alphas": 11, "center": center},
+        },
+    )  # fmt: skip
+    data = json.loads((tmp / "o.json").read_text())
+    _assert_json_scalars(data, expected)
+    assert len(data["curves"]["alpha_precision_beta_recall"]["alphas"]["null"]) == 11
+    cover = fastprdc.precision_recall_cover(real, fake, k="auto", C=2, variant="cheema2023",
+                                            boundary="strict")  # fmt: skip
+    (k_auto,) = expected.info["ks"]["precision_recall_cover"]
+    assert (
+        data["scalars"]["precision_recall_cover"]["precision_cover"][str(k_auto)]
+        == (cover["precision_cover"])
+    )
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--metrics", "precision_recall", "--prune", "0.3"], "realism_score"),
+        (["--metrics", "density_coverage", "--C", "2"], "precision_recall_cover"),
+        (["--metrics", "rarity_score", "--n-alphas", "5"], "alpha_precision_beta_recall"),
+    ],
+)
+def test_family_option_without_its_family(files, capsys, args, fragment):
+    _, _, tmp = files
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", *args, "--quiet")
+    assert code == 2 and fragment in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [["--prune", "1.5"], ["--C", "0"], ["--n-alphas", "1"],
+                                  ["--metrics", "realism"]])  # fmt: skip
+def test_bad_family_options_exit_2(files, capsys, args):
+    _, _, tmp = files
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", *args, "--quiet")
+    assert code == 2, err
+    assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------
+# mode level
+# ---------------------------------------------------------------------------
+
+
+def _modes16_files(tmp):
+    real, fake, _ = load_reference("pub_modes16")
+    rl = np.load(REFERENCE_DIR / "pub_modes16_real_labels.npy")
+    fl = np.load(REFERENCE_DIR / "pub_modes16_fake_labels.npy")
+    np.save(tmp / "real.npy", real)
+    np.save(tmp / "fake.npy", fake)
+    np.save(tmp / "real_labels.npy", rl)
+    np.save(tmp / "fake_labels.npy", fl)
+    return real, fake, rl, fl
+
+
+def test_eval_label_files(tmp_path, capsys):
+    real, fake, rl, fl = _modes16_files(tmp_path)
+    code, out, err = _run(
+        capsys, "eval", tmp_path / "real.npy", tmp_path / "fake.npy",
+        "--real-labels", tmp_path / "real_labels.npy",
+        "--fake-labels", tmp_path / "fake_labels.npy",
+        "--json", tmp_path / "o.json", "--samples", tmp_path / "s.npz", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    expected = fastprdc.evaluate(real, fake, metrics="all", real_labels=rl, fake_labels=fl,
+                                 sample_level=True)  # fmt: skip
+    pc = expected.per_class
+    assert "no fake samples" in out  # classes 4 and 5 are listed in the per-class table
+    data = json.loads((tmp_path / "o.json").read_text())
+    assert data["per_class"]["missing_in_fake"] == [4, 5]
+    assert data["per_class"]["evaluated"] == [0, 1, 2, 3]
+    assert data["per_class"]["fake_counts"] == {str(c): v for c, v in pc["fake_counts"].items()}
+    for c in pc["evaluated"]:
+        for family, metrics in pc["scalars"][c].items():
+            for metric, per_k in metrics.items():
+                for k, value in per_k.items():
+                    got = data["per_class"]["scalars"][str(c)][family][metric][_key(k)]
+                    assert got == value, (c, family, metric, k)
+    with np.load(tmp_path / "s.npz") as npz:
+        for c in pc["evaluated"]:
+            np.testing.assert_array_equal(npz[f"per_class.{c}.real_rows"], np.flatnonzero(rl == c))
+            np.testing.assert_array_equal(npz[f"per_class.{c}.fake_rows"], np.flatnonzero(fl == c))
+            for key, arr in _flat_samples(pc["samples"][c], f"per_class.{c}.").items():
+                np.testing.assert_array_equal(npz[key], arr, err_msg=key)
+
+
+@pytest.mark.parametrize("how", ["auto", "labels-key"])
+def test_eval_labels_inside_npz(tmp_path, capsys, how):
+    real, fake, rl, fl = _modes16_files(tmp_path)
+    name = "labels" if how == "auto" else "mode"
+    np.savez(tmp_path / "real.npz", feats=real, **{name: rl})
+    np.savez(tmp_path / "fake.npz", feats=fake, **{name: fl})
+    opts = ["--per-class"] if how == "auto" else ["--labels-key", "mode", "--key", "feats"]
+    code, _, err = _run(
+        capsys, "eval", tmp_path / "real.npz", tmp_path / "fake.npz", *opts,
+        "--metrics", "precision_recall", "--json", tmp_path / "o.json", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads((tmp_path / "o.json").read_text())
+    expected = fastprdc.evaluate(real, fake, metrics=["precision_recall"], real_labels=rl,
+                                 fake_labels=fl).per_class  # fmt: skip
+    assert data["per_class"]["missing_in_fake"] == [4, 5]
+    for c in range(4):
+        assert (
+            data["per_class"]["scalars"][str(c)]["precision_recall"]["recall"]["3"]
+            == (expected["scalars"][c]["precision_recall"]["recall"][3])
+        )
+
+
+def test_eval_labels_length_mismatch_exit_2(tmp_path, capsys):
+    _modes16_files(tmp_path)
+    np.save(tmp_path / "short.npy", np.zeros(100, np.int64))
+    code, _, err = _run(
+        capsys, "eval", tmp_path / "real.npy", tmp_path / "fake.npy",
+        "--real-labels", tmp_path / "short.npy", "--fake-labels", tmp_path / "fake_labels.npy",
+        "--quiet",
+    )  # fmt: skip
+    assert code == 2
+    assert "real_labels" in err and "100" in err and "480" in err
+    assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------
 # info / demo / python -m
 # ---------------------------------------------------------------------------
 
@@ -232,13 +441,17 @@ def test_info(capsys):
         assert word in low, word
 
 
-def test_demo_quick(capsys):
+def test_demo_shows_every_family_and_the_sweeps(capsys):
     pytest.importorskip("sklearn", reason="fastprdc demo needs scikit-learn ([demo] extra)")
     code, out, err = _run(capsys, "demo", "--quick")
     assert code == 0, err
     low = out.lower()
-    for word in ("precision", "recall", "density", "coverage"):
-        assert word in low
+    for word in ("precision", "recall", "density", "coverage", "realism", "rarity",
+                 "precision cover", "recall cover", "pce", "rce", "re ", "alpha",
+                 "beta", "authenticity"):  # fmt: skip
+        assert word in low, word
+    assert "mode dropping" in low  # the mode-dropping sweep table
+    assert "missing from fake" in low  # the mode-level table
 
 
 def test_python_m_fastprdc(files):

@@ -11,6 +11,7 @@ from _helpers import (
     assert_density,
     assert_exact,
     assert_fraction,
+    assert_k_list_matches_single_k,
     brute_prdc_counts,
     gaussian,
     is_int_dtype,
@@ -63,13 +64,11 @@ def test_fewer_fakes_than_k(backend, rng):
 def test_k_list_equals_separate_calls(backend, boundary, rng):
     real, fake = make_pair(rng, "lattice", 120, 100, 3)
     ks = [7, 1, 5]
-    got = fastprdc.density_coverage(real, fake, k=ks, boundary=boundary, device=backend)
-    for name in ("density", "coverage"):
-        assert isinstance(got[name], dict) and sorted(got[name]) == sorted(ks)
+    got = assert_k_list_matches_single_k(
+        fastprdc.density_coverage, real, fake, ks, ("density", "coverage"),
+        boundary=boundary, device=backend,
+    )  # fmt: skip
     for k in ks:
-        single = fastprdc.density_coverage(real, fake, k=k, boundary=boundary, device=backend)
-        assert got["density"][k] == single["density"]
-        assert got["coverage"][k] == single["coverage"]
         _check_dc({n: got[n][k] for n in got}, real, fake, k, boundary, f"list k={k}")
 
 

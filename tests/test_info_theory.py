@@ -12,8 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
-from _helpers import KIND_SHAPES, gaussian, make_pair
-from _oracles import assert_same, brute_entropies, brute_entropy_terms
+from _helpers import KIND_SHAPES, assert_same, gaussian, make_pair
+from _oracles import brute_entropies, brute_entropy_terms
 
 import fastprdc
 

@@ -1,21 +1,24 @@
-"""The N x M distance matrix is never allocated (architecture.md, Memory).
+"""Peak memory: the N x M distance matrix is never allocated, the ``max_memory`` budget holds,
+and massive ties (identical rows, all-zero realism radii) do not grow candidate lists as N x M
+(README, "Memory, threads, progress"; docs/metrics.md section 10 for the ties).
 
 N = M = 12000, d = 8, float32: an N x M float64 matrix would be 1.15 GB and even a
 float32 one 576 MB. Each measurement runs in a fresh subprocess and reads the
 process's peak resident set size before and after the calls: ``VmHWM`` of
 /proc/self/status, which sees native and BLAS allocations (tracemalloc does not) and,
 unlike ``ru_maxrss``, is not inherited from the parent (pytest) across fork + exec.
+
+These probes run the cpu backend only: they measure host memory, while a GPU backend's
+temporaries live in device memory (and its CUDA context alone exceeds these bounds).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import textwrap
 
 import pytest
-from _helpers import PEAK_BYTES_SRC
+from _helpers import PEAK_BYTES_SRC, run_probe
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="reads VmHWM from /proc/self/status (Linux)"
@@ -65,26 +68,13 @@ SCRIPT = PEAK_BYTES_SRC + textwrap.dedent(
 ).format(N=N, M=M, D=D)
 
 
-def _measure(mode):
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    out["extra"] = out["peak"] - out["base"]
-    return out
-
-
 def test_measurement_sees_a_large_matrix():
-    out = _measure("control")
+    out = run_probe(SCRIPT, "control")
     assert out["extra"] > 0.8 * MATRIX_F32 / 2, out
 
 
 def test_metrics_never_allocate_n_by_m():
-    out = _measure("metrics")
+    out = run_probe(SCRIPT, "metrics")
     assert out["extra"] < 250 * MB, (
         f"peak memory grew by {out['extra'] / MB:.0f} MB during the calls "
         f"(an N x M float32 matrix is {MATRIX_F32 / MB:.0f} MB)"
@@ -93,7 +83,64 @@ def test_metrics_never_allocate_n_by_m():
 
 
 def test_max_memory_budget_respected():
-    out = _measure("budget")
+    out = run_probe(SCRIPT, "budget")
     # temporaries bounded by 32 MB; outputs are O((N + M) k); 40 MB of slack for
     # allocator granularity and per-thread arenas
     assert out["extra"] < 72 * MB, f"peak grew by {out['extra'] / MB:.0f} MB with max_memory=32MB"
+
+
+TIES_SCRIPT = PEAK_BYTES_SRC + textwrap.dedent(
+    """
+    import json, sys, time
+    import numpy as np
+
+
+    from fastprdc import primitives as P
+    kw = dict(device="cpu", num_threads=2)
+    mode, n = sys.argv[1], int(sys.argv[2])
+    rng = np.random.default_rng(0)
+    if mode == "knn":
+        X = np.zeros((n, 8))
+    else:
+        A = rng.random((n, 8))
+        B = rng.random((n, 8))
+        zeros = np.zeros(n)
+    # warm up: native module, thread pool, small buffers
+    P.knn(np.zeros((300, 8)), k=5, **kw)
+    P.ball_membership(A[:300] if mode != "knn" else np.zeros((300, 8)),
+                      np.zeros((300, 8)), np.zeros(300), realism=True, **kw)
+    base = peak_bytes()
+    t0 = time.perf_counter()
+    if mode == "knn":
+        dist, idx = P.knn(X, k=5, **kw)
+        ok = bool(np.array_equal(idx[:, 0], np.where(np.arange(n) == 0, 1, 0)))
+        ok &= bool(np.array_equal(idx[-1], np.arange(5))) and not dist.any()
+    else:
+        out = P.ball_membership(A, B, zeros, realism=True, **kw)
+        ok = bool((out["realism"] == 0).all() and (out["realism_centre"] == 0).all())
+    print(json.dumps({"base": base, "peak": peak_bytes(), "ok": ok,
+                      "seconds": time.perf_counter() - t0}))
+    """
+)
+
+
+@pytest.mark.slow  # ~6 s: every identical pair goes through the exact recheck
+def test_identical_rows_knn_memory_bounded():
+    """20000 identical rows, k = 5: tie candidates must not grow as N^2 (was 4 GB)."""
+    out = run_probe(TIES_SCRIPT, "knn", 20000, timeout=240)
+    assert out["ok"], out
+    assert out["extra"] < 200 * MB, (
+        f"self-kNN of 20000 identical rows grew peak memory by {out['extra'] / MB:.0f} MB "
+        f"in {out['seconds']:.1f} s"
+    )
+
+
+def test_zero_radii_realism_memory_bounded():
+    """8000 x 8000 with all-zero radii: every ratio ties at 0 (was O(N M) memory: 500 MB
+    here, 4 GB at 20000)."""
+    out = run_probe(TIES_SCRIPT, "realism", 8000, timeout=240)
+    assert out["ok"], out
+    assert out["extra"] < 200 * MB, (
+        f"zero-radii realism 8000 x 8000 grew peak memory by {out['extra'] / MB:.0f} MB "
+        f"in {out['seconds']:.1f} s"
+    )

@@ -10,8 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _helpers import REFERENCE_DIR, load_reference, make_pair
-from _oracles import assert_same
+from _helpers import REFERENCE_DIR, assert_same, load_reference, make_pair
 
 import fastprdc
 

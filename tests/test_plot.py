@@ -4,7 +4,6 @@ alpha/beta figure, dropped classes marked; the clear error when matplotlib is mi
 
 from __future__ import annotations
 
-import builtins
 import copy
 import math
 import subprocess
@@ -407,23 +406,7 @@ def test_figures_of_the_report(res_all, res_labelled):
 # --------------------------------------------------------------------------- no matplotlib
 
 
-def _block_matplotlib(monkeypatch):
-    """Make ``import matplotlib...`` fail as when it is not installed."""
-    for name in list(sys.modules):
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            monkeypatch.delitem(sys.modules, name)
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
-
-
-def test_missing_matplotlib_names_the_extra(res_all, monkeypatch):
-    _block_matplotlib(monkeypatch)
+def test_missing_matplotlib_names_the_extra(res_all, no_matplotlib):
     calls = [plot.summary, plot.metrics_vs_k, plot.histograms, lambda r: r.plot("pce_rce_re")]
     for call in calls:
         with pytest.raises(ImportError, match=r'pip install "fastprdc\[plot\]"'):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import DATA_KINDS, KIND_SHAPES, as_oracle, brute_radii, make_pair
-from _oracles import assert_same, auto_k, brute_pr_cover
+from _helpers import DATA_KINDS, KIND_SHAPES, as_oracle, assert_same, brute_radii, make_pair
+from _oracles import auto_k, brute_pr_cover
 
 import fastprdc
 

@@ -10,6 +10,7 @@ from _helpers import (
     KIND_SHAPES,
     assert_exact,
     assert_fraction,
+    assert_k_list_matches_single_k,
     brute_metrics,
     brute_prdc_counts,
     gaussian,
@@ -54,14 +55,12 @@ def test_extreme_k(backend, boundary, k_kind, rng):
 def test_k_list_equals_separate_calls(backend, boundary, rng):
     real, fake = make_pair(rng, "lattice", 120, 100, 3)
     ks = [1, 3, 7]
-    got = fastprdc.precision_recall(real, fake, k=ks, boundary=boundary, device=backend)
+    got = assert_k_list_matches_single_k(
+        fastprdc.precision_recall, real, fake, ks, ("precision", "recall"),
+        boundary=boundary, device=backend,
+    )  # fmt: skip
     assert set(got) == {"precision", "recall"}
-    for name in ("precision", "recall"):
-        assert isinstance(got[name], dict) and sorted(got[name]) == ks
     for k in ks:
-        single = fastprdc.precision_recall(real, fake, k=k, boundary=boundary, device=backend)
-        assert got["precision"][k] == single["precision"]
-        assert got["recall"][k] == single["recall"]
         _check_pr({n: got[n][k] for n in got}, real, fake, k, boundary, f"list k={k}")
 
 

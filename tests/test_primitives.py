@@ -1,6 +1,6 @@
 """The three primitives (and the backend-level cross pass) against the float64 oracle.
 
-Exactness is the contract: the cpu backend and the numpy backend must both be
+Exactness is the contract: every backend (the numpy reference and each fast one) must be
 *bit-identical* to the independent brute force of ``_helpers.py`` (same float64
 distances, same neighbour indices, same counts and flags) for every dtype, memory
 order, tiling and thread count.
@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _helpers import (
+    CROSS_KEYS,
     DATA_KINDS,
     KIND_SHAPES,
     as_oracle,
     assert_exact,
+    brute_d2,
     brute_dist,
     brute_knn,
     brute_knn_from_dist,
@@ -173,14 +175,15 @@ def test_knn_offset_data_beats_naive_float32(backend, rng):
 
 @pytest.mark.parametrize("tile_rows", [1, 3, 7, None])
 @pytest.mark.parametrize("num_threads", [1, 2])
-def test_knn_tiles_and_threads(tile_rows, num_threads, rng):
+def test_knn_tiles_and_threads(tile_rows, num_threads, rng, fast_backend):
     x, y = make_pair(rng, "repeats", 83, 61, 9, np.float32)
     e_dist, e_idx = brute_knn(x, k=7)
-    dist, idx = P.knn(x, k=7, device="cpu", tile_rows=tile_rows, num_threads=num_threads)
+    run = {"device": fast_backend, "tile_rows": tile_rows, "num_threads": num_threads}
+    dist, idx = P.knn(x, k=7, **run)
     assert_exact(dist, e_dist, "self dist")
     assert_exact(idx, e_idx, "self idx")
     e_dist, e_idx = brute_knn(x, y, k=7)
-    dist, idx = P.knn(x, y, k=7, device="cpu", tile_rows=tile_rows, num_threads=num_threads)
+    dist, idx = P.knn(x, y, k=7, **run)
     assert_exact(dist, e_dist, "cross dist")
     assert_exact(idx, e_idx, "cross idx")
 
@@ -214,12 +217,12 @@ def test_knn_non_contiguous_input(backend, rng):
     assert_exact(idx, e_idx, "idx")
 
 
-def test_knn_inexact_mode_shapes_and_values(rng):
+def test_knn_inexact_mode_shapes_and_values(rng, fast_backend):
     x = gaussian(rng, 300, 32, np.float32)
     y = gaussian(rng, 200, 32, np.float32, loc=0.2)
     for args, n in (((x,), 300), ((x, y), 300)):
         e_dist, e_idx = brute_knn(*args, k=5)
-        dist, idx = P.knn(*args, k=5, device="cpu", exact=False)
+        dist, idx = P.knn(*args, k=5, device=fast_backend, exact=False)
         assert dist.shape == (n, 5) and idx.shape == (n, 5)
         assert dist.dtype == np.float64 and is_int_dtype(idx)
         np.testing.assert_allclose(dist, e_dist, rtol=1e-4, atol=1e-5)
@@ -250,9 +253,10 @@ def test_kth_radii_int_and_list(backend, kind, dtype, order, rng):
 
 @pytest.mark.parametrize("tile_rows", [1, 3, 7, None])
 @pytest.mark.parametrize("num_threads", [1, 2])
-def test_kth_radii_tiles_threads(tile_rows, num_threads, rng):
+def test_kth_radii_tiles_threads(tile_rows, num_threads, rng, fast_backend):
     x = lattice(rng, 97, 3)
-    rs = P.kth_radii(x, [1, 2, 5], device="cpu", tile_rows=tile_rows, num_threads=num_threads)
+    run = {"device": fast_backend, "tile_rows": tile_rows, "num_threads": num_threads}
+    rs = P.kth_radii(x, [1, 2, 5], **run)
     for k in (1, 2, 5):
         assert_exact(rs[k], brute_radii(x, k), f"k={k}")
 
@@ -313,7 +317,7 @@ def test_ball_membership_zero_and_custom_radii(backend, boundary, rng):
 
 @pytest.mark.parametrize("tile_rows", [1, 3, 7, None])
 @pytest.mark.parametrize("num_threads", [1, 2])
-def test_ball_membership_tiles_threads(tile_rows, num_threads, boundary, rng):
+def test_ball_membership_tiles_threads(tile_rows, num_threads, boundary, rng, fast_backend):
     centres, points = make_pair(rng, "lattice", 70, 55, 3)
     radii = brute_radii(centres, 2)
     got = P.ball_membership(
@@ -321,11 +325,68 @@ def test_ball_membership_tiles_threads(tile_rows, num_threads, boundary, rng):
         centres,
         radii,
         boundary=boundary,
-        device="cpu",
+        device=fast_backend,
         tile_rows=tile_rows,
         num_threads=num_threads,
     )
     _check_membership(got, brute_membership(points, centres, radii, boundary), "tiles")
+
+
+# ---------------------------------------------------------------------------
+# ball_membership: per-centre point counts and the squared-with-eps realism form
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+@pytest.mark.parametrize("boundary", ["inclusive", "strict"])
+def test_point_count_per_centre(backend, kind, boundary, rng):
+    n, m, d = KIND_SHAPES[kind]
+    centres, points = make_pair(rng, kind, n, m, d)
+    radii = np.stack([brute_radii(centres, 3), brute_radii(centres, 5)], axis=1)
+    out = P.ball_membership(points, centres, radii, boundary=boundary, device=backend)
+    D = np.sqrt(brute_d2(centres, points))
+    op = np.less if boundary == "strict" else np.less_equal
+    hit = op(D[:, :, None], radii[:, None, :])
+    np.testing.assert_array_equal(out["point_count"], hit.sum(axis=1))
+    np.testing.assert_array_equal(out["any_point"], hit.any(axis=1))
+    np.testing.assert_array_equal(out["count"], hit.sum(axis=0))
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+@pytest.mark.parametrize("eps", [1e-5, 0.0, 0.5])
+def test_squared_eps_realism(backend, kind, eps, rng):
+    n, m, d = KIND_SHAPES[kind]
+    centres, points = make_pair(rng, kind, n, m, d)
+    r = brute_radii(centres, 3)
+    r[r > np.median(r)] = 0.0  # pruned balls as in the improved-P&R code: radius 0
+    out = P.ball_membership(points, centres, r, realism=True, realism_eps=eps, device=backend)
+    D2 = brute_d2(centres, points)
+    num = np.broadcast_to((r * r)[:, None], D2.shape)
+    den = D2 + eps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(den > 0, num / den, np.where(num > 0, np.inf, 1.0))
+    np.testing.assert_array_equal(out["realism"], ratio.max(axis=0))
+    np.testing.assert_array_equal(out["realism_centre"], ratio.argmax(axis=0))
+
+
+@pytest.mark.parametrize("tile_rows,num_threads", [(1, 1), (5, 2), (None, 2)])
+def test_squared_eps_realism_fast_backend_equals_numpy(tile_rows, num_threads, rng, fast_backend):
+    centres, points = make_pair(rng, "repeats", 110, 90, 8)
+    r = brute_radii(centres, 3)
+    kw = dict(realism=True, realism_eps=1e-5)
+    ref = P.ball_membership(points, centres, r, device="numpy", **kw)
+    got = P.ball_membership(
+        points, centres, r, device=fast_backend, tile_rows=tile_rows, num_threads=num_threads, **kw
+    )
+    for key in ("realism", "realism_centre", "point_count"):
+        np.testing.assert_array_equal(got[key], ref[key])
+
+
+@pytest.mark.parametrize("eps", [-1.0, float("nan"), float("inf")])
+def test_bad_realism_eps(eps):
+    x = np.zeros((4, 2), np.float32)
+    with pytest.raises(ValueError, match="realism_eps"):
+        P.ball_membership(x, x, np.ones(4), realism=True, realism_eps=eps)
 
 
 # ---------------------------------------------------------------------------
@@ -375,20 +436,6 @@ def _expected_cross(A, B, radii_a, radii_b, strict, knn_a, knn_b):
     out["a_knn_dist"], out["a_knn_idx"] = brute_knn_from_dist(D, knn_a, False)
     out["b_knn_dist"], out["b_knn_idx"] = brute_knn_from_dist(D.T, knn_b, False)
     return out
-
-
-CROSS_KEYS = [
-    "b_count",
-    "b_min_radius",
-    "a_covered",
-    "a_count",
-    "a_min_radius",
-    "b_covered",
-    "a_knn_dist",
-    "a_knn_idx",
-    "b_knn_dist",
-    "b_knn_idx",
-]
 
 
 def _check_cross(got, expected, label):
@@ -447,34 +494,34 @@ def test_cross_pass_optional_parts(backend, rng):
 
 @pytest.mark.parametrize("tile_rows", [1, 3, 7, None])
 @pytest.mark.parametrize("num_threads", [1, 2])
-def test_cross_pass_tiles_threads(tile_rows, num_threads, rng):
+def test_cross_pass_tiles_threads(tile_rows, num_threads, rng, fast_backend):
     from fastprdc._backends import get_backend
 
     A, B, radii_a, radii_b = _cross_inputs(rng, "lattice", np.float32)
     opts = _run_options(tile_rows=tile_rows, num_threads=num_threads)
     for strict in (False, True):
-        got = get_backend("cpu").cross_pass(A, B, radii_a, radii_b, strict, 2, 3, opts)
+        got = get_backend(fast_backend).cross_pass(A, B, radii_a, radii_b, strict, 2, 3, opts)
         _check_cross(got, _expected_cross(A, B, radii_a, radii_b, strict, 2, 3), "tiles")
 
 
-def test_cross_pass_cpu_equals_numpy_offset(rng):
-    """Large common offset, float32, 128 dims: cpu == numpy oracle bit for bit."""
+def test_cross_pass_fast_backend_equals_numpy_offset(rng, fast_backend):
+    """Large common offset, float32, 128 dims: each fast backend == numpy oracle bit for bit."""
     from fastprdc._backends import get_backend
 
     A, B, radii_a, radii_b = _cross_inputs(rng, "offset", np.float32)
     out = {}
-    for name in ("numpy", "cpu"):
+    for name in ("numpy", fast_backend):
         be = get_backend(name)
         out[name] = be.cross_pass(A, B, radii_a, radii_b, False, 5, 5, _run_options())
     for key in CROSS_KEYS:
-        assert_exact(out["cpu"][key], out["numpy"][key], key)
+        assert_exact(out[fast_backend][key], out["numpy"][key], key)
 
 
-def test_cross_pass_inexact_mode(rng):
+def test_cross_pass_inexact_mode(rng, fast_backend):
     from fastprdc._backends import get_backend
 
     A, B, radii_a, radii_b = _cross_inputs(rng, "gauss", np.float32)
-    got = get_backend("cpu").cross_pass(
+    got = get_backend(fast_backend).cross_pass(
         A, B, radii_a, radii_b, False, 3, 3, _run_options(exact=False)
     )
     e = _expected_cross(A, B, radii_a, radii_b, False, 3, 3)

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import DATA_KINDS, KIND_SHAPES, as_oracle, brute_dist, brute_radii, make_pair
-from _oracles import assert_same, brute_rarity
+from _helpers import (
+    DATA_KINDS,
+    KIND_SHAPES,
+    as_oracle,
+    assert_same,
+    brute_dist,
+    brute_radii,
+    make_pair,
+)
+from _oracles import brute_rarity
 
 import fastprdc
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _helpers import (
+    CROSS_KEYS,
     DATA_KINDS,
     KIND_SHAPES,
     as_oracle,
+    assert_same,
     brute_dist,
     brute_radii,
     make_pair,
 )
 from _oracles import (
-    assert_same,
     brute_realism,
     kept_threshold,
     kynkaat_code_form,
@@ -29,9 +30,6 @@ from _oracles import (
 import fastprdc
 from fastprdc._backends import get_backend
 from fastprdc._options import RunOptions
-
-CROSS_KEYS = ("b_count", "b_min_radius", "a_covered", "a_count", "a_min_radius", "b_covered",
-              "a_knn_dist", "a_knn_idx", "b_knn_dist", "b_knn_idx")  # fmt: skip
 
 
 def _floats(values):
@@ -163,13 +161,17 @@ def test_cross_pass_realism_does_not_change_other_outputs(backend, rng):
 @pytest.mark.parametrize("tile_rows", [1, 2, 5, None])
 @pytest.mark.parametrize("num_threads", [1, 2])
 @pytest.mark.parametrize("kind", ["lattice", "offset"])
-def test_cross_pass_realism_cpu_equals_numpy(kind, tile_rows, num_threads, rng):
-    """cpu == numpy bit for bit on b_realism / b_realism_idx, any tiling and thread count."""
+def test_cross_pass_realism_fast_backend_equals_numpy(
+    kind, tile_rows, num_threads, rng, fast_backend
+):
+    """Each fast backend == numpy bit for bit on b_realism / b_realism_idx, any tiling and
+    thread count."""
     n, m, d = KIND_SHAPES[kind]
     A, B = make_pair(rng, kind, n, m, d, np.float32)
     R = _realism_columns(A, rng)
     opts = RunOptions(tile_rows=tile_rows, num_threads=num_threads)
-    cpu = get_backend("cpu").cross_pass(A, B, None, None, False, 0, 0, opts, realism_radii=R)
+    fast = get_backend(fast_backend)
+    cpu = fast.cross_pass(A, B, None, None, False, 0, 0, opts, realism_radii=R)
     ref = get_backend("numpy").cross_pass(A, B, None, None, False, 0, 0, RunOptions(),
                                           realism_radii=R)  # fmt: skip
     for key in ("b_realism", "b_realism_idx"):
@@ -370,8 +372,8 @@ def test_dgm_eval_form_is_strict_median(reference_case, backend):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-def test_realism_moderate_size_cpu_equals_numpy(dtype):
-    """Clustered data, duplicates and fakes on reals at a size with many tiles (the cpu
+def test_realism_moderate_size_fast_backend_equals_numpy(dtype, fast_backend):
+    """Clustered data, duplicates and fakes on reals at a size with many tiles (a fast
     backend's pruning of pairs that cannot raise a maximum is exercised)."""
     rng = np.random.default_rng(7)
     centres = 3 * rng.standard_normal((12, 24))
@@ -381,7 +383,7 @@ def test_realism_moderate_size_cpu_equals_numpy(dtype):
     fake[:60] = real[rng.choice(1500, 60, replace=False)]
     real, fake = real.astype(dtype), fake.astype(dtype)
     kw = {"k": [1, 3, 10], "sample_level": True}
-    cpu = fastprdc.realism_score(real, fake, device="cpu", **kw)
+    cpu = fastprdc.realism_score(real, fake, device=fast_backend, **kw)
     ref = fastprdc.realism_score(real, fake, device="numpy", **kw)
     for k in kw["k"]:
         assert_same(cpu["realism"][k], ref["realism"][k], f"k={k} realism")

@@ -11,7 +11,6 @@ extra package). It skips when no Chromium is installed, except with
 from __future__ import annotations
 
 import base64
-import builtins
 import contextlib
 import fcntl
 import io
@@ -273,18 +272,7 @@ def test_report_without_labels_or_sample_level(tmp_path):
     assert [c[1] for c in table["rows"][0]] == ["metric", "k=3", "k=5"]
 
 
-def test_report_without_matplotlib(result, monkeypatch):
-    for name in list(sys.modules):
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            monkeypatch.delitem(sys.modules, name)
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name == "matplotlib" or name.startswith("matplotlib."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
+def test_report_without_matplotlib(result, no_matplotlib):
     with pytest.raises(ImportError, match=r'pip install "fastprdc\[plot\]"'):
         render_report(result)
     page = _parse(render_report(result, figures=False))

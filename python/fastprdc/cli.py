@@ -1,4 +1,7 @@
-"""Command line interface: ``fastprdc eval | info | demo`` (also ``python -m fastprdc``)."""
+"""Command line interface: ``fastprdc eval | info | demo`` (also ``python -m fastprdc``).
+
+Files are read by :mod:`fastprdc.io`.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["load_features", "load_labels", "main"]
+from .io import LABEL_KEYS, load_features, load_labels
 
-#: Keys tried, in this order, when an .npz (or a saved dict) holds several arrays.
-FEATURE_KEYS = ("feats", "reps", "feature", "features", "arr_0")
-#: Keys tried for class labels inside an .npz ("{set}" is "real" or "fake").
-LABEL_KEYS = ("{set}_labels", "labels", "label", "y", "targets", "target", "classes")
+__all__ = ["load_features", "load_labels", "main"]  # the readers live in fastprdc.io
 
 
 def _metric_choices() -> tuple[str, ...]:
@@ -27,203 +26,6 @@ def _metric_choices() -> tuple[str, ...]:
 
 class CLIError(ValueError):
     """A user error reported as one line on stderr with exit code 2."""
-
-
-def _check_array(
-    arr: Any, where: str, kinds: str = "biuf", expected: str = "a numeric array"
-) -> np.ndarray:
-    arr = np.asarray(arr)
-    if arr.dtype.hasobject:
-        raise CLIError(f"{where}: refusing to load pickled data (object array)")
-    if arr.dtype.kind not in kinds:
-        raise CLIError(f"{where}: expected {expected}, got dtype {arr.dtype}")
-    return arr
-
-
-def _pick_key(keys: Sequence[str], key: str | None, path: Path) -> str:
-    listed = ", ".join(keys) if keys else "(none)"
-    if key is not None:
-        if key not in keys:
-            raise CLIError(f"{path}: no array named {key!r}; keys: {listed}")
-        return key
-    if len(keys) == 1:
-        return keys[0]
-    found = [k for k in FEATURE_KEYS if k in keys]
-    if len(found) == 1:
-        return found[0]
-    why = "several feature keys" if found else "no known feature key"
-    raise CLIError(
-        f"{path}: {why} ({', '.join(found) or ', '.join(FEATURE_KEYS)}) among {listed}; "
-        "choose one with --key"
-    )
-
-
-def _load_npz(path: Path, key: str | None) -> np.ndarray:
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            name = _pick_key(list(npz.files), key, path)
-            try:
-                arr = npz[name]
-            except ValueError as exc:
-                if "pickle" in str(exc).lower():
-                    raise CLIError(
-                        f"{path}[{name}]: refusing to load pickled data (object array)"
-                    ) from None
-                raise
-    except CLIError:
-        raise
-    except (ValueError, OSError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise CLIError(f"{path}: not a readable .npz file ({exc})") from None
-    return _check_array(arr, f"{path}[{name}]")
-
-
-def _load_npy(path: Path) -> np.ndarray:
-    try:
-        with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                header = np.lib.format.read_array_header_1_0(fh)
-            else:
-                header = np.lib.format.read_array_header_2_0(fh)
-    except (ValueError, OSError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise CLIError(f"{path}: not a readable .npy file ({exc})") from None
-    if np.dtype(header[2]).hasobject:
-        raise CLIError(f"{path}: refusing to load pickled data (object array)")
-    try:
-        # Memory-mapped: a large float32 file is not copied before validation.
-        arr = np.load(path, allow_pickle=False, mmap_mode="r")
-    except (ValueError, OSError, EOFError) as exc:
-        raise CLIError(f"{path}: not a readable .npy file ({exc})") from None
-    return _check_array(arr, str(path))
-
-
-def _load_torch(path: Path, key: str | None) -> np.ndarray:
-    try:
-        import torch
-    except ImportError:
-        raise CLIError(f"{path}: reading .pt/.pth needs PyTorch (pip install torch)") from None
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CLIError(f"{path}: cannot load safely with weights_only=True ({exc})") from None
-    if isinstance(obj, dict):
-        keys = [k for k in obj if isinstance(k, str)]
-        obj = obj[_pick_key(keys, key, path)]
-    if not isinstance(obj, torch.Tensor):
-        raise CLIError(f"{path}: expected a tensor, got {type(obj).__name__}")
-    return _check_array(obj.detach().cpu().numpy(), str(path))
-
-
-def load_features(path: str | Path, key: str | None = None) -> np.ndarray:
-    """Load a feature matrix from .npy, .npz (key auto-detected or ``key``) or .pt/.pth.
-
-    Pickled (object) arrays are refused. Raises ``FileNotFoundError`` for a missing file
-    and ``ValueError`` (``CLIError``) for anything unreadable or ambiguous.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        return _load_npz(path, key)
-    if suffix == ".npy":
-        if key is not None:
-            raise CLIError(f"{path}: --key applies to .npz and .pt files only")
-        return _load_npy(path)
-    if suffix in (".pt", ".pth"):
-        return _load_torch(path, key)
-    raise CLIError(f"{path}: unsupported file type {suffix or '(none)'}; use .npy, .npz or .pt")
-
-
-def _check_labels(arr: Any, where: str) -> np.ndarray:
-    return _check_array(arr, where, "biufUS", "class ids (ints or strings)")
-
-
-def _npz_keys(path: Path) -> list[str]:
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return list(npz.files)
-    except (ValueError, OSError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise CLIError(f"{path}: not a readable .npz file ({exc})") from None
-
-
-def _label_key(keys: Sequence[str], set_name: str, key: str | None, path: Path) -> str | None:
-    """The labels array of an .npz: ``key`` if given, else the first of LABEL_KEYS present."""
-    if key is not None:
-        if key not in keys:
-            raise CLIError(
-                f"{path}: no labels array named {key!r}; keys: {', '.join(keys) or '(none)'}"
-            )
-        return key
-    for pattern in LABEL_KEYS:
-        name = pattern.format(set=set_name)
-        if name in keys:
-            return name
-    return None
-
-
-def load_labels(
-    path: str | Path, set_name: str = "real", key: str | None = None, *, features: bool = False
-) -> np.ndarray:
-    """Load class labels (one id per row) from .npy or .npz.
-
-    In an .npz the array is ``key`` or the first of :data:`LABEL_KEYS` present
-    (``real_labels``/``fake_labels``, ``labels``, ``label``, ``y``, ...); a labels-only
-    .npz with a single array also works (``features=False``). Pickled data is refused.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        if features:
-            raise CLIError(f"{path}: a .npy file holds no labels; pass --{set_name}-labels FILE")
-        try:
-            with open(path, "rb") as fh:
-                version = np.lib.format.read_magic(fh)
-                read = (
-                    np.lib.format.read_array_header_1_0
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0
-                )
-                header = read(fh)
-            if np.dtype(header[2]).hasobject:
-                raise CLIError(f"{path}: refusing to load pickled data (object array)")
-            arr = np.load(path, allow_pickle=False)
-        except CLIError:
-            raise
-        except (ValueError, OSError, EOFError) as exc:
-            raise CLIError(f"{path}: not a readable .npy file ({exc})") from None
-        return _check_labels(arr, str(path))
-    if suffix == ".npz":
-        keys = _npz_keys(path)
-        name = _label_key(keys, set_name, key, path)
-        if name is None:
-            if len(keys) == 1 and not features:
-                name = keys[0]
-            else:
-                tried = ", ".join(p.format(set=set_name) for p in LABEL_KEYS)
-                raise CLIError(
-                    f"{path}: no labels array found (tried {tried}; keys: "
-                    f"{', '.join(keys) or '(none)'}); choose one with --labels-key"
-                )
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                arr = npz[name]
-        except ValueError as exc:
-            if "pickle" in str(exc).lower():
-                raise CLIError(
-                    f"{path}[{name}]: refusing to load pickled data (object array)"
-                ) from None
-            raise CLIError(f"{path}[{name}]: not readable ({exc})") from None
-        return _check_labels(arr, f"{path}[{name}]")
-    raise CLIError(f"{path}: labels must be a .npy or .npz file, got {suffix or '(none)'}")
 
 
 def _labels(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
+from . import modes
 from ._options import MemoryLike, ProgressLike
 from ._validation import parse_k, validate_pair
 from .metrics import FAMILIES
@@ -138,8 +139,6 @@ def evaluate(
     }
     labelled = real_labels is not None or fake_labels is not None
     if labelled:
-        from . import modes
-
         if real_labels is None or fake_labels is None:
             raise ValueError("real_labels and fake_labels must be given together")
         shapes = validate_pair(real, fake)

@@ -9,7 +9,8 @@ the mode-dropping and mode-shrinkage experiments of the information-theoretic pa
 precision but loses recall, coverage and RE within its class.
 
 ``fastprdc.evaluate(..., real_labels=..., fake_labels=...)`` calls :func:`per_class` and
-stores its output on ``result.per_class``; :func:`format_per_class` prints it.
+stores its output on ``result.per_class``; :func:`format_per_class` prints it (the text
+itself is rendered in ``_tables.py``, with the rest of the tables; it is re-exported here).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ._tables import format_per_class, is_number
 from ._validation import parse_boundary, validate_pair
+from .metrics._base import MetricFamily, run_families
 
 __all__ = ["format_per_class", "per_class", "validate_labels"]
 
@@ -111,15 +114,15 @@ def _ordered(keys: list[Any]) -> list[Any]:
 
 
 def _fit(
-    requests: Sequence[tuple[Any, Sequence[int]]], n: int, m: int
-) -> tuple[list[tuple[Any, list[Any]]], list[str]]:
+    requests: Sequence[tuple[MetricFamily, Sequence[Any]]], n: int, m: int
+) -> tuple[list[tuple[MetricFamily, list[Any]]], list[str]]:
     """The (family, ks) requests a class of n reals and m fakes can run, and why others cannot."""
-    kept: list[tuple[Any, list[Any]]] = []
+    kept: list[tuple[MetricFamily, list[Any]]] = []
     reasons: list[str] = []
     for family, ks in requests:
         ok: list[Any] = []
         # a family without k runs once (ks_for gives its single no-k entry)
-        for k in family.ks_for(ks) if hasattr(family, "ks_for") else ks:
+        for k in family.ks_for(ks):
             try:
                 family.needs([k]).check(n, m)
             except ValueError as exc:
@@ -142,9 +145,7 @@ def _class_mean(
         for family, per_metric in per_family.items():
             for metric, per_k in per_metric.items():
                 for k, value in per_k.items():
-                    if isinstance(value, (numbers.Real, np.floating, np.integer)) and not (
-                        isinstance(value, (bool, np.bool_))
-                    ):
+                    if is_number(value):
                         values.setdefault(family, {}).setdefault(metric, {}).setdefault(
                             k, []
                         ).append(float(value))
@@ -162,7 +163,7 @@ def per_class(
     fake: Any,
     real_labels: Any,
     fake_labels: Any,
-    requests: Sequence[tuple[Any, Sequence[int]]],
+    requests: Sequence[tuple[MetricFamily, Sequence[Any]]],
     *,
     boundary: str = "inclusive",
     sample_level: bool = False,
@@ -209,8 +210,6 @@ def per_class(
     Raises:
         ValueError: bad features or labels (naming the problem).
     """
-    from .metrics._base import run_families
-
     parse_boundary(boundary)
     real_v, fake_v = validate_pair(real, fake)
     n_all, m_all = real_v.shape[0], fake_v.shape[0]
@@ -284,7 +283,7 @@ def per_class(
                 warnings.warn(f"class {c!r}: {w.message}", w.category, stacklevel=2)
             evaluated.append(c)
             scalars[c] = res.scalars
-            curves[c] = getattr(res, "curves", None) or {}
+            curves[c] = res.curves
             info[c] = res.info
             if sample_level:
                 samples[c] = res.samples
@@ -319,150 +318,3 @@ def per_class(
 def _preview(keys: list[Any], limit: int = 5) -> str:
     shown = ", ".join(repr(k) for k in keys[:limit])
     return shown + (", ..." if len(keys) > limit else "")
-
-
-# --------------------------------------------------------------------------- table
-
-
-#: Column labels for metric names that say little without their family.
-_SHORT = {
-    ("realism_score", "mean"): "realism_mean",
-    ("realism_score", "share_ge_1"): "realism>=1",
-    ("realism_score", "n_kept_balls"): "realism_kept",
-    ("rarity_score", "n_out_of_ball"): "rarity_n_out",
-    ("rarity_score", "mean_in_ball"): "rarity_mean",
-}
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
-def _columns(pc: dict[str, Any], metrics: Sequence[str] | None) -> list[tuple[str, str, str, int]]:
-    """(label, family, metric, k) of every numeric scalar of any evaluated class."""
-    seen: dict[tuple[str, str, int], None] = {}
-    ks_of: dict[tuple[str, str], set[int]] = {}
-    for per_family in pc["scalars"].values():
-        for family, per_metric in per_family.items():
-            for metric, per_k in per_metric.items():
-                if metrics is not None and metric not in metrics and family not in metrics:
-                    continue
-                for k, value in per_k.items():
-                    if _is_number(value):
-                        seen[(family, metric, k)] = None
-                        ks_of.setdefault((family, metric), set()).add(k)
-    all_ks = {k for ks in ks_of.values() for k in ks if k is not None}
-    owners: dict[str, set[str]] = {}
-    for family, metric, _ in seen:
-        owners.setdefault(metric, set()).add(family)
-    cols = []
-    for family, metric, k in seen:
-        label = _SHORT.get((family, metric), metric)
-        if len(owners[metric]) > 1 and (family, metric) not in _SHORT:
-            label = f"{family}.{metric}"
-        if k is not None and len(all_ks) > 1:
-            label = f"{label}@{k}"
-        cols.append((label, family, metric, k))
-    return cols
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    v = float(value)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    if v == int(v) and abs(v) < 1e9 and isinstance(value, (int, np.integer)):
-        return str(int(v))
-    return f"{v:.4f}" if abs(v) < 1e5 else f"{v:.4g}"
-
-
-def format_per_class(
-    per_class: dict[str, Any],
-    *,
-    metrics: Sequence[str] | None = None,
-    width: int = 100,
-) -> str:
-    """A readable table of :func:`per_class` output.
-
-    One row per class (its real and fake counts first; classes that were not evaluated show
-    why), one column per numeric scalar (``metric@k`` when several k occur), split into
-    blocks that fit ``width`` characters, and a last ``mean`` row (unweighted over the
-    evaluated classes). ``metrics`` restricts the columns to these metric or family names.
-    """
-    pc = per_class
-    classes = list(pc["classes"])
-    names = {c: str(c) for c in classes}
-    if len(set(names.values())) < len(names):  # e.g. 1 and "1": show them as repr
-        names = {c: repr(c) for c in classes}
-    cw = max([len("class"), len("mean")] + [len(s) for s in names.values()])
-    nr = max([len("n_real")] + [len(str(v)) for v in pc["real_counts"].values()])
-    nf = max([len("n_fake")] + [len(str(v)) for v in pc["fake_counts"].values()])
-    missing_f, missing_r = pc["missing_in_fake"], pc["missing_in_real"]
-    lines = [
-        f"Per class (class c of fake against class c of real; boundary={pc.get('boundary')}): "
-        f"{sum(1 for v in pc['real_counts'].values() if v)} classes in real, "
-        f"{sum(1 for v in pc['fake_counts'].values() if v)} in fake, "
-        f"{len(pc['evaluated'])} evaluated",
-        "  missing from fake (dropped modes): "
-        + (", ".join(names[c] for c in missing_f) if missing_f else "none"),
-        "  missing from real: " + (", ".join(names[c] for c in missing_r) if missing_r else "none"),
-    ]
-    cols = _columns(pc, metrics)
-    status = {}
-    for c in classes:
-        if c in pc["missing_in_fake"]:
-            status[c] = "(no fake samples)"
-        elif c in pc["missing_in_real"]:
-            status[c] = "(no real samples)"
-        elif c in pc["skipped"]:
-            status[c] = "(skipped, see below)"
-
-    def prefix(label: str, n_r: str, n_f: str) -> str:
-        return f"  {label:<{cw}}  {n_r:>{nr}}  {n_f:>{nf}}"
-
-    fixed = len(prefix("", "", ""))
-    if not cols:
-        lines.append(prefix("class", "n_real", "n_fake"))
-        for c in classes:
-            row = prefix(names[c], str(pc["real_counts"][c]), str(pc["fake_counts"][c]))
-            lines.append(row + ("  " + status[c] if c in status else ""))
-    blocks: list[list[tuple[str, str, str, int]]] = []
-    for col in cols:
-        colw = max(10, len(col[0])) + 2
-        if blocks and fixed + sum(max(10, len(x[0])) + 2 for x in blocks[-1]) + colw <= width:
-            blocks[-1].append(col)
-        else:
-            blocks.append([col])
-    for block in blocks:
-        widths = [max(10, len(label)) for label, *_ in block]
-        lines.append("")
-        lines.append(
-            prefix("class", "n_real", "n_fake")
-            + "".join(f"  {label:>{w}}" for (label, *_), w in zip(block, widths))
-        )
-        for c in classes:
-            row = prefix(names[c], str(pc["real_counts"][c]), str(pc["fake_counts"][c]))
-            if c in status:
-                lines.append(row + "  " + status[c])
-                continue
-            scal = pc["scalars"][c]
-            cells = [_cell(scal.get(fam, {}).get(met, {}).get(k)) for _, fam, met, k in block]
-            lines.append(row + "".join(f"  {v:>{w}}" for v, w in zip(cells, widths)))
-        if len(pc["evaluated"]) > 1:
-            mean = pc["class_mean"]
-            cells = [_cell(mean.get(fam, {}).get(met, {}).get(k)) for _, fam, met, k in block]
-            lines.append(
-                prefix("mean", "", "") + "".join(f"  {v:>{w}}" for v, w in zip(cells, widths))
-            )
-    notes = [f"  class {names[c]} skipped: {why}" for c, why in pc["skipped"].items()]
-    for c, reasons in pc["partial"].items():
-        notes.extend(f"  class {names[c]}: not computed: {why}" for why in reasons)
-    if notes:
-        lines.append("")
-        lines.extend(notes)
-    return "\n".join(lines)

@@ -22,7 +22,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .result import _cell, _curve_cell
+from ._tables import cell as _cell
+from ._tables import curve_cell as _curve_cell
+from ._tables import per_class_columns as _columns
 
 if TYPE_CHECKING:
     from .result import EvaluationResult
@@ -190,8 +192,6 @@ def _metrics_table(result: EvaluationResult) -> str:
 
 def _per_class(pc: Mapping[str, Any]) -> str:
     """Class histograms, status and every numeric metric per class, then the notes."""
-    from .modes import _columns
-
     classes = list(pc["classes"])
     names = {c: str(c) for c in classes}
     if len(set(names.values())) < len(names):  # e.g. 1 and "1"

@@ -1,4 +1,5 @@
-"""EvaluationResult: the typed, printable outcome of :func:`fastprdc.evaluate`."""
+"""EvaluationResult: the typed, printable outcome of :func:`fastprdc.evaluate` (its text is
+rendered by ``_tables.format_result``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 import numpy as np
+
+from ._tables import format_result
 
 __all__ = ["EvaluationResult"]
 
@@ -39,36 +42,6 @@ def _strict_json(value: Any) -> Any:
     if isinstance(value, list):
         return [_strict_json(v) for v in value]
     return value
-
-
-def _cell(value: Any) -> str:
-    """One table cell: ints as ints, floats to 4 decimals, non-finite spelled out."""
-    if value is None:
-        return "-"
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    v = float(value)
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return f"{v:.4f}" if abs(v) < 1e5 else f"{v:.4g}"
-
-
-def _curve_cell(curve: np.ndarray) -> str:
-    """A curve summarised: its length and range."""
-    c = np.asarray(curve, dtype=np.float64)
-    if c.size == 0:
-        return "0 points"
-    return f"{c.size} points in [{_cell(float(np.min(c)))}, {_cell(float(np.max(c)))}]"
-
-
-def _params_text(params: dict[str, Any] | None) -> str:
-    if not params:
-        return ""
-    return " (" + ", ".join(f"{name}={value}" for name, value in params.items()) + ")"
 
 
 @dataclass
@@ -134,74 +107,5 @@ class EvaluationResult:
         return plot.draw(self, kind, **kwargs)
 
     def __repr__(self) -> str:
-        info = self.info
-        head = ", ".join(
-            f"{key}={info[key]}"
-            for key in ("n_real", "n_fake", "dim", "dtype", "backend", "boundary", "exact")
-            if key in info
-        )
-        ks = sorted(
-            {
-                k
-                for part in (self.scalars, self.curves)
-                for fam in part.values()
-                for vals in fam.values()
-                for k in vals
-                if k is not None
-            }
-        )
-        cols = [f"k={k}" for k in ks] or ["value"]
-        params = info.get("params", {})
-        rows: list[tuple[str, list[str]]] = []  # (label, cells); cells None: a text row
-        texts: dict[int, str] = {}
-        for family in dict.fromkeys([*self.scalars, *self.curves]):
-            rows.append((family + _params_text(params.get(family)), []))
-            for metric, vals in self.scalars.get(family, {}).items():
-                rows.append(("  " + metric, self._cells(vals, ks, _cell)))
-            for name, vals in self.curves.get(family, {}).items():
-                texts[len(rows)] = "; ".join(
-                    (f"k={k}: " if k is not None else "") + _curve_cell(v) for k, v in vals.items()
-                )
-                rows.append(("  " + name, []))
-        width = max(
-            [len("metric")]
-            + [len(label) for i, (label, cells) in enumerate(rows) if cells or i in texts]
-        )
-        colw = max([10] + [len(c) for c in cols] + [len(c) for _, cells in rows for c in cells])
-        lines = [f"EvaluationResult({head})"]
-        lines.append(f"  {'metric':<{width}}" + "".join(f"{c:>{colw + 2}}" for c in cols))
-        for i, (label, cells) in enumerate(rows):
-            if i in texts:
-                lines.append(f"  {label:<{width}}  {texts[i]}")
-            elif not cells:
-                lines.append(f"  {label}")
-            else:
-                lines.append(f"  {label:<{width}}" + "".join(f"{c:>{colw + 2}}" for c in cells))
-        if self.per_class is not None:
-            lines.append(self._per_class_text())
-        if "seconds" in info:
-            extra = f"  ({info['seconds']:.3f} s"
-            if info.get("n_rechecked"):
-                extra += f", {info['n_rechecked']} float64 rechecks"
-            lines.append(extra + ")")
-        return "\n".join(line.rstrip() for line in lines)
-
-    @staticmethod
-    def _cells(vals: dict[Any, Any], ks: list[Any], fmt: Callable[[Any], str]) -> list[str]:
-        """Cells of one row; a family without k puts its value in the first column."""
-        if None in vals:
-            return [fmt(vals[None])] + ["" for _ in ks[1:]]
-        return [fmt(vals[k]) if k in vals else "-" for k in ks]
-
-    def _per_class_text(self) -> str:
-        pc = self.per_class or {}
-        try:
-            from .modes import format_per_class
-
-            return "\n".join("  " + line for line in format_per_class(pc).splitlines())
-        except Exception:  # never let a display problem hide the results
-            missing = ", ".join(map(str, pc.get("missing_in_fake", []))) or "none"
-            return (
-                f"  per class: {len(pc.get('classes', []))} classes, "
-                f"{len(pc.get('evaluated', []))} evaluated; missing from fake: {missing}"
-            )
+        """The run facts, one row per metric and one column per k, the per-class table."""
+        return format_result(self)

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _helpers import brute_dist
-from _oracles import assert_same
+from _helpers import assert_same, brute_dist
 
 import fastprdc.compat
 from fastprdc.compat import dgm_eval as cd

@@ -1,0 +1,239 @@
+"""Ties and duplicates: every fast backend equals the float64 numpy oracle (``device="numpy"``,
+which defines "exact") and, where it is cheap, the package-independent brute force of
+``_helpers.py``:
+
+- sqrt ties: two squared distances one ulp apart round to the same ``sqrt``; the oracle ranks by
+  the rounded distance (then index), so no backend may rank by ``d^2``;
+- quantised data (thirds, 8-bit pixel levels): exact ties everywhere, every family;
+- massive ties (all-identical rows, all-zero realism radii) give the right answer in bounded time
+  (their memory bound is in test_memory.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from _helpers import (
+    assert_exact,
+    assert_results_equal,
+    assert_same,
+    brute_knn,
+    brute_membership,
+    quiet,
+)
+
+import fastprdc
+from fastprdc import primitives as P
+
+NUMPY = {"device": "numpy"}
+
+
+def _fast(backend):
+    return {"device": backend, "num_threads": 2}
+
+
+def _assert_knn_same(backend, X, Y, k, tag, **kw):
+    dc, ic = P.knn(X, Y, k, **_fast(backend), **kw)
+    dn, in_ = P.knn(X, Y, k, **NUMPY, **kw)
+    assert_same(dc, dn, f"{tag}: knn distances")
+    assert_exact(ic, in_, f"{tag}: knn indices")
+    return dn, in_
+
+
+def _assert_ball_same(backend, points, centres, radii, tag, **kw):
+    c = P.ball_membership(points, centres, radii, **_fast(backend), **kw)
+    n = P.ball_membership(points, centres, radii, **NUMPY, **kw)
+    assert set(c) == set(n), f"{tag}: keys {sorted(c)} != {sorted(n)}"
+    for key in n:
+        assert_same(c[key], n[key], f"{tag}: {key}")
+    return n
+
+
+# ---------------------------------------------------------------------------
+# sqrt ties: rank by the rounded distance, then by index
+# ---------------------------------------------------------------------------
+
+# d^2(0, 1) and d^2(0, 2) differ by one ulp but have the same sqrt: the oracle's nearest
+# neighbour of row 0 is row 1 (equal distance, lower index); ranking by d^2 gives row 2.
+SQRT_TIE = np.array(
+    [
+        [0.1, 0.1, 0.1, 0.1],
+        [0.7666666666666666, 1.1, 1.1, 0.43333333333333335],
+        [1.1, 0.43333333333333335, 0.7666666666666666, 1.1],
+    ]
+)
+
+
+def test_sqrt_tie_premise():
+    """The two squared distances differ, their square roots do not."""
+    d2 = []
+    for j in (1, 2):
+        acc = 0.0
+        for t in range(SQRT_TIE.shape[1]):  # the oracle's sequential float64 sum
+            acc += (SQRT_TIE[0, t] - SQRT_TIE[j, t]) ** 2
+        d2.append(acc)
+    assert d2[1] < d2[0], d2  # ranking by d^2 would put row 2 first
+    assert np.sqrt(d2[0]) == np.sqrt(d2[1])
+    oracle_dist, oracle_idx = brute_knn(SQRT_TIE, k=2)
+    assert oracle_dist[0, 0] == oracle_dist[0, 1], oracle_dist
+    assert oracle_idx[0, 0] == 1
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_sqrt_tie_self_knn(k, fast_backend):
+    dist, idx = _assert_knn_same(fast_backend, SQRT_TIE, None, k, f"sqrt tie k={k}")
+    bd, bi = brute_knn(SQRT_TIE, k=k)
+    assert_same(dist, bd, "numpy vs brute distances")
+    assert_exact(idx, bi, "numpy vs brute indices")
+    assert idx[0, 0] == 1
+
+
+def test_sqrt_tie_cross_knn_and_radii(fast_backend):
+    _, idx = _assert_knn_same(fast_backend, SQRT_TIE[:1], SQRT_TIE[1:], 2, "sqrt tie cross")
+    assert_exact(idx, [[0, 1]], "cross indices")
+    rc = P.kth_radii(SQRT_TIE, [1, 2], **_fast(fast_backend))
+    rn = P.kth_radii(SQRT_TIE, [1, 2], **NUMPY)
+    for k in (1, 2):
+        assert_same(rc[k], rn[k], f"kth_radii k={k}")
+
+
+@pytest.mark.parametrize("boundary", ["inclusive", "strict"])
+def test_sqrt_tie_ball_nearest(boundary, fast_backend):
+    """nearest_centre / nearest_point / realism_centre break the sqrt tie by index."""
+    radii = np.array([1.6, 1.6])  # both centres' balls hold the point
+    n = _assert_ball_same(
+        fast_backend,
+        SQRT_TIE[:1],
+        SQRT_TIE[1:],
+        radii,
+        "sqrt tie ball",
+        boundary=boundary,
+        realism=True,
+    )
+    assert n["nearest_centre"][0] == 0
+    assert n["realism_centre"][0] == 0
+
+
+def _thirds(rng):
+    return rng.integers(0, 4, (30, 7)) / 3.0, rng.integers(0, 4, (30, 7)) / 3.0
+
+
+def _pixels(rng):
+    levels = rng.integers(0, 256, 5)
+    return rng.choice(levels, (60, 6)) / 255.0, rng.choice(levels, (60, 6)) / 255.0
+
+
+QUANTISED = {"thirds": _thirds, "pixels": _pixels}
+
+
+@pytest.mark.parametrize("boundary", ["inclusive", "strict"])
+@pytest.mark.parametrize("kind", sorted(QUANTISED))
+def test_quantised_evaluate_all_matches_numpy(kind, boundary, fast_backend):
+    """metrics="all", sample_level=True: every array and scalar identical (equal_nan)."""
+    rng = np.random.default_rng(3 if kind == "thirds" else 4)
+    for trial in range(6):
+        R, F = QUANTISED[kind](rng)
+        kw = {"k": [1, 3], "metrics": "all", "boundary": boundary, "sample_level": True}
+        rc = quiet(fastprdc.evaluate, R, F, **kw, **_fast(fast_backend))
+        rn = quiet(fastprdc.evaluate, R, F, **kw, **NUMPY)
+        assert_results_equal(rc, rn, f"{kind} trial {trial}")
+
+
+@pytest.mark.parametrize("kind", sorted(QUANTISED))
+def test_quantised_primitives_match_numpy(kind, fast_backend):
+    """Self / cross kNN over every k and ball membership (nearest indices, realism)."""
+    rng = np.random.default_rng(5 if kind == "thirds" else 6)
+    for trial in range(10):
+        R, F = QUANTISED[kind](rng)
+        n = R.shape[0]
+        tag = f"{kind} trial {trial}"
+        dist, idx = _assert_knn_same(fast_backend, R, None, n - 1, f"{tag} self")
+        bd, bi = brute_knn(R, k=n - 1)
+        assert_same(dist, bd, f"{tag}: numpy vs brute distances")
+        assert_exact(idx, bi, f"{tag}: numpy vs brute indices")
+        _assert_knn_same(fast_backend, F, R, n, f"{tag} cross")
+        radii = P.kth_radii(R, 3, **NUMPY)
+        for boundary in ("inclusive", "strict"):
+            got = _assert_ball_same(
+                fast_backend, F, R, radii, f"{tag} ball {boundary}", boundary=boundary, realism=True
+            )
+            brute = brute_membership(F, R, radii, boundary)
+            for key in ("count", "nearest_centre", "nearest_point", "min_radius"):
+                assert_same(got[key], brute[key], f"{tag}: numpy vs brute {key}")
+
+
+# ---------------------------------------------------------------------------
+# massive ties: right answer, bounded time
+# ---------------------------------------------------------------------------
+
+
+def _lowest_others(n, k):
+    """Self-kNN indices when every row is identical: the k lowest indices except self."""
+    base = np.arange(k)[None, :]
+    rows = np.arange(n)[:, None]
+    return base + (base >= rows)
+
+
+def test_identical_rows_self_knn(fast_backend):
+    n, d, k = 3000, 8, 5
+    X = np.full((n, d), 0.37)
+    expected = _lowest_others(n, k)
+    t0 = time.perf_counter()
+    dist, idx = P.knn(X, k=k, **_fast(fast_backend))
+    elapsed = time.perf_counter() - t0
+    assert_exact(idx, expected, f"{fast_backend} indices")
+    assert_exact(dist, np.zeros((n, k)), f"{fast_backend} distances")
+    dn, in_ = P.knn(X, k=k, **NUMPY)
+    assert_exact(in_, expected, "numpy indices")
+    assert_exact(dn, np.zeros((n, k)), "numpy distances")
+    assert elapsed < 10.0, f"self-kNN of {n} identical rows took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_identical_rows_cross_knn_and_radii(dtype, fast_backend):
+    X = np.zeros((700, 8), dtype=dtype)
+    Y = np.zeros((2500, 8), dtype=dtype)
+    _, idx = _assert_knn_same(fast_backend, X, Y, 5, "identical cross")
+    assert_exact(idx, np.broadcast_to(np.arange(5), (700, 5)), "cross indices")
+    rc = P.kth_radii(Y, [1, 5], **_fast(fast_backend))
+    for k in (1, 5):
+        assert_exact(rc[k], np.zeros(2500), f"kth_radii k={k}")
+
+
+def _zero_radii_data(rng, n, m):
+    """Lattice points: 81 distinct positions, so most points sit on several centres
+    (ratio 1 at distance 0) and every other pair has ratio 0: ties everywhere."""
+    points = rng.integers(0, 3, (n, 4)) / 2.0
+    centres = rng.integers(0, 3, (m, 4)) / 2.0
+    centres[:5] = 7.0  # a few centres far from every point
+    points[:5] = -3.0  # a few points on no centre: realism 0, tie over all centres
+    return points, centres
+
+
+def test_zero_radii_realism_matches_numpy(fast_backend):
+    rng = np.random.default_rng(7)
+    points, centres = _zero_radii_data(rng, 4000, 4000)
+    zeros = np.zeros(centres.shape[0])
+    t0 = time.perf_counter()
+    c = P.ball_membership(points, centres, zeros, realism=True, **_fast(fast_backend))
+    elapsed = time.perf_counter() - t0
+    n = P.ball_membership(points, centres, zeros, realism=True, **NUMPY)
+    for key in n:
+        assert_same(c[key], n[key], f"zero radii: {key}")
+    assert_exact(n["realism_centre"][:5], np.zeros(5, dtype=np.int64), "no-hit ties -> 0")
+    assert elapsed < 10.0, f"zero-radii realism 4000 x 4000 took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize(
+    ("boundary", "eps"), [("strict", None), ("inclusive", 1e-5), ("strict", 0.0)]
+)
+def test_zero_radii_realism_variants(boundary, eps, fast_backend):
+    """Strict boundary and the squared (eps) form: every ratio 0 (or 1 at d = 0, eps 0)."""
+    rng = np.random.default_rng(8)
+    points, centres = _zero_radii_data(rng, 1500, 1500)
+    _assert_ball_same(
+        fast_backend, points, centres, np.zeros(1500), f"zero radii {boundary} eps={eps}",
+        boundary=boundary, realism=True, realism_eps=eps,
+    )  # fmt: skip
