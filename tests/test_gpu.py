@@ -13,8 +13,7 @@ import sys
 
 import numpy as np
 import pytest
-from _helpers import make_pair, require_backend
-from _oracles import assert_same
+from _helpers import assert_same, make_pair, require_backend
 
 import fastprdc
 from fastprdc._backends import available_backends, get_backend

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import make_pair
-from _oracles import assert_same
+from _helpers import assert_same, make_pair
 
 import fastprdc
 from fastprdc import _engine

@@ -326,8 +326,8 @@ class GpuEngine:
     ) -> tuple[np.ndarray, Any]:
         """Every tile of A x B (I <= J for a self pass) through the cross kernels."""
         ops = self.ops
-        tr = self._tile_rows(opts, A.dim, cap)
-        threads = min(tr, max(A.rows, B.rows))
+        tr = max(1, min(self._tile_rows(opts, A.dim, cap), max(A.rows, B.rows)))
+        threads = tr
         scap = max(cap, 1)
         sk = ops.empty(threads * scap, np.float64)
         sa = ops.empty(threads * scap, np.float64)
