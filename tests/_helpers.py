@@ -132,38 +132,27 @@ def common_oracle(x, y):
 
 
 def pair_scales(x, y):
-    """(n, m) oracle scales: s = 2^min(480 - e, 1023) with 2^(e-1) <= the pair's largest |value|
-    < 2^e (frexp's exponent), 1 for two all-zero rows (docs/metrics.md section 10)."""
-    mx = np.abs(x).max(axis=1) if x.shape[1] else np.zeros(x.shape[0])
-    my = np.abs(y).max(axis=1) if y.shape[1] else np.zeros(y.shape[0])
-    m = np.maximum.outer(mx, my)
-    e = np.frexp(m)[1]
-    return np.where(m > 0, np.ldexp(1.0, np.minimum(480 - e, 1023)), 1.0)
+    """(n, m) oracle scales: s = 2^min(480 - e, 1023) with 2^(e-1) <= the pair's largest
+    |x_t - y_t| < 2^e (frexp's exponent), 1 for identical rows (docs/metrics.md section 10)."""
+    top = np.zeros((x.shape[0], y.shape[0]))
+    for t in range(x.shape[1]):
+        top = np.maximum(top, np.abs(x[:, t][:, None] - y[:, t][None, :]))
+    e = np.frexp(top)[1]
+    return np.where(top > 0, np.ldexp(1.0, np.minimum(480 - e, 1023)), 1.0)
 
 
 def brute_dist(x, y=None):
-    """Oracle distances: float64 on the pair's power-of-two scaled rows, sequential
-    accumulation over the dimensions, scaled back (bit-identical to the plain sum for data
-    in the usual range)."""
+    """Oracle distances: float64 differences scaled by the pair's power of two, squared and
+    accumulated sequentially over the dimensions, scaled back (bit-identical to the plain sum
+    for data in the usual range)."""
     x = as_oracle(x)
     y = x if y is None else as_oracle(y)
     s = pair_scales(x, y)
     acc = np.zeros((x.shape[0], y.shape[0]), dtype=np.float64)
     for t in range(x.shape[1]):
-        diff = x[:, t][:, None] * s - y[:, t][None, :] * s
+        diff = (x[:, t][:, None] - y[:, t][None, :]) * s
         acc += diff * diff
     return np.sqrt(acc) / s
-
-
-def brute_d2(x, y):
-    """Squared distances summed sequentially in float64 without the pair scale (the oracle's
-    d^2 for data in the usual range, where the scale changes no bit)."""
-    x, y = as_oracle(x), as_oracle(y)
-    acc = np.zeros((x.shape[0], y.shape[0]))
-    for t in range(x.shape[1]):
-        diff = x[:, t][:, None] - y[:, t][None, :]
-        acc += diff * diff
-    return acc
 
 
 def brute_knn_from_dist(D, k, self_exclude):

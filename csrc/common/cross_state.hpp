@@ -17,10 +17,9 @@
 
 namespace fastprdc {
 
-// The original rows of one set and their binary exponents (the oracle's inputs).
+// The original rows of one set (the oracle's inputs).
 struct OracleRows {
   MatrixView m;
-  const int32_t* exps = nullptr;
 };
 
 // The oracle distance of one pair, evaluated at most once and counted as a recheck.
@@ -31,7 +30,7 @@ struct PairDistance {
   int64_t* rechecks;
   double d = -1.0;
 
-  FASTPRDC_HD OraclePair pair() const { return oracle_pair(a->m, i, a->exps[i], b->m, j, b->exps[j]); }
+  FASTPRDC_HD OraclePair pair() const { return oracle_pair(a->m, i, b->m, j); }
   FASTPRDC_HD double get() {
     if (d < 0.0) {
       d = pair().dist();
@@ -79,7 +78,7 @@ struct KnnKeys {
   const OracleRows* from;
   const OracleRows* to;
   FASTPRDC_HD void operator()(int64_t row, const int32_t* js, int32_t n, double* out, double* scale) const {
-    oracle_pairs(from->m, row, from->exps[row], to->m, to->exps, js, n, out, scale);
+    oracle_pairs(from->m, row, to->m, js, n, out, scale);
     for (int32_t t = 0; t < n; ++t) out[t] = sqrt(out[t]) / scale[t];
   }
 };
@@ -103,7 +102,7 @@ struct RealismKeys {
   FASTPRDC_HD void operator()(int64_t row, const int32_t* is, int32_t n, double* out, double* scale) const {
     const int64_t j = row / kr;
     const int32_t c = static_cast<int32_t>(row % kr);
-    oracle_pairs(points->m, j, points->exps[j], centres->m, centres->exps, is, n, out, scale);
+    oracle_pairs(points->m, j, centres->m, is, n, out, scale);
     for (int32_t t = 0; t < n; ++t) out[t] = -realism_ratio(radii[is[t] * kr + c], OraclePair{out[t], scale[t]}, eps);
   }
 };

@@ -128,7 +128,7 @@ inline float error_bound_coefficient(int64_t d, GemmPath path = GemmPath::kFp32)
 // A for a pass in the frame of scale 2^frame_exp whose rows have largest binary exponent e_max
 // (see above); +inf when the data are too extreme for the slack to mean anything.
 inline float error_bound_absolute(int64_t d, int frame_exp, int e_max) {
-  const int pm = e_max == kZeroExponent ? 0 : binary_exponent(min_pair_scale(e_max)) - 1;  // s_min = 2^pm
+  const int pm = binary_exponent(min_pair_scale(e_max)) - 1;  // s_min = 2^pm
   const int r = frame_exp - pm;
   const int exps[3] = {2 * r - 1070, r - 1070, frame_exp - 1070};
   double sum = 0.0;

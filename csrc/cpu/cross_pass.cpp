@@ -77,8 +77,8 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   const RealismBuffers realism(A.rows, in.kr, in.realism_radii, frame.scale);
 
   CrossState st;
-  st.a = {A, pa.exps.data()};
-  st.b = {B, pb.exps.data()};
+  st.a = {A};
+  st.b = {B};
   st.exact = cfg.exact;
   st.strict = in.strict;
   st.frame_scale = frame.scale;

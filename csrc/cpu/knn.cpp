@@ -21,7 +21,7 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
   TopkBuffers buffers(x.rows, k);
   const TopkStore top = buffers.store();
   const float* nrm = p.norm2.data();
-  const OracleRows rows{x, p.exps.data()};
+  const OracleRows rows{x};
   const KnnKeys keys{&rows, &rows};
   const KnnToDomain to_domain{frame.scale};
   std::vector<ScratchBuffers> scratch(static_cast<size_t>(nt), ScratchBuffers(buffers.cap()));

@@ -8,13 +8,10 @@ namespace fastprdc {
 
 std::vector<double> pairwise_distances(const MatrixView& x, const MatrixView& y, int num_threads) {
   const int nt = resolve_threads(num_threads);
-  std::vector<int> ex(static_cast<size_t>(x.rows)), ey(static_cast<size_t>(y.rows));
-  for (int64_t i = 0; i < x.rows; ++i) ex[i] = row_exponent(x, i);
-  for (int64_t j = 0; j < y.rows; ++j) ey[j] = row_exponent(y, j);
   std::vector<double> out(static_cast<size_t>(x.rows * y.rows));
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t i = 0; i < x.rows; ++i)
-    for (int64_t j = 0; j < y.rows; ++j) out[i * y.rows + j] = oracle_pair(x, i, ex[i], y, j, ey[j]).dist();
+    for (int64_t j = 0; j < y.rows; ++j) out[i * y.rows + j] = oracle_pair(x, i, y, j).dist();
   return out;
 }
 

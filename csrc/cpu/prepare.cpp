@@ -115,7 +115,6 @@ Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads) {
   p.cols = m.cols;
   p.x.resize(static_cast<size_t>(m.rows * m.cols));
   p.norm2.resize(static_cast<size_t>(m.rows));
-  p.exps.resize(static_cast<size_t>(m.rows));
   const double s = frame.scale;
   const double* c = frame.centre.data();
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -128,7 +127,6 @@ Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads) {
         out[t] = v;
         n2 += static_cast<double>(v) * static_cast<double>(v);
       }
-      p.exps[i] = row_exponent(x, m.cols);
     });
     p.norm2[i] = static_cast<float>(n2);
   }

@@ -1,5 +1,5 @@
-// The operands of the GEMM tiles: centred, power-of-two-scaled float32 copies of the inputs, their
-// squared norms, and each row's binary exponent (the oracle's pair scales, common/oracle.hpp).
+// The operands of the GEMM tiles: centred, power-of-two-scaled float32 copies of the inputs and
+// their squared norms.
 #pragma once
 
 #include <cstdint>
@@ -19,9 +19,8 @@ struct Frame {
 };
 
 struct Prepared {
-  std::vector<float> x;       // rows x cols, float32(s (x - c))
-  std::vector<float> norm2;   // squared norms of the float32 rows (computed in float64)
-  std::vector<int32_t> exps;  // binary exponent of each original row's largest |value|
+  std::vector<float> x;      // rows x cols, float32(s (x - c))
+  std::vector<float> norm2;  // squared norms of the float32 rows (computed in float64)
   int64_t rows = 0;
   int64_t cols = 0;
   const float* row(int64_t i) const { return x.data() + i * cols; }

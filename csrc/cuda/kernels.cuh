@@ -42,9 +42,7 @@ FASTPRDC_HD TopkStore topk_store(uint64_t heap, uint64_t heap_size, uint64_t thr
 FASTPRDC_HD CrossState cross_state(const CrossParams& p) {
   CrossState st;
   st.a.m = MatrixView{ptr<const void>(p.a_data), p.n_a, p.dim, p.a_f64 != 0};
-  st.a.exps = ptr<const int32_t>(p.a_exps);
   st.b.m = MatrixView{ptr<const void>(p.b_data), p.n_b, p.dim, p.b_f64 != 0};
-  st.b.exps = ptr<const int32_t>(p.b_exps);
   st.exact = p.exact != 0;
   st.strict = p.strict != 0;
   st.frame_scale = p.frame_scale;
@@ -161,8 +159,8 @@ FASTPRDC_HD MatrixView rows_view(const RowsParams& p) {
   return MatrixView{ptr<const void>(p.data), p.rows, p.dim, p.f64 != 0};
 }
 
-// Row i0 + tid: its binary exponent (the oracle's scale) and its largest |value|, or NaN when the
-// row holds a NaN or an infinity (validation of device-resident inputs).
+// Row i0 + tid: its largest |value|, or NaN when the row holds a NaN or an infinity (validation
+// of device-resident inputs; the frame's range).
 FASTPRDC_HD void row_stats(const RowsParams& p, const TileArgs& t, int64_t tid) {
   if (tid >= t.ni) return;
   const int64_t i = t.i0 + tid;
@@ -175,7 +173,6 @@ FASTPRDC_HD void row_stats(const RowsParams& p, const TileArgs& t, int64_t tid) 
     finite = finite && a <= 1.7976931348623157e308;  // false for NaN and infinities
     mx = a > mx ? a : mx;
   }
-  ptr<int32_t>(p.exps)[i] = finite ? binary_exponent(mx) : kZeroExponent;
   ptr<double>(p.rowmax)[i] = finite ? mx : nan_f64();
 }
 
@@ -256,8 +253,7 @@ FASTPRDC_HD void pairwise(const RowsParams& p, const TileArgs& t, int64_t tid) {
   const int64_t i = at / p.other_rows, j = at % p.other_rows;
   const MatrixView a = rows_view(p);
   const MatrixView b{ptr<const void>(p.other), p.other_rows, p.dim, p.other_f64 != 0};
-  ptr<double>(p.out)[at] =
-      oracle_pair(a, i, ptr<const int32_t>(p.exps)[i], b, j, ptr<const int32_t>(p.other_exps)[j]).dist();
+  ptr<double>(p.out)[at] = oracle_pair(a, i, b, j).dist();
 }
 
 }  // namespace gpu

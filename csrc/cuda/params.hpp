@@ -23,8 +23,6 @@ namespace gpu {
 #define FASTPRDC_CROSS_FIELDS(X) \
   X(uint64_t, a_data)            \
   X(uint64_t, b_data)            \
-  X(uint64_t, a_exps)            \
-  X(uint64_t, b_exps)            \
   X(uint64_t, a_norm)            \
   X(uint64_t, b_norm)            \
   X(int64_t, n_a)                \
@@ -108,14 +106,12 @@ namespace gpu {
   X(double, scale)              \
   X(double, shrink)             \
   X(int64_t, chunk_rows)        \
-  X(uint64_t, exps)             \
   X(uint64_t, rowmax)           \
   X(uint64_t, partial)          \
   X(uint64_t, packed)           \
   X(uint64_t, packed_small)     \
   X(uint64_t, norm)             \
   X(uint64_t, other)            \
-  X(uint64_t, other_exps)       \
   X(int64_t, other_rows)        \
   X(int32_t, other_f64)         \
   X(int32_t, pad0)              \

@@ -57,11 +57,13 @@ def given_centre(vector: np.ndarray) -> Centre:
 
 
 def float64_mean(X: np.ndarray) -> np.ndarray:
-    """The float64 mean of the rows (numpy's sequential sum over rows, then / n). When the sum
-    could overflow, the rows are scaled by 2^-s (s = bit length of n) first and the mean scaled
-    back: exact scaling, so for data in the usual range this is ``np.mean(X, axis=0)``."""
+    """The float64 mean along axis 0 (of the rows of a matrix: numpy's sequential sum over rows,
+    then / n; of a vector: numpy's pairwise sum). When the sum could overflow, the values are
+    scaled by 2^-s (s = bit length of n) first and the mean scaled back: exact scaling, so for
+    data in the usual range this is ``np.mean(X, axis=0)``. Infinite values give +-inf."""
     n = X.shape[0]
-    top = float(np.max(np.abs(X))) if X.size else 0.0
+    finite = X[np.isfinite(X)] if X.size else X
+    top = float(np.max(np.abs(finite))) if finite.size else 0.0
     if top * n < 2.0**1020:
         return np.mean(X, axis=0, dtype=np.float64)
     s = n.bit_length()
@@ -204,7 +206,11 @@ def kept_radii(radii: np.ndarray, prune: float) -> tuple[np.ndarray, float]:
     and ``np.quantile(radii, 1 - prune)`` otherwise (``prune=0`` keeps every ball); equal
     radii at the threshold are all kept.
     """
-    threshold = float(np.median(radii) if prune == 0.5 else np.quantile(radii, 1.0 - prune))
+    big = radii.size and float(radii.max()) > 2.0**1021  # the median's a + b could overflow
+    r = radii * 0.25 if big else radii  # exact scaling (radii this large are normal numbers)
+    threshold = float(np.median(r) if prune == 0.5 else np.quantile(r, 1.0 - prune))
+    if big:
+        threshold *= 4.0
     return np.where(radii <= threshold, radii, -1.0), threshold
 
 

@@ -68,7 +68,9 @@ def _target_dtype(a: np.ndarray, name: str) -> type:
         if size == 8:
             return np.float64
         wide = a[np.isfinite(a)]
-        if (wide.astype(np.float64).astype(a.dtype) != wide).any():
+        with np.errstate(over="ignore"):  # beyond float64's range: refused just below
+            narrowed = wide.astype(np.float64)
+        if (narrowed.astype(a.dtype) != wide).any():
             raise ValueError(
                 f"{name} has dtype {a.dtype} with values that float64 cannot hold exactly; "
                 "convert them yourself if rounding to float64 is acceptable"

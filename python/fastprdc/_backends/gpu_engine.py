@@ -107,13 +107,12 @@ class DeviceOps(Protocol):
 
 @dataclass
 class _Set:
-    """One input set on the device: its values, row exponents and packed frame copy."""
+    """One input set on the device: its values, row maxima and packed frame copy."""
 
     data: Any
     rows: int
     dim: int
     f64: bool
-    exps: Any
     rowmax: np.ndarray  # host, per row: largest |value|
     packed: Any = None
     small: Any = None
@@ -234,10 +233,9 @@ class GpuEngine:
             data = ops.upload(np.ascontiguousarray(X))
         rows, dim = int(X.shape[0]), int(X.shape[1])
         f64 = np.dtype(X.dtype) == np.float64
-        exps = ops.empty(rows, np.int32)
         rowmax_dev = ops.empty(rows, np.float64)
-        s = _Set(data, rows, dim, f64, exps, np.empty(0))
-        p = self._rows_params(s, exps=ops.ptr(exps), rowmax=ops.ptr(rowmax_dev))
+        s = _Set(data, rows, dim, f64, np.empty(0))
+        p = self._rows_params(s, rowmax=ops.ptr(rowmax_dev))
         self._launch_rows("row_stats", rows, p)
         s.rowmax = ops.download(rowmax_dev, rows)
         bad = np.isnan(s.rowmax)
@@ -397,8 +395,6 @@ class GpuEngine:
         return {
             "a_data": ops.ptr(A.data),
             "b_data": ops.ptr(B.data),
-            "a_exps": ops.ptr(A.exps),
-            "b_exps": ops.ptr(B.exps),
             "a_norm": ops.ptr(A.norm),
             "b_norm": ops.ptr(B.norm),
             "n_a": A.rows,
@@ -573,9 +569,7 @@ class GpuEngine:
                 rows=ni,
                 dim=A.dim,
                 f64=int(A.f64),
-                exps=ops.ptr(A.exps) + i0 * 4,
                 other=ops.ptr(B.data),
-                other_exps=ops.ptr(B.exps),
                 other_rows=m,
                 other_f64=int(B.f64),
                 out=ops.ptr(buf),

@@ -1,11 +1,11 @@
 """The float64 oracle: the three primitives in plain numpy, defining "exact".
 
-For rows x, y (cast to float64 from the given values), with e the pair's binary exponent
-(2^(e-1) <= max_t max(|x_t|, |y_t|) < 2^e) and s = 2^min(480 - e, 1023)::
+For rows x, y (cast to float64 from the given values), with e the binary exponent of the pair's
+largest |x_t - y_t| (2^(e-1) <= max < 2^e) and s = 2^min(480 - e, 1023)::
 
     d2s = 0.0
     for t in range(d):
-        d2s += (x[t] * s - y[t] * s) ** 2
+        d2s += ((x[t] - y[t]) * s) ** 2
     dist = sqrt(d2s) / s
 
 vectorised across pairs and sequential across dimensions, so every distance is bit-identical
@@ -31,8 +31,8 @@ _DEFAULT_BUDGET = 256 * 2**20  # bytes for one row block of temporaries
 _BYTES_PER_PAIR = 48  # distance, masks, cumsum and selection temporaries per (row, column)
 
 
-_ORACLE_TOP = 480  # scaled values stay below 2^480 (csrc/common/oracle.hpp)
-_ZERO_EXPONENT = -2000  # exponent of an all-zero row
+_ORACLE_TOP = 480  # scaled differences stay below 2^480 (csrc/common/oracle.hpp)
+_ZERO_EXPONENT = -2000  # binary exponent of 0
 
 
 def _transposed64(X: np.ndarray) -> np.ndarray:
@@ -40,23 +40,17 @@ def _transposed64(X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(X.T, dtype=np.float64)
 
 
-def _exponents(XT: np.ndarray) -> np.ndarray:
-    """Binary exponent of each column's largest |value| (frexp's), -2000 for a zero column."""
-    m = np.abs(XT).max(axis=0) if XT.shape[0] else np.zeros(XT.shape[1])
-    return np.where(m > 0, np.frexp(m)[1], _ZERO_EXPONENT).astype(np.int64)
-
-
-def _pair_scales(ex: np.ndarray, ey: np.ndarray) -> np.ndarray:
-    """(n, m) pair scales s = 2^min(480 - max(ex, ey), 1023), 1 for two zero rows."""
-    e = np.maximum.outer(ex, ey)
-    p = np.minimum(_ORACLE_TOP - e, 1023)
-    return np.where(e == _ZERO_EXPONENT, 1.0, np.ldexp(1.0, p))
+def _scales(top: np.ndarray) -> np.ndarray:
+    """Pair scales s = 2^min(480 - e, 1023) from the largest |difference| (1 where it is 0)."""
+    e = np.frexp(top)[1]
+    return np.where(top > 0, np.ldexp(1.0, np.minimum(_ORACLE_TOP - e, 1023)), 1.0)
 
 
 def _plain_is_exact(XT: np.ndarray) -> bool:
     """Every non-zero |value| lies in [2^-400, 2^400]: then no difference, square or sum of the
-    unscaled computation leaves float64's normal range, and it is bit-identical to the scaled one
-    (power-of-two scaling commutes with every rounding in the normal range)."""
+    unscaled computation leaves float64's normal range (a non-zero difference is at least
+    2^-452), and it is bit-identical to the scaled one (power-of-two scaling commutes with
+    every rounding in the normal range)."""
     a = np.abs(XT)
     nonzero = a[a > 0]
     return nonzero.size == 0 or (nonzero.min() >= 2.0**-400 and nonzero.max() <= 2.0**400)
@@ -67,36 +61,48 @@ class _Oracle:
 
     def __init__(self, PT: np.ndarray, QT: np.ndarray) -> None:
         self.PT, self.QT = PT, QT
-        self.ep, self.eq = _exponents(PT), _exponents(QT)
         self.plain = _plain_is_exact(PT) and (QT is PT or _plain_is_exact(QT))
+
+    def _tile(self, P: np.ndarray, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(d2s, s) of the columns of P (d, a) against those of Q (d, c). In the plain case the
+        unscaled sums are returned with s = 1: every value derived from (d2s, s) (distance,
+        realism ratio) is then bit-identical to the one from the pair's own scale."""
+        shape = (P.shape[1], Q.shape[1])
+        acc = np.zeros(shape)
+        diff = np.empty(shape)
+        if self.plain:
+            s = np.ones(shape)
+        else:
+            top = np.zeros(shape)
+            for t in range(P.shape[0]):
+                np.subtract.outer(P[t], Q[t], out=diff)
+                np.maximum(top, np.abs(diff), out=top)
+            s = _scales(top)
+        for t in range(P.shape[0]):
+            np.subtract.outer(P[t], Q[t], out=diff)
+            if not self.plain:
+                np.multiply(diff, s, out=diff)
+            np.multiply(diff, diff, out=diff)
+            np.add(acc, diff, out=acc)
+        return acc, s
 
     def block(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
         """(d2s, s) of P columns r0:r1 against every Q column, (r1 - r0, m) each."""
         PT, QT = self.PT, self.QT
         m = QT.shape[1]
-        S = _pair_scales(self.ep[r0:r1], self.eq)
         out = np.empty((r1 - r0, m), dtype=np.float64)
+        S = np.empty((r1 - r0, m), dtype=np.float64)
         for a0 in range(0, r1 - r0, _TILE):
             a1 = min(a0 + _TILE, r1 - r0)
             for c0 in range(0, m, _TILE):
                 c1 = min(c0 + _TILE, m)
-                s = S[a0:a1, c0:c1]
-                acc = np.zeros_like(s)
-                diff = np.empty_like(s)
-                tmp = np.empty_like(s)
-                for t in range(PT.shape[0]):
-                    if self.plain:
-                        np.subtract.outer(PT[t, r0 + a0 : r0 + a1], QT[t, c0:c1], out=diff)
-                    else:
-                        np.multiply(PT[t, r0 + a0 : r0 + a1, None], s, out=diff)
-                        np.multiply(QT[t, None, c0:c1], s, out=tmp)
-                        np.subtract(diff, tmp, out=diff)
-                    np.multiply(diff, diff, out=diff)
-                    np.add(acc, diff, out=acc)
-                out[a0:a1, c0:c1] = acc * s * s if self.plain else acc
+                out[a0:a1, c0:c1], S[a0:a1, c0:c1] = self._tile(
+                    PT[:, r0 + a0 : r0 + a1], QT[:, c0:c1]
+                )
         return out, S
 
     def distances(self, r0: int, r1: int) -> np.ndarray:
+        """Oracle distances of P columns r0:r1 against every Q column."""
         d2s, S = self.block(r0, r1)
         return np.sqrt(d2s) / S
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._engine import EngineOutput, Needs
+from .._engine import EngineOutput, Needs, float64_mean
 from .._options import MemoryLike, ProgressLike
 from .._validation import parse_k
 from ._base import Derived, MetricFamily, reshape_single, run_families
@@ -29,7 +29,8 @@ def _derive(
         outside = np.isinf(smallest)
         rarity = np.where(outside, np.nan, smallest)
         scalars["n_out_of_ball"][k] = int(outside.sum())
-        scalars["mean_in_ball"][k] = float(rarity[~outside].mean()) if not outside.all() else np.nan
+        inside = rarity[~outside]
+        scalars["mean_in_ball"][k] = float(float64_mean(inside)) if inside.size else np.nan
         if sample_level:
             samples["rarity"][k] = rarity
     return Derived(scalars, samples, {})

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._engine import EngineOutput, Needs
+from .._engine import EngineOutput, Needs, float64_mean
 from .._options import MemoryLike, ProgressLike
 from .._validation import parse_k
 from ._base import Derived, MetricFamily, reshape_single, run_families
@@ -35,7 +35,7 @@ def _derive(
     for k in ks:
         res = out.realism(k, params["prune"])
         score = res["score"]
-        scalars["mean"][k] = float(np.mean(score))
+        scalars["mean"][k] = float(float64_mean(score))
         scalars["share_ge_1"][k] = float(np.mean(score >= 1.0))
         scalars["n_kept_balls"][k] = res["n_kept"]
         if sample_level:
