@@ -708,9 +708,12 @@ class Reference:
             "labels": None,
         }
         if self._labels is not None:
-            arrays["labels"] = _savable_labels(self._labels)
-            classes = []  # in the order of modes._groups(labels), which load recomputes
-            for j, (c, rows) in enumerate(modes._groups(self._labels).items()):
+            # the saved labels (object ids converted) group into the same classes; the order
+            # of modes._groups over them, which load recomputes, numbers the class sides
+            labels = _savable_labels(self._labels)
+            arrays["labels"] = labels
+            classes = []
+            for j, (c, rows) in enumerate(modes._groups(labels).items()):
                 side = _side_meta(self._class_sides.get(c), f"class{j}/", arrays)
                 classes.append({"n": len(rows), "side": side})
             meta["labels"] = {"classes": classes}
@@ -736,22 +739,25 @@ class Reference:
         ``real``: the real features, checked against the stored fingerprint (needed before
         ``evaluate`` when the file holds no features; :meth:`attach` does the same later).
         Raises ValueError for a file that is not a reference (or is damaged), of a newer
-        format version, or for a ``real`` that is not the set the reference was built from.
+        format version, or for a ``real`` that is not the set the reference was built from;
+        OSError (FileNotFoundError...) when the file cannot be opened.
         """
         name = str(path)
-        try:
-            npz = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise ValueError(
-                f"{name} is not a fastprdc reference file (a .npz written by Reference.save): {exc}"
-            ) from exc
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ValueError(
-                f"{name} is not a fastprdc reference file: it holds a single array, "
-                "not the .npz archive written by Reference.save"
-            )
-        with npz:
-            ref = cls._from_npz(npz, name)
+        with open(path, "rb") as fh:  # our handle: closed even when np.load fails
+            try:
+                npz = np.load(fh, allow_pickle=False)
+            except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+                raise ValueError(
+                    f"{name} is not a fastprdc reference file (a .npz written by "
+                    f"Reference.save): {exc}"
+                ) from exc
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ValueError(
+                    f"{name} is not a fastprdc reference file: it holds a single array, "
+                    "not the .npz archive written by Reference.save"
+                )
+            with npz:
+                ref = cls._from_npz(npz, name)
         if real is not None:
             ref.attach(real)
         return ref
