@@ -4,6 +4,7 @@ Metric functions: :func:`precision_recall`, :func:`density_coverage`,
 :func:`realism_score`, :func:`rarity_score`, :func:`precision_recall_cover`,
 :func:`pce_rce_re`, :func:`alpha_precision_beta_recall`, :func:`evaluate` (every family
 from one set of passes, optionally per class) and :func:`compute_prdc` (drop-in for ``prdc``).
+:class:`Reference`: a real set's passes computed once, for many fake sets (saved as ``.npz``).
 Building blocks: :mod:`fastprdc.primitives`. Configuration report: :func:`show_config`.
 Figures: :mod:`fastprdc.plot` (matplotlib, imported on first use); HTML report:
 :mod:`fastprdc.report`.
@@ -24,6 +25,7 @@ from .metrics import (
     rarity_score,
     realism_score,
 )
+from .reference import Reference
 from .result import EvaluationResult
 
 
@@ -42,6 +44,7 @@ __version__ = _version()
 
 __all__ = [
     "EvaluationResult",
+    "Reference",
     "__version__",
     "alpha_precision_beta_recall",
     "compute_prdc",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -167,6 +167,7 @@ def per_class(
     *,
     boundary: str = "inclusive",
     sample_level: bool = False,
+    run_class: Callable[..., Any] | None = None,
     **run_options: Any,
 ) -> dict[str, Any]:
     """Every requested metric per class: class c of ``fake`` against class c of ``real``.
@@ -179,6 +180,9 @@ def per_class(
             ``run_families``; every class runs the same requests.
         boundary: ``"inclusive"`` or ``"strict"``.
         sample_level: also return each class's per-sample arrays and row indices.
+        run_class: ``run_class(class_id, real_rows, fake_rows, requests, **kwargs)`` runs one
+            class (default: ``run_families``); ``fastprdc.Reference`` passes one that reuses
+            the class's stored real side.
         **run_options: ``device``, ``exact``, ``max_memory``, ``num_threads``, ``progress``,
             ``tile_rows`` as in :func:`fastprdc.evaluate`. ``progress=True`` shows one bar
             over the classes.
@@ -270,7 +274,8 @@ def per_class(
             rows_r, rows_f = r_groups[c], f_groups[c]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                res = run_families(
+                res = (run_class or _run_class)(
+                    c,
                     real_v[rows_r],
                     fake_v[rows_f],
                     kept,
@@ -313,6 +318,13 @@ def per_class(
         out["samples"] = samples
         out["indices"] = indices
     return out
+
+
+def _run_class(c: Any, real: Any, fake: Any, requests: Any, **kwargs: Any) -> Any:
+    """One class's run: every request on the class's rows."""
+    from .metrics._base import run_families
+
+    return run_families(real, fake, requests, **kwargs)
 
 
 def _preview(keys: list[Any], limit: int = 5) -> str:

@@ -19,8 +19,8 @@ import numpy as np
 
 from .. import _engine
 from .._backends import resolve_device
-from .._engine import EngineOutput, Needs
-from .._options import MemoryLike, ProgressLike, make_options
+from .._engine import EngineOutput, Needs, SideOutput
+from .._options import MemoryLike, ProgressLike, RunOptions, make_options
 from .._validation import parse_boundary, validate_pair
 from ..result import EvaluationResult
 
@@ -30,6 +30,8 @@ NO_K = None
 """The k key under which a family without k (alpha-precision...) stores its values."""
 
 Request = tuple["MetricFamily", Sequence[Any]]
+#: ``(needs, real, fake, opts, backend) -> SideOutput``: a stored real side for a run's needs.
+RealSideProvider = Callable[[Needs, np.ndarray, np.ndarray, RunOptions, Any], SideOutput]
 
 
 class Derived(NamedTuple):
@@ -126,11 +128,14 @@ def run_families(
     progress: ProgressLike = False,
     tile_rows: int | None = None,
     primary: bool = False,
+    real_side: RealSideProvider | None = None,
 ) -> EvaluationResult:
     """Validate, run the primitives once for all ``(family, ks)`` requests, derive the results.
 
     ``primary=True`` computes each family's primary per-sample arrays even without
     ``sample_level`` (its own function returns them); other sample arrays are then dropped.
+    ``real_side(needs, real, fake, opts, backend)``, when given, returns a real side computed
+    earlier for the merged needs (``fastprdc.Reference``); the engine then skips the real passes.
     """
     t_start = time.perf_counter()
     strict = parse_boundary(boundary)
@@ -150,7 +155,8 @@ def run_families(
         if family.check_data is not None:
             family.check_data(ks, family.bound(), real.shape[0], fake.shape[0], real.shape[1])
         needs = needs | family.needs(ks)
-    out = _engine.run(real, fake, needs, strict, opts, backend)
+    side = None if real_side is None else real_side(needs, real, fake, opts, backend)
+    out = _engine.run(real, fake, needs, strict, opts, backend, real_side=side)
 
     scalars: dict[str, Any] = {}
     samples: dict[str, Any] = {}
