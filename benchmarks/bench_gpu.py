@@ -28,8 +28,8 @@ import numpy as np
 import pytest
 
 import fastprdc
-from fastprdc._options import RunOptions
 from fastprdc._backends import available_backends, get_backend
+from fastprdc._options import RunOptions
 
 D = 2048
 K = 5

@@ -13,8 +13,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from _helpers import make_pair
-from _oracles import assert_same
+from _helpers import assert_same, make_pair
 
 import fastprdc
 from fastprdc import Reference

@@ -322,8 +322,6 @@ def per_class(
 
 def _run_class(c: Any, real: Any, fake: Any, requests: Any, **kwargs: Any) -> Any:
     """One class's run: every request on the class's rows."""
-    from .metrics._base import run_families
-
     return run_families(real, fake, requests, **kwargs)
 
 
