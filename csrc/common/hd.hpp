@@ -37,6 +37,15 @@ FASTPRDC_HD void atomic_add_u64(uint64_t* p, uint64_t v) {
 #endif
 }
 
+// Adds v to *p atomically; returns the previous value.
+FASTPRDC_HD int32_t atomic_add_i32(int32_t* p, int32_t v) {
+#if defined(__CUDA_ARCH__)
+  return atomicAdd(reinterpret_cast<int*>(p), static_cast<int>(v));
+#else
+  return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+#endif
+}
+
 }  // namespace fastprdc
 
 // Floating-point contraction: every float32 sequence that must match across compilers (the pair

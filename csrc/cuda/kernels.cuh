@@ -7,11 +7,12 @@
 // thread of a launch in a loop so that the GPU pipeline is tested on machines without a GPU).
 //
 // A pass over a tile T (rows i0.. of A x rows j0.. of B, T = -2 A~ B~^T from the GEMM, row-major
-// ni x nj) runs `cross_rows` (one thread per row of A: the A side of every pair) and `cross_cols`
-// (one thread per row of B: the B side). Both sides decide each pair with the same float32
-// arithmetic, so a pair's membership is counted once on each side, consistently. A self pass is a
-// cross pass of a set with itself: tiles with I < J run both kernels (rows of I and of J are
-// disjoint), diagonal tiles run cross_rows alone, skipping i == j.
+// ni x nj) runs `scan_hits` (in parallel over every element: the few pairs that may matter to
+// their rows, into short per-row lists), then `cross_rows` (one thread per row of A: the A side of
+// its listed pairs) and `cross_cols` (one thread per row of B: the B side). Both sides decide each
+// pair with the same float32 arithmetic, so a pair's membership is counted once on each side,
+// consistently. A self pass is a cross pass of a set with itself: tiles with I < J run both
+// kernels (rows of I and of J are disjoint), diagonal tiles run cross_rows alone, skipping i == j.
 #pragma once
 
 #include "common/cross_state.hpp"
@@ -77,9 +78,10 @@ FASTPRDC_HD TopkScratch scratch(const CrossParams& p, int64_t tid) {
   return {ptr<double>(p.scratch_key) + at, ptr<double>(p.scratch_aux) + at, ptr<int32_t>(p.scratch_idx) + at};
 }
 
-// The A side of every pair of tile row `ii` (thread per row of A).
-FASTPRDC_HD void cross_rows(const CrossParams& p, const TileArgs& t, int64_t ii) {
-  if (ii >= t.ni) return;
+// The A side of the pairs of tile row `ii`: every column (cols == nullptr) or the listed ones
+// (ascending), each pair needed when its lower bound is within the row's gate (which tightens as
+// the row's state improves) or the reach of the B ball.
+FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, const int32_t* cols, int32_t n) {
   const CrossState st = cross_state(p);
   const TopkScratch sc = scratch(p, ii);
   const float* tile = ptr<const float>(t.tile) + ii * t.nj;
@@ -87,9 +89,11 @@ FASTPRDC_HD void cross_rows(const CrossParams& p, const TileArgs& t, int64_t ii)
   const int64_t i = t.i0 + ii;
   const float na = ptr<const float>(p.a_norm)[i];
   const bool skip_self = p.self_pass && t.diagonal;
+  const int64_t count = cols ? n : t.nj;
   int64_t rc = 0;
   float gate = st.gate_a(i);
-  for (int64_t jj = 0; jj < t.nj; ++jj) {
+  for (int64_t h = 0; h < count; ++h) {
+    const int64_t jj = cols ? cols[h] : h;
     if (skip_self && jj == ii) continue;
     const int64_t j = t.j0 + jj;
     const PairBounds b = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb);
@@ -98,21 +102,23 @@ FASTPRDC_HD void cross_rows(const CrossParams& p, const TileArgs& t, int64_t ii)
     rc += st.a_side(i, j, b.lo, b.hi, pd, sc);
     gate = st.gate_a(i);
   }
+  if (p.gate_a) ptr<float>(p.gate_a)[i] = gate;
   if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
 }
 
-// The B side of every pair of tile column `jj` (thread per row of B).
-FASTPRDC_HD void cross_cols(const CrossParams& p, const TileArgs& t, int64_t jj) {
-  if (jj >= t.nj) return;
+// The B side of the pairs of tile column `jj` (every row, or the listed ones, ascending).
+FASTPRDC_HD void col_pass(const CrossParams& p, const TileArgs& t, int64_t jj, const int32_t* rows, int32_t n) {
   const CrossState st = cross_state(p);
   const TopkScratch sc = scratch(p, jj);
   const float* tile = ptr<const float>(t.tile) + jj;
   const float* norm_a = ptr<const float>(p.a_norm);
   const int64_t j = t.j0 + jj;
   const float nb = ptr<const float>(p.b_norm)[j];
+  const int64_t count = rows ? n : t.ni;
   int64_t rc = 0;
   float gate = st.gate_b(j);
-  for (int64_t ii = 0; ii < t.ni; ++ii) {
+  for (int64_t h = 0; h < count; ++h) {
+    const int64_t ii = rows ? rows[h] : h;
     const int64_t i = t.i0 + ii;
     const PairBounds b = pair_bounds(norm_a[i], nb, tile[ii * t.nj], p.coef, p.absb);
     if (!st.needs_b(b.lo, gate, i)) continue;
@@ -120,7 +126,80 @@ FASTPRDC_HD void cross_cols(const CrossParams& p, const TileArgs& t, int64_t jj)
     rc += st.b_side(i, j, b.lo, b.hi, pd, sc);
     gate = st.gate_b(j);
   }
+  if (p.gate_b) ptr<float>(p.gate_b)[j] = gate;
   if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
+}
+
+// Sorts list[0..n) ascending (insertion sort: lists are short).
+FASTPRDC_HD void sort_list(int32_t* list, int32_t n) {
+  for (int32_t a = 1; a < n; ++a) {
+    const int32_t v = list[a];
+    int32_t b = a - 1;
+    while (b >= 0 && list[b] > v) {
+      list[b + 1] = list[b];
+      --b;
+    }
+    list[b + 1] = v;
+  }
+}
+
+// Hits of a tile (the scan in parallel over every element, four consecutive columns per thread):
+// each pair that may matter to its row of A (lo within the gate the row had before this tile, or
+// the B ball's reach) is appended to that row's list, and likewise for its row of B. A list that
+// overflows `hit_cap` marks its row for a full pass. The gates only shrink, so the lists hold a
+// superset of the pairs the passes need.
+FASTPRDC_HD void scan_hits(const CrossParams& p, const TileArgs& t, int64_t tid) {
+  const int64_t groups = (t.nj + 3) / 4;
+  const int64_t ii = tid / groups;
+  if (ii >= t.ni) return;
+  const CrossState st = cross_state(p);
+  const int64_t i = t.i0 + ii;
+  const float na = ptr<const float>(p.a_norm)[i];
+  const float* norm_b = ptr<const float>(p.b_norm);
+  const float* tile = ptr<const float>(t.tile) + ii * t.nj;
+  const float gate_ai = ptr<const float>(p.gate_a)[i];
+  const bool diagonal = p.self_pass && t.diagonal;
+  const int64_t j_end = (tid % groups) * 4 + 4 < t.nj ? (tid % groups) * 4 + 4 : t.nj;
+  for (int64_t jj = (tid % groups) * 4; jj < j_end; ++jj) {
+    if (diagonal && jj == ii) continue;
+    const int64_t j = t.j0 + jj;
+    const float lo = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb).lo;
+    if (st.needs_a(lo, gate_ai, j)) {
+      const int32_t slot = atomic_add_i32(ptr<int32_t>(p.hit_count_a) + ii, 1);
+      if (slot < p.hit_cap) ptr<int32_t>(p.hits_a)[ii * p.hit_cap + slot] = static_cast<int32_t>(jj);
+    }
+    if (!diagonal && st.needs_b(lo, ptr<const float>(p.gate_b)[j], i)) {
+      const int32_t slot = atomic_add_i32(ptr<int32_t>(p.hit_count_b) + jj, 1);
+      if (slot < p.hit_cap) ptr<int32_t>(p.hits_b)[jj * p.hit_cap + slot] = static_cast<int32_t>(ii);
+    }
+  }
+}
+
+// The A side of tile row `ii` (thread per row of A): its listed hits (sorted), or every column
+// when the list overflowed or the pass runs without a scan (hit_cap = 0).
+FASTPRDC_HD void cross_rows(const CrossParams& p, const TileArgs& t, int64_t ii) {
+  if (ii >= t.ni) return;
+  if (!p.hit_cap) return row_pass(p, t, ii, nullptr, 0);
+  int32_t* count = ptr<int32_t>(p.hit_count_a) + ii;
+  const int32_t n = *count;
+  *count = 0;
+  if (n > p.hit_cap) return row_pass(p, t, ii, nullptr, 0);
+  int32_t* list = ptr<int32_t>(p.hits_a) + ii * p.hit_cap;
+  sort_list(list, n);
+  row_pass(p, t, ii, list, n);
+}
+
+// The B side of tile column `jj` (thread per row of B).
+FASTPRDC_HD void cross_cols(const CrossParams& p, const TileArgs& t, int64_t jj) {
+  if (jj >= t.nj) return;
+  if (!p.hit_cap) return col_pass(p, t, jj, nullptr, 0);
+  int32_t* count = ptr<int32_t>(p.hit_count_b) + jj;
+  const int32_t n = *count;
+  *count = 0;
+  if (n > p.hit_cap) return col_pass(p, t, jj, nullptr, 0);
+  int32_t* list = ptr<int32_t>(p.hits_b) + jj * p.hit_cap;
+  sort_list(list, n);
+  col_pass(p, t, jj, list, n);
 }
 
 // Exact neighbour lists of rows i0 + tid of A (finalize_a) or of B (finalize_b) into out_dist /

@@ -90,6 +90,14 @@ namespace gpu {
   X(int32_t, scratch_cap)        \
   X(int32_t, pad2)               \
   X(uint64_t, rechecks)          \
+  X(uint64_t, gate_a)            \
+  X(uint64_t, gate_b)            \
+  X(uint64_t, hits_a)            \
+  X(uint64_t, hits_b)            \
+  X(uint64_t, hit_count_a)       \
+  X(uint64_t, hit_count_b)       \
+  X(int32_t, hit_cap)            \
+  X(int32_t, pad4)               \
   X(uint64_t, out_dist)          \
   X(uint64_t, out_idx)           \
   X(int32_t, out_k)              \
@@ -134,6 +142,7 @@ struct RowsParams {
 // The kernels, by name (the same list drives the nvcc entry points, NVRTC's name list, the host
 // emulation and the launchers' argument checks): X(name, params type).
 #define FASTPRDC_KERNELS(X)        \
+  X(scan_hits, CrossParams)        \
   X(cross_rows, CrossParams)       \
   X(cross_cols, CrossParams)       \
   X(finalize_a, CrossParams)       \

@@ -186,12 +186,14 @@ class GpuEngine:
         gemm_path: str | None = None,
         tile_max: int = 8192,
         launch_chunk: int = 1 << 22,
+        hit_cap: int = 64,
     ):
         self.ops = ops
         self.name = name
         self._gemm_path = gemm_path
         self.tile_max = tile_max
         self.launch_chunk = launch_chunk
+        self.hit_cap = hit_cap  # pairs listed per row and tile by the scan; more: a full pass
         self.location = "host" if name == "sim" else "cuda"
 
     @property
@@ -332,6 +334,11 @@ class GpuEngine:
         si = ops.empty(threads * scap, np.int32)
         rechecks = ops.full(1, 0, np.uint64)
         tile = ops.empty(tr * tr, np.float32)
+        # the scan's per-row hit lists and the gates the rows had after their last tile
+        hits_a, hits_b = ops.empty(tr * self.hit_cap, np.int32), ops.empty(tr * self.hit_cap, np.int32)
+        count_a, count_b = ops.full(tr, 0, np.int32), ops.full(tr, 0, np.int32)
+        gate_a = ops.full(A.rows, np.inf, np.float32)
+        gate_b = gate_a if self_pass else ops.full(B.rows, np.inf, np.float32)
         p = params(
             "CrossParams",
             scratch_key=ops.ptr(sk),
@@ -340,11 +347,20 @@ class GpuEngine:
             scratch_cap=scap,
             rechecks=ops.ptr(rechecks),
             self_pass=int(self_pass),
+            gate_a=ops.ptr(gate_a),
+            gate_b=ops.ptr(gate_b),
+            hits_a=ops.ptr(hits_a),
+            hits_b=ops.ptr(hits_b),
+            hit_count_a=ops.ptr(count_a),
+            hit_count_b=ops.ptr(count_b),
+            hit_cap=self.hit_cap,
             **fields,
         )
         blocks_a = range(0, A.rows, tr)
         blocks_b = range(0, B.rows, tr)
-        tiles = [(i0, j0) for i0 in blocks_a for j0 in blocks_b if not (self_pass and j0 < i0)]
+        tiles = [
+            (i0, j0) for i0 in blocks_a for j0 in blocks_b if not (self_pass and j0 < i0)
+        ]
         operands_a = (A.packed, A.small) if self.gemm_path == "tf32x3" else A.packed
         operands_b = (B.packed, B.small) if self.gemm_path == "tf32x3" else B.packed
         last = time.perf_counter()
@@ -353,6 +369,7 @@ class GpuEngine:
             ops.gemm(self.gemm_path, tile, operands_a, i0, ni, operands_b, j0, nj, A.dim)
             diagonal = self_pass and i0 == j0
             t = tile_args(i0, ni, j0, nj, tile=ops.ptr(tile), diagonal=diagonal)
+            ops.launch("scan_hits", ni * ((nj + 3) // 4), p, t)
             ops.launch("cross_rows", ni, p, t)
             if not diagonal:
                 ops.launch("cross_cols", nj, p, t)

@@ -102,6 +102,8 @@ class SimOps:
 
 
 def sim_backend(gemm_path: str | None = None) -> GpuEngine:
-    """The ``sim`` backend (tiles of at most 256 rows and launches of at most 1000 threads, so
-    that tests see many tiles and launches)."""
-    return GpuEngine(SimOps(), "sim", gemm_path=gemm_path, tile_max=256, launch_chunk=1000)
+    """The ``sim`` backend (tiles of at most 256 rows, launches of at most 1000 threads and hit
+    lists of 16 pairs, so that tests see many tiles, launches and overflowing lists)."""
+    return GpuEngine(
+        SimOps(), "sim", gemm_path=gemm_path, tile_max=256, launch_chunk=1000, hit_cap=16
+    )
