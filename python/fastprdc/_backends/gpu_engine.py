@@ -335,7 +335,8 @@ class GpuEngine:
         rechecks = ops.full(1, 0, np.uint64)
         tile = ops.empty(tr * tr, np.float32)
         # the scan's per-row hit lists and the gates the rows had after their last tile
-        hits_a, hits_b = ops.empty(tr * self.hit_cap, np.int32), ops.empty(tr * self.hit_cap, np.int32)
+        hits_a = ops.empty(tr * self.hit_cap, np.int32)
+        hits_b = ops.empty(tr * self.hit_cap, np.int32)
         count_a, count_b = ops.full(tr, 0, np.int32), ops.full(tr, 0, np.int32)
         gate_a = ops.full(A.rows, np.inf, np.float32)
         gate_b = gate_a if self_pass else ops.full(B.rows, np.inf, np.float32)
