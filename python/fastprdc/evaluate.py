@@ -141,7 +141,7 @@ def evaluate(
     if labelled:
         if real_labels is None or fake_labels is None:
             raise ValueError("real_labels and fake_labels must be given together")
-        shapes = validate_pair(real, fake)
+        shapes = validate_pair(real, fake, on_device=True)  # GPU inputs: described, not copied
         modes.validate_labels(real_labels, shapes[0].shape[0], "real_labels", "real")
         modes.validate_labels(fake_labels, shapes[1].shape[0], "fake_labels", "fake")
     result = run_families(

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._backends import resolve_device
 from ._tables import format_per_class, is_number
 from ._validation import parse_boundary, validate_pair
 from .metrics._base import MetricFamily, run_families
@@ -215,7 +216,11 @@ def per_class(
         ValueError: bad features or labels (naming the problem).
     """
     parse_boundary(boundary)
-    real_v, fake_v = validate_pair(real, fake)
+    # GPU-resident inputs stay on the GPU when the run does: classes are gathered there
+    backend = resolve_device(run_options.get("device", "auto"), real, fake, names=("real", "fake"))
+    on_device = backend.location == "cuda"
+    real_v, fake_v = validate_pair(real, fake, on_device=on_device)
+    take = backend.take_rows if on_device else (lambda X, rows: X[rows])
     n_all, m_all = real_v.shape[0], fake_v.shape[0]
     r_labels = validate_labels(real_labels, n_all, "real_labels", "real")
     f_labels = validate_labels(fake_labels, m_all, "fake_labels", "fake")
@@ -276,8 +281,8 @@ def per_class(
                 warnings.simplefilter("always")
                 res = (run_class or _run_class)(
                     c,
-                    real_v[rows_r],
-                    fake_v[rows_f],
+                    take(real_v, rows_r),
+                    take(fake_v, rows_f),
                     kept,
                     boundary=boundary,
                     sample_level=sample_level,
