@@ -145,3 +145,25 @@ def test_emulated_fp32_is_refused():
     env = dict(os.environ, CUBLAS_EMULATE_SINGLE_PRECISION="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert "CUBLAS_EMULATE_SINGLE_PRECISION" in out.stdout, out.stderr
+
+
+def test_mode_level_with_gpu_resident_inputs(gpu, rng, monkeypatch):
+    """Per-class evaluation gathers each class on the GPU (no copy of the features to the host)
+    and gives the cpu backend's per-class table."""
+    cp = pytest.importorskip("cupy")
+    real, fake = make_pair(rng, "gauss", 300, 280, 8)
+    yr, yf = rng.integers(0, 4, 300), rng.integers(0, 5, 280)
+    want = fastprdc.evaluate(real, fake, real_labels=yr, fake_labels=yf, device="cpu")
+
+    def no_copy(x):
+        raise AssertionError("a GPU-resident input was copied to the host")
+
+    monkeypatch.setattr("fastprdc._validation.to_host", no_copy)
+    got = fastprdc.evaluate(cp.asarray(real), cp.asarray(fake), real_labels=yr, fake_labels=yf)
+    monkeypatch.undo()
+    assert got.per_class["evaluated"] == want.per_class["evaluated"]
+    for c, families in want.per_class["scalars"].items():
+        for family, metrics in families.items():
+            for metric, per_k in metrics.items():
+                for k, v in per_k.items():
+                    assert_same(got.per_class["scalars"][c][family][metric][k], v, f"{c} {metric}")
