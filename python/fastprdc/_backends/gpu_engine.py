@@ -362,12 +362,13 @@ class GpuEngine:
         tiles = [
             (i0, j0) for i0 in blocks_a for j0 in blocks_b if not (self_pass and j0 < i0)
         ]
-        operands_a = (A.packed, A.small) if self.gemm_path == "tf32x3" else A.packed
-        operands_b = (B.packed, B.small) if self.gemm_path == "tf32x3" else B.packed
+        path = self.gemm_path
+        operands_a = (A.packed, A.small) if path == "tf32x3" else A.packed
+        operands_b = (B.packed, B.small) if path == "tf32x3" else B.packed
         last = time.perf_counter()
         for done, (i0, j0) in enumerate(tiles, 1):
             ni, nj = min(tr, A.rows - i0), min(tr, B.rows - j0)
-            ops.gemm(self.gemm_path, tile, operands_a, i0, ni, operands_b, j0, nj, A.dim)
+            ops.gemm(path, tile, operands_a, i0, ni, operands_b, j0, nj, A.dim)
             diagonal = self_pass and i0 == j0
             t = tile_args(i0, ni, j0, nj, tile=ops.ptr(tile), diagonal=diagonal)
             ops.launch("scan_hits", ni * ((nj + 3) // 4), p, t)

@@ -41,7 +41,7 @@ class SimOps:
         return np.array(arr.reshape(-1)[:n], copy=True)
 
     def ptr(self, arr: np.ndarray) -> int:
-        return int(arr.ctypes.data)
+        return int(arr.__array_interface__["data"][0])
 
     def wrap(self, x: Any) -> np.ndarray | None:
         """Host arrays as they are; objects with __cuda_array_interface__ (a DeviceMatrix) as
