@@ -159,16 +159,25 @@ def test_report_metric_table_matches_the_result(page, result):
     (table,) = _table(page, "metrics")
     head, *rows = table["rows"]
     assert [text for _, text, _ in head] == ["metric", "k=1", "k=3", "k=5"]
-    families = [r[0][1] for r in rows if len(r) == 1]
+    heads = [r for r in rows if r[0][2].get("scope") == "rowgroup"]
+    families = [r[0][1] for r in heads]
     assert [f.split(" (")[0] for f in families] == list(result.scalars)
     assert "realism_score (prune=0.5)" in families
-    values = {r[0][1]: r[1:] for r in rows if len(r) > 1}
+    # a family without k has its own "value (no k)" heading across the k columns (its
+    # values never sit under a k column); the others span the whole row
+    for row in heads:
+        if row[0][1].startswith("alpha_precision_beta_recall"):
+            assert [(tag, text) for tag, text, _ in row[1:]] == [("th", "value (no k)")]
+            assert row[1][2]["colspan"] == "3"
+        else:
+            assert len(row) == 1 and row[0][2]["colspan"] == "4"
+    values = {r[0][1]: r[1:] for r in rows if r[0][0] == "td"}
     for metrics in result.scalars.values():
         for metric, per_k in metrics.items():
             cells = values[metric]
-            if None in per_k:  # no k: one cell across the k columns
+            if None in per_k:  # no k: one cell across the k columns, under "value (no k)"
                 ((_, text, attrs),) = cells
-                assert attrs["colspan"] == "3"
+                assert attrs["colspan"] == "3" and "nok" in attrs["class"].split()
                 assert text == f"{per_k[None]:.4f}"
             else:
                 assert len(cells) == 3
