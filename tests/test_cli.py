@@ -827,6 +827,15 @@ def test_per_file_keys(tmp_path, capsys):
     code, _, err = _run(capsys, "eval", tmp_path / "real.npz", tmp_path / "fake.npy",
                         "--real-key", "a", "--json", tmp_path / "o.json", "--quiet")  # fmt: skip
     assert code == 0, err
+    # reference: --key and --real-key both name the array of REAL
+    for option in ("--key", "--real-key"):
+        code, _, err = _run(capsys, "reference", tmp_path / "real.npz", "--out",
+                            tmp_path / "r.npz", option, "a", "--quiet")  # fmt: skip
+        assert code == 0, err
+        assert fastprdc.Reference.load(tmp_path / "r.npz").dim == 6
+    code, _, err = _run(capsys, "reference", tmp_path / "fake.npy", "--out", tmp_path / "r.npz",
+                        "--key", "a", "--quiet")  # fmt: skip
+    assert code == 2 and ".npz and .pt files only" in err
 
 
 @pytest.mark.parametrize("where", ["real", "fake", "labels", "center", "json"])

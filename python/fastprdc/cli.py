@@ -89,17 +89,19 @@ def _note(args: argparse.Namespace, text: str) -> None:
 def _keys(args: argparse.Namespace, real_path: str | None) -> tuple[str | None, str | None]:
     """The array names for the real and fake files: --real-key / --fake-key, else --key.
 
-    The shared --key names an array inside .npz/.pt files; given with a .npy file (one
-    unnamed array) it is an error that points to the per-file options."""
+    With two files (eval), the shared --key given with a .npy file (one unnamed array) is an
+    error that points to the per-file options; with one (reference), the reader says why."""
+    two = hasattr(args, "fake")
     keys = []
     for which, path, own in (
         ("real", real_path, args.real_key),
-        ("fake", args.fake if hasattr(args, "fake") else None, getattr(args, "fake_key", None)),
+        ("fake", args.fake if two else None, getattr(args, "fake_key", None)),
     ):
         if own is not None:
             keys.append(own)
             continue
-        if args.key is not None and path is not None and Path(path).suffix.lower() == ".npy":
+        npy = path is not None and Path(path).suffix.lower() == ".npy"
+        if two and args.key is not None and npy:
             raise CLIError(
                 f"{path}: --key names an array inside .npz/.pt files, but a .npy file holds "
                 f"one unnamed array; name the other file's array with --{_other(which)}-key"
@@ -313,7 +315,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     _check_output(args.json, "--json")
     _check_output(args.samples, "--samples")
     _check_figure_outputs(args)
-    ref = None
+    ref = real = None
     if _is_reference(args.real):
         from fastprdc import Reference
 
@@ -339,6 +341,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 "a reference file (written by `fastprdc reference`)"
             )
         real_key, fake_key = _keys(args, args.real)
+        real = load_features(args.real, real_key)
     fake = load_features(args.fake, fake_key)
     metrics, k, params = _request(args, ref)
     labels: dict[str, Any] = {}
@@ -367,7 +370,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     else:
         from fastprdc import evaluate
 
-        real = load_features(args.real, real_key)
         result = evaluate(
             real,
             fake,
