@@ -1,7 +1,11 @@
 """The ``fastprdc`` command line, in-process and via ``python -m``: ``eval`` (file formats and
-errors, every family with its options, ``--json``, ``--samples`` with every per-sample array,
-mode level from label files or keys inside the .npz), ``info`` and ``demo``. The reader itself
-(fastprdc.io) is tested in test_io.py."""
+errors, every family with its options, ``--json`` without per-sample arrays, ``--samples``
+with every per-sample array, mode level from label files or keys inside the .npz,
+``--report``/``--plot``, per-file keys), ``reference`` and ``eval`` of a saved reference (the
+same numbers as a plain ``eval``), progress bars and warnings on stderr (terminal, redirected,
+``--quiet``, ``--progress``), ``max_memory`` too small, ``info`` and ``demo`` (with
+``--report``/``--plot``). The reader itself (fastprdc.io) is tested in test_io.py; the
+CLI-written report in a browser in test_report.py."""
 
 from __future__ import annotations
 
@@ -86,9 +90,11 @@ def test_eval_npy_table_json_samples(files, capsys):
     for metric in ("precision", "recall", "density", "coverage"):
         assert metric in out
     assert f"{expected.scalars['precision_recall']['precision'][3]:.4f}" in out
-    # JSON: the result's to_dict(), keys as strings (None for a family without k)
+    # JSON: the result's to_dict(samples=False), keys as strings (None for a family
+    # without k): the per-sample arrays go to --samples alone
     data = json.loads((tmp / "out.json").read_text())
-    assert data == json.loads(expected.to_json()) | {"info": data["info"]}
+    assert data == json.loads(expected.to_json(samples=False)) | {"info": data["info"]}
+    assert "samples" not in data
     for family, metrics in expected.scalars.items():
         for metric, per_k in metrics.items():
             for k, value in per_k.items():
@@ -473,3 +479,509 @@ def test_python_m_fastprdc(files):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "nope.npy" in bad.stderr
+
+
+# ---------------------------------------------------------------------------
+# the result table: a family without k is never under a k column
+# ---------------------------------------------------------------------------
+
+
+def test_table_alpha_values_not_under_a_k_column(files, capsys):
+    real, fake, tmp = files
+    code, out, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--k", "3", "5",
+                          "--metrics", "precision_recall", "alpha_precision_beta_recall",
+                          "--quiet")  # fmt: skip
+    assert code == 0, err
+    expected = fastprdc.evaluate(real, fake, k=[3, 5], metrics=["precision_recall",
+                                 "alpha_precision_beta_recall"])  # fmt: skip
+    lines = out.splitlines()
+    header = next(line for line in lines if line.lstrip().startswith("metric"))
+    assert header.split() == ["metric", "k=3", "k=5"]
+    k3_end = header.index("k=3") + len("k=3")
+    (heading,) = [line for line in lines if "alpha_precision_beta_recall" in line]
+    assert heading.rstrip().endswith("[no k]")
+    for metric, per_k in expected.scalars["alpha_precision_beta_recall"].items():
+        (line,) = [x for x in lines if x.split()[:1] == [metric]]
+        value = f"{per_k[None]:.4f}"
+        # "name = value": the value follows the name, it is not right-aligned in a k column
+        assert line.split() == [metric, "=", value], line
+        assert line.rstrip().index(value) + len(value) != k3_end
+    # the families with k keep one right-aligned column per k
+    (line,) = [x for x in lines if x.split()[:1] == ["precision"]]
+    p3 = f"{expected.scalars['precision_recall']['precision'][3]:.4f}"
+    assert line.index(p3) + len(p3) == k3_end
+
+
+def test_table_alpha_alone_has_a_value_column(files, capsys):
+    _, _, tmp = files
+    code, out, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy",
+                          "--metrics", "alpha_precision_beta_recall", "--quiet")  # fmt: skip
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("metric"))
+    assert header.split() == ["metric", "value"]
+    assert "k=" not in out and "[no k]" not in out
+
+
+# ---------------------------------------------------------------------------
+# --json without samples; --samples alone; --report / --plot
+# ---------------------------------------------------------------------------
+
+
+def test_json_has_no_per_sample_arrays(tmp_path, capsys):
+    real, fake, rl, fl = _modes16_files(tmp_path)
+    code, _, err = _run(
+        capsys, "eval", tmp_path / "real.npy", tmp_path / "fake.npy",
+        "--real-labels", tmp_path / "real_labels.npy",
+        "--fake-labels", tmp_path / "fake_labels.npy", "--metrics", "precision_recall",
+        "--json", tmp_path / "o.json", "--samples", tmp_path / "s", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads((tmp_path / "o.json").read_text())
+    assert set(data) == {"scalars", "info", "per_class"}
+    assert "samples" not in data["per_class"] and "indices" not in data["per_class"]
+    expected = fastprdc.evaluate(real, fake, metrics=["precision_recall"], real_labels=rl,
+                                 fake_labels=fl, sample_level=True)  # fmt: skip
+    want = json.loads(expected.to_json(samples=False))
+    for part in (data, want):  # times differ
+        del part["info"], part["per_class"]["info"]
+    assert data == want
+    # --samples is written under the exact name given (no .npz appended)
+    assert not (tmp_path / "s.npz").exists()
+    with np.load(tmp_path / "s") as npz:
+        assert "precision_recall.in_real_manifold_k3" in npz.files
+        assert "per_class.0.real_rows" in npz.files
+
+
+def test_to_dict_samples_option():
+    real, fake = _data()
+    res = fastprdc.evaluate(real, fake, sample_level=True, real_labels=np.arange(120) % 2,
+                            fake_labels=np.arange(100) % 2)  # fmt: skip
+    full = res.to_dict()  # the Python API's default keeps the samples
+    assert "samples" in full and "samples" in full["per_class"] and "indices" in full["per_class"]
+    lean = res.to_dict(samples=False)
+    assert "samples" not in lean
+    assert "samples" not in lean["per_class"] and "indices" not in lean["per_class"]
+    assert (
+        lean["scalars"] == full["scalars"]
+        and lean["per_class"]["scalars"] == (full["per_class"]["scalars"])
+    )
+    assert json.loads(res.to_json(samples=False)) == json.loads(json.dumps(lean))
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_report_and_plot(files, capsys):
+    pytest.importorskip("matplotlib")
+    _, _, tmp = files
+    code, _out, err = _run(
+        capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--k", "3", "5",
+        "--report", tmp / "r.html", "--plot", tmp / "s.png", "--json", tmp / "o.json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "wrote" in err and "r.html" in err and "s.png" in err
+    text = (tmp / "r.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "<title>fastprdc: fake.npy against real.npy</title>" in text
+    assert text.count("data:image/png;base64,") >= 4  # vs k, curves, PCE, histograms
+    assert "Sample-level histograms" in text  # a report run has the per-sample arrays ...
+    assert (tmp / "s.png").read_bytes()[:8] == PNG
+    assert "samples" not in json.loads((tmp / "o.json").read_text())  # ... the JSON none
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--plot",
+                        tmp / "s.pdf", "--dpi", "60", "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert (tmp / "s.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize(
+    "option, name, fragment",
+    [
+        ("--report", "r.txt", ".html or .htm"),
+        ("--plot", "p.jpg", ".png or .pdf"),
+        ("--plot", "missing_dir/p.png", "no such directory"),
+        ("--json", "missing_dir/o.json", "no such directory"),
+    ],
+)
+def test_bad_output_names_fail_before_the_run(files, capsys, option, name, fragment):
+    _, _, tmp = files
+    code, out, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", option,
+                          tmp / name)  # fmt: skip
+    assert code == 2 and fragment in err and option in err
+    assert out == ""  # nothing ran
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_report_without_matplotlib(files, capsys, no_matplotlib):
+    _, _, tmp = files
+    for option, name in (("--report", "r.html"), ("--plot", "p.png")):
+        code, out, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", option,
+                              tmp / name)  # fmt: skip
+        assert code == 2 and 'pip install "fastprdc[plot]"' in err and option in err
+        assert out == "" and not (tmp / name).exists()
+
+
+def test_demo_report_and_plot(tmp_path, capsys):
+    pytest.importorskip("sklearn", reason="fastprdc demo needs scikit-learn ([demo] extra)")
+    pytest.importorskip("matplotlib")
+    code, out, err = _run(capsys, "demo", "--quick", "--report", tmp_path / "demo.html",
+                          "--plot", tmp_path / "demo.png", "--dpi", "50")  # fmt: skip
+    assert code == 0, err
+    assert "mode dropping" in out.lower()
+    text = (tmp_path / "demo.html").read_text(encoding="utf-8")
+    for family in ALL:  # every family, the per-class table with the dropped digits
+        assert family in text, family
+    assert "Missing from fake (dropped modes): <strong>8, 9</strong>" in text
+    assert (tmp_path / "demo.png").read_bytes()[:8] == PNG
+
+
+# ---------------------------------------------------------------------------
+# reference
+# ---------------------------------------------------------------------------
+
+
+def _json(path):
+    return json.loads(path.read_text())
+
+
+def _same_numbers(a, b):
+    """Two --json outputs with the same scalars, curves and per-class numbers."""
+    assert a["scalars"] == b["scalars"]
+    assert a.get("curves") == b.get("curves")
+    assert a["info"]["ks"] == b["info"]["ks"] and a["info"]["params"] == b["info"]["params"]
+    if "per_class" in a or "per_class" in b:
+        for key in ("scalars", "curves", "class_mean", "missing_in_fake", "evaluated"):
+            assert a["per_class"][key] == b["per_class"][key], key
+
+
+@pytest.mark.parametrize("features", [False, True])
+def test_reference_round_trip_same_numbers(files, capsys, features):
+    _, _, tmp = files
+    ref = tmp / "real.ref.npz"
+    extra = ["--include-features"] if features else []
+    code, out, err = _run(capsys, "reference", tmp / "real.npy", "--out", ref, "--k", "3", "5",
+                          *extra, "--quiet")  # fmt: skip
+    assert code == 0, err
+    # the one-paragraph summary
+    text = " ".join(out.split())
+    for fragment in ("N=120", "d=6", "float32", "precision_recall (k=3, 5)",
+                     "alpha_precision_beta_recall (no k)", "real self-kNN depth",
+                     "sha256:", "KB", " s: "):  # fmt: skip
+        assert fragment in text, fragment
+    assert ("features are included" in text) == features
+    loaded = fastprdc.Reference.load(ref)
+    assert loaded.has_features == features
+    assert loaded.fingerprint in text
+    real_opt = [] if features else ["--real", tmp / "real.npy"]
+    code, _, err = _run(capsys, "eval", ref, tmp / "fake.npy", *real_opt,
+                        "--json", tmp / "ref.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--k", "3", "5",
+                        "--json", tmp / "plain.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    got, plain = _json(tmp / "ref.json"), _json(tmp / "plain.json")
+    _same_numbers(got, plain)
+    assert set(got["scalars"]) == set(ALL)  # the reference's metrics and ks by default
+    assert got["info"]["reference"]["fingerprint"] == loaded.fingerprint
+    # any request the stored side serves: fewer families, a smaller k, family options
+    code, _, err = _run(capsys, "eval", ref, tmp / "fake.npy", *real_opt, "--k", "3",
+                        "--metrics", "precision_recall", "realism_score", "--prune", "0.25",
+                        "--boundary", "strict", "--json", tmp / "ref2.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--k", "3",
+                        "--metrics", "precision_recall", "realism_score", "--prune", "0.25",
+                        "--boundary", "strict", "--json", tmp / "plain2.json",
+                        "--quiet")  # fmt: skip
+    assert code == 0, err
+    _same_numbers(_json(tmp / "ref2.json"), _json(tmp / "plain2.json"))
+
+
+def test_reference_family_options_kept(files, capsys):
+    """Options given to `reference` are the defaults of `eval REF`; options given to `eval`
+    change only their own parameter."""
+    _, _, tmp = files
+    ref = tmp / "r.ref.npz"
+    opts = ["--metrics", "precision_recall_cover", "realism_score", "--C", "2",
+            "--variant", "cheema2023", "--cover-k", "2", "4"]  # fmt: skip
+    code, _, err = _run(capsys, "reference", tmp / "real.npy", "--out", ref, *opts,
+                        "--include-features", "--quiet")  # fmt: skip
+    assert code == 0, err
+    code, _, err = _run(capsys, "eval", ref, tmp / "fake.npy", "--prune", "0.3",
+                        "--json", tmp / "a.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", *opts,
+                        "--prune", "0.3", "--json", tmp / "b.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    a, b = _json(tmp / "a.json"), _json(tmp / "b.json")
+    _same_numbers(a, b)
+    assert a["info"]["params"]["precision_recall_cover"] == {"C": 2, "variant": "cheema2023"}
+    assert a["info"]["ks"]["precision_recall_cover"] == [2, 4]
+    # --cover-k alone keeps the other families' stored k
+    code, _, err = _run(capsys, "eval", ref, tmp / "fake.npy", "--cover-k", "2",
+                        "--json", tmp / "c.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    c = _json(tmp / "c.json")
+    assert c["info"]["ks"] == {"precision_recall_cover": [2], "realism_score": [3]}
+
+
+def test_reference_per_class_round_trip(tmp_path, capsys):
+    _modes16_files(tmp_path)
+    ref = tmp_path / "r.ref.npz"
+    code, out, err = _run(capsys, "reference", tmp_path / "real.npy", "--out", ref,
+                          "--metrics", "precision_recall", "density_coverage",
+                          "--real-labels", tmp_path / "real_labels.npy", "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert "each of 6 classes" in " ".join(out.split())
+    code, out, err = _run(capsys, "eval", ref, tmp_path / "fake.npy", "--real", tmp_path /
+                          "real.npy", "--fake-labels", tmp_path / "fake_labels.npy",
+                          "--json", tmp_path / "a.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert "no fake samples" in out
+    code, _, err = _run(capsys, "eval", tmp_path / "real.npy", tmp_path / "fake.npy",
+                        "--metrics", "precision_recall", "density_coverage",
+                        "--real-labels", tmp_path / "real_labels.npy",
+                        "--fake-labels", tmp_path / "fake_labels.npy",
+                        "--json", tmp_path / "b.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    a, b = _json(tmp_path / "a.json"), _json(tmp_path / "b.json")
+    _same_numbers(a, b)
+    assert a["per_class"]["missing_in_fake"] == [4, 5]
+
+
+def test_reference_errors(files, capsys):
+    _real, _, tmp = files
+    ref = tmp / "r.ref.npz"
+    code, _, err = _run(capsys, "reference", tmp / "real.npy", "--out", ref, "--quiet")
+    assert code == 0, err
+    cases = [
+        # no features stored and none given
+        (["eval", ref, tmp / "fake.npy"], ["holds no real features", "--real FILE"]),
+        # --real with a plain features file
+        (["eval", tmp / "real.npy", tmp / "fake.npy", "--real", tmp / "real.npy"],
+         ["not a reference file"]),
+        # other real features than the reference's
+        (["eval", ref, tmp / "fake.npy", "--real", tmp / "fake.npy"], ["fingerprint"]),
+        # per class with a reference built without labels
+        (["eval", ref, tmp / "fake.npy", "--real", tmp / "real.npy", "--fake-labels",
+          tmp / "fake.npy"], ["built without labels", "--real-labels"]),
+        # a request the stored real side cannot serve
+        (["eval", ref, tmp / "fake.npy", "--real", tmp / "real.npy", "--k", "9"],
+         ["cannot serve", "depth"]),
+        # --out into a missing directory
+        (["reference", tmp / "real.npy", "--out", tmp / "nope" / "r.npz"],
+         ["no such directory"]),
+    ]  # fmt: skip
+    for args, fragments in cases:
+        code, _out, err = _run(capsys, *args, "--quiet")
+        assert code == 2, (args, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        for fragment in fragments:
+            assert fragment in err, (fragment, err)
+
+
+def test_plain_npz_with_a_meta_array_is_features(tmp_path, capsys):
+    """Only a reference file's format marker makes REAL a reference."""
+    real, fake = _data(seed=5)
+    np.savez(tmp_path / "real.npz", feats=real, meta=np.array('{"format": "something"}'))
+    np.save(tmp_path / "fake.npy", fake)
+    code, _, err = _run(capsys, "eval", tmp_path / "real.npz", tmp_path / "fake.npy",
+                        "--key", "feats", "--fake-key", "", "--json", tmp_path / "o.json",
+                        "--metrics", "precision_recall", "--quiet")  # fmt: skip
+    assert code == 2 and "fake.npy" in err  # --fake-key "" is still a key for a .npy
+    code, _, err = _run(capsys, "eval", tmp_path / "real.npz", tmp_path / "fake.npy",
+                        "--real-key", "feats", "--json", tmp_path / "o.json",
+                        "--metrics", "precision_recall", "--quiet")  # fmt: skip
+    assert code == 0, err
+    data = _json(tmp_path / "o.json")
+    assert (
+        data["scalars"]["precision_recall"]["precision"]["3"]
+        == (fastprdc.precision_recall(real, fake)["precision"])
+    )
+    assert "reference" not in data["info"]
+
+
+# ---------------------------------------------------------------------------
+# per-file keys, directories, max_memory
+# ---------------------------------------------------------------------------
+
+
+def test_per_file_keys(tmp_path, capsys):
+    real, fake = _data(seed=6)
+    np.savez(tmp_path / "real.npz", a=real, b=real[:, :2])
+    np.savez(tmp_path / "fake.npz", x=fake, y=fake[:, :2])
+    np.save(tmp_path / "fake.npy", fake)
+    base = ["eval", tmp_path / "real.npz", tmp_path / "fake.npz", "--metrics", "precision_recall",
+            "--json", tmp_path / "o.json", "--quiet"]  # fmt: skip
+    code, _, err = _run(capsys, *base, "--real-key", "a", "--fake-key", "x")
+    assert code == 0, err
+    expected = fastprdc.precision_recall(real, fake)["precision"]
+    assert _json(tmp_path / "o.json")["scalars"]["precision_recall"]["precision"]["3"] == expected
+    # --key is shared; a per-file key overrides it for its file
+    code, _, err = _run(capsys, *base, "--key", "x", "--real-key", "a")
+    assert code == 0, err
+    code, _, err = _run(capsys, *base, "--key", "a")
+    assert code == 2 and "fake.npz" in err and "'a'" in err
+    # a shared --key with a .npy file points to the per-file options
+    code, _, err = _run(capsys, "eval", tmp_path / "real.npz", tmp_path / "fake.npy",
+                        "--key", "a", "--quiet")  # fmt: skip
+    assert code == 2 and "fake.npy" in err and "--real-key" in err
+    code, _, err = _run(capsys, "eval", tmp_path / "real.npz", tmp_path / "fake.npy",
+                        "--real-key", "a", "--json", tmp_path / "o.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    # reference: --key and --real-key both name the array of REAL
+    for option in ("--key", "--real-key"):
+        code, _, err = _run(capsys, "reference", tmp_path / "real.npz", "--out",
+                            tmp_path / "r.npz", option, "a", "--quiet")  # fmt: skip
+        assert code == 0, err
+        assert fastprdc.Reference.load(tmp_path / "r.npz").dim == 6
+    code, _, err = _run(capsys, "reference", tmp_path / "fake.npy", "--out", tmp_path / "r.npz",
+                        "--key", "a", "--quiet")  # fmt: skip
+    assert code == 2 and ".npz and .pt files only" in err
+
+
+@pytest.mark.parametrize("where", ["real", "fake", "labels", "center", "json"])
+def test_directory_as_a_file(files, capsys, where):
+    _, _, tmp = files
+    d = tmp / "adir"
+    d.mkdir()
+    args = {
+        "real": [d, tmp / "fake.npy"],
+        "fake": [tmp / "real.npy", d],
+        "labels": [tmp / "real.npy", tmp / "fake.npy", "--real-labels", d, "--fake-labels", d],
+        "center": [tmp / "real.npy", tmp / "fake.npy", "--center", d],
+        "json": [tmp / "real.npy", tmp / "fake.npy", "--json", d],
+    }[where]
+    code, out, err = _run(capsys, "eval", *args, "--quiet")
+    assert code == 2
+    assert err.startswith("fastprdc eval: error: ")
+    assert "is a directory" in err and str(d) in err
+    assert len(err.strip().splitlines()) == 1 and "Errno" not in err and "Traceback" not in err
+    assert out == ""
+
+
+def test_max_memory_too_small_api():
+    real, fake = _data()
+    with pytest.raises(ValueError, match=r"max_memory=1000 bytes is too small.*16 rows"):
+        fastprdc.evaluate(real, fake, max_memory=1000, device="cpu")
+    with pytest.raises(ValueError, match=r"is too small.*\(1 threads\)"):
+        fastprdc.Reference(real, max_memory=2047, num_threads=1, device="cpu")
+    # the smallest budget that holds one 16-row tile per thread runs, and changes nothing
+    small = fastprdc.evaluate(real, fake, max_memory=2048, num_threads=1, device="cpu")
+    assert small.scalars == fastprdc.evaluate(real, fake, device="cpu").scalars
+
+
+def test_max_memory_too_small_cli(files, capsys):
+    _, _, tmp = files
+    for cmd in (["eval", tmp / "real.npy", tmp / "fake.npy"],
+                ["reference", tmp / "real.npy", "--out", tmp / "r.npz"]):  # fmt: skip
+        code, _out, err = _run(capsys, *cmd, "--max-memory", "1KB", "--device", "cpu", "--quiet")
+        assert code == 2, err
+        assert "max_memory=1000 bytes is too small" in err
+        assert len(err.strip().splitlines()) == 1
+    assert not (tmp / "r.npz").exists()
+
+
+# ---------------------------------------------------------------------------
+# progress bars and warnings on stderr (subprocesses: a pipe or a terminal)
+# ---------------------------------------------------------------------------
+
+
+def _cli(*args, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "fastprdc", *map(str, args)],
+        capture_output=True, text=True, timeout=120, **kwargs,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def dup_files(tmp_path):
+    """Fake with 10 identical rows: pce_rce_re warns (zero k-th neighbour distances)."""
+    rng = np.random.default_rng(8)
+    real = rng.standard_normal((400, 5)).astype(np.float32)
+    fake = rng.standard_normal((300, 5)).astype(np.float32)
+    fake[:10] = fake[0]
+    np.save(tmp_path / "real.npy", real)
+    np.save(tmp_path / "fake.npy", fake)
+    return tmp_path
+
+
+def test_redirected_run_has_no_progress_and_one_line_warnings(dup_files):
+    """stderr is a pipe: no progress bar (no carriage returns); the warning is one line
+    through the warnings module, without the source line of the warn() call."""
+    tmp = dup_files
+    proc = _cli("eval", tmp / "real.npy", tmp / "fake.npy", "--metrics", "pce_rce_re",
+                "precision_recall", "--json", tmp / "o.json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr and "tile" not in proc.stderr and "%" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    warned = [line for line in lines if "warning" in line.lower()]
+    assert warned == [line for line in lines if line.startswith("fastprdc: warning: ")]
+    (warning,) = warned
+    assert "pce_rce_re: zero k-th neighbour distances" in warning and "10 fake" in warning
+    assert lines == [warning, f"wrote {tmp / 'o.json'}"]  # nothing else: no source line
+    assert "warnings.warn" not in proc.stderr and ".py:" not in proc.stderr
+    assert "RuntimeWarning" not in proc.stderr
+
+
+def test_quiet_silences_warnings_and_progress(dup_files):
+    tmp = dup_files
+    for cmd in (["eval", tmp / "real.npy", tmp / "fake.npy", "--metrics", "pce_rce_re",
+                 "--json", tmp / "o.json"],
+                ["eval", tmp / "real.npy", tmp / "fake.npy", "--metrics", "pce_rce_re",
+                 "--progress"]):  # fmt: skip
+        proc = _cli(*cmd)
+        assert proc.returncode == 0 and "warning" in proc.stderr  # the data warns ...
+    proc = _cli("eval", tmp / "real.npy", tmp / "fake.npy", "--metrics", "pce_rce_re",
+                "--json", tmp / "o.json", "--quiet")  # fmt: skip
+    assert proc.returncode == 0
+    assert proc.stderr == ""  # ... but not with --quiet
+    assert "pce" in proc.stdout
+    # --quiet and --progress contradict each other: a usage error
+    proc = _cli("eval", tmp / "real.npy", tmp / "fake.npy", "--quiet", "--progress")
+    assert proc.returncode == 2 and "not allowed with" in proc.stderr
+
+
+def test_progress_flag_shows_bars_when_redirected(dup_files):
+    tmp = dup_files
+    proc = _cli("eval", tmp / "real.npy", tmp / "fake.npy", "--metrics", "precision_recall",
+                "--progress")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for phase in ("fastprdc kNN real", "fastprdc kNN fake", "fastprdc cross pass"):
+        assert phase in proc.stderr, phase
+    assert "tile" in proc.stderr
+
+
+def test_terminal_gets_progress_bars(dup_files):
+    """stderr is a terminal (a pseudo-terminal here): progress bars by default."""
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import os
+    import struct
+    import termios
+
+    tmp = dup_files
+    master, slave = pty.openpty()
+    # a terminal of 24 rows x 100 columns (a new pseudo-terminal has 0 x 0)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fastprdc", "eval", str(tmp / "real.npy"),
+             str(tmp / "fake.npy"), "--metrics", "precision_recall"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+        )  # fmt: skip
+    finally:
+        os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 1 << 16)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    text = seen.decode(errors="replace")
+    assert "fastprdc kNN real" in text and "fastprdc cross pass" in text and "\r" in text
+    assert b"precision" in out

@@ -1,6 +1,7 @@
 """fastprdc.report: the HTML report's structure (facts, metric table, per-class tables,
 figures as data: PNGs, nothing external, every string escaped), and the page opened in a
-real headless Chromium: every figure decodes, nothing is fetched, no error is logged.
+real headless Chromium: every figure decodes, nothing is fetched, no error is logged; the
+same for the report written by ``fastprdc eval REF FAKE --report``.
 
 The browser test drives Chromium through the DevTools protocol over
 ``--remote-debugging-pipe`` (JSON messages on file descriptors 3 and 4; no websocket, no
@@ -36,6 +37,7 @@ import pytest
 
 import fastprdc
 from fastprdc import plot
+from fastprdc.cli import main
 from fastprdc.report import render_report, write_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -159,16 +161,25 @@ def test_report_metric_table_matches_the_result(page, result):
     (table,) = _table(page, "metrics")
     head, *rows = table["rows"]
     assert [text for _, text, _ in head] == ["metric", "k=1", "k=3", "k=5"]
-    families = [r[0][1] for r in rows if len(r) == 1]
+    heads = [r for r in rows if r[0][2].get("scope") == "rowgroup"]
+    families = [r[0][1] for r in heads]
     assert [f.split(" (")[0] for f in families] == list(result.scalars)
     assert "realism_score (prune=0.5)" in families
-    values = {r[0][1]: r[1:] for r in rows if len(r) > 1}
+    # a family without k has its own "value (no k)" heading across the k columns (its
+    # values never sit under a k column); the others span the whole row
+    for row in heads:
+        if row[0][1].startswith("alpha_precision_beta_recall"):
+            assert [(tag, text) for tag, text, _ in row[1:]] == [("th", "value (no k)")]
+            assert row[1][2]["colspan"] == "3"
+        else:
+            assert len(row) == 1 and row[0][2]["colspan"] == "4"
+    values = {r[0][1]: r[1:] for r in rows if r[0][0] == "td"}
     for metrics in result.scalars.values():
         for metric, per_k in metrics.items():
             cells = values[metric]
-            if None in per_k:  # no k: one cell across the k columns
+            if None in per_k:  # no k: one cell across the k columns, under "value (no k)"
                 ((_, text, attrs),) = cells
-                assert attrs["colspan"] == "3"
+                assert attrs["colspan"] == "3" and "nok" in attrs["class"].split()
                 assert text == f"{per_k[None]:.4f}"
             else:
                 assert len(cells) == 3
@@ -471,6 +482,63 @@ def test_report_in_headless_chromium(report_path, page, tmp_path):
     page_url = report_path.resolve().as_uri()
     assert all(url == page_url or url.startswith("data:") for url in seen["requests"])
     assert seen["requests"][0] == page_url
+
+
+@pytest.fixture(scope="module")
+def cli_report(tmp_path_factory):
+    """The report written by ``fastprdc eval REF FAKE --report``: a saved reference (with
+    per-class real sides) evaluated against label files, the same data as ``result``."""
+    tmp = tmp_path_factory.mktemp("cli_report")
+    rng = np.random.default_rng(21)
+    real_labels = np.repeat([0, 1, 2, 3], 50)
+    fake_labels = np.repeat([0, 1, 2, 4], [50, 50, 1, 10])
+    np.save(tmp / "real.npy", rng.standard_normal((real_labels.size, 8)) + real_labels[:, None])
+    fake = rng.standard_normal((fake_labels.size, 8)) * 1.1 + fake_labels[:, None]
+    np.save(tmp / "fake.npy", fake)
+    np.save(tmp / "real_labels.npy", real_labels)
+    np.save(tmp / "fake_labels.npy", fake_labels)
+    ref, path = tmp / "real.ref.npz", tmp / "cli report.html"
+    args = ["reference", tmp / "real.npy", "--out", ref, "--k", "1", "3", "5",
+            "--real-labels", tmp / "real_labels.npy", "--include-features", "--quiet"]  # fmt: skip
+    assert main([str(a) for a in args]) == 0
+    args = ["eval", ref, tmp / "fake.npy", "--fake-labels", tmp / "fake_labels.npy",
+            "--report", path, "--quiet"]  # fmt: skip
+    assert main([str(a) for a in args]) == 0
+    return path
+
+
+def test_cli_report_structure(cli_report, result):
+    page = _parse(cli_report.read_text(encoding="utf-8"))
+    assert page.title == "fastprdc: fake.npy against real.ref.npz"
+    facts = _facts(page)
+    assert facts["fastprdc version"] == fastprdc.__version__
+    assert facts["real samples (N)"] == "200" and facts["fake samples (M)"] == "111"
+    assert "precision_recall: 1, 3, 5" in facts["k per family"]  # the reference's ks
+    assert "'real_side': 'stored'" in facts["reference"]
+    assert facts["classes"] == "4 in real, 4 in fake, 2 evaluated, 1 missing from fake"
+    (table,) = _table(page, "metrics")
+    values = {r[0][1]: r[1:] for r in table["rows"][1:] if r[0][0] == "td"}
+    p3 = result.scalars["precision_recall"]["precision"][3]
+    assert values["precision"][1][1] == f"{p3:.4f}"  # the same numbers as evaluate's
+    assert len(_table(page, "per-class")) == len(result.scalars)
+    # sample-level arrays were computed for the report: every figure, histograms included
+    assert len([a for tag, a in page.tags if tag == "img"]) == len(plot.figures(result)) == 5
+
+
+def test_cli_report_in_headless_chromium(cli_report, tmp_path):
+    """The CLI-written report passes the same browser check as write_report's."""
+    page = _parse(cli_report.read_text(encoding="utf-8"))
+    seen = _open_in_browser(cli_report, tmp_path)
+    assert seen["errors"] == []
+    assert seen["title"] == "fastprdc: fake.npy against real.ref.npz"
+    expected = [(int(a["width"]), int(a["height"])) for tag, a in page.tags if tag == "img"]
+    assert len(seen["images"]) == len(expected) == 5
+    for got, (width, height) in zip(seen["images"], expected):
+        assert got["ok"], got
+        assert (got["width"], got["height"]) == (width, height)
+        assert got["shown"] > 100
+    page_url = cli_report.resolve().as_uri()
+    assert all(url == page_url or url.startswith("data:") for url in seen["requests"])
 
 
 def test_browser_check_catches_broken_pages(tmp_path):

@@ -76,10 +76,16 @@ def params_text(params: Mapping[str, Any] | None) -> str:
 
 
 def _k_cells(vals: Mapping[Any, Any], ks: list[Any], fmt: Callable[[Any], str]) -> list[str]:
-    """Cells of one row; a family without k puts its value in the first column."""
+    """Cells of one row, one per k (a value without k: the one "value" column)."""
     if None in vals:
-        return [fmt(vals[None])] + ["" for _ in ks[1:]]
+        return [fmt(vals[None])]
     return [fmt(vals[k]) if k in vals else "-" for k in ks]
+
+
+def _no_k(family: str, result: EvaluationResult) -> bool:
+    """Whether ``family`` takes no k (its values are stored under the key None)."""
+    parts = (result.scalars.get(family, {}), result.curves.get(family, {}))
+    return any(None in vals for part in parts for vals in part.values())
 
 
 # --------------------------------------------------------------------------- result
@@ -87,7 +93,11 @@ def _k_cells(vals: Mapping[Any, Any], ks: list[Any], fmt: Callable[[Any], str]) 
 
 def format_result(result: EvaluationResult) -> str:
     """The text of ``repr(result)``: run facts, one row per metric and one column per k,
-    curves summarised, then the per-class table when there is one, and the time."""
+    curves summarised, then the per-class table when there is one, and the time.
+
+    A family without k (alpha-precision) is never shown under a k column: its heading says
+    ``[no k]`` and each row gives its value after the metric name (``name = value``); only
+    a result without any k has a single ``value`` column."""
     info = result.info
     head = ", ".join(
         f"{key}={info[key]}"
@@ -109,9 +119,15 @@ def format_result(result: EvaluationResult) -> str:
     rows: list[tuple[str, list[str]]] = []  # (label, cells); no cells: a heading or text row
     texts: dict[int, str] = {}
     for family in dict.fromkeys([*result.scalars, *result.curves]):
-        rows.append((family + params_text(params.get(family)), []))
+        inline = bool(ks) and _no_k(family, result)  # no k among k columns: name = value
+        heading = family + params_text(params.get(family))
+        rows.append((heading + (" [no k]" if inline else ""), []))
         for metric, vals in result.scalars.get(family, {}).items():
-            rows.append(("  " + metric, _k_cells(vals, ks, cell)))
+            if inline and None in vals:
+                texts[len(rows)] = "= " + cell(vals[None])
+                rows.append(("  " + metric, []))
+            else:
+                rows.append(("  " + metric, _k_cells(vals, ks, cell)))
         for name, vals in result.curves.get(family, {}).items():
             texts[len(rows)] = "; ".join(
                 (f"k={k}: " if k is not None else "") + curve_cell(v) for k, v in vals.items()

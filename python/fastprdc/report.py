@@ -42,6 +42,7 @@ p.lead { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num.nok { text-align: left; }
 tr.family th { background: #f2f4f7; }
 thead th { background: #e8ebf0; }
 tr.mean td { font-weight: 600; border-top: 2px solid #999; }
@@ -160,7 +161,8 @@ def _all_ks(parts: Iterable[Mapping[str, Mapping[str, Mapping[Any, Any]]]]) -> l
 
 def _metrics_table(result: EvaluationResult) -> str:
     """The table of ``repr(result)``: a row per metric, a column per k; a family without k
-    gets one cell across the k columns."""
+    (among families with k) gets its own "value (no k)" heading over one cell across the k
+    columns, so that its values never sit under a k column."""
     ks = _all_ks([result.scalars, result.curves])
     cols = [f"k={k}" for k in ks] or ["value"]
     n = len(cols)
@@ -170,9 +172,20 @@ def _metrics_table(result: EvaluationResult) -> str:
     for family in dict.fromkeys([*result.scalars, *result.curves]):
         p = params.get(family) or {}
         label = family + (" (" + ", ".join(f"{a}={b}" for a, b in p.items()) + ")" if p else "")
-        rows.append(
-            f'<tr class="family"><th colspan="{n + 1}" scope="rowgroup">{_e(label)}</th></tr>'
+        no_k = bool(ks) and any(
+            None in vals
+            for part in (result.scalars, result.curves)
+            for vals in part.get(family, {}).values()
         )
+        if no_k:
+            rows.append(
+                f'<tr class="family"><th scope="rowgroup">{_e(label)}</th>'
+                f'<th colspan="{n}" scope="colgroup">value (no k)</th></tr>'
+            )
+        else:
+            rows.append(
+                f'<tr class="family"><th colspan="{n + 1}" scope="rowgroup">{_e(label)}</th></tr>'
+            )
         for metric, vals in result.scalars.get(family, {}).items():
             if None in vals:
                 cells = _td(_cell(vals[None]), "num nok", n)

@@ -17,6 +17,9 @@ __all__ = ["EvaluationResult"]
 
 PathLike = Union[str, Path]
 
+#: Per-class entries that hold per-sample arrays (left out by ``to_dict(samples=False)``).
+_PER_SAMPLE = ("samples", "indices")
+
 
 def _plain(value: Any) -> Any:
     """numpy scalars -> Python scalars, arrays -> lists, containers recursively."""
@@ -78,21 +81,33 @@ class EvaluationResult:
         known = [m for part in (self.scalars, self.curves) for f in part.values() for m in f]
         raise KeyError(f"no metric {metric!r} in this result; it has {known}")
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain Python containers (floats, ints, lists) ready for ``json.dumps``."""
+    def to_dict(self, *, samples: bool = True) -> dict[str, Any]:
+        """Plain Python containers (floats, ints, lists) ready for ``json.dumps``.
+
+        ``samples=False`` leaves out every per-sample array (``samples``, and the per-class
+        ``samples`` and ``indices``): scalars, curves, info and the per-class table only,
+        a size independent of the number of samples (what ``fastprdc eval --json`` writes).
+        """
         out = {"scalars": _plain(self.scalars), "info": _plain(self.info)}
         if self.curves:
             out["curves"] = _plain(self.curves)
-        if self.samples is not None:
+        if samples and self.samples is not None:
             out["samples"] = _plain(self.samples)
         if self.per_class is not None:
-            out["per_class"] = _plain(self.per_class)
+            per_class = self.per_class
+            if not samples:
+                per_class = {k: v for k, v in per_class.items() if k not in _PER_SAMPLE}
+            out["per_class"] = _plain(per_class)
         return out
 
-    def to_json(self, path: PathLike | None = None, *, indent: int | None = 2) -> str:
+    def to_json(
+        self, path: PathLike | None = None, *, indent: int | None = 2, samples: bool = True
+    ) -> str:
         """Strict JSON text of :meth:`to_dict` (non-finite floats as strings); written to
-        ``path`` when one is given."""
-        text = json.dumps(_strict_json(self.to_dict()), indent=indent, allow_nan=False)
+        ``path`` when one is given. ``samples=False``: without per-sample arrays."""
+        text = json.dumps(
+            _strict_json(self.to_dict(samples=samples)), indent=indent, allow_nan=False
+        )
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text

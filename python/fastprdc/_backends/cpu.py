@@ -22,9 +22,16 @@ def tile_rows_for(opts: RunOptions) -> int:
         return int(opts.tile_rows)
     if opts.max_memory is None:
         return _TILE_MAX
-    threads = opts.num_threads or int(_core.build_info()["omp_max_threads"])
+    threads = max(opts.num_threads or int(_core.build_info()["omp_max_threads"]), 1)
     # Each thread holds one float32 tile (rows x rows); leave room for BLAS packing buffers.
-    side = math.isqrt(max(int(opts.max_memory) // (8 * max(threads, 1)), 1))
+    need = 8 * threads * _TILE_MIN * _TILE_MIN
+    if int(opts.max_memory) < need:
+        raise ValueError(
+            f"max_memory={int(opts.max_memory)} bytes is too small: the cpu backend needs at "
+            f"least {need} bytes for one tile of {_TILE_MIN} rows per thread ({threads} "
+            "threads); give a larger max_memory (e.g. '64MB') or fewer threads"
+        )
+    side = math.isqrt(int(opts.max_memory) // (8 * threads))
     return max(_TILE_MIN, min(_TILE_MAX, side))
 
 
