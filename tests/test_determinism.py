@@ -73,9 +73,10 @@ def test_threads_and_tiles(name, fast_backend):
 
 @pytest.mark.parametrize("budget", ["64KiB", "1MB", "8GB"])
 def test_memory_budget_does_not_change_results(budget, fast_backend):
+    """(two threads: the budget is shared by the threads' tiles, and 64 KiB must fit them)"""
     real, fake = DATASETS["offset128"]
     reference = _snapshot(real, fake, device=fast_backend)
-    got = _snapshot(real, fake, device=fast_backend, max_memory=budget)
+    got = _snapshot(real, fake, device=fast_backend, max_memory=budget, num_threads=2)
     _assert_same(reference, got, budget)
 
 

@@ -174,6 +174,8 @@ def show_config(file: TextIO | None = None) -> dict[str, Any]:
     cfg["backends"], details = _registry_info()
     cfg["cuda"] = details.get("cuda", {"built": False})
     cfg["cupy"] = details.get("cupy", {"installed": False})
+    for name in ("cuda", "cupy"):  # the registry's reason when the backend is unavailable
+        cfg[name]["reason"] = cfg["backends"].get(name)
     cfg["gpu"] = details.get("gpu", {})
     print(_format(cfg), file=sys.stdout if file is None else file)
     return cfg

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import _progress
 from ._backends.contract import CrossResult
+from ._means import float64_mean
 from ._options import RunOptions
 from ._validation import check_k_limit
 
@@ -54,20 +55,6 @@ FAKE_MEAN: Centre = ("mean", "fake")
 def given_centre(vector: np.ndarray) -> Centre:
     """The plan key of a caller-given centre (a float64 vector)."""
     return ("given", np.ascontiguousarray(vector, dtype=np.float64).tobytes())
-
-
-def float64_mean(X: np.ndarray) -> np.ndarray:
-    """The float64 mean along axis 0 (of the rows of a matrix: numpy's sequential sum over rows,
-    then / n; of a vector: numpy's pairwise sum). When the sum could overflow, the values are
-    scaled by 2^-s (s = bit length of n) first and the mean scaled back: exact scaling, so for
-    data in the usual range this is ``np.mean(X, axis=0)``. Infinite values give +-inf."""
-    n = X.shape[0]
-    finite = X[np.isfinite(X)] if X.size else X
-    top = float(np.max(np.abs(finite))) if finite.size else 0.0
-    if top * n < 2.0**1020:
-        return np.mean(X, axis=0, dtype=np.float64)
-    s = n.bit_length()
-    return np.mean(np.asarray(X, dtype=np.float64) * 2.0**-s, axis=0) * 2.0**s
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from .._means import float64_mean
 from .._options import RunOptions
 
 __all__ = ["Backend", "CrossResult", "HostArrays", "KnnResult"]
@@ -124,7 +125,7 @@ class Backend(Protocol):
         ...
 
     def column_mean(self, X: np.ndarray) -> np.ndarray:
-        """The float64 mean of the rows, bit-identical to ``fastprdc._engine.float64_mean``."""
+        """The float64 mean of the rows, bit-identical to ``fastprdc._means.float64_mean``."""
         ...
 
     def take_rows(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -136,8 +137,6 @@ class HostArrays:
     """``column_mean`` and ``take_rows`` for the backends that work on host (numpy) arrays."""
 
     def column_mean(self, X: np.ndarray) -> np.ndarray:
-        from .._engine import float64_mean
-
         return float64_mean(X)
 
     def take_rows(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -599,7 +599,7 @@ class GpuEngine:
 
     @_guard_memory
     def column_mean(self, X: Any) -> np.ndarray:
-        """The float64 mean of the rows with the semantics of ``_engine.float64_mean`` (a
+        """The float64 mean of the rows with the semantics of ``_means.float64_mean`` (a
         sequential sum over the rows in order, / n; pre-scaled when the sum could overflow)."""
         ops = self.ops
         s = self._set(X, "X")

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .._engine import EngineOutput, Needs, float64_mean
+from .._engine import EngineOutput, Needs
+from .._means import float64_mean
 from .._options import MemoryLike, ProgressLike
 from .._validation import parse_k
 from ._base import Derived, MetricFamily, reshape_single, run_families
