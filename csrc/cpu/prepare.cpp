@@ -35,59 +35,77 @@ void with_row(const MatrixView& m, int64_t i, Fn fn) {
 // Fixed chunks of rows over several sets, so that reductions do not depend on the thread count.
 struct Chunks {
   static constexpr int64_t kRows = 512;
-  std::vector<std::pair<const MatrixView*, int64_t>> list;
+  struct Chunk {
+    size_t set;
+    int64_t i0;
+  };
+  const std::vector<const MatrixView*>& sets;
+  std::vector<Chunk> list;
   int64_t total_rows = 0;
 
-  explicit Chunks(const std::vector<const MatrixView*>& sets) {
-    for (const MatrixView* m : sets) {
-      total_rows += m->rows;
-      for (int64_t i0 = 0; i0 < m->rows; i0 += kRows) list.emplace_back(m, i0);
+  explicit Chunks(const std::vector<const MatrixView*>& s) : sets(s) {
+    for (size_t k = 0; k < sets.size(); ++k) {
+      total_rows += sets[k]->rows;
+      for (int64_t i0 = 0; i0 < sets[k]->rows; i0 += kRows) list.push_back({k, i0});
     }
   }
   int64_t size() const { return static_cast<int64_t>(list.size()); }
+  // Calls fn(row pointer, set index, row index) for every row of chunk c.
   template <class Fn>
   void rows(int64_t c, Fn fn) const {
-    const MatrixView& m = *list[c].first;
-    for (int64_t i = list[c].second; i < std::min(m.rows, list[c].second + kRows); ++i) with_row(m, i, fn);
+    const MatrixView& m = *sets[list[c].set];
+    const int64_t end = std::min(m.rows, list[c].i0 + kRows);
+    for (int64_t i = list[c].i0; i < end; ++i) with_row(m, i, [&](const auto* x) { fn(x, list[c].set, i); });
   }
 };
 
+// Chunks whose partial sums are held at once: bounds make_frame's scratch to kBatch x cols doubles
+// (the sums are still combined in chunk order, so the centre does not depend on the batching).
+constexpr int64_t kBatch = 256;
+
 }  // namespace
 
-Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
+Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads,
+                 const std::vector<std::vector<int32_t>*>& exps) {
   const int nt = resolve_threads(num_threads);
   const int64_t d = sets.front()->cols;
   const Chunks chunks(sets);
   const int64_t nc = chunks.size();
+  for (size_t k = 0; k < exps.size(); ++k) exps[k]->assign(static_cast<size_t>(sets[k]->rows), 0);
   Frame f;
   // Largest |value|: the sums below are taken on values scaled by 2^-e_max (exact), so that the
   // centre of data near the top of float64's range cannot overflow.
   double maxraw = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxraw)
   for (int64_t c = 0; c < nc; ++c)
-    chunks.rows(c, [&](const auto* x) {
+    chunks.rows(c, [&](const auto* x, size_t set, int64_t i) {
       for (int64_t t = 0; t < d; ++t) maxraw = std::max(maxraw, std::fabs(static_cast<double>(x[t])));
+      if (set < exps.size()) (*exps[set])[i] = row_exponent(x, d);
     });
   f.e_max = binary_exponent(maxraw);
   const int down = f.e_max == kZeroExponent ? 0 : std::max(f.e_max, 0);  // only ever scale down
   const double shrink = std::ldexp(1.0, -down);
   // Row-wise sums per chunk, combined in chunk order: the centre does not depend on the thread count.
-  std::vector<double> partial(static_cast<size_t>(nc * d), 0.0);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t c = 0; c < nc; ++c) {
-    double* acc = partial.data() + c * d;
-    chunks.rows(c, [&](const auto* x) {
-      for (int64_t t = 0; t < d; ++t) acc[t] += static_cast<double>(x[t]) * shrink;
-    });
-  }
   f.centre.assign(static_cast<size_t>(d), 0.0);
-  for (int64_t c = 0; c < nc; ++c)
-    for (int64_t t = 0; t < d; ++t) f.centre[t] += partial[c * d + t];
+  std::vector<double> partial(static_cast<size_t>(std::min(nc, kBatch) * d));
+  for (int64_t b0 = 0; b0 < nc; b0 += kBatch) {
+    const int64_t nb = std::min(kBatch, nc - b0);
+    std::fill(partial.begin(), partial.end(), 0.0);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t c = 0; c < nb; ++c) {
+      double* acc = partial.data() + c * d;
+      chunks.rows(b0 + c, [&](const auto* x, size_t, int64_t) {
+        for (int64_t t = 0; t < d; ++t) acc[t] += static_cast<double>(x[t]) * shrink;
+      });
+    }
+    for (int64_t c = 0; c < nb; ++c)
+      for (int64_t t = 0; t < d; ++t) f.centre[t] += partial[c * d + t];
+  }
   for (int64_t t = 0; t < d; ++t) f.centre[t] = f.centre[t] / static_cast<double>(chunks.total_rows) / shrink;
   double maxabs = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxabs)
   for (int64_t c = 0; c < nc; ++c)
-    chunks.rows(c, [&](const auto* x) {
+    chunks.rows(c, [&](const auto* x, size_t, int64_t) {
       for (int64_t t = 0; t < d; ++t) maxabs = std::max(maxabs, std::fabs(static_cast<double>(x[t]) - f.centre[t]));
     });
   if (maxabs > 0.0 && std::isfinite(maxabs)) {
@@ -99,6 +117,27 @@ Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
   return f;
 }
 
+void pack_rows(const MatrixView& m, const Frame& frame, int64_t r0, int64_t n, float* out, float* norm2,
+               int num_threads) {
+  const int nt = resolve_threads(num_threads);
+  const double s = frame.scale;
+  const double* c = frame.centre.data();
+  const int64_t d = m.cols;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t ii = 0; ii < n; ++ii) {
+    float* o = out + ii * d;
+    double n2 = 0.0;
+    with_row(m, r0 + ii, [&](const auto* x) {
+      for (int64_t t = 0; t < d; ++t) {
+        const float v = static_cast<float>((static_cast<double>(x[t]) - c[t]) * s);
+        o[t] = v;
+        n2 += static_cast<double>(v) * static_cast<double>(v);
+      }
+    });
+    norm2[ii] = static_cast<float>(n2);
+  }
+}
+
 Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads) {
   const int nt = resolve_threads(num_threads);
   Prepared p;
@@ -107,22 +146,9 @@ Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads) {
   p.x.resize(static_cast<size_t>(m.rows * m.cols));
   p.norm2.resize(static_cast<size_t>(m.rows));
   p.exps.resize(static_cast<size_t>(m.rows));
-  const double s = frame.scale;
-  const double* c = frame.centre.data();
+  pack_rows(m, frame, 0, m.rows, p.x.data(), p.norm2.data(), num_threads);
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < m.rows; ++i) {
-    float* out = p.x.data() + i * m.cols;
-    double n2 = 0.0;
-    with_row(m, i, [&](const auto* x) {
-      for (int64_t t = 0; t < m.cols; ++t) {
-        const float v = static_cast<float>((static_cast<double>(x[t]) - c[t]) * s);
-        out[t] = v;
-        n2 += static_cast<double>(v) * static_cast<double>(v);
-      }
-      p.exps[i] = row_exponent(x, m.cols);
-    });
-    p.norm2[i] = static_cast<float>(n2);
-  }
+  for (int64_t i = 0; i < m.rows; ++i) p.exps[i] = row_exponent(m, i);
   return p;
 }
 
