@@ -126,15 +126,19 @@ void pack_rows(const MatrixView& m, const Frame& frame, int64_t r0, int64_t n, f
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t ii = 0; ii < n; ++ii) {
     float* o = out + ii * d;
-    double n2 = 0.0;
     with_row(m, r0 + ii, [&](const auto* x) {
+      if (norm2 == nullptr) {  // values only: no sequential sum, so the loop vectorises
+        for (int64_t t = 0; t < d; ++t) o[t] = static_cast<float>((static_cast<double>(x[t]) - c[t]) * s);
+        return;
+      }
+      double n2 = 0.0;
       for (int64_t t = 0; t < d; ++t) {
         const float v = static_cast<float>((static_cast<double>(x[t]) - c[t]) * s);
         o[t] = v;
         n2 += static_cast<double>(v) * static_cast<double>(v);
       }
+      norm2[ii] = static_cast<float>(n2);
     });
-    norm2[ii] = static_cast<float>(n2);
   }
 }
 

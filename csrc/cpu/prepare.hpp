@@ -27,10 +27,10 @@ struct Frame {
 Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads,
                  const std::vector<std::vector<int32_t>*>& exps = {});
 
-// Converts rows [r0, r0 + n) of m to float32(s (x - c)) into out (n x cols, row-major) and writes
-// the squared norm of each float32 row (computed in float64, rounded to float32) to norm2[i - r0].
-// The values depend only on the row and the frame: a row packed twice, in any panel, by any thread
-// count, is bit-identical.
+// Converts rows [r0, r0 + n) of m to float32(s (x - c)) into out (n x cols, row-major) and, unless
+// norm2 is null, writes the squared norm of each float32 row (computed in float64, sequentially,
+// rounded to float32) to norm2[i - r0]. The values depend only on the row and the frame: a row
+// packed twice, in any panel, by any thread count, is bit-identical.
 void pack_rows(const MatrixView& m, const Frame& frame, int64_t r0, int64_t n, float* out, float* norm2,
                int num_threads);
 

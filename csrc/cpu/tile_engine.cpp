@@ -55,18 +55,21 @@ struct PanelPlan {
   int64_t capacity() const { return std::min(rows, n); }
 };
 
-// One packed panel: rows [r0, r0 + n) of a set, float32 in the frame, and their squared norms.
+// One packed panel: rows [r0, r0 + n) of a set, float32 in the frame.
 struct PanelBuffer {
-  std::vector<float> x, norm2;
+  std::vector<float> x;
   int64_t r0 = -1, n = 0;
 
-  PanelBuffer(int64_t rows, int64_t cols) : x(static_cast<size_t>(rows * cols)), norm2(static_cast<size_t>(rows)) {}
-  // Packs the panel unless it is the one already held.
-  void hold(const MatrixView& m, const Frame& frame, const PanelPlan& plan, int64_t p, int nt) {
+  PanelBuffer(int64_t rows, int64_t cols) : x(static_cast<size_t>(rows * cols)) {}
+  // Packs panel p unless it is the one already held. The squared norms of the set's rows
+  // (norm2, one per row) are computed the first time each panel is packed (normed[p]).
+  void hold(const MatrixView& m, const Frame& frame, const PanelPlan& plan, int64_t p, float* norm2,
+            std::vector<char>& normed, int nt) {
     if (r0 == plan.begin(p) && n == plan.size(p)) return;
     r0 = plan.begin(p);
     n = plan.size(p);
-    pack_rows(m, frame, r0, n, x.data(), norm2.data(), nt);
+    pack_rows(m, frame, r0, n, x.data(), normed[p] ? nullptr : norm2 + r0, nt);
+    normed[p] = 1;
   }
 };
 
@@ -112,6 +115,12 @@ void run_tiles(const MatrixView& a, const MatrixView* b_or_null, const Frame& fr
   std::vector<std::mutex> locks_a(static_cast<size_t>(ceil_div(a.rows, tr)));
   std::vector<std::mutex> locks_b_storage(symmetric ? 0 : static_cast<size_t>(ceil_div(b.rows, tr)));
   std::vector<std::mutex>& locks_b = symmetric ? locks_a : locks_b_storage;
+  // Squared norms of the packed rows, kept for the whole run (O(rows)): later packings of a panel
+  // convert values only.
+  std::vector<float> norm_a(static_cast<size_t>(a.rows)), norm_b_storage(symmetric ? 0 : static_cast<size_t>(b.rows));
+  std::vector<float>& norm_b = symmetric ? norm_a : norm_b_storage;
+  std::vector<char> normed_a(static_cast<size_t>(plan_a.count), 0), normed_b_storage(symmetric ? 0 : plan_b.count, 0);
+  std::vector<char>& normed_b = symmetric ? normed_a : normed_b_storage;
   PanelBuffer panel_a(plan_a.capacity(), d);
   // A symmetric pass needs a second panel only when A has several.
   PanelBuffer panel_b((symmetric && plan_a.count <= 1) ? 0 : plan_b.capacity(), d);
@@ -125,9 +134,9 @@ void run_tiles(const MatrixView& a, const MatrixView* b_or_null, const Frame& fr
 
   sweep([&](int64_t p, int64_t q) {
     if (stop.load() || failure) return false;
-    panel_a.hold(a, frame, plan_a, p, nt);
+    panel_a.hold(a, frame, plan_a, p, norm_a.data(), normed_a, nt);
     const bool diagonal = symmetric && p == q;
-    if (!diagonal) panel_b.hold(b, frame, plan_b, q, nt);
+    if (!diagonal) panel_b.hold(b, frame, plan_b, q, norm_b.data(), normed_b, nt);
     const PanelBuffer& pa = panel_a;
     const PanelBuffer& pb = diagonal ? panel_a : panel_b;
     const std::vector<Task> tasks = make_tasks(blocks(plan_a, p), blocks(plan_b, q), diagonal);
@@ -157,7 +166,8 @@ void run_tiles(const MatrixView& a, const MatrixView* b_or_null, const Frame& fr
           } else {
             std::fill(buf, buf + ni * nj, 0.0f);
           }
-          const Tile tile{pa.r0 + li, ni, pb.r0 + lj, nj, buf, pa.norm2.data() + li, pb.norm2.data() + lj, tid};
+          const int64_t i0 = pa.r0 + li, j0 = pb.r0 + lj;
+          const Tile tile{i0, ni, j0, nj, buf, norm_a.data() + i0, norm_b.data() + j0, tid};
           // Lock order: A blocks before B blocks; in a symmetric pass the lower block first.
           std::mutex& la = locks_a[block_a0 + task.bi];
           std::mutex& lb = locks_b[block_b0 + task.bj];

@@ -6,9 +6,10 @@
 // parallel (OpenMP); the reduction of a tile holds the locks of both row blocks, so per-row state
 // needs no atomics. For a symmetric self pass (B == A) only I <= J is computed.
 //
-// Panel rows are a multiple of the tile rows, so the tiles (their rows, shapes and values) are the
-// same whatever the panel size; when a set fits in one panel the engine runs as one sweep over a
-// whole packed copy.
+// The squared norms of the packed rows are computed the first time each panel is packed and kept
+// (O(rows)); later packings of the panel convert values only. Panel rows are a multiple of the
+// tile rows, so the tiles (their rows, shapes and values) are the same whatever the panel size;
+// when a set fits in one panel the engine runs as one sweep over a whole packed copy.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +25,8 @@ struct Tile {
   int64_t i0, ni;          // rows of A
   int64_t j0, nj;          // rows of B
   const float* minus2dot;  // ni x nj, row-major, leading dimension nj
-  const float* norm_a;     // ni squared norms of the packed A rows i0 ..
-  const float* norm_b;     // nj squared norms of the packed B rows j0 ..
+  const float* norm_a;     // ni squared norms of the packed A rows i0, ..
+  const float* norm_b;     // nj squared norms of the packed B rows j0, ..
   int thread;
 };
 
