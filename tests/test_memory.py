@@ -14,9 +14,12 @@ temporaries live in device memory (and its CUDA context alone exceeds these boun
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 from _helpers import PEAK_BYTES_SRC, run_probe
 
@@ -124,6 +127,65 @@ TIES_SCRIPT = PEAK_BYTES_SRC + textwrap.dedent(
 )
 
 
+# --- memory-mapped inputs larger than the budget (packed panels, no full copy) -----------------
+
+MMAP_ROWS = 1600
+MMAP_D = 16384  # wide rows: 105 MB per set with few rows, so the three passes take seconds
+MMAP_BUDGET = 64 * MB
+
+MMAP_SCRIPT = PEAK_BYTES_SRC + textwrap.dedent(
+    """
+    import json, sys, threading, time
+    import numpy as np
+
+
+    def status(field):
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError(field)
+
+
+    class AnonPeak(threading.Thread):
+        # anonymous (heap) resident memory, sampled: file-backed pages of the inputs excluded
+        def __init__(self):
+            super().__init__(daemon=True)
+            self.peak, self.running = status("RssAnon"), True
+
+        def run(self):
+            while self.running:
+                self.peak = max(self.peak, status("RssAnon"))
+                time.sleep(0.005)
+
+
+    import fastprdc
+    kw = dict(device="cpu", num_threads=2)
+    rng = np.random.default_rng(0)
+    small = rng.standard_normal((300, 64), dtype=np.float32)
+    fastprdc.evaluate(small, small + 0.1, k=5, metrics=("precision_recall", "density_coverage"),
+                      **kw)  # warm up: native module, BLAS and thread pools
+    real = np.load(sys.argv[1], mmap_mode="r")
+    fake = np.load(sys.argv[2], mmap_mode="r")
+    base, anon_base = peak_bytes(), status("RssAnon")
+    sampler = AnonPeak()
+    sampler.start()
+    res = fastprdc.evaluate(real, fake, k=5, metrics=("precision_recall", "density_coverage"),
+                            max_memory=int(sys.argv[3]), **kw)
+    sampler.running = False
+    sampler.join()
+    out = dict(base=base, peak=peak_bytes(), anon_base=anon_base, anon_peak=sampler.peak,
+               file_peak=status("RssFile"),
+               precision=res.scalars["precision_recall"]["precision"][5])
+    # control: the sampler's field sees an anonymous copy of one input
+    before = status("RssAnon")
+    copy = np.array(real)
+    out["control_copy"] = status("RssAnon") - before
+    print(json.dumps(out))
+    """
+)
+
+
 @pytest.mark.slow  # ~6 s: every identical pair goes through the exact recheck
 def test_identical_rows_knn_memory_bounded():
     """20000 identical rows, k = 5: tie candidates must not grow as N^2 (was 4 GB)."""
@@ -144,3 +206,58 @@ def test_zero_radii_realism_memory_bounded():
         f"zero-radii realism 8000 x 8000 grew peak memory by {out['extra'] / MB:.0f} MB "
         f"in {out['seconds']:.1f} s"
     )
+
+
+def _write_npy(path, rng, rows, cols, shift=0.0):
+    """A float32 .npy file written in blocks (the parent never holds the whole array)."""
+    mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, cols))
+    for r0 in range(0, rows, 100):
+        block = rng.standard_normal((min(100, rows - r0), cols), dtype=np.float32)
+        mm[r0 : r0 + block.shape[0]] = block + np.float32(shift)
+    mm.flush()
+    del mm
+
+
+def test_validation_does_not_copy_a_memmap(tmp_path):
+    from fastprdc._validation import validate_features, validate_pair
+
+    rng = np.random.default_rng(3)
+    _write_npy(tmp_path / "a.npy", rng, 50, 16)
+    _write_npy(tmp_path / "b.npy", rng, 40, 16)
+    a = np.load(tmp_path / "a.npy", mmap_mode="r")
+    b = np.load(tmp_path / "b.npy", mmap_mode="r")
+    va, vb = validate_pair(a, b)
+    assert np.shares_memory(va, a) and np.shares_memory(vb, b)
+    assert np.shares_memory(validate_features(a, "X"), a)
+
+
+def test_memmap_inputs_larger_than_the_budget(tmp_path):
+    """Two memory-mapped float32 inputs of 105 MB each (each larger than the 64 MB budget):
+    anonymous memory grows by about the budget (two packed panels), not by a float32 copy of
+    the inputs (210 MB); the whole process's peak stays within the inputs' resident pages (file
+    backed, reclaimable) + budget + slack."""
+    rng = np.random.default_rng(5)
+    paths = [tmp_path / "real.npy", tmp_path / "fake.npy"]
+    _write_npy(paths[0], rng, MMAP_ROWS, MMAP_D)
+    _write_npy(paths[1], rng, MMAP_ROWS, MMAP_D, shift=0.05)
+    input_bytes = 2 * MMAP_ROWS * MMAP_D * 4
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", MMAP_SCRIPT, *map(str, paths), str(MMAP_BUDGET)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:  # pytest keeps its last temporary directories: do not leave 210 MB behind
+        for path in paths:
+            path.unlink()
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    anon = out["anon_peak"] - out["anon_base"]
+    extra = out["peak"] - out["base"]
+    assert out["control_copy"] > 0.9 * input_bytes / 2, out  # the sampler sees a copy
+    # budget (tiles + two panels) + O((N + M) k) state + 40 MB for allocator arenas and outputs;
+    # a full float32 copy of the inputs alone would be 210 MB
+    assert anon < MMAP_BUDGET + 40 * MB, f"anonymous memory grew by {anon / MB:.0f} MB: {out}"
+    assert extra < input_bytes + MMAP_BUDGET + 40 * MB, f"peak grew by {extra / MB:.0f} MB: {out}"
+    assert 0.0 <= out["precision"] <= 1.0

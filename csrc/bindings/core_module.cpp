@@ -114,6 +114,7 @@ PYBIND11_MODULE(_core, m) {
     d["cuda"] = b.cuda_status;
     d["cuda_sources"] = b.cuda_sources;
     d["default_tile_rows"] = kDefaultTileRows;
+    d["default_panel_bytes"] = kDefaultPanelBytes;
     return d;
   });
 
@@ -134,13 +135,13 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "knn",
       [](const py::array& x, const std::optional<py::array>& y, int64_t k, bool exact, int64_t tile_rows,
-         int num_threads, const py::object& progress) -> py::tuple {
+         int num_threads, const py::object& progress, int64_t panel_rows) -> py::tuple {
         const MatrixView a = view(x, "X");
         if (k < 1) throw py::value_error("k must be >= 1");
         const RunConfig cfg = config(exact, tile_rows, num_threads);
         if (!y) {
           if (k >= a.rows) throw py::value_error("k must be < number of rows for a self-kNN");
-          KnnResult r = run_released(cfg, progress, [&](const RunConfig& c) { return knn_self(a, k, c); });
+          KnnResult r = run_released(cfg, progress, [&](const RunConfig& c) { return knn_self(a, k, c, panel_rows); });
           return py::make_tuple(to_array(std::move(r.dist), a.rows, k), to_array(std::move(r.idx), a.rows, k),
                                 r.n_rechecked);
         }
@@ -150,12 +151,12 @@ PYBIND11_MODULE(_core, m) {
         same_kind(in.a, in.b);
         if (k > in.b.rows) throw py::value_error("k must be <= number of rows of Y");
         in.knn_a = k;
-        CrossResult r = run_released(cfg, progress, [&](const RunConfig& c) { return cross_pass(in, c); });
+        CrossResult r = run_released(cfg, progress, [&](const RunConfig& c) { return cross_pass(in, c, panel_rows); });
         return py::make_tuple(to_array(std::move(r.a_knn_dist), a.rows, k), to_array(std::move(r.a_knn_idx), a.rows, k),
                               r.n_rechecked);
       },
       py::arg("X"), py::arg("Y"), py::arg("k"), py::arg("exact") = true, py::arg("tile_rows") = 0,
-      py::arg("num_threads") = 0, py::arg("progress") = py::none());
+      py::arg("num_threads") = 0, py::arg("progress") = py::none(), py::arg("panel_rows") = 0);
 
   m.def(
       "cross_pass",
@@ -164,7 +165,7 @@ PYBIND11_MODULE(_core, m) {
          const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& radii_b, bool strict,
          int64_t knn_a, int64_t knn_b, bool exact, int64_t tile_rows, int num_threads, const py::object& progress,
          const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& realism_radii,
-         double realism_eps) {
+         double realism_eps, int64_t panel_rows) {
         CrossInputs in;
         in.a = view(a_arr, "A");
         in.b = view(b_arr, "B");
@@ -179,7 +180,7 @@ PYBIND11_MODULE(_core, m) {
         in.knn_a = knn_a;
         in.knn_b = knn_b;
         const RunConfig cfg = config(exact, tile_rows, num_threads);
-        CrossResult r = run_released(cfg, progress, [&](const RunConfig& c) { return cross_pass(in, c); });
+        CrossResult r = run_released(cfg, progress, [&](const RunConfig& c) { return cross_pass(in, c, panel_rows); });
         const int64_t n = in.a.rows, mm = in.b.rows;
         py::dict d;
         d["b_count"] = to_array(std::move(r.b_count), mm, in.ka);
@@ -200,7 +201,7 @@ PYBIND11_MODULE(_core, m) {
       py::arg("A"), py::arg("B"), py::arg("radii_a") = py::none(), py::arg("radii_b") = py::none(),
       py::arg("strict") = false, py::arg("knn_a") = 0, py::arg("knn_b") = 0, py::arg("exact") = true,
       py::arg("tile_rows") = 0, py::arg("num_threads") = 0, py::arg("progress") = py::none(),
-      py::arg("realism_radii") = py::none(), py::arg("realism_eps") = -1.0);
+      py::arg("realism_radii") = py::none(), py::arg("realism_eps") = -1.0, py::arg("panel_rows") = 0);
 
   // ---- the GPU engine's host side: its kernels emulated on the CPU (the `sim` backend), the layout
   // of their parameter structs, and the host-side steps shared with the CPU engine.

@@ -52,13 +52,11 @@ struct RealismBuffers {
 
 }  // namespace
 
-CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
+CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t panel_rows) {
   const MatrixView& A = in.a;
   const MatrixView& B = in.b;
   const int nt = resolve_threads(cfg.num_threads);
   const Frame frame = make_frame({&A, &B}, cfg.num_threads);
-  const Prepared pa = prepare(A, frame, cfg.num_threads);
-  const Prepared pb = prepare(B, frame, cfg.num_threads);
   const float coef = cfg.exact ? error_bound_coefficient(A.cols) : 0.0f;
   const float absb = cfg.exact ? error_bound_absolute(A.cols, frame.exp, frame.e_max) : 0.0f;
 
@@ -110,14 +108,14 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg) {
   if (A.rows && B.rows && (in.ka || in.kb || in.knn_a || in.knn_b || in.kr)) {
     // The scan keeps a pair when it matters to either row (each gate includes its ball reach, so
     // the other side's needs are covered too).
-    run_tiles(pa, &pb, cfg, [&](const Tile& t) {
+    run_tiles(A, &B, frame, panel_rows, cfg, [&](const Tile& t) {
       int64_t& rc = rechecks[t.thread];
       const TopkScratch sc = scratch[t.thread].view();
       std::vector<int32_t> hits(static_cast<size_t>(t.nj));
-      const float* nb = pb.norm2.data() + t.j0;
+      const float* nb = t.norm_b;
       for (int64_t ii = 0; ii < t.ni; ++ii) {
         const int64_t i = t.i0 + ii;
-        const float na = pa.norm2[i];
+        const float na = t.norm_a[ii];
         const float* row = t.minus2dot + ii * t.nj;
         const int64_t nh = scan_row(row, nb, gate_b.data() + t.j0, t.nj, na, gate_a[i], coef, absb, hits.data());
         for (int64_t h = 0; h < nh; ++h) {

@@ -43,7 +43,8 @@ struct CrossResult {
   int64_t n_rechecked = 0;
 };
 
-CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg);
+// panel_rows: rows per packed panel (tile_engine.hpp; 0 = default).
+CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t panel_rows = 0);
 
 // Full matrix of oracle distances (float64, rows x rows): for small inputs and tests.
 std::vector<double> pairwise_distances(const MatrixView& x, const MatrixView& y, int num_threads);

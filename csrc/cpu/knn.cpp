@@ -12,22 +12,20 @@
 
 namespace fastprdc {
 
-KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
+KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg, int64_t panel_rows) {
   const int nt = resolve_threads(cfg.num_threads);
   const Frame frame = make_frame({&x}, cfg.num_threads);
-  const Prepared p = prepare(x, frame, cfg.num_threads);
   const float coef = cfg.exact ? error_bound_coefficient(x.cols) : 0.0f;
   const float absb = cfg.exact ? error_bound_absolute(x.cols, frame.exp, frame.e_max) : 0.0f;
   TopkBuffers buffers(x.rows, k);
   const TopkStore top = buffers.store();
-  const float* nrm = p.norm2.data();
   const OracleRows rows{x};
   const KnnKeys keys{&rows, &rows};
   const KnnToDomain to_domain{frame.scale};
   std::vector<ScratchBuffers> scratch(static_cast<size_t>(nt), ScratchBuffers(buffers.cap()));
   std::vector<int64_t> rechecks(static_cast<size_t>(nt), 0);
 
-  run_tiles(p, nullptr, cfg, [&](const Tile& t) {
+  run_tiles(x, nullptr, frame, panel_rows, cfg, [&](const Tile& t) {
     const bool diagonal = (t.i0 == t.j0);
     const TopkScratch sc = scratch[t.thread].view();
     int64_t& rc = rechecks[t.thread];
@@ -36,12 +34,13 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg) {
       const int64_t i = t.i0 + ii;
       const int64_t first = diagonal ? ii + 1 : 0;  // each pair once, never (i, i)
       const float* row = t.minus2dot + ii * t.nj + first;
+      const float* nrm_j = t.norm_b + first;
       const int64_t j0 = t.j0 + first;
-      const int64_t nh =
-          scan_row(row, nrm + j0, top.threshold + j0, t.nj - first, nrm[i], top.threshold[i], coef, absb, hits.data());
+      const int64_t nh = scan_row(row, nrm_j, top.threshold + j0, t.nj - first, t.norm_a[ii], top.threshold[i], coef,
+                                  absb, hits.data());
       for (int64_t h = 0; h < nh; ++h) {
         const int64_t j = j0 + hits[h];
-        const PairBounds pb = pair_bounds(nrm[i], nrm[j], row[hits[h]], coef, absb);
+        const PairBounds pb = pair_bounds(t.norm_a[ii], nrm_j[hits[h]], row[hits[h]], coef, absb);
         rc += topk::offer(top, i, pb.lo, pb.hi, j, cfg.exact, keys, to_domain, sc);
         rc += topk::offer(top, j, pb.lo, pb.hi, i, cfg.exact, keys, to_domain, sc);
       }

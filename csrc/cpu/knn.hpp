@@ -16,7 +16,7 @@ struct KnnResult {
 };
 
 // Self-kNN of x: each row's k nearest other rows (self excluded by position). Symmetric: every
-// pair is computed once.
-KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg);
+// pair is computed once. panel_rows: rows per packed panel (tile_engine.hpp; 0 = default).
+KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg, int64_t panel_rows = 0);
 
 }  // namespace fastprdc

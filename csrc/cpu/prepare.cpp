@@ -35,22 +35,33 @@ void with_row(const MatrixView& m, int64_t i, Fn fn) {
 // Fixed chunks of rows over several sets, so that reductions do not depend on the thread count.
 struct Chunks {
   static constexpr int64_t kRows = kFrameChunkRows;
-  std::vector<std::pair<const MatrixView*, int64_t>> list;
+  struct Chunk {
+    size_t set;
+    int64_t i0;
+  };
+  const std::vector<const MatrixView*>& sets;
+  std::vector<Chunk> list;
   int64_t total_rows = 0;
 
-  explicit Chunks(const std::vector<const MatrixView*>& sets) {
-    for (const MatrixView* m : sets) {
-      total_rows += m->rows;
-      for (int64_t i0 = 0; i0 < m->rows; i0 += kRows) list.emplace_back(m, i0);
+  explicit Chunks(const std::vector<const MatrixView*>& s) : sets(s) {
+    for (size_t k = 0; k < sets.size(); ++k) {
+      total_rows += sets[k]->rows;
+      for (int64_t i0 = 0; i0 < sets[k]->rows; i0 += kRows) list.push_back({k, i0});
     }
   }
   int64_t size() const { return static_cast<int64_t>(list.size()); }
+  // Calls fn(row pointer, set index, row index) for every row of chunk c.
   template <class Fn>
   void rows(int64_t c, Fn fn) const {
-    const MatrixView& m = *list[c].first;
-    for (int64_t i = list[c].second; i < std::min(m.rows, list[c].second + kRows); ++i) with_row(m, i, fn);
+    const MatrixView& m = *sets[list[c].set];
+    const int64_t end = std::min(m.rows, list[c].i0 + kRows);
+    for (int64_t i = list[c].i0; i < end; ++i) with_row(m, i, [&](const auto* x) { fn(x, list[c].set, i); });
   }
 };
+
+// Chunks whose partial sums are held at once: bounds make_frame's scratch to kBatch x cols doubles
+// (the sums are still combined in chunk order, so the centre does not depend on the batching).
+constexpr int64_t kBatch = 256;
 
 }  // namespace
 
@@ -77,30 +88,38 @@ Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
   const Chunks chunks(sets);
   const int64_t nc = chunks.size();
   Frame f;
-  // Largest |value|: the sums below are taken on values scaled by frame_shrink (exact), so that
-  // the centre of data near the top of float64's range cannot overflow.
+  // Largest |value|: the sums below are taken on values scaled by 2^-e_max (exact), so that the
+  // centre of data near the top of float64's range cannot overflow.
   double maxraw = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxraw)
   for (int64_t c = 0; c < nc; ++c)
-    chunks.rows(c, [&](const auto* x) {
+    chunks.rows(c, [&](const auto* x, size_t, int64_t) {
       for (int64_t t = 0; t < d; ++t) maxraw = std::max(maxraw, std::fabs(static_cast<double>(x[t])));
     });
   f.e_max = binary_exponent(maxraw);
   const double shrink = frame_shrink(f.e_max);
-  // Row-wise sums per chunk, combined in chunk order: the centre does not depend on the thread count.
-  std::vector<double> partial(static_cast<size_t>(nc * d), 0.0);
+  // Row-wise sums per chunk, combined in chunk order (frame_centre's order, batch after batch): the
+  // centre does not depend on the thread count.
+  f.centre.assign(static_cast<size_t>(d), 0.0);
+  std::vector<double> partial(static_cast<size_t>(std::min(nc, kBatch) * d));
+  for (int64_t b0 = 0; b0 < nc; b0 += kBatch) {
+    const int64_t nb = std::min(kBatch, nc - b0);
+    std::fill(partial.begin(), partial.end(), 0.0);
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t c = 0; c < nc; ++c) {
-    double* acc = partial.data() + c * d;
-    chunks.rows(c, [&](const auto* x) {
-      for (int64_t t = 0; t < d; ++t) acc[t] += static_cast<double>(x[t]) * shrink;
-    });
+    for (int64_t c = 0; c < nb; ++c) {
+      double* acc = partial.data() + c * d;
+      chunks.rows(b0 + c, [&](const auto* x, size_t, int64_t) {
+        for (int64_t t = 0; t < d; ++t) acc[t] += static_cast<double>(x[t]) * shrink;
+      });
+    }
+    for (int64_t c = 0; c < nb; ++c)
+      for (int64_t t = 0; t < d; ++t) f.centre[t] += partial[c * d + t];
   }
-  f.centre = frame_centre(partial.data(), nc, d, chunks.total_rows, shrink);
+  for (int64_t t = 0; t < d; ++t) f.centre[t] = f.centre[t] / static_cast<double>(chunks.total_rows) / shrink;
   double maxabs = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxabs)
   for (int64_t c = 0; c < nc; ++c)
-    chunks.rows(c, [&](const auto* x) {
+    chunks.rows(c, [&](const auto* x, size_t, int64_t) {
       for (int64_t t = 0; t < d; ++t) maxabs = std::max(maxabs, std::fabs(static_cast<double>(x[t]) - f.centre[t]));
     });
   f.exp = frame_exponent(maxabs);
@@ -108,29 +127,29 @@ Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
   return f;
 }
 
-Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads) {
+void pack_rows(const MatrixView& m, const Frame& frame, int64_t r0, int64_t n, float* out, float* norm2,
+               int num_threads) {
   const int nt = resolve_threads(num_threads);
-  Prepared p;
-  p.rows = m.rows;
-  p.cols = m.cols;
-  p.x.resize(static_cast<size_t>(m.rows * m.cols));
-  p.norm2.resize(static_cast<size_t>(m.rows));
   const double s = frame.scale;
   const double* c = frame.centre.data();
+  const int64_t d = m.cols;
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t i = 0; i < m.rows; ++i) {
-    float* out = p.x.data() + i * m.cols;
-    double n2 = 0.0;
-    with_row(m, i, [&](const auto* x) {
-      for (int64_t t = 0; t < m.cols; ++t) {
+  for (int64_t ii = 0; ii < n; ++ii) {
+    float* o = out + ii * d;
+    with_row(m, r0 + ii, [&](const auto* x) {
+      if (norm2 == nullptr) {  // values only: no sequential sum, so the loop vectorises
+        for (int64_t t = 0; t < d; ++t) o[t] = static_cast<float>((static_cast<double>(x[t]) - c[t]) * s);
+        return;
+      }
+      double n2 = 0.0;
+      for (int64_t t = 0; t < d; ++t) {
         const float v = static_cast<float>((static_cast<double>(x[t]) - c[t]) * s);
-        out[t] = v;
+        o[t] = v;
         n2 += static_cast<double>(v) * static_cast<double>(v);
       }
+      norm2[ii] = static_cast<float>(n2);
     });
-    p.norm2[i] = static_cast<float>(n2);
   }
-  return p;
 }
 
 }  // namespace fastprdc

@@ -1,5 +1,7 @@
-// The operands of the GEMM tiles: centred, power-of-two-scaled float32 copies of the inputs and
-// their squared norms.
+// The operands of the GEMM tiles. A common frame (centre, power-of-two scale) is computed in a
+// streaming pass over the inputs; rows are then converted to centred, scaled float32 only panel by
+// panel, as the tile engine needs them (no full copy of an input). Per row, the engine keeps the
+// squared norm of the float32 row: O(rows) memory.
 #pragma once
 
 #include <cstdint>
@@ -18,14 +20,6 @@ struct Frame {
   int e_max = 0;  // largest binary exponent of any |value| of the sets (the oracle's range)
 };
 
-struct Prepared {
-  std::vector<float> x;      // rows x cols, float32(s (x - c))
-  std::vector<float> norm2;  // squared norms of the float32 rows (computed in float64)
-  int64_t rows = 0;
-  int64_t cols = 0;
-  const float* row(int64_t i) const { return x.data() + i * cols; }
-};
-
 // Frame over the union of the given sets (centre = mean of all their rows).
 Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads);
 
@@ -38,7 +32,12 @@ double frame_shrink(int e_max);
 std::vector<double> frame_centre(const double* partial, int64_t chunks, int64_t d, int64_t total_rows, double shrink);
 int frame_exponent(double maxabs);
 
-Prepared prepare(const MatrixView& m, const Frame& frame, int num_threads);
+// Converts rows [r0, r0 + n) of m to float32(s (x - c)) into out (n x cols, row-major) and, unless
+// norm2 is null, writes the squared norm of each float32 row (computed in float64, sequentially,
+// rounded to float32) to norm2[i - r0]. The values depend only on the row and the frame: a row
+// packed twice, in any panel, by any thread count, is bit-identical.
+void pack_rows(const MatrixView& m, const Frame& frame, int64_t r0, int64_t n, float* out, float* norm2,
+               int num_threads);
 
 // Number of OpenMP threads to use for a requested count (0 = default).
 int resolve_threads(int requested);

@@ -3,6 +3,8 @@ engine (alpha-precision's centres), the metric summaries and every backend."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["float64_mean"]
@@ -14,9 +16,10 @@ def float64_mean(X: np.ndarray) -> np.ndarray:
     scaled by 2^-s (s = bit length of n) first and the mean scaled back: exact scaling, so for
     data in the usual range this is ``np.mean(X, axis=0)``. Infinite values give +-inf."""
     n = X.shape[0]
-    finite = X[np.isfinite(X)] if X.size else X
-    top = float(np.max(np.abs(finite))) if finite.size else 0.0
-    if top * n < 2.0**1020:
+    # max and min need no temporary (a memory-mapped X is not copied); an infinite value makes the
+    # mean infinite whatever the scaling
+    top = max(abs(float(np.max(X))), abs(float(np.min(X)))) if X.size else 0.0
+    if not math.isfinite(top) or top * n < 2.0**1020:
         return np.mean(X, axis=0, dtype=np.float64)
     s = n.bit_length()
     return np.mean(np.asarray(X, dtype=np.float64) * 2.0**-s, axis=0) * 2.0**s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -14,25 +15,58 @@ __all__ = ["CpuBackend"]
 
 _TILE_MAX = int(_core.build_info()["default_tile_rows"])
 _TILE_MIN = 16
+_F32 = 4  # bytes per packed value
+
+#: Testing only: rows per packed panel, overriding ``max_memory`` (tests/test_panels.py uses it to
+#: force panels of 1, 7 or 64 rows, smaller than any budget would give). Not a public setting.
+PANEL_ROWS_ENV = "FASTPRDC_PANEL_ROWS"
 
 
-def tile_rows_for(opts: RunOptions) -> int:
-    """Rows per tile side: the caller's choice, else the largest tile the memory budget allows."""
-    if opts.tile_rows is not None:
-        return int(opts.tile_rows)
+def _threads(opts: RunOptions) -> int:
+    return max(int(opts.num_threads or _core.build_info()["omp_max_threads"]), 1)
+
+
+def _tile_bytes(tile: int, threads: int) -> int:
+    # one float32 tile (tile x tile) per thread, doubled for BLAS packing buffers
+    return 2 * _F32 * threads * tile * tile
+
+
+def tiling_for(opts: RunOptions, cols: int) -> tuple[int, int]:
+    """Rows per tile side and rows per packed panel (0: the native default) for sets of width
+    ``cols``.
+
+    ``max_memory`` bounds the engine's temporaries: the per-thread tiles and the two packed
+    float32 panels (one of each set, ``panel rows x cols``), never a full copy of an input. The
+    tiles take at most half the budget (capped at the default tile size), the panels the rest.
+    Neither the inputs nor the O((N + M) k) per-row state count against it. A budget too small
+    for panels of one tile row (16 rows) is exceeded by that much. Without ``max_memory`` the
+    native defaults apply (512-row tiles; sets up to 256 MiB as float32 in one panel).
+    """
+    threads = _threads(opts)
+    env = os.environ.get(PANEL_ROWS_ENV)
+    panel = int(env) if env else 0
     if opts.max_memory is None:
-        return _TILE_MAX
-    threads = max(opts.num_threads or int(_core.build_info()["omp_max_threads"]), 1)
-    # Each thread holds one float32 tile (rows x rows); leave room for BLAS packing buffers.
-    need = 8 * threads * _TILE_MIN * _TILE_MIN
-    if int(opts.max_memory) < need:
+        return (int(opts.tile_rows) if opts.tile_rows is not None else _TILE_MAX), panel
+    budget = int(opts.max_memory)
+    need = _tile_bytes(_TILE_MIN, threads)
+    if budget < need:
         raise ValueError(
-            f"max_memory={int(opts.max_memory)} bytes is too small: the cpu backend needs at "
-            f"least {need} bytes for one tile of {_TILE_MIN} rows per thread ({threads} "
-            "threads); give a larger max_memory (e.g. '64MB') or fewer threads"
+            f"max_memory={budget} bytes is too small: the cpu backend needs at least {need} "
+            f"bytes for one tile of {_TILE_MIN} rows per thread ({threads} threads); give a "
+            "larger max_memory (e.g. '64MB') or fewer threads"
         )
-    side = math.isqrt(int(opts.max_memory) // (8 * threads))
-    return max(_TILE_MIN, min(_TILE_MAX, side))
+    cols = max(int(cols), 1)
+    if opts.tile_rows is not None:
+        tile = int(opts.tile_rows)
+    else:
+        tile = max(_TILE_MIN, min(_TILE_MAX, math.isqrt(budget // (2 * _tile_bytes(1, threads)))))
+        # the largest tile t with tiles + two panels of t rows within the budget
+        a, b = 2 * _F32 * threads, 2 * _F32 * cols  # tiles: a t^2, panels: b t
+        fit = (math.isqrt(b * b + 4 * a * budget) - b) // (2 * a)
+        tile = max(_TILE_MIN, min(tile, fit))
+    if not panel:
+        panel = max(tile, (budget - _tile_bytes(tile, threads)) // (2 * _F32 * cols))
+    return tile, panel
 
 
 class CpuBackend(HostArrays):
@@ -48,9 +82,17 @@ class CpuBackend(HostArrays):
         return _core.pairwise_distances(X, Y, threads)
 
     def knn(self, X: np.ndarray, Y: np.ndarray | None, k: int, opts: RunOptions) -> KnnResult:
+        tile, panel = tiling_for(opts, X.shape[1])
         return KnnResult(
             *_core.knn(
-                X, Y, int(k), opts.exact, tile_rows_for(opts), opts.num_threads or 0, opts.progress
+                X,
+                Y,
+                int(k),
+                opts.exact,
+                tile,
+                opts.num_threads or 0,
+                opts.progress,
+                panel_rows=panel,
             )
         )
 
@@ -67,6 +109,7 @@ class CpuBackend(HostArrays):
         realism_radii: np.ndarray | None = None,
         realism_eps: float | None = None,
     ) -> CrossResult:
+        tile, panel = tiling_for(opts, A.shape[1])
         out = _core.cross_pass(
             A,
             B,
@@ -76,10 +119,11 @@ class CpuBackend(HostArrays):
             int(knn_a),
             int(knn_b),
             opts.exact,
-            tile_rows_for(opts),
+            tile,
             opts.num_threads or 0,
             opts.progress,
             realism_radii,
             -1.0 if realism_eps is None else float(realism_eps),
+            panel_rows=panel,
         )
         return CrossResult.from_mapping(out)
