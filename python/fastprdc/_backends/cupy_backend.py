@@ -170,7 +170,7 @@ class CupyOps:
             call(bb, as_, 1.0)
 
     def synchronize(self) -> None:
-        self.cp.cuda.get_current_stream().synchronize()
+        self.cp.cuda.Device().synchronize()
 
     def free_bytes(self) -> int | None:
         free, _ = self.cp.cuda.runtime.memGetInfo()

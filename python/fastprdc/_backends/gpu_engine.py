@@ -233,6 +233,8 @@ class GpuEngine:
         data = ops.wrap(X)
         if data is None:
             data = ops.upload(np.ascontiguousarray(X))
+        else:
+            ops.synchronize()  # after whatever produced a device-resident input, on any stream
         rows, dim = int(X.shape[0]), int(X.shape[1])
         f64 = np.dtype(X.dtype) == np.float64
         rowmax_dev = ops.empty(rows, np.float64)
