@@ -166,6 +166,7 @@ def per_class(
     *,
     boundary: str = "inclusive",
     sample_level: bool = False,
+    run_class: Any = None,
     **run_options: Any,
 ) -> dict[str, Any]:
     """Every requested metric per class: class c of ``fake`` against class c of ``real``.
@@ -178,6 +179,10 @@ def per_class(
             ``run_families``; every class runs the same requests.
         boundary: ``"inclusive"`` or ``"strict"``.
         sample_level: also return each class's per-sample arrays and row indices.
+        run_class: how one class runs, ``run_class(real_rows, fake_rows, requests,
+            **options) -> EvaluationResult`` (``fastprdc.distributed`` passes its executor;
+            ``real`` and ``fake`` then need only a ``.shape``, the executor validated them).
+            Default: ``run_families`` on the validated rows of the class.
         **run_options: ``device``, ``exact``, ``max_memory``, ``num_threads``, ``progress``,
             ``tile_rows`` as in :func:`fastprdc.evaluate`. ``progress=True`` shows one bar
             over the classes.
@@ -212,8 +217,15 @@ def per_class(
     from .metrics._base import run_families
 
     parse_boundary(boundary)
-    real_v, fake_v = validate_pair(real, fake)
-    n_all, m_all = real_v.shape[0], fake_v.shape[0]
+    if run_class is None:
+        real_v, fake_v = validate_pair(real, fake)
+        n_all, m_all = real_v.shape[0], fake_v.shape[0]
+
+        def run_class(rows_r: np.ndarray, rows_f: np.ndarray, kept: Any, **kw: Any) -> Any:
+            return run_families(real_v[rows_r], fake_v[rows_f], kept, **kw)
+
+    else:
+        n_all, m_all = int(real.shape[0]), int(fake.shape[0])
     r_labels = validate_labels(real_labels, n_all, "real_labels", "real")
     f_labels = validate_labels(fake_labels, m_all, "fake_labels", "fake")
     requests = [(family, list(ks)) for family, ks in requests]
@@ -271,9 +283,9 @@ def per_class(
             rows_r, rows_f = r_groups[c], f_groups[c]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                res = run_families(
-                    real_v[rows_r],
-                    fake_v[rows_f],
+                res = run_class(
+                    rows_r,
+                    rows_f,
                     kept,
                     boundary=boundary,
                     sample_level=sample_level,

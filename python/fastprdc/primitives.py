@@ -25,7 +25,7 @@ from ._validation import (
     validate_radii,
 )
 
-__all__ = ["ball_membership", "knn", "kth_radii", "pairwise_distances"]
+__all__ = ["ball_membership", "knn", "kth_radii", "membership_output", "pairwise_distances"]
 
 
 def _inputs(X: Any, Y: Any, names: tuple[str, str]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -177,6 +177,12 @@ def ball_membership(
             C, P, r2, None, strict, 1, 1,
             replace(opts, progress=callback, description=description), **extra,
         )  # fmt: skip
+    return membership_output(cross, r, realism)
+
+
+def membership_output(cross: Any, r: np.ndarray, realism: bool) -> dict[str, np.ndarray]:
+    """:func:`ball_membership`'s dict from a cross pass with A = centres, B = points
+    (``r``: the validated radii, (n_centres,) or (n_centres, K))."""
 
     def ball_shape(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a if r.ndim == 2 else a[:, 0])

@@ -24,7 +24,15 @@ from .._options import MemoryLike, ProgressLike, make_options
 from .._validation import parse_boundary, validate_pair
 from ..result import EvaluationResult
 
-__all__ = ["NO_K", "Derived", "MetricFamily", "reshape_single", "run_families"]
+__all__ = [
+    "NO_K",
+    "Derived",
+    "MetricFamily",
+    "derive_result",
+    "plan_requests",
+    "reshape_single",
+    "run_families",
+]
 
 NO_K = None
 """The k key under which a family without k (alpha-precision...) stores its values."""
@@ -144,14 +152,35 @@ def run_families(
     backend = resolve_device(device, real, fake)
     real, fake = validate_pair(real, fake)
 
-    requests = [(family, family.ks_for(ks)) for family, ks in requests]
-    needs = Needs()
-    for family, ks in requests:
-        if family.check_data is not None:
-            family.check_data(ks, family.bound(), real.shape[0], fake.shape[0], real.shape[1])
-        needs = needs | family.needs(ks)
+    requests, needs = plan_requests(requests, real.shape[0], fake.shape[0], real.shape[1])
     out = _engine.run(real, fake, needs, strict, opts, backend)
+    return derive_result(out, requests, boundary, sample_level, primary, t_start)
 
+
+def plan_requests(
+    requests: Sequence[Request], n: int, m: int, dim: int
+) -> tuple[list[tuple[MetricFamily, list[Any]]], Needs]:
+    """The requests with their ks resolved, and the merged needs (each family's data check
+    run first). Shared by every executor."""
+    resolved = [(family, family.ks_for(ks)) for family, ks in requests]
+    needs = Needs()
+    for family, ks in resolved:
+        if family.check_data is not None:
+            family.check_data(ks, family.bound(), n, m, dim)
+        needs = needs | family.needs(ks)
+    return resolved, needs
+
+
+def derive_result(
+    out: EngineOutput,
+    requests: Sequence[tuple[MetricFamily, Sequence[Any]]],
+    boundary: str,
+    sample_level: bool,
+    primary: bool,
+    t_start: float,
+) -> EvaluationResult:
+    """Every family's scalars, samples and curves from one engine output, with the run info.
+    Shared by every executor."""
     scalars: dict[str, Any] = {}
     samples: dict[str, Any] = {}
     curves: dict[str, Any] = {}
