@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import _engine
 from .._backends import resolve_device
+from .._dispatch import is_distributed_input
 from .._engine import EngineOutput, Needs
 from .._options import MemoryLike, ProgressLike, make_options
 from .._validation import parse_boundary, validate_pair
@@ -139,7 +140,16 @@ def run_families(
 
     ``primary=True`` computes each family's primary per-sample arrays even without
     ``sample_level`` (its own function returns them); other sample arrays are then dropped.
+    Dask arrays run on the current Dask client (``fastprdc.distributed``).
     """
+    if is_distributed_input(real, fake):
+        from ..distributed import run_families as run_distributed
+
+        return run_distributed(
+            real, fake, requests, boundary=boundary, sample_level=sample_level, device=device,
+            exact=exact, max_memory=max_memory, num_threads=num_threads, progress=progress,
+            tile_rows=tile_rows, primary=primary,
+        )  # fmt: skip
     t_start = time.perf_counter()
     strict = parse_boundary(boundary)
     opts = make_options(

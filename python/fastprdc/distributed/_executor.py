@@ -1,0 +1,523 @@
+"""The distributed executor of an engine :class:`~fastprdc._engine.Plan`.
+
+It mirrors :func:`fastprdc._engine.run` pass by pass, as Dask futures:
+
+1. inputs: every row block validated on a worker (the dtype rules of ``_validation``; the
+   common dtype decided once from per-block facts), kept in worker memory for the run;
+2. self-kNN of each set: one task per block pair I <= J (I == J: the backend's self-kNN;
+   I < J: one cross sweep giving both directions), merged per row block by exact top-k merges
+   (tree reductions of ``client.submit``);
+   means: a chain of tasks carrying the float64 running row sum in row order (bit-identical to
+   numpy's sequential axis-0 sum, see :func:`_tasks.mean_step`); centre distances per block;
+3. the cross pass: one task per (real block, fake block) with the radii of its two blocks
+   (computed on the workers from the merged neighbour lists; realism pruning thresholds from the
+   driver), partials merged per real block and per fake block;
+4. tie completion: ``_engine.nearest_ball_ties`` with ``deeper`` run as tasks;
+5. ``_engine.assemble`` on the gathered arrays.
+
+The driver holds O((N + M) k) numbers and the futures; a task holds two blocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+from distributed import wait
+
+from .. import _engine
+from .._backends.contract import CrossResult
+from .._engine import Centre, EngineOutput, Plan, SideOutput
+from .._options import RunOptions
+from .._validation import _check_shape, _target_dtype
+from . import _tasks
+from ._inputs import Source, raw_blocks
+from ._merge import merge_parts
+
+__all__ = [
+    "Blocks",
+    "Tracker",
+    "backend_name",
+    "check_sources",
+    "cross",
+    "knn_against",
+    "mean",
+    "prepare",
+    "run_plan",
+    "self_knn",
+]
+
+#: Partials merged by one merge task (the ``split_every`` of the tree reductions).
+FAN_IN = 8
+
+
+def _merge_task(depths: dict[str, int], refs: list[tuple[Any, int | None]]) -> dict:
+    """Merge partials given as (dict, None) or (tuple of dicts, position)."""
+    return merge_parts([value if i is None else value[i] for value, i in refs], depths)
+
+
+def _dtype_name(dtypes: Sequence[str]) -> str:
+    return "float64" if "float64" in dtypes else "float32"
+
+
+def _static_target(dtype: np.dtype, name: str) -> str | None:
+    """The float dtype of ``_validation._target_dtype`` when the dtype alone decides it, else
+    None (integers wider than 16 bits and floats wider than 64 depend on the values)."""
+    if (dtype.kind in "iu" and dtype.itemsize > 2) or (dtype.kind == "f" and dtype.itemsize > 8):
+        return None
+    if dtype.kind == "O":
+        return "float64"  # _as_array converts objects to float64
+    return np.dtype(_target_dtype(np.empty((1, 1), dtype=dtype), name)).name
+
+
+class Tracker:
+    """Submits the tasks of one run, reports progress and cancels them on interruption.
+
+    ``progress`` is None, or ``progress(done, total)`` over the tasks submitted so far (a
+    rerun after a lost worker makes ``done`` go back until the task finishes again).
+    """
+
+    def __init__(self, client: Any, progress: Callable[[int, int], None] | None = None):
+        self.client = client
+        self.progress = progress
+        self.futures: list[Any] = []
+        self.inputs: list[Any] = []  # futures of the caller's data (released, never cancelled)
+        self.token = uuid.uuid4().hex[:8]
+        self.count = 0
+        self.backend: str | None = None  # the workers' backend name, once asked
+        self._reported = (-1, -1)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, name: str, **kwargs: Any) -> Any:
+        self.count += 1
+        key = f"fastprdc-{name}-{self.token}{self.count:07d}"
+        future = self.client.submit(fn, *args, key=key, pure=False, **kwargs)
+        self.futures.append(future)
+        return future
+
+    def _report(self) -> None:
+        if self.progress is None:
+            return
+        done = sum(f.status == "finished" for f in self.futures)
+        now = (done, len(self.futures))
+        if now != self._reported:
+            self._reported = now
+            self.progress(*now)
+
+    def wait(self, futures: Sequence[Any]) -> None:
+        """Block until ``futures`` are done (finished or failed), reporting progress."""
+        futures = list(futures)
+        if self.progress is None:
+            wait(futures)
+            return
+        while True:
+            self._report()
+            try:
+                wait(futures, timeout=0.2)
+            except TimeoutError:
+                continue
+            if all(f.done() for f in futures):
+                break
+        self._report()
+
+    def gather(self, futures: Sequence[Any]) -> list[Any]:
+        self.wait(futures)
+        return self.client.gather(list(futures))
+
+    def cancel(self) -> None:
+        """Cancel every task of the run (the caller's own data is only released)."""
+        if self.futures:
+            with contextlib.suppress(Exception):
+                self.client.cancel(self.futures, force=True)
+        self.release()
+
+    def release(self) -> None:
+        self.futures.clear()
+        self.inputs.clear()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Tracker]:
+        """Cancel the outstanding tasks on any exception (Ctrl-C included), then re-raise."""
+        try:
+            yield self
+        except BaseException:
+            self.cancel()
+            raise
+        else:
+            self._report()
+            self.release()
+
+
+@dataclass
+class Blocks:
+    """A validated set on the cluster: one future per row block, in row order."""
+
+    futures: list[Any]
+    sizes: list[int]
+    dim: int
+    dtype: str
+    offsets: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.offsets = [0, *np.cumsum(self.sizes).tolist()][: len(self.sizes)]
+
+    @property
+    def n(self) -> int:
+        return int(sum(self.sizes))
+
+    def __len__(self) -> int:
+        return len(self.futures)
+
+    def subset(self, tracker: Tracker, rows: np.ndarray) -> Blocks:
+        """The blocks of the rows ``rows`` (sorted global indices), in order."""
+        futures, sizes = [], []
+        for f, off, size in zip(self.futures, self.offsets, self.sizes):
+            lo, hi = np.searchsorted(rows, [off, off + size])
+            if hi > lo:
+                local = rows[lo:hi] - off
+                futures.append(tracker.submit(_tasks.take_rows, f, local, name="take-rows"))
+                sizes.append(int(hi - lo))
+        return Blocks(futures, sizes, self.dim, self.dtype)
+
+
+def check_sources(sources: Sequence[Source], min_rows: Sequence[int]) -> None:
+    """The shape checks of ``_validation.validate_pair`` (empty, too few rows, widths), on the
+    driver before any task."""
+    for src, rows in zip(sources, min_rows):
+        _check_shape(_ShapeOnly(src.shape), src.name, rows)  # type: ignore[arg-type]
+    if len({src.shape[1] for src in sources}) > 1:
+        a, b = sources[0], sources[1]
+        raise ValueError(
+            f"{a.name} and {b.name} have different widths: {a.shape[1]} vs {b.shape[1]}"
+        )
+
+
+def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None) -> list[Blocks]:
+    """Validate the sets of one call on the workers, block by block, in one common dtype
+    (float64 when any set needs it; ``_validation``'s rules and messages, rows counted in the
+    whole set). The validated blocks stay in worker memory for the run."""
+    client = tracker.client
+    raws = []
+    for src in sources:
+        futures, sizes = raw_blocks(src, client, tracker, block_rows)
+        tracker.inputs.extend(futures)
+        offsets = [0, *np.cumsum(sizes).tolist()]
+        raws.append((src, futures, sizes, offsets))
+    targets: list[str] = []
+    pending = []
+    for src, futures, _, offsets in raws:
+        static = _static_target(src.dtype, src.name)
+        if static is not None:
+            targets.append(static)
+        else:
+            pending += [
+                tracker.submit(_tasks.block_target, f, src.name, off, name="check-dtype")
+                for f, off in zip(futures, offsets)
+            ]
+    if pending:
+        targets += tracker.gather(pending)
+    dtype = _dtype_name(targets)
+    out = []
+    for src, futures, sizes, offsets in raws:
+        prepared = [
+            tracker.submit(_tasks.prepare_block, f, dtype, src.name, off, name="validate")
+            for f, off in zip(futures, offsets)
+        ]
+        out.append(Blocks(prepared, sizes, src.shape[1], dtype))
+    return out
+
+
+def backend_name(tracker: Tracker, device: str) -> str:
+    """The backend the workers use for ``device`` (resolved on a worker, once per tracker)."""
+    if tracker.backend is None:
+        task = tracker.submit(_tasks.backend_name, device, name="backend")
+        tracker.backend = str(tracker.gather([task])[0])
+    return tracker.backend
+
+
+class _ShapeOnly:
+    """Stands for an array in ``_validation._check_shape`` (which reads ``.shape`` only)."""
+
+    def __init__(self, shape: tuple[int, int]):
+        self.shape = shape
+
+
+# --------------------------------------------------------------------------- passes
+
+
+def _merge_tree(
+    tracker: Tracker, refs: list[tuple[Any, int | None]], depths: dict[str, int], name: str
+) -> Any:
+    """One future of the dict merging the partials ``refs`` -- (future of a dict, None) or
+    (future of a tuple of dicts, position) -- as a tree reduction of FAN_IN partials per merge
+    task. Tasks returning both sides of a pair are indexed inside the merge task, not by extra
+    tasks."""
+    assert refs, "nothing to merge"
+    while len(refs) > 1 or refs[0][1] is not None:
+        refs = [
+            (tracker.submit(_merge_task, depths, group, name=name), None)
+            if len(group) > 1 or group[0][1] is not None
+            else group[0]
+            for group in (refs[i : i + FAN_IN] for i in range(0, len(refs), FAN_IN))
+        ]
+    return refs[0][0]
+
+
+def self_knn(
+    tracker: Tracker, X: Blocks, depth: int, device: str, opts: RunOptions, label: str
+) -> list[Any]:
+    """Per row block, a future of its merged self-kNN ``{"knn_dist", "knn_idx",
+    "n_rechecked"}`` at ``depth`` (block pairs I <= J only)."""
+    parts: list[list[tuple[Any, int | None]]] = [[] for _ in range(len(X))]
+    for i in range(len(X)):
+        fi, oi = X.futures[i], X.offsets[i]
+        if X.sizes[i] > 1:
+            diag = tracker.submit(
+                _tasks.self_diag, fi, depth, oi, device, opts, name=f"knn-{label}"
+            )
+            parts[i].append((diag, None))
+        for j in range(i + 1, len(X)):
+            pair = tracker.submit(
+                _tasks.self_pair, fi, X.futures[j], depth, oi, X.offsets[j], device, opts,
+                name=f"knn-{label}",
+            )  # fmt: skip
+            parts[i].append((pair, 0))
+            parts[j].append((pair, 1))
+    depths = {"knn_dist": depth}
+    return [_merge_tree(tracker, p, depths, f"merge-knn-{label}") for p in parts]
+
+
+def knn_against(
+    tracker: Tracker,
+    queries: list[Any],
+    Y: Blocks,
+    depth: int,
+    device: str,
+    opts: RunOptions,
+    label: str,
+) -> Any:
+    """A future of the merged ``depth`` nearest rows of Y for the query rows (the futures of
+    ``queries``, concatenated in order)."""
+    parts = [
+        (tracker.submit(_tasks.knn_rows, queries, f, depth, off, device, opts, name=label), None)
+        for f, off in zip(Y.futures, Y.offsets)
+    ]
+    return _merge_tree(tracker, parts, {"knn_dist": depth}, f"merge-{label}")
+
+
+def cross(
+    tracker: Tracker,
+    A: Blocks,
+    B: Blocks,
+    radii_a: list[Any] | None,
+    radii_b: list[Any] | None,
+    realism: list[Any] | None,
+    realism_eps: float | None,
+    strict: bool,
+    knn_a: int,
+    knn_b: int,
+    device: str,
+    opts: RunOptions,
+) -> tuple[list[Any], list[Any]]:
+    """Per A block and per B block, futures of the merged cross-pass partials."""
+    a_parts: list[list[tuple[Any, int | None]]] = [[] for _ in range(len(A))]
+    b_parts: list[list[tuple[Any, int | None]]] = [[] for _ in range(len(B))]
+    for i in range(len(A)):
+        for j in range(len(B)):
+            pair = tracker.submit(
+                _tasks.cross_pair, A.futures[i], B.futures[j],
+                None if radii_a is None else radii_a[i],
+                None if radii_b is None else radii_b[j],
+                None if realism is None else realism[i],
+                realism_eps, strict, knn_a, knn_b, A.offsets[i], B.offsets[j], device, opts,
+                name="cross",
+            )  # fmt: skip
+            a_parts[i].append((pair, 0))
+            b_parts[j].append((pair, 1))
+    depths = {"a_knn_dist": knn_a, "b_knn_dist": knn_b}
+    return (
+        [_merge_tree(tracker, p, depths, "merge-cross") for p in a_parts],
+        [_merge_tree(tracker, p, depths, "merge-cross") for p in b_parts],
+    )
+
+
+def _columns(part: dict, ks: Sequence[int]) -> np.ndarray:
+    """The radius columns of a merged neighbour list (``_engine._radii`` on a row block)."""
+    return _engine._radii((part["knn_dist"], part["knn_idx"]), tuple(ks))[1]
+
+
+def _kept(part: dict, columns: Sequence[tuple[int, float]]) -> np.ndarray:
+    """Realism radii of a row block: radius where kept (``_engine.kept_radii`` with the
+    threshold of the whole set), else -1."""
+    out = np.empty((part["knn_dist"].shape[0], len(columns)), dtype=np.float64)
+    for c, (k, threshold) in enumerate(columns):
+        radii = part["knn_dist"][:, k - 1]
+        out[:, c] = np.where(radii <= threshold, radii, -1.0)
+    return out
+
+
+def mean(tracker: Tracker, X: Blocks) -> Any:
+    """A future (or, for width 1, an array) of ``_engine.float64_mean`` of the whole set."""
+    if X.dim == 1:
+        # numpy sums a single column pairwise, not row by row: O(N) values, so the mean is
+        # computed on the driver by the very same function
+        column = np.concatenate(tracker.gather(X.futures), axis=0)
+        return _engine.float64_mean(column)
+    top = max(tracker.gather([tracker.submit(_tasks.max_abs, f, name="max") for f in X.futures]))
+    n = X.n
+    shift = 0 if top * n < 2.0**1020 else n.bit_length()
+    acc = None
+    for f in X.futures:
+        acc = tracker.submit(_tasks.mean_step, acc, f, shift, name="mean", priority=1)
+    return tracker.submit(_tasks.mean_finish, acc, n, shift, name="mean", priority=1)
+
+
+def _concat(parts: list[dict], name: str) -> np.ndarray:
+    return np.ascontiguousarray(np.concatenate([p[name] for p in parts], axis=0))
+
+
+def _side(parts: list[dict] | None) -> tuple[tuple[np.ndarray, np.ndarray] | None, int]:
+    if parts is None:
+        return None, 0
+    return (_concat(parts, "knn_dist"), _concat(parts, "knn_idx")), sum(
+        int(p["n_rechecked"]) for p in parts
+    )
+
+
+def run_plan(
+    tracker: Tracker,
+    real: Blocks,
+    fake: Blocks,
+    plan: Plan,
+    strict: bool,
+    opts: RunOptions,
+    device: str,
+) -> EngineOutput:
+    """Every pass of ``plan`` on the cluster (see the module doc); the same EngineOutput as
+    ``_engine.run`` on the whole sets."""
+    opts = replace(opts, progress=None, description="")
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    # 1. self-kNN of both sets, then (their values needed) the means and centre distances
+    real_knn_f = self_knn(tracker, real, plan.real_depth, device, opts, "real") if (
+        plan.real_depth) else None  # fmt: skip
+    fake_knn_f = self_knn(tracker, fake, plan.fake_depth, device, opts, "fake") if (
+        plan.fake_depth) else None  # fmt: skip
+    means: dict[str, Any] = {}
+    for which, X in (("real", real), ("fake", fake)):
+        if plan.means(which):
+            means[which] = mean(tracker, X)
+    centre_f: dict[tuple[str, Centre], list[Any]] = {}
+    for which, X, centres in (("real", real, plan.real_centres), ("fake", fake, plan.fake_centres)):
+        for centre in centres:
+            kind, value = centre
+            vector = means[str(value)] if kind == "mean" else np.frombuffer(
+                value, dtype=np.float64)  # type: ignore[arg-type]  # fmt: skip
+            centre_f[(which, centre)] = [
+                tracker.submit(_tasks.centre_distances, f, vector, device, opts, name="centre")
+                for f in X.futures
+            ]
+
+    # 2. the cross pass, its radii computed on the workers from the merged lists
+    real_parts: list[dict] | None = None
+    cross_f: tuple[list[Any], list[Any]] | None = None
+    thresholds: list[tuple[int, float]] = []
+    if plan.has_cross():
+        if plan.realism:
+            assert real_knn_f is not None
+            real_parts = tracker.gather(real_knn_f)
+            real_knn, _ = _side(real_parts)
+            columns, _ = _engine.realism_block(real_knn, plan.realism)
+            thresholds = [(k, columns[(k, p)][1]) for k, p in plan.realism]
+            timings["knn_real"] = time.perf_counter() - t_start
+
+        def radii(futures: list[Any] | None, ks: tuple[int, ...]) -> list[Any] | None:
+            if not ks or futures is None:
+                return None
+            return [tracker.submit(_columns, f, ks, name="radii") for f in futures]
+
+        realism_f = None
+        if thresholds:
+            assert real_knn_f is not None
+            realism_f = [tracker.submit(_kept, f, thresholds, name="radii") for f in real_knn_f]
+        cross_f = cross(
+            tracker, real, fake,
+            radii(real_knn_f, plan.real_radius_ks), radii(fake_knn_f, plan.fake_radius_ks),
+            realism_f, None, strict, plan.knn_a, plan.knn_b, device, opts,
+        )  # fmt: skip
+
+    # gather everything the driver keeps
+    if real_parts is None and real_knn_f is not None:
+        real_parts = tracker.gather(real_knn_f)
+    real_knn, real_rechecked = _side(real_parts)
+    fake_knn, fake_rechecked = _side(tracker.gather(fake_knn_f) if fake_knn_f else None)
+    timings["self_knn"] = time.perf_counter() - t_start
+    cross_result: CrossResult | None = None
+    cross_rechecked = 0
+    if cross_f is not None:
+        a_parts = tracker.gather(cross_f[0])
+        b_parts = tracker.gather(cross_f[1])
+        arrays = {
+            name: _concat(a_parts if name.startswith("a_") else b_parts, name)
+            for name in CrossResult.__dataclass_fields__
+            if name != "n_rechecked"
+        }
+        cross_rechecked = sum(int(p["n_rechecked"]) for p in a_parts + b_parts)
+        cross_result = CrossResult(**arrays, n_rechecked=cross_rechecked)
+    t_cross = time.perf_counter()
+    timings["cross"] = t_cross - t_start
+    mean_values = {
+        which: (m if isinstance(m, np.ndarray) else tracker.gather([m])[0])
+        for which, m in means.items()
+    }
+    sides = {
+        "real": SideOutput(knn=real_knn, mean=mean_values.get("real"), n_rechecked=real_rechecked),
+        "fake": SideOutput(knn=fake_knn, mean=mean_values.get("fake"), n_rechecked=fake_rechecked),
+    }
+    for (which, centre), futures in centre_f.items():
+        sides[which].centre_distances[centre] = np.ascontiguousarray(
+            np.concatenate(tracker.gather(futures), axis=0)
+        )
+
+    # 3. tie completion: deeper lists of the few undecided fakes, as tasks
+    extra_rechecks = 0
+    ties: dict[int, np.ndarray] = {}
+    if plan.tie_ks:
+        assert cross_result is not None and real_knn is not None
+
+        def deeper(rows: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+            nonlocal extra_rechecks
+            queries = fake.subset(tracker, np.asarray(rows, dtype=np.int64)).futures
+            merged = tracker.gather(
+                [knn_against(tracker, queries, real, depth, device, opts, "ties")]
+            )[0]
+            extra_rechecks += int(merged["n_rechecked"])
+            return merged["knn_dist"], merged["knn_idx"]
+
+        for k in plan.tie_ks:
+            rho = real_knn[0][:, k - 1]
+            ties[k] = _engine.nearest_ball_ties(
+                cross_result.b_knn_dist, cross_result.b_knn_idx, rho, plan.n_real, deeper
+            )
+        timings["ties"] = time.perf_counter() - t_cross
+    timings["total"] = time.perf_counter() - t_start
+
+    return _engine.assemble(
+        plan,
+        sides["real"],
+        sides["fake"],
+        cross_result,
+        ties,
+        dim=real.dim,
+        dtype=real.dtype,
+        backend=backend_name(tracker, device),
+        strict=strict,
+        exact=opts.exact,
+        timings=timings,
+        n_rechecked=real_rechecked + fake_rechecked + cross_rechecked + extra_rechecks,
+    )
