@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 _DEVICES = ("auto", "cpu", "cuda", "cupy", "numpy")
+T = TypeVar("T")
+logger = logging.getLogger("fastprdc.distributed")
 
 
 def get_client(client: Any = None) -> Any:
@@ -135,13 +137,34 @@ def _options(
     return replace(opts, progress=None), callback
 
 
-@contextlib.contextmanager
-def _session(client: Any, progress: Callable[[int, int], None] | None) -> Iterator[Tracker]:
-    """A tracker for one run on ``client``: its tasks cancelled on any error or Ctrl-C."""
-    tracker = Tracker(get_client(client), progress)
+#: Restarts of a run whose scattered input blocks were lost with a worker.
+RESTARTS = 2
+
+
+def _run(
+    client: Any, progress: Callable[[int, int], None] | None, body: Callable[[Tracker], T]
+) -> T:
+    """``body(tracker)`` for one run on ``client``: its tasks cancelled on any error or Ctrl-C.
+
+    Dask recomputes every lost task from its inputs, except data scattered from the driver
+    (numpy inputs): when a worker holding scattered blocks dies, the run starts again from a
+    fresh scatter (at most :data:`RESTARTS` times), and says so in the log."""
+    client = get_client(client)
     try:
-        with tracker.running():
-            yield tracker
+        for attempt in range(RESTARTS + 1):
+            tracker = Tracker(client, progress)
+            try:
+                with tracker.running():
+                    return body(tracker)
+            except Exception:
+                if attempt == RESTARTS or not tracker.lost_inputs:
+                    raise
+                logger.warning(
+                    "fastprdc.distributed: a worker holding scattered input blocks was lost; "
+                    "restarting the run from a fresh scatter (attempt %d of %d)",
+                    attempt + 2, RESTARTS + 1,
+                )  # fmt: skip
+        raise AssertionError("unreachable")  # pragma: no cover
     finally:
         if isinstance(progress, _TaskBar):
             progress.close()
@@ -201,12 +224,15 @@ def run_families(
     (n, d), m = sources[0].shape, sources[1].shape[0]
     resolved, needs = plan_requests(requests, n, m, d)
     plan = _engine.Plan.build(needs, n, m)
-    with _session(client, callback) as tracker:
+
+    def body(tracker: Tracker) -> EvaluationResult:
         blocks = prepare(tracker, sources, block_rows)
         out = run_plan(tracker, blocks[0], blocks[1], plan, parse_boundary(boundary), opts, device)
         result = derive_result(out, resolved, boundary, sample_level, primary, t_start)
         result.info["distributed"] = _run_info(tracker, blocks)
-    return result
+        return result
+
+    return _run(client, callback, body)
 
 
 def evaluate(
@@ -263,7 +289,8 @@ def evaluate(
     opts, callback = _options(exact, max_memory, num_threads, progress, tile_rows, device)
     resolved, needs = plan_requests(requests, n, m, d)
     plan = _engine.Plan.build(needs, n, m)
-    with _session(client, callback) as tracker:
+
+    def body(tracker: Tracker) -> EvaluationResult:
         blocks = prepare(tracker, sources, block_rows)
         out = run_plan(tracker, blocks[0], blocks[1], plan, strict, opts, device)
         result = derive_result(out, resolved, boundary, sample_level, False, t_start)
@@ -288,8 +315,10 @@ def evaluate(
                 progress=False,
             )  # fmt: skip
         result.info["distributed"] = _run_info(tracker, blocks)
-    result.info["seconds"] = time.perf_counter() - t_start
-    return result
+        result.info["seconds"] = time.perf_counter() - t_start
+        return result
+
+    return _run(client, callback, body)
 
 
 # --------------------------------------------------------------------------- primitives
@@ -331,7 +360,8 @@ def knn(
         sources = [source(X, "X"), source(Y, "Y")]
         check_sources(sources, (1, 1))
         check_k_limit(k, sources[1].shape[0], "m", "Y", inclusive=True)
-    with _session(client, callback) as tracker:
+
+    def body(tracker: Tracker) -> tuple[np.ndarray, np.ndarray]:
         blocks = prepare(tracker, sources, block_rows)
         if Y is None:
             return _gather_lists(tracker, self_knn(tracker, blocks[0], k, device, opts, "X"))
@@ -340,6 +370,8 @@ def knn(
             [knn_against(tracker, [f], blocks[1], k, device, opts, "knn")
              for f in blocks[0].futures],
         )  # fmt: skip
+
+    return _run(client, callback, body)
 
 
 def kth_radii(
@@ -362,9 +394,12 @@ def kth_radii(
     check_sources(sources, (2,))
     for v in ks:
         check_k_limit(v, sources[0].shape[0], "n", "X")
-    with _session(client, callback) as tracker:
+
+    def body(tracker: Tracker) -> tuple[np.ndarray, np.ndarray]:
         blocks = prepare(tracker, sources, block_rows)
-        dist, _ = _gather_lists(tracker, self_knn(tracker, blocks[0], max(ks), device, opts, "X"))
+        return _gather_lists(tracker, self_knn(tracker, blocks[0], max(ks), device, opts, "X"))
+
+    dist, _ = _run(client, callback, body)
     radii = {v: np.ascontiguousarray(dist[:, v - 1]) for v in ks}
     return radii if is_list else radii[ks[0]]
 
@@ -398,7 +433,8 @@ def ball_membership(
     r2 = r.reshape(r.shape[0], -1)
     if realism_eps is not None and not (np.isfinite(realism_eps) and realism_eps >= 0):
         raise ValueError(f"realism_eps must be a finite number >= 0, got {realism_eps!r}")
-    with _session(client, callback) as tracker:
+
+    def body(tracker: Tracker) -> tuple[list[dict], list[dict]]:
         P, C = prepare(tracker, sources, block_rows)
         # each block's radii travel inside one task (recomputable after a lost worker)
         rf = [
@@ -409,8 +445,9 @@ def ball_membership(
             tracker, C, P, rf, None, rf if realism else None, realism_eps, strict, 1, 1,
             device, opts,
         )  # fmt: skip
-        a = tracker.gather(c_parts)
-        b = tracker.gather(p_parts)
+        return tracker.gather(c_parts), tracker.gather(p_parts)
+
+    a, b = _run(client, callback, body)
 
     def cat(parts: list[dict], name: str) -> np.ndarray:
         return np.ascontiguousarray(np.concatenate([p[name] for p in parts], axis=0))

@@ -89,6 +89,8 @@ class Tracker:
         self.inputs: list[Any] = []  # futures of the caller's data (released, never cancelled)
         self.token = uuid.uuid4().hex[:8]
         self.count = 0
+        self.scattered: list[Any] = []  # input blocks scattered from the driver
+        self.lost_inputs = False  # a scattered block was lost (set when the run fails)
         self.backend: str | None = None  # the workers' backend name, once asked
         self._reported = (-1, -1)
 
@@ -128,28 +130,29 @@ class Tracker:
         self.wait(futures)
         return self.client.gather(list(futures))
 
-    def cancel(self) -> None:
-        """Cancel every task of the run (the caller's own data is only released)."""
+    def cancel(self, force: bool = True) -> None:
+        """Cancel (or, done, drop) every task of the run and the data it scattered, at once
+        rather than when the futures are garbage-collected; the caller's own dask data is only
+        released."""
         if self.futures:
             with contextlib.suppress(Exception):
-                self.client.cancel(self.futures, force=True)
-        self.release()
-
-    def release(self) -> None:
+                self.client.cancel(self.futures, force=force)
         self.futures.clear()
         self.inputs.clear()
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Tracker]:
-        """Cancel the outstanding tasks on any exception (Ctrl-C included), then re-raise."""
+        """Cancel the outstanding tasks on any exception (Ctrl-C included), then re-raise; on
+        success drop the run's data from the workers."""
         try:
             yield self
         except BaseException:
+            self.lost_inputs = any(f.status != "finished" for f in self.scattered)
             self.cancel()
             raise
         else:
             self._report()
-            self.release()
+            self.cancel(force=False)
 
 
 @dataclass
@@ -361,19 +364,29 @@ def _kept(part: dict, columns: Sequence[tuple[int, float]]) -> np.ndarray:
 
 
 def mean(tracker: Tracker, X: Blocks) -> Any:
-    """A future (or, for width 1, an array) of ``_engine.float64_mean`` of the whole set."""
+    """A future (or, for width 1, an array) of ``_engine.float64_mean`` of the whole set: a
+    chain of tasks adding the blocks' rows in order (the overflow guard decided inside the
+    chain from every block's largest magnitude, so the driver never waits)."""
     if X.dim == 1:
         # numpy sums a single column pairwise, not row by row: O(N) values, so the mean is
         # computed on the driver by the very same function
         column = np.concatenate(tracker.gather(X.futures), axis=0)
         return _engine.float64_mean(column)
-    top = max(tracker.gather([tracker.submit(_tasks.max_abs, f, name="max") for f in X.futures]))
-    n = X.n
-    shift = 0 if top * n < 2.0**1020 else n.bit_length()
+    tops = [tracker.submit(_tasks.max_abs, f, name="max") for f in X.futures]
     acc = None
     for f in X.futures:
-        acc = tracker.submit(_tasks.mean_step, acc, f, shift, name="mean", priority=1)
-    return tracker.submit(_tasks.mean_finish, acc, n, shift, name="mean", priority=1)
+        acc = tracker.submit(_tasks.mean_step, acc, f, tops, X.n, name="mean", priority=1)
+    return tracker.submit(_tasks.mean_finish, acc, tops, X.n, name="mean", priority=1)
+
+
+def _thresholds(
+    parts: list[dict], realism: tuple[tuple[int, float], ...]
+) -> list[tuple[int, float]]:
+    """(k, pruning threshold) per realism column, from every real block's merged list
+    (``_engine.realism_block`` on the whole set, on a worker)."""
+    knn = (_concat(parts, "knn_dist"), _concat(parts, "knn_idx"))
+    columns, _ = _engine.realism_block(knn, realism)
+    return [(k, columns[(k, p)][1]) for k, p in realism]
 
 
 def _concat(parts: list[dict], name: str) -> np.ndarray:
@@ -398,12 +411,15 @@ def run_plan(
     device: str,
 ) -> EngineOutput:
     """Every pass of ``plan`` on the cluster (see the module doc); the same EngineOutput as
-    ``_engine.run`` on the whole sets."""
+    ``_engine.run`` on the whole sets. Everything up to the tie completion is submitted at
+    once (the phases are ordered by their data dependencies, not by driver barriers)."""
     opts = replace(opts, progress=None, description="")
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
+    backend_f = None if tracker.backend else tracker.submit(
+        _tasks.backend_name, device, name="backend")  # fmt: skip
 
-    # 1. self-kNN of both sets, then (their values needed) the means and centre distances
+    # 1. self-kNN of both sets; means and centre distances
     real_knn_f = self_knn(tracker, real, plan.real_depth, device, opts, "real") if (
         plan.real_depth) else None  # fmt: skip
     fake_knn_f = self_knn(tracker, fake, plan.fake_depth, device, opts, "fake") if (
@@ -423,18 +439,10 @@ def run_plan(
                 for f in X.futures
             ]
 
-    # 2. the cross pass, its radii computed on the workers from the merged lists
-    real_parts: list[dict] | None = None
+    # 2. the cross pass; radii (and realism pruning thresholds) computed on the workers from
+    # the merged lists
     cross_f: tuple[list[Any], list[Any]] | None = None
-    thresholds: list[tuple[int, float]] = []
     if plan.has_cross():
-        if plan.realism:
-            assert real_knn_f is not None
-            real_parts = tracker.gather(real_knn_f)
-            real_knn, _ = _side(real_parts)
-            columns, _ = _engine.realism_block(real_knn, plan.realism)
-            thresholds = [(k, columns[(k, p)][1]) for k, p in plan.realism]
-            timings["knn_real"] = time.perf_counter() - t_start
 
         def radii(futures: list[Any] | None, ks: tuple[int, ...]) -> list[Any] | None:
             if not ks or futures is None:
@@ -442,8 +450,9 @@ def run_plan(
             return [tracker.submit(_columns, f, ks, name="radii") for f in futures]
 
         realism_f = None
-        if thresholds:
+        if plan.realism:
             assert real_knn_f is not None
+            thresholds = tracker.submit(_thresholds, real_knn_f, plan.realism, name="radii")
             realism_f = [tracker.submit(_kept, f, thresholds, name="radii") for f in real_knn_f]
         cross_f = cross(
             tracker, real, fake,
@@ -451,17 +460,30 @@ def run_plan(
             realism_f, None, strict, plan.knn_a, plan.knn_b, device, opts,
         )  # fmt: skip
 
-    # gather everything the driver keeps
-    if real_parts is None and real_knn_f is not None:
-        real_parts = tracker.gather(real_knn_f)
-    real_knn, real_rechecked = _side(real_parts)
-    fake_knn, fake_rechecked = _side(tracker.gather(fake_knn_f) if fake_knn_f else None)
-    timings["self_knn"] = time.perf_counter() - t_start
+    # gather everything the driver keeps, in one round
+    groups: dict[str, list[Any]] = {
+        "real": real_knn_f or [],
+        "fake": fake_knn_f or [],
+        "cross_a": cross_f[0] if cross_f else [],
+        "cross_b": cross_f[1] if cross_f else [],
+        "means": [m for m in means.values() if not isinstance(m, np.ndarray)],
+        "backend": [backend_f] if backend_f is not None else [],
+    }
+    for key, futures in centre_f.items():
+        groups[repr(key)] = futures
+    flat = tracker.gather([f for futures in groups.values() for f in futures])
+    got: dict[str, list[Any]] = {}
+    for name, futures in groups.items():
+        got[name], flat = flat[: len(futures)], flat[len(futures) :]
+    timings["gathered"] = time.perf_counter() - t_start
+    if backend_f is not None:
+        tracker.backend = str(got["backend"][0])
+    real_knn, real_rechecked = _side(got["real"] if real_knn_f else None)
+    fake_knn, fake_rechecked = _side(got["fake"] if fake_knn_f else None)
     cross_result: CrossResult | None = None
     cross_rechecked = 0
     if cross_f is not None:
-        a_parts = tracker.gather(cross_f[0])
-        b_parts = tracker.gather(cross_f[1])
+        a_parts, b_parts = got["cross_a"], got["cross_b"]
         arrays = {
             name: _concat(a_parts if name.startswith("a_") else b_parts, name)
             for name in CrossResult.__dataclass_fields__
@@ -469,22 +491,22 @@ def run_plan(
         }
         cross_rechecked = sum(int(p["n_rechecked"]) for p in a_parts + b_parts)
         cross_result = CrossResult(**arrays, n_rechecked=cross_rechecked)
-    t_cross = time.perf_counter()
-    timings["cross"] = t_cross - t_start
+    gathered_means = iter(got["means"])
     mean_values = {
-        which: (m if isinstance(m, np.ndarray) else tracker.gather([m])[0])
+        which: m if isinstance(m, np.ndarray) else next(gathered_means)
         for which, m in means.items()
     }
     sides = {
         "real": SideOutput(knn=real_knn, mean=mean_values.get("real"), n_rechecked=real_rechecked),
         "fake": SideOutput(knn=fake_knn, mean=mean_values.get("fake"), n_rechecked=fake_rechecked),
     }
-    for (which, centre), futures in centre_f.items():
-        sides[which].centre_distances[centre] = np.ascontiguousarray(
-            np.concatenate(tracker.gather(futures), axis=0)
+    for key in centre_f:
+        sides[key[0]].centre_distances[key[1]] = np.ascontiguousarray(
+            np.concatenate(got[repr(key)], axis=0)
         )
 
     # 3. tie completion: deeper lists of the few undecided fakes, as tasks
+    t_ties = time.perf_counter()
     extra_rechecks = 0
     ties: dict[int, np.ndarray] = {}
     if plan.tie_ks:
@@ -504,7 +526,7 @@ def run_plan(
             ties[k] = _engine.nearest_ball_ties(
                 cross_result.b_knn_dist, cross_result.b_knn_idx, rho, plan.n_real, deeper
             )
-        timings["ties"] = time.perf_counter() - t_cross
+        timings["ties"] = time.perf_counter() - t_ties
     timings["total"] = time.perf_counter() - t_start
 
     return _engine.assemble(
@@ -515,7 +537,7 @@ def run_plan(
         ties,
         dim=real.dim,
         dtype=real.dtype,
-        backend=backend_name(tracker, device),
+        backend=tracker.backend or backend_name(tracker, device),
         strict=strict,
         exact=opts.exact,
         timings=timings,

@@ -7,8 +7,9 @@
 * numpy memmaps (C order, e.g. ``np.load(path, mmap_mode="r")``): every block is read by a
   task on a worker from (file, byte offset, rows), so the data never passes through the
   driver; the workers must see the same path;
-* numpy arrays and other host array-likes: scattered to the workers block by block (each
-  block to one worker, replicated to a second one so that losing a worker loses no input).
+* numpy arrays and other host array-likes: scattered to the workers block by block, round
+  robin. Dask cannot recompute scattered data: a run that loses a worker holding some starts
+  again (``_api._run``).
 
 Nothing here reads a whole set on the driver.
 """
@@ -119,8 +120,8 @@ def _cuts(n: int, rows: int) -> list[tuple[int, int]]:
 def raw_blocks(src: Source, client: Any, tracker: Any, block_rows: int | None) -> tuple[list, list]:
     """(futures of the raw row blocks, their row counts), empty blocks left out.
 
-    The futures of scattered numpy blocks must stay referenced for the whole run (a lost
-    scattered block cannot be recomputed, only fetched from its replica)."""
+    Scattered numpy blocks are the run's own (``tracker.futures``: dropped with the run, and
+    ``tracker.scattered``: a lost one restarts the run)."""
     n = src.shape[0]
     if src.kind == "dask":
         x = src.obj
@@ -153,8 +154,8 @@ def raw_blocks(src: Source, client: Any, tracker: Any, block_rows: int | None) -
     for i, (a, b) in enumerate(cuts):
         where = [workers[i % len(workers)]] if workers else None
         futures.append(client.scatter(x[a:b], workers=where, hash=False))
-    if len(workers) > 1:
-        client.replicate(futures, n=2)
+    tracker.futures.extend(futures)
+    tracker.scattered.extend(futures)
     return futures, [b - a for a, b in cuts]
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "knn_rows",
     "max_abs",
     "mean_finish",
+    "mean_shift",
     "mean_step",
     "prepare_block",
     "read_npy_file",
@@ -125,13 +126,19 @@ def take_rows(block: np.ndarray, rows: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- means
 
 
-def mean_step(acc: np.ndarray | None, block: np.ndarray, shift: int) -> np.ndarray:
+def mean_shift(tops: list[float], n: int) -> int:
+    """``_engine.float64_mean``'s overflow guard: 0 when max|x| * n < 2^1020, else the bit
+    length s of n (the rows are then scaled by 2^-s before the sum)."""
+    return 0 if max(tops) * n < 2.0**1020 else n.bit_length()
+
+
+def mean_step(acc: np.ndarray | None, block: np.ndarray, tops: list[float], n: int) -> np.ndarray:
     """The running float64 row sum after this block, rows added in order.
 
     numpy's axis-0 sum of a C-contiguous (n, d >= 2) array adds the rows one after the other
     starting from the first row, so ``sum([acc; rows])`` continues the single-machine sum
-    exactly. ``shift`` s scales the rows by 2^-s first (``_engine.float64_mean``'s overflow
-    guard)."""
+    exactly (tests/test_distributed.py checks it against ``_engine.float64_mean``)."""
+    shift = mean_shift(tops, n)
     step = 4096  # rows converted to float64 at once
     for a in range(0, block.shape[0], step):
         rows = np.asarray(block[a : a + step], dtype=np.float64)
@@ -144,8 +151,9 @@ def mean_step(acc: np.ndarray | None, block: np.ndarray, shift: int) -> np.ndarr
     return acc
 
 
-def mean_finish(acc: np.ndarray, n: int, shift: int) -> np.ndarray:
+def mean_finish(acc: np.ndarray, tops: list[float], n: int) -> np.ndarray:
     """The mean from the full row sum, as ``np.mean`` divides (then scaled back)."""
+    shift = mean_shift(tops, n)
     mean = acc / n
     return mean * 2.0**shift if shift else mean
 
