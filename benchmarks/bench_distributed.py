@@ -8,9 +8,10 @@ the same 2 cores). The distributed run gets the numpy arrays like the others: sc
 to the workers is part of its time; the cluster is started (and warmed up) outside the timing.
 
 Recorded for the multi-GPU model (benchmarks/DISTRIBUTED_MODEL.md): the task stream of one
-extra run (per task kind: count, mean compute seconds, block rows, GFLOP/s), and the bytes the
-workers moved between them. Asserted: the distributed result equals the single-process one
-(scalars and curves, bit for bit) and every round gives the same numbers.
+extra run (per task kind: count, mean compute seconds, block rows, GFLOP/s), the bytes the
+workers moved between them, and the GFLOP/s of a plain float32 numpy product of the block
+pair's shape on a worker (one BLAS thread). Asserted: the distributed result equals the
+single-process one (scalars and curves, bit for bit) and every round gives the same numbers.
 """
 
 from __future__ import annotations
@@ -80,6 +81,22 @@ def _task_profile(stream: list[dict], n_blocks: int, rows: int) -> dict[str, Any
     return out
 
 
+def _sgemm_gflops(rows: int, d: int) -> float:
+    """GFLOP/s of one float32 (rows x d) @ (d x rows) numpy product on the calling process
+    (a worker: one BLAS thread), best of 3."""
+    import time
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((rows, d), dtype=np.float32)
+    b = rng.standard_normal((rows, d), dtype=np.float32)
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        _ = a @ b.T
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * rows * rows * d / best / 1e9
+
+
 def test_distributed_vs_single_process(make_data, figure, scaled):
     n = m = scaled(50_000)
     real, fake = make_data(n, m, D, seed=9)
@@ -111,6 +128,9 @@ def test_distributed_vs_single_process(make_data, figure, scaled):
             profiled = distributed()
         info = profiled.info["distributed"]
         fig.info["tasks"] = _task_profile(stream.data, info["blocks"][0], info["block_rows"][0])
+        fig.info["tasks"]["raw_sgemm_gflops_per_s_1_thread"] = client.submit(
+            _sgemm_gflops, info["block_rows"][0], D, pure=False
+        ).result()
     finally:
         client.close()
         cluster.close()
@@ -134,9 +154,7 @@ def test_distributed_vs_single_process(make_data, figure, scaled):
     same = _same(_scalars(result), _scalars(single_result))
     same_curves = _same_curves(result, single_result)
     runs = [_scalars(r) for r in fig.all_results["fastprdc_distributed_2_workers"]]
-    deterministic = all(_same(r, runs[0]) for r in runs) and _same(
-        _scalars(profiled), runs[0]
-    )
+    deterministic = all(_same(r, runs[0]) for r in runs) and _same(_scalars(profiled), runs[0])
     fig.check("same_scalars_as_single_process", same)
     fig.check("same_curves_as_single_process", same_curves)
     fig.check("same_numbers_every_round", deterministic)
