@@ -10,16 +10,19 @@ It mirrors :func:`fastprdc._engine.run` pass by pass, as Dask futures:
    means: a chain of tasks carrying the float64 running row sum in row order (bit-identical to
    numpy's sequential axis-0 sum, see :func:`_tasks.mean_step`); centre distances per block;
 3. the cross pass: one task per (real block, fake block) with the radii of its two blocks
-   (computed on the workers from the merged neighbour lists; realism pruning thresholds from the
-   driver), partials merged per real block and per fake block;
+   (computed on the workers from the merged neighbour lists, the realism pruning thresholds
+   too), partials merged per real block and per fake block;
 4. tie completion: ``_engine.nearest_ball_ties`` with ``deeper`` run as tasks;
 5. ``_engine.assemble`` on the gathered arrays.
 
-The driver holds O((N + M) k) numbers and the futures; a task holds two blocks.
+Steps 1 to 3 are submitted at once: Dask orders them by their data dependencies, and the
+driver waits only for the gathered results (and for each round of the tie completion). The
+driver holds O((N + M) k) numbers and the futures; a task holds two blocks.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -50,6 +53,7 @@ __all__ = [
     "prepare",
     "run_plan",
     "self_knn",
+    "self_knn_sets",
 ]
 
 #: Partials merged by one merge task (the ``split_every`` of the tree reductions).
@@ -120,7 +124,7 @@ class Tracker:
             self._report()
             try:
                 wait(futures, timeout=0.2)
-            except TimeoutError:
+            except (TimeoutError, asyncio.TimeoutError):
                 continue
             if all(f.done() for f in futures):
                 break
@@ -270,28 +274,49 @@ def _merge_tree(
     return refs[0][0]
 
 
+def self_knn_sets(
+    tracker: Tracker,
+    sets: Sequence[tuple[Blocks, int, str]],
+    device: str,
+    opts: RunOptions,
+) -> list[list[Any] | None]:
+    """For each ``(blocks, depth, label)`` set, per row block a future of its merged self-kNN
+    ``{"knn_dist", "knn_idx", "n_rechecked"}`` at ``depth`` (None for depth 0); block pairs
+    I <= J only. The full-size pair tasks of every set are submitted first and the half-size
+    diagonal ones last, so the end of the phase holds the shortest tasks."""
+    parts: list[list[list[tuple[Any, int | None]]]] = [[[] for _ in X.futures] for X, _, _ in sets]
+    for s, (X, depth, label) in enumerate(sets):
+        for i in range(len(X) if depth else 0):
+            for j in range(i + 1, len(X)):
+                pair = tracker.submit(
+                    _tasks.self_pair, X.futures[i], X.futures[j], depth, X.offsets[i],
+                    X.offsets[j], device, opts, name=f"knn-{label}",
+                )  # fmt: skip
+                parts[s][i].append((pair, 0))
+                parts[s][j].append((pair, 1))
+    for s, (X, depth, label) in enumerate(sets):
+        for i in range(len(X) if depth else 0):
+            if X.sizes[i] > 1:
+                diag = tracker.submit(
+                    _tasks.self_diag, X.futures[i], depth, X.offsets[i], device, opts,
+                    name=f"knn-{label}",
+                )  # fmt: skip
+                parts[s][i].insert(0, (diag, None))
+    return [
+        [_merge_tree(tracker, p, {"knn_dist": depth}, f"merge-knn-{label}") for p in parts[s]]
+        if depth
+        else None
+        for s, (_, depth, label) in enumerate(sets)
+    ]
+
+
 def self_knn(
     tracker: Tracker, X: Blocks, depth: int, device: str, opts: RunOptions, label: str
 ) -> list[Any]:
-    """Per row block, a future of its merged self-kNN ``{"knn_dist", "knn_idx",
-    "n_rechecked"}`` at ``depth`` (block pairs I <= J only)."""
-    parts: list[list[tuple[Any, int | None]]] = [[] for _ in range(len(X))]
-    for i in range(len(X)):
-        fi, oi = X.futures[i], X.offsets[i]
-        if X.sizes[i] > 1:
-            diag = tracker.submit(
-                _tasks.self_diag, fi, depth, oi, device, opts, name=f"knn-{label}"
-            )
-            parts[i].append((diag, None))
-        for j in range(i + 1, len(X)):
-            pair = tracker.submit(
-                _tasks.self_pair, fi, X.futures[j], depth, oi, X.offsets[j], device, opts,
-                name=f"knn-{label}",
-            )  # fmt: skip
-            parts[i].append((pair, 0))
-            parts[j].append((pair, 1))
-    depths = {"knn_dist": depth}
-    return [_merge_tree(tracker, p, depths, f"merge-knn-{label}") for p in parts]
+    """:func:`self_knn_sets` of one set."""
+    out = self_knn_sets(tracker, [(X, depth, label)], device, opts)[0]
+    assert out is not None
+    return out
 
 
 def knn_against(
@@ -420,10 +445,12 @@ def run_plan(
         _tasks.backend_name, device, name="backend")  # fmt: skip
 
     # 1. self-kNN of both sets; means and centre distances
-    real_knn_f = self_knn(tracker, real, plan.real_depth, device, opts, "real") if (
-        plan.real_depth) else None  # fmt: skip
-    fake_knn_f = self_knn(tracker, fake, plan.fake_depth, device, opts, "fake") if (
-        plan.fake_depth) else None  # fmt: skip
+    real_knn_f, fake_knn_f = self_knn_sets(
+        tracker,
+        [(real, plan.real_depth, "real"), (fake, plan.fake_depth, "fake")],
+        device,
+        opts,
+    )
     means: dict[str, Any] = {}
     for which, X in (("real", real), ("fake", fake)):
         if plan.means(which):

@@ -154,8 +154,8 @@ def raw_blocks(src: Source, client: Any, tracker: Any, block_rows: int | None) -
     for i, (a, b) in enumerate(cuts):
         where = [workers[i % len(workers)]] if workers else None
         futures.append(client.scatter(x[a:b], workers=where, hash=False))
-    tracker.futures.extend(futures)
-    tracker.scattered.extend(futures)
+        tracker.futures.append(futures[-1])  # cancelled with the run, even half-way
+        tracker.scattered.append(futures[-1])
     return futures, [b - a for a, b in cuts]
 
 
