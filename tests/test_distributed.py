@@ -340,12 +340,19 @@ def test_validation_errors_name_the_global_row(client):
     assert _no_keys_left(client)
 
 
-def test_import_fastprdc_does_not_import_dask():
-    code = (
-        "import sys, numpy as np, fastprdc; "
-        "fastprdc.evaluate(np.eye(5, 3), np.eye(6, 3) + 1, k=1); "
-        "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]"
-    )
+def test_import_fastprdc_does_not_import_dask_and_no_client_is_a_clear_error():
+    code = """
+import sys, numpy as np, fastprdc
+fastprdc.evaluate(np.eye(5, 3), np.eye(6, 3) + 1, k=1)
+assert not [m for m in sys.modules if m.split(".")[0] in ("dask", "distributed")]
+import dask.array as da
+try:
+    fastprdc.evaluate(da.eye(5, chunks=2), da.eye(5, chunks=2), k=1)
+except ValueError as exc:
+    assert "needs a Dask distributed client" in str(exc), exc
+else:
+    raise AssertionError("no error without a client")
+"""
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
