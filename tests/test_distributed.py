@@ -308,7 +308,9 @@ def test_memmap_zarr_and_npy_directory_inputs(client, tmp_path):
     zf = zarr.open_array(str(tmp_path / "fake.zarr"), mode="w", shape=fake.shape,
                          chunks=(20, 4), dtype=fake.dtype)  # fmt: skip
     zf[:] = fake
-    assert_same_result(D.evaluate(str(tmp_path / "real.zarr"), zf, **kwargs), exp)
+    got = D.evaluate(str(tmp_path / "real.zarr"), zf, block_rows=25, **kwargs)
+    assert got.info["distributed"]["blocks"] == [3, 2]
+    assert_same_result(got, exp)
     opened = D.open_features(tmp_path / "real.zarr")
     assert opened.chunks[0] == (17, 17, 17, 9)
 
@@ -321,6 +323,15 @@ def test_memmap_zarr_and_npy_directory_inputs(client, tmp_path):
     assert opened.chunks[0] == (10, 1, 36)
     got = fastprdc.evaluate(D.open_features(tmp_path / "real.npy"), opened, **kwargs)
     assert_same_result(got, exp)
+
+    # chunks of unknown size (a dask boolean mask) are measured first
+    keep = np.arange(fake.shape[0]) % 5 != 2
+    masked = chunked(fake, 10)[da.from_array(keep, chunks=10)]
+    assert np.isnan(masked.chunks[0][0])
+    assert_same_result(
+        fastprdc.evaluate(real, masked, client=client, **kwargs),
+        fastprdc.evaluate(real, fake[keep], **kwargs),
+    )
 
 
 def test_validation_errors_name_the_global_row(client):

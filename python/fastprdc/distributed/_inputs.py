@@ -1,7 +1,8 @@
 """Inputs of a distributed run: what each set is, and how its row blocks reach the workers.
 
 * dask arrays: one block per row chunk (the feature axis is rechunked to one chunk if it is
-  split; ``block_rows`` rechunks the rows); chunks of unknown size are measured first;
+  split; ``block_rows`` rechunks the rows); chunks of unknown size are measured first
+  (``compute_chunk_sizes``, on Dask's current scheduler);
 * zarr arrays and paths: ``dask.array.from_zarr``; directories of ``.npy`` files and ``.npy``
   files: :func:`open_features` (read lazily by block, on the workers);
 * numpy memmaps (C order, e.g. ``np.load(path, mmap_mode="r")``): every block is read by a
@@ -93,7 +94,9 @@ def source(x: Any, name: str) -> Source:
     if is_dask_array(x):
         if x.ndim != 2:
             raise ValueError(f"{name} must be a 2-D array, got shape {tuple(x.shape)}")
-        shape = (x.shape[0], x.shape[1])
+        if any(math.isnan(c) for c in x.chunks[0]):
+            x = x.compute_chunk_sizes()  # the plan needs N; computed with dask's scheduler
+        shape = (int(x.shape[0]), int(x.shape[1]))
         kind, obj = "dask", x
     else:
         where = _memmap_location(x)
@@ -129,8 +132,6 @@ def raw_blocks(src: Source, client: Any, tracker: Any, block_rows: int | None) -
             x = x.rechunk({1: -1})
         if block_rows is not None:
             x = x.rechunk({0: block_rows})
-        if any(math.isnan(c) for c in x.chunks[0]):
-            x = x.compute_chunk_sizes()
         sizes = [int(c) for c in x.chunks[0]]
         delayed = list(x.to_delayed().ravel())
         futures = client.compute(delayed)
