@@ -58,19 +58,26 @@ def _same_curves(a: Any, b: Any) -> bool:
     )
 
 
+def _incoming_bytes(client: Any) -> dict[str, int]:
+    """Bytes each worker has received from other workers so far."""
+    return client.run(
+        lambda dask_worker: int(sum(e["total"] for e in dask_worker.transfer_incoming_log))
+    )
+
+
 def _task_profile(stream: list[dict], n_blocks: int, rows: int) -> dict[str, Any]:
     """Per task kind (key prefix): count, compute seconds (mean, total), plus the GFLOP/s of
-    the block-pair GEMM tasks and the bytes moved between workers."""
+    the block-pair GEMM tasks and the seconds spent in transfers between workers."""
     kinds: dict[str, list[float]] = defaultdict(list)
-    moved = 0
+    transfer_s = 0.0
     for task in stream:
         prefix = str(task["key"]).rsplit("-", 1)[0]
         for ss in task["startstops"]:
             if ss["action"] == "compute":
                 kinds[prefix].append(ss["stop"] - ss["start"])
             elif ss["action"] == "transfer":
-                moved += int(ss.get("nbytes", 0) or 0)
-    out: dict[str, Any] = {"n_blocks": n_blocks, "block_rows": rows, "bytes_moved": moved}
+                transfer_s += ss["stop"] - ss["start"]
+    out: dict[str, Any] = {"n_blocks": n_blocks, "block_rows": rows, "transfer_s": transfer_s}
     pair_flops = 2.0 * rows * rows * D  # one (rows x rows x d) product
     for prefix, seconds in sorted(kinds.items()):
         entry = {"count": len(seconds), "mean_s": float(np.mean(seconds)),
@@ -124,10 +131,15 @@ def test_distributed_vs_single_process(make_data, figure, scaled):
             {"single_process_1_thread": single(1), "single_process_2_threads": single(2)},
             main_rounds=2,
         )  # fmt: skip
+        before = _incoming_bytes(client)
         with get_task_stream(client) as stream:
             profiled = distributed()
+        after = _incoming_bytes(client)
         info = profiled.info["distributed"]
         fig.info["tasks"] = _task_profile(stream.data, info["blocks"][0], info["block_rows"][0])
+        fig.info["tasks"]["bytes_received_per_worker"] = sorted(
+            after[w] - before.get(w, 0) for w in after
+        )
         fig.info["tasks"]["raw_sgemm_gflops_per_s_1_thread"] = client.submit(
             _sgemm_gflops, info["block_rows"][0], D, pure=False
         ).result()

@@ -38,9 +38,10 @@ MAX_AUTO_ROWS = 65536
 
 def auto_block_rows(n: int, threads: int) -> int:
     """Rows per block for an in-memory or memmap set of n rows on ``threads`` worker threads:
-    at least sqrt(8 * threads) blocks (so the self-kNN has about 4 block pairs per thread),
-    at most :data:`MAX_AUTO_ROWS` rows each."""
-    blocks = max(math.ceil(n / MAX_AUTO_ROWS), math.ceil(math.sqrt(8 * max(threads, 1))), 1)
+    at least sqrt(18 * threads) blocks (the self-kNN then has about 9 block-pair tasks per
+    thread and the cross pass about 18, so the load balances), at most :data:`MAX_AUTO_ROWS`
+    rows each."""
+    blocks = max(math.ceil(n / MAX_AUTO_ROWS), math.ceil(math.sqrt(18 * max(threads, 1))), 1)
     blocks = min(blocks, max(n, 1))
     return max(1, math.ceil(n / blocks))
 
