@@ -129,7 +129,7 @@ def test_distributed_vs_single_process(make_data, figure, scaled):
         result = fig.run(
             "fastprdc_distributed_2_workers", distributed,
             {"single_process_1_thread": single(1), "single_process_2_threads": single(2)},
-            main_rounds=2,
+            main_rounds=3,
         )  # fmt: skip
         before = _incoming_bytes(client)
         with get_task_stream(client) as stream:

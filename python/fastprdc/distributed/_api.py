@@ -263,8 +263,7 @@ def evaluate(
             blocks of ``block_rows``), zarr arrays, or paths (:func:`open_features`).
         client: a ``distributed.Client``; default: the current client.
         block_rows: rows per block (every input is cut or rechunked to it); default: a dask
-            array's own row chunks, else about sqrt(18 x worker threads) blocks of at most 65536
-            rows.
+            array's own row chunks, else one block per worker thread, of at most 65536 rows.
         Every other argument: as :func:`fastprdc.evaluate`. ``num_threads``, ``tile_rows`` and
         ``max_memory`` apply to each task; ``progress=True`` shows one bar over the run's
         tasks (a callable gets ``(tasks done, tasks submitted)``).

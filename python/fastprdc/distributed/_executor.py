@@ -96,14 +96,29 @@ class Tracker:
         self.scattered: list[Any] = []  # input blocks scattered from the driver
         self.lost_inputs = False  # a scattered block was lost (set when the run fails)
         self.backend: str | None = None  # the workers' backend name, once asked
+        self._workers: list[str] | None = None
         self._reported = (-1, -1)
 
-    def submit(self, fn: Callable[..., Any], *args: Any, name: str, **kwargs: Any) -> Any:
+    def submit(
+        self, fn: Callable[..., Any], *args: Any, name: str, where: str | None = None, **kwargs: Any
+    ) -> Any:
+        """``client.submit`` with a readable unique key; ``where``: the worker it should run on
+        (a loose restriction: Dask may still move it, e.g. when that worker is gone)."""
         self.count += 1
         key = f"fastprdc-{name}-{self.token}{self.count:07d}"
+        if where is not None:
+            kwargs.update(workers=[where], allow_other_workers=True)
         future = self.client.submit(fn, *args, key=key, pure=False, **kwargs)
         self.futures.append(future)
         return future
+
+    @property
+    def workers(self) -> list[str]:
+        """The cluster's workers when the run started (sorted addresses)."""
+        if self._workers is None:
+            info = self.client.scheduler_info(n_workers=-1)
+            self._workers = sorted(info.get("workers", {}))
+        return self._workers
 
     def _report(self) -> None:
         if self.progress is None:
@@ -167,10 +182,13 @@ class Blocks:
     sizes: list[int]
     dim: int
     dtype: str
+    homes: list[str | None] = field(default_factory=list)  # the worker holding each block
     offsets: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.offsets = [0, *np.cumsum(self.sizes).tolist()][: len(self.sizes)]
+        if not self.homes:
+            self.homes = [None] * len(self.futures)
 
     @property
     def n(self) -> int:
@@ -181,14 +199,39 @@ class Blocks:
 
     def subset(self, tracker: Tracker, rows: np.ndarray) -> Blocks:
         """The blocks of the rows ``rows`` (sorted global indices), in order."""
-        futures, sizes = [], []
-        for f, off, size in zip(self.futures, self.offsets, self.sizes):
+        futures, sizes, homes = [], [], []
+        for f, off, size, home in zip(self.futures, self.offsets, self.sizes, self.homes):
             lo, hi = np.searchsorted(rows, [off, off + size])
             if hi > lo:
                 local = rows[lo:hi] - off
-                futures.append(tracker.submit(_tasks.take_rows, f, local, name="take-rows"))
+                futures.append(
+                    tracker.submit(_tasks.take_rows, f, local, name="take-rows", where=home)
+                )
                 sizes.append(int(hi - lo))
-        return Blocks(futures, sizes, self.dim, self.dtype)
+                homes.append(home)
+        return Blocks(futures, sizes, self.dim, self.dtype, homes)
+
+
+class Balancer:
+    """Where each block-pair task of one phase runs: on the less loaded of the workers
+    holding its two blocks, unless another worker is idle enough to be worth moving a block
+    (its load plus the task's cost is still no more). Costs are rows x rows products, so the
+    phase ends on every worker at about the same time; Dask's work stealing still moves
+    tasks when a worker runs slow or is lost."""
+
+    def __init__(self, workers: Sequence[str]):
+        self.load = dict.fromkeys(workers, 0.0)
+
+    def pick(self, candidates: Sequence[str | None], cost: float) -> str | None:
+        if not self.load:
+            return None
+        local = [w for w in candidates if w in self.load] or list(self.load)
+        best = min(local, key=lambda w: (self.load[w], w))
+        idle = min(self.load, key=lambda w: (self.load[w], w))
+        if self.load[idle] + cost <= self.load[best]:
+            best = idle
+        self.load[best] += cost
+        return best
 
 
 def check_sources(sources: Sequence[Source], min_rows: Sequence[int]) -> None:
@@ -210,7 +253,7 @@ def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None)
     client = tracker.client
     raws = []
     for src in sources:
-        futures, sizes = raw_blocks(src, client, tracker, block_rows)
+        futures, sizes = raw_blocks(src, client, tracker, block_rows, tracker.workers)
         tracker.inputs.extend(futures)
         offsets = [0, *np.cumsum(sizes).tolist()]
         raws.append((src, futures, sizes, offsets))
@@ -229,12 +272,17 @@ def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None)
         targets += tracker.gather(pending)
     dtype = _dtype_name(targets)
     out = []
+    workers = tracker.workers
     for src, futures, sizes, offsets in raws:
+        # block i of every set lives on worker i mod W (where numpy blocks were scattered)
+        homes = [workers[i % len(workers)] if workers else None for i in range(len(futures))]
         prepared = [
-            tracker.submit(_tasks.prepare_block, f, dtype, src.name, off, name="validate")
-            for f, off in zip(futures, offsets)
+            tracker.submit(
+                _tasks.prepare_block, f, dtype, src.name, off, name="validate", where=home
+            )
+            for f, off, home in zip(futures, offsets, homes)
         ]
-        out.append(Blocks(prepared, sizes, src.shape[1], dtype))
+        out.append(Blocks(prepared, sizes, src.shape[1], dtype, homes))
     return out
 
 
@@ -285,21 +333,24 @@ def self_knn_sets(
     I <= J only. The full-size pair tasks of every set are submitted first and the half-size
     diagonal ones last, so the end of the phase holds the shortest tasks."""
     parts: list[list[list[tuple[Any, int | None]]]] = [[[] for _ in X.futures] for X, _, _ in sets]
+    balance = Balancer(tracker.workers)
     for s, (X, depth, label) in enumerate(sets):
         for i in range(len(X) if depth else 0):
             for j in range(i + 1, len(X)):
+                where = balance.pick((X.homes[i], X.homes[j]), X.sizes[i] * X.sizes[j])
                 pair = tracker.submit(
                     _tasks.self_pair, X.futures[i], X.futures[j], depth, X.offsets[i],
-                    X.offsets[j], device, opts, name=f"knn-{label}",
+                    X.offsets[j], device, opts, name=f"knn-{label}", where=where,
                 )  # fmt: skip
                 parts[s][i].append((pair, 0))
                 parts[s][j].append((pair, 1))
     for s, (X, depth, label) in enumerate(sets):
         for i in range(len(X) if depth else 0):
             if X.sizes[i] > 1:
+                where = balance.pick((X.homes[i],), X.sizes[i] ** 2 / 2)
                 diag = tracker.submit(
                     _tasks.self_diag, X.futures[i], depth, X.offsets[i], device, opts,
-                    name=f"knn-{label}",
+                    name=f"knn-{label}", where=where,
                 )  # fmt: skip
                 parts[s][i].insert(0, (diag, None))
     return [
@@ -354,15 +405,17 @@ def cross(
     """Per A block and per B block, futures of the merged cross-pass partials."""
     a_parts: list[list[tuple[Any, int | None]]] = [[] for _ in range(len(A))]
     b_parts: list[list[tuple[Any, int | None]]] = [[] for _ in range(len(B))]
+    balance = Balancer(tracker.workers)
     for i in range(len(A)):
         for j in range(len(B)):
+            where = balance.pick((A.homes[i], B.homes[j]), A.sizes[i] * B.sizes[j])
             pair = tracker.submit(
                 _tasks.cross_pair, A.futures[i], B.futures[j],
                 None if radii_a is None else radii_a[i],
                 None if radii_b is None else radii_b[j],
                 None if realism is None else realism[i],
                 realism_eps, strict, knn_a, knn_b, A.offsets[i], B.offsets[j], device, opts,
-                name="cross",
+                name="cross", where=where,
             )  # fmt: skip
             a_parts[i].append((pair, 0))
             b_parts[j].append((pair, 1))
