@@ -21,9 +21,10 @@ cross pass of every (real block, fake block) with the radii of phase 1, then the
 follow-ups for authenticity ties. Each task runs the local backend on its worker; partial
 results merge exactly (top-k on (distance, index), sums, min, max with the lower-index tie
 rule) in Dask tree reductions; the means are a chain of tasks summing rows in order. Lost
-workers: Dask reruns the lost tasks (inputs are recomputable: scattered numpy blocks are
-replicated on two workers). Only ``exact=True`` (the default) runs are bit-identical to the
-single-machine run.
+workers: Dask reruns the lost tasks; numpy inputs scattered from the driver cannot be
+recomputed, so a run that loses some starts again from a fresh scatter. Only ``exact=True``
+(the default) runs are bit-identical to the single-machine run. README.md, "More than one
+machine", has the details.
 """
 
 from __future__ import annotations
