@@ -274,6 +274,10 @@ def test_metric_functions_and_primitives(client):
     dr, dfk = chunked(real, 12), chunked(fake, 9)
     assert_same(fastprdc.precision_recall(dr, dfk, k=[2, 3], sample_level=True),
                 fastprdc.precision_recall(real, fake, k=[2, 3], sample_level=True))  # fmt: skip
+    assert_same(  # k="auto" reads only the row count of a dask array
+        fastprdc.precision_recall_cover(dr, dfk, k="auto", sample_level=True),
+        fastprdc.precision_recall_cover(real, fake, k="auto", sample_level=True),
+    )
     assert_same(P.knn(dr, k=4), P.knn(real, k=4))
     assert_same(P.knn(dr, dfk, k=5), P.knn(real, fake, k=5))
     assert_same(P.kth_radii(dr, [1, 3]), P.kth_radii(real, [1, 3]))
