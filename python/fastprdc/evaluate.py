@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 from . import modes
+from ._dispatch import is_distributed_input
 from ._options import MemoryLike, ProgressLike
 from ._validation import parse_k, validate_pair
 from .metrics import FAMILIES
@@ -94,6 +95,7 @@ def evaluate(
     num_threads: int | None = None,
     progress: ProgressLike = False,
     tile_rows: int | None = None,
+    client: Any = None,
 ) -> EvaluationResult:
     """Evaluate ``fake`` against ``real`` with several metric families at once.
 
@@ -123,11 +125,23 @@ def evaluate(
         device, exact, max_memory, num_threads, progress, tile_rows: how to run
             (``"auto"``/``"cpu"``/``"numpy"``; float64 recheck; memory budget like "8GB";
             threads; ``True`` for a progress bar or a ``callable(done, total)``; rows per tile).
+        client: a Dask ``distributed.Client``: run on its cluster (:mod:`fastprdc.distributed`,
+            the same results). Dask array inputs run there too, on the current client when
+            ``client`` is None.
 
     Returns:
         :class:`EvaluationResult` (``.scalars[family][metric][k]``, ``.curves``,
         ``.samples``, ``.per_class``, ``.info``).
     """
+    if client is not None or is_distributed_input(real, fake):
+        from . import distributed
+
+        return distributed.evaluate(
+            real, fake, client=client, k=k, metrics=metrics, boundary=boundary,
+            sample_level=sample_level, real_labels=real_labels, fake_labels=fake_labels,
+            params=params, device=device, exact=exact, max_memory=max_memory,
+            num_threads=num_threads, progress=progress, tile_rows=tile_rows,
+        )  # fmt: skip
     families = _bind(_families(metrics), params)
     requests = _requests(families, k, real)
     run = {

@@ -181,9 +181,12 @@ def per_class(
             ``run_families``; every class runs the same requests.
         boundary: ``"inclusive"`` or ``"strict"``.
         sample_level: also return each class's per-sample arrays and row indices.
-        run_class: ``run_class(class_id, real_rows, fake_rows, requests, **kwargs)`` runs one
-            class (default: ``run_families``); ``fastprdc.Reference`` passes one that reuses
-            the class's stored real side.
+        run_class: how one class runs: ``run_class(class_id, real_rows, fake_rows, requests,
+            **options) -> EvaluationResult`` with the class's int64 row indices
+            (``fastprdc.Reference`` passes one that reuses the class's stored real side,
+            ``fastprdc.distributed`` its executor; ``real`` and ``fake`` then need only a
+            ``.shape``). Default: ``run_families`` on the validated rows of the class (gathered
+            on the GPU when the run is there).
         **run_options: ``device``, ``exact``, ``max_memory``, ``num_threads``, ``progress``,
             ``tile_rows`` as in :func:`fastprdc.evaluate`. ``progress=True`` shows one bar
             over the classes.
@@ -216,12 +219,18 @@ def per_class(
         ValueError: bad features or labels (naming the problem).
     """
     parse_boundary(boundary)
-    # GPU-resident inputs stay on the GPU when the run does: classes are gathered there
-    backend = resolve_device(run_options.get("device", "auto"), real, fake, names=("real", "fake"))
-    on_device = backend.location == "cuda"
-    real_v, fake_v = validate_pair(real, fake, on_device=on_device)
-    take = backend.take_rows if on_device else (lambda X, rows: X[rows])
-    n_all, m_all = real_v.shape[0], fake_v.shape[0]
+    if run_class is None:
+        # GPU-resident inputs stay on the GPU when the run does: classes are gathered there
+        device = run_options.get("device", "auto")
+        backend = resolve_device(device, real, fake, names=("real", "fake"))
+        on_device = backend.location == "cuda"
+        real, fake = validate_pair(real, fake, on_device=on_device)
+        take = backend.take_rows if on_device else (lambda X, rows: X[rows])
+
+        def run_class(c: Any, rows_r: np.ndarray, rows_f: np.ndarray, kept: Any, **kw: Any) -> Any:
+            return run_families(take(real, rows_r), take(fake, rows_f), kept, **kw)
+
+    n_all, m_all = int(real.shape[0]), int(fake.shape[0])
     r_labels = validate_labels(real_labels, n_all, "real_labels", "real")
     f_labels = validate_labels(fake_labels, m_all, "fake_labels", "fake")
     requests = [(family, list(ks)) for family, ks in requests]
@@ -279,10 +288,10 @@ def per_class(
             rows_r, rows_f = r_groups[c], f_groups[c]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                res = (run_class or _run_class)(
+                res = run_class(
                     c,
-                    take(real_v, rows_r),
-                    take(fake_v, rows_f),
+                    rows_r,
+                    rows_f,
                     kept,
                     boundary=boundary,
                     sample_level=sample_level,
@@ -323,11 +332,6 @@ def per_class(
         out["samples"] = samples
         out["indices"] = indices
     return out
-
-
-def _run_class(c: Any, real: Any, fake: Any, requests: Any, **kwargs: Any) -> Any:
-    """One class's run: every request on the class's rows."""
-    return run_families(real, fake, requests, **kwargs)
 
 
 def _preview(keys: list[Any], limit: int = 5) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _progress
 from ._backends import resolve_device
+from ._dispatch import is_distributed_input
 from ._options import MemoryLike, ProgressLike, RunOptions, make_options
 from ._validation import (
     check_k_limit,
@@ -25,7 +26,7 @@ from ._validation import (
     validate_radii,
 )
 
-__all__ = ["ball_membership", "knn", "kth_radii", "pairwise_distances"]
+__all__ = ["ball_membership", "knn", "kth_radii", "membership_output", "pairwise_distances"]
 
 
 def _inputs(
@@ -80,6 +81,13 @@ def knn(
     Returns:
         (dist float64 (n, k), idx int64 (n, k)).
     """
+    if is_distributed_input(X, Y):
+        from . import distributed
+
+        return distributed.knn(
+            X, Y, k, device=device, exact=exact, max_memory=max_memory,
+            num_threads=num_threads, progress=progress, tile_rows=tile_rows,
+        )  # fmt: skip
     ks, is_list = parse_k(k)
     if is_list:
         raise ValueError(f"k must be a single int for knn, got {k!r}")
@@ -116,6 +124,13 @@ def kth_radii(
     Returns:
         float64 (n,), or ``{k: (n,) array}`` when k is a list.
     """
+    if is_distributed_input(X):
+        from . import distributed
+
+        return distributed.kth_radii(
+            X, k, device=device, exact=exact, max_memory=max_memory,
+            num_threads=num_threads, progress=progress, tile_rows=tile_rows,
+        )  # fmt: skip
     ks, is_list = parse_k(k)
     opts = make_options(
         exact=exact, max_memory=max_memory, num_threads=num_threads,
@@ -165,6 +180,14 @@ def ball_membership(
         radius^2 / (distance^2 + eps) of the improved-P&R code (with eps > 0 a zero radius
         gives 0; with eps = 0 a zero denominator gives +inf, or 1 for a zero radius).
     """
+    if is_distributed_input(points, centres):
+        from . import distributed
+
+        return distributed.ball_membership(
+            points, centres, radii, boundary=boundary, realism=realism,
+            realism_eps=realism_eps, device=device, exact=exact, max_memory=max_memory,
+            num_threads=num_threads, progress=progress, tile_rows=tile_rows,
+        )  # fmt: skip
     strict = parse_boundary(boundary)
     opts = make_options(
         exact=exact, max_memory=max_memory, num_threads=num_threads,
@@ -185,6 +208,12 @@ def ball_membership(
             C, P, r2, None, strict, 1, 1,
             replace(opts, progress=callback, description=description), **extra,
         )  # fmt: skip
+    return membership_output(cross, r, realism)
+
+
+def membership_output(cross: Any, r: np.ndarray, realism: bool) -> dict[str, np.ndarray]:
+    """:func:`ball_membership`'s dict from a cross pass with A = centres, B = points
+    (``r``: the validated radii, (n_centres,) or (n_centres, K))."""
 
     def ball_shape(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a if r.ndim == 2 else a[:, 0])

@@ -537,6 +537,7 @@ class Reference:
                     "Reference(real, ..., real_labels=...) to evaluate per class"
                 )
             shapes = validate_pair(real, fake)
+            real_v, fake_v = shapes
             if real_labels is not None:
                 given = modes.validate_labels(
                     real_labels, shapes[0].shape[0], "real_labels", "real"
@@ -559,15 +560,17 @@ class Reference:
         )
         if labelled:
             result.per_class = modes.per_class(
-                real,
-                fake,
+                real_v,
+                fake_v,
                 self._labels,
                 fake_labels,
                 requests,
                 boundary=boundary,
                 sample_level=sample_level,
                 progress=progress,
-                run_class=self._run_class,
+                run_class=lambda c, rows_r, rows_f, kept, **kw: self._run_class(
+                    c, real_v[rows_r], fake_v[rows_f], kept, **kw
+                ),
                 **run,
             )
         result.info["reference"] = {

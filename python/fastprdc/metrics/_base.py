@@ -19,12 +19,21 @@ import numpy as np
 
 from .. import _engine
 from .._backends import resolve_device
+from .._dispatch import is_distributed_input
 from .._engine import EngineOutput, Needs, SideOutput
 from .._options import MemoryLike, ProgressLike, RunOptions, make_options
 from .._validation import parse_boundary, validate_pair
 from ..result import EvaluationResult
 
-__all__ = ["NO_K", "Derived", "MetricFamily", "reshape_single", "run_families"]
+__all__ = [
+    "NO_K",
+    "Derived",
+    "MetricFamily",
+    "derive_result",
+    "plan_requests",
+    "reshape_single",
+    "run_families",
+]
 
 NO_K = None
 """The k key under which a family without k (alpha-precision...) stores its values."""
@@ -136,7 +145,16 @@ def run_families(
     ``sample_level`` (its own function returns them); other sample arrays are then dropped.
     ``real_side(needs, real, fake, opts, backend)``, when given, returns a real side computed
     earlier for the merged needs (``fastprdc.Reference``); the engine then skips the real passes.
+    Dask arrays run on the current Dask client (``fastprdc.distributed``).
     """
+    if is_distributed_input(real, fake):
+        from ..distributed import run_families as run_distributed
+
+        return run_distributed(
+            real, fake, requests, boundary=boundary, sample_level=sample_level, device=device,
+            exact=exact, max_memory=max_memory, num_threads=num_threads, progress=progress,
+            tile_rows=tile_rows, primary=primary,
+        )  # fmt: skip
     t_start = time.perf_counter()
     strict = parse_boundary(boundary)
     opts = make_options(
@@ -149,15 +167,36 @@ def run_families(
     backend = resolve_device(device, real, fake, names=("real", "fake"))
     real, fake = validate_pair(real, fake, on_device=backend.location == "cuda")
 
-    requests = [(family, family.ks_for(ks)) for family, ks in requests]
-    needs = Needs()
-    for family, ks in requests:
-        if family.check_data is not None:
-            family.check_data(ks, family.bound(), real.shape[0], fake.shape[0], real.shape[1])
-        needs = needs | family.needs(ks)
+    requests, needs = plan_requests(requests, real.shape[0], fake.shape[0], real.shape[1])
     side = None if real_side is None else real_side(needs, real, fake, opts, backend)
     out = _engine.run(real, fake, needs, strict, opts, backend, real_side=side)
+    return derive_result(out, requests, boundary, sample_level, primary, t_start)
 
+
+def plan_requests(
+    requests: Sequence[Request], n: int, m: int, dim: int
+) -> tuple[list[tuple[MetricFamily, list[Any]]], Needs]:
+    """The requests with their ks resolved, and the merged needs (each family's data check
+    run first). Shared by every executor."""
+    resolved = [(family, family.ks_for(ks)) for family, ks in requests]
+    needs = Needs()
+    for family, ks in resolved:
+        if family.check_data is not None:
+            family.check_data(ks, family.bound(), n, m, dim)
+        needs = needs | family.needs(ks)
+    return resolved, needs
+
+
+def derive_result(
+    out: EngineOutput,
+    requests: Sequence[tuple[MetricFamily, Sequence[Any]]],
+    boundary: str,
+    sample_level: bool,
+    primary: bool,
+    t_start: float,
+) -> EvaluationResult:
+    """Every family's scalars, samples and curves from one engine output, with the run info.
+    Shared by every executor."""
     scalars: dict[str, Any] = {}
     samples: dict[str, Any] = {}
     curves: dict[str, Any] = {}

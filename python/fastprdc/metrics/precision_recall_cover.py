@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .._dispatch import is_distributed_input
 from .._engine import EngineOutput, Needs
 from .._options import MemoryLike, ProgressLike
 from .._validation import parse_k, validate_features
@@ -94,6 +95,8 @@ def resolve_ks(k: Any, real: Any, C: int) -> tuple[list[int], bool]:
         bad = [v for v in items if isinstance(v, str) and v != "auto"]
         if bad:
             raise ValueError(f"k must be a positive int, a list of them, or 'auto'; got {bad[0]!r}")
+        if is_distributed_input(real):  # only its row count: never read a dask array here
+            real = np.broadcast_to(np.float32(0.0), (real.shape[0], 1))
         n_real = validate_features(real, "real", min_rows=2).shape[0]
         resolved = [auto_k(n_real, C) if v == "auto" else v for v in items]
         ks, _ = parse_k(resolved)
