@@ -447,3 +447,52 @@ def test_killed_worker_during_cross_pass_gives_the_same_result(
     if inputs == "memmap":  # nothing scattered: Dask reran the lost tasks, no restart
         assert "restarting the run" not in caplog.text
     client.wait_for_workers(2, timeout=60)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _cli(*args, timeout=300):
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastprdc", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def _scalars(path):
+    import json
+
+    return json.loads(path.read_text())["scalars"]
+
+
+def test_cli_workers_scheduler_zarr_and_npy_directory(client, tmp_path):
+    """`fastprdc eval` on a local cluster (--workers 2), on a running scheduler (--scheduler),
+    and with a .zarr store and a directory of .npy files read lazily by block: the scalars of a
+    plain single-machine run."""
+    rng = np.random.default_rng(31)
+    real, fake = make_pair(rng, "repeats", 90, 70, 5)
+    np.save(tmp_path / "real.npy", real)
+    np.save(tmp_path / "fake.npy", fake)
+    common = ("--metrics", "all", "--k", "3", "--quiet")
+    _cli(
+        "eval", tmp_path / "real.npy", tmp_path / "fake.npy", *common, "--json", tmp_path / "a.json"
+    )
+    want = _scalars(tmp_path / "a.json")
+
+    _cli("eval", tmp_path / "real.npy", tmp_path / "fake.npy", *common, "--workers", 2,
+         "--json", tmp_path / "b.json")  # fmt: skip
+    assert _scalars(tmp_path / "b.json") == want
+
+    zr = zarr.open_array(str(tmp_path / "real.zarr"), mode="w", shape=real.shape,
+                         chunks=(30, 5), dtype=real.dtype)  # fmt: skip
+    zr[:] = real
+    parts = tmp_path / "fake_parts"
+    parts.mkdir()
+    for i, (a, b) in enumerate(((0, 25), (25, 70))):
+        np.save(parts / f"part-{i}.npy", fake[a:b])
+    address = client.scheduler.address
+    _cli("eval", tmp_path / "real.zarr", parts, *common, "--scheduler", address,
+         "--json", tmp_path / "c.json")  # fmt: skip
+    assert _scalars(tmp_path / "c.json") == want

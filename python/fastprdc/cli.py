@@ -311,7 +311,60 @@ def _write_figures(
 # --------------------------------------------------------------------------- commands
 
 
+def _is_lazy_store(path: str) -> bool:
+    """A .zarr store or a directory of .npy files: read lazily by block on a Dask cluster (any
+    other directory is a reading error of fastprdc.io)."""
+    p = Path(path)
+    if p.suffix.lower() == ".zarr":
+        return True
+    markers = (".zarray", ".zgroup", "zarr.json")
+    return p.is_dir() and (any(p.glob("*.npy")) or any((p / m).exists() for m in markers))
+
+
+def _cluster(args: argparse.Namespace) -> Any:
+    """The Dask client of --scheduler / --workers (or a local cluster for lazy inputs), else
+    None. Needs the `distributed` extra."""
+    lazy = _is_lazy_store(args.real) or _is_lazy_store(args.fake)
+    if args.scheduler is None and args.workers is None and not lazy:
+        return None
+    try:
+        import distributed
+
+        from fastprdc.distributed import local_cluster
+    except ImportError as exc:
+        raise CLIError(
+            f"--scheduler, --workers and .zarr / directory inputs need Dask ({exc}); "
+            'pip install "fastprdc[distributed]"'
+        ) from None
+    if args.scheduler is not None:
+        return distributed.Client(args.scheduler)
+    if args.workers is None:
+        _note(args, "lazy .zarr / directory input: starting a local Dask cluster (see --workers)")
+    return local_cluster(args.workers)
+
+
+def _load_set(path: str, key: str | None, client: Any) -> Any:
+    """Features for `eval`: a lazy dask array of a .zarr store or a directory of .npy files
+    (read by block on the cluster), else the file read by fastprdc.io."""
+    if client is not None and _is_lazy_store(path):
+        from fastprdc.distributed import open_features
+
+        if key is not None:
+            raise CLIError(f"{path}: --key applies to .npz and .pt files only")
+        return open_features(path)
+    return load_features(path, key)
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
+    client = _cluster(args)
+    try:
+        return _eval(args, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _eval(args: argparse.Namespace, client: Any) -> int:
     _check_output(args.json, "--json")
     _check_output(args.samples, "--samples")
     _check_figure_outputs(args)
@@ -341,8 +394,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                 "a reference file (written by `fastprdc reference`)"
             )
         real_key, fake_key = _keys(args, args.real)
-        real = load_features(args.real, real_key)
-    fake = load_features(args.fake, fake_key)
+        real = _load_set(args.real, real_key, client)
+    fake = _load_set(args.fake, fake_key, client)
     metrics, k, params = _request(args, ref)
     labels: dict[str, Any] = {}
     if _labels_wanted(args):
@@ -377,6 +430,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             metrics=metrics,
             params=params,
             exact=not args.no_exact,
+            client=client,
             **labels,
             **run,
         )
@@ -693,9 +747,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "real",
         metavar="REAL",
-        help="real features, N x d (.npy, .npz, .pt), or a reference file",
+        help="real features, N x d (.npy, .npz, .pt; .zarr or a directory of .npy files: read "
+        "by block on a Dask cluster), or a reference file",
     )
-    ev.add_argument("fake", metavar="FAKE", help="fake features, M x d (.npy, .npz, .pt)")
+    ev.add_argument(
+        "fake",
+        metavar="FAKE",
+        help="fake features, M x d (.npy, .npz, .pt; .zarr or a directory of .npy files: read "
+        "by block on a Dask cluster)",
+    )
     ev.add_argument(
         "--real",
         dest="real_features",
@@ -725,6 +785,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_key_options(ev, fake=True)
     _add_label_options(ev, fake=True)
     _add_run_options(ev)
+    dask = ev.add_argument_group(
+        "more than one machine (Dask; pip install \"fastprdc[distributed]\")",
+        "run the passes as Dask tasks (results identical to a single-machine run); .zarr "
+        "stores and directories of .npy files are read lazily by block on the workers, on a "
+        "local cluster unless --scheduler is given",
+    )
+    where = dask.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler")
+    where.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="start a local Dask cluster of N single-threaded worker processes",
+    )
     ev.set_defaults(func=_cmd_eval)
 
     rf = sub.add_parser(
