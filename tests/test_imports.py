@@ -18,8 +18,13 @@ PACKAGE_DIR = Path(fastprdc.__file__).parent
 
 #: Function-level imports that deliberately call up into a higher layer. Only these may close a
 #: cycle: ``EvaluationResult.plot`` is a convenience that hands the result to fastprdc.plot,
-#: which (through the family registry) builds on result.py itself.
-UPWARD_CALLS = {("fastprdc.result", "fastprdc.plot")}
+#: which (through the family registry) builds on result.py itself; Dask inputs to evaluate,
+#: the metric functions and the primitives go up to fastprdc.distributed (which builds on
+#: them) through the one hand-over in ``_dispatch``.
+UPWARD_CALLS = {
+    ("fastprdc.result", "fastprdc.plot"),
+    ("fastprdc._dispatch", "fastprdc.distributed"),
+}
 
 
 def _module_name(path: Path) -> str:

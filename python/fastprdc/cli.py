@@ -786,7 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_options(ev, fake=True)
     _add_run_options(ev)
     dask = ev.add_argument_group(
-        "more than one machine (Dask; pip install \"fastprdc[distributed]\")",
+        'more than one machine (Dask; pip install "fastprdc[distributed]")',
         "run the passes as Dask tasks (results identical to a single-machine run); .zarr "
         "stores and directories of .npy files are read lazily by block on the workers, on a "
         "local cluster unless --scheduler is given",

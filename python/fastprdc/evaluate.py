@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 from . import modes
-from ._dispatch import is_distributed_input
+from ._dispatch import distributed, is_distributed_input
 from ._options import MemoryLike, ProgressLike
 from ._validation import parse_k, validate_pair
 from .metrics import FAMILIES
@@ -134,9 +134,7 @@ def evaluate(
         ``.samples``, ``.per_class``, ``.info``).
     """
     if client is not None or is_distributed_input(real, fake):
-        from . import distributed
-
-        return distributed.evaluate(
+        return distributed().evaluate(
             real, fake, client=client, k=k, metrics=metrics, boundary=boundary,
             sample_level=sample_level, real_labels=real_labels, fake_labels=fake_labels,
             params=params, device=device, exact=exact, max_memory=max_memory,

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _progress
 from ._backends import resolve_device
-from ._dispatch import is_distributed_input
+from ._dispatch import distributed, is_distributed_input
 from ._options import MemoryLike, ProgressLike, RunOptions, make_options
 from ._validation import (
     check_k_limit,
@@ -82,9 +82,7 @@ def knn(
         (dist float64 (n, k), idx int64 (n, k)).
     """
     if is_distributed_input(X, Y):
-        from . import distributed
-
-        return distributed.knn(
+        return distributed().knn(
             X, Y, k, device=device, exact=exact, max_memory=max_memory,
             num_threads=num_threads, progress=progress, tile_rows=tile_rows,
         )  # fmt: skip
@@ -125,9 +123,7 @@ def kth_radii(
         float64 (n,), or ``{k: (n,) array}`` when k is a list.
     """
     if is_distributed_input(X):
-        from . import distributed
-
-        return distributed.kth_radii(
+        return distributed().kth_radii(
             X, k, device=device, exact=exact, max_memory=max_memory,
             num_threads=num_threads, progress=progress, tile_rows=tile_rows,
         )  # fmt: skip
@@ -181,9 +177,7 @@ def ball_membership(
         gives 0; with eps = 0 a zero denominator gives +inf, or 1 for a zero radius).
     """
     if is_distributed_input(points, centres):
-        from . import distributed
-
-        return distributed.ball_membership(
+        return distributed().ball_membership(
             points, centres, radii, boundary=boundary, realism=realism,
             realism_eps=realism_eps, device=device, exact=exact, max_memory=max_memory,
             num_threads=num_threads, progress=progress, tile_rows=tile_rows,

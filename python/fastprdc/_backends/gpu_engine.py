@@ -361,9 +361,7 @@ class GpuEngine:
         )
         blocks_a = range(0, A.rows, tr)
         blocks_b = range(0, B.rows, tr)
-        tiles = [
-            (i0, j0) for i0 in blocks_a for j0 in blocks_b if not (self_pass and j0 < i0)
-        ]
+        tiles = [(i0, j0) for i0 in blocks_a for j0 in blocks_b if not (self_pass and j0 < i0)]
         path = self.gemm_path
         operands_a = (A.packed, A.small) if path == "tf32x3" else A.packed
         operands_b = (B.packed, B.small) if path == "tf32x3" else B.packed

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import _engine
 from .._backends import resolve_device
-from .._dispatch import is_distributed_input
+from .._dispatch import distributed, is_distributed_input
 from .._engine import EngineOutput, Needs, SideOutput
 from .._options import MemoryLike, ProgressLike, RunOptions, make_options
 from .._validation import parse_boundary, validate_pair
@@ -148,9 +148,7 @@ def run_families(
     Dask arrays run on the current Dask client (``fastprdc.distributed``).
     """
     if is_distributed_input(real, fake):
-        from ..distributed import run_families as run_distributed
-
-        return run_distributed(
+        return distributed().run_families(
             real, fake, requests, boundary=boundary, sample_level=sample_level, device=device,
             exact=exact, max_memory=max_memory, num_threads=num_threads, progress=progress,
             tile_rows=tile_rows, primary=primary,
