@@ -42,8 +42,9 @@ def test_cuda_extension_built_when_nvcc_exists():
     module = _cuda_module()
     info = module.build_info()
     assert info["architectures"], info
-    assert any(a.startswith("80") for a in info["architectures"])
-    assert any(a.startswith("90") for a in info["architectures"])
+    if not os.environ.get("FASTPRDC_CUDA_ARCHITECTURES"):  # the default: Ampere and Hopper
+        assert any(a.startswith("80") for a in info["architectures"])
+        assert any(a.startswith("90") for a in info["architectures"])
     assert _core.build_info()["cuda"].startswith("built for architectures")
 
 

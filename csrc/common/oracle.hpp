@@ -47,7 +47,7 @@ FASTPRDC_HD OraclePair oracle_pair(const T* x, const U* y, int64_t d) {
   double top = 0.0;
   for (int64_t t = 0; t < d; ++t) {
     const double diff = static_cast<double>(x[t]) - static_cast<double>(y[t]);
-    const double a = diff < 0.0 ? -diff : diff;
+    const double a = abs_f64(diff);
     top = a > top ? a : top;
   }
   const double s = pair_scale(binary_exponent(top));
@@ -88,8 +88,7 @@ FASTPRDC_HD void oracle_pairs(const T* x, const MatrixView& b, const int32_t* js
       const double d1 = xt - static_cast<double>(y1[t]);
       const double d2 = xt - static_cast<double>(y2[t]);
       const double d3 = xt - static_cast<double>(y3[t]);
-      const double a0 = d0 < 0.0 ? -d0 : d0, a1 = d1 < 0.0 ? -d1 : d1;
-      const double a2 = d2 < 0.0 ? -d2 : d2, a3 = d3 < 0.0 ? -d3 : d3;
+      const double a0 = abs_f64(d0), a1 = abs_f64(d1), a2 = abs_f64(d2), a3 = abs_f64(d3);
       m0 = a0 > m0 ? a0 : m0;
       m1 = a1 > m1 ? a1 : m1;
       m2 = a2 > m2 ? a2 : m2;

@@ -248,7 +248,7 @@ FASTPRDC_HD void row_stats(const RowsParams& p, const TileArgs& t, int64_t tid) 
   bool finite = true;
   for (int64_t c = 0; c < p.dim; ++c) {
     const double v = m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c]);
-    const double a = v < 0.0 ? -v : v;
+    const double a = abs_f64(v);
     finite = finite && a <= 1.7976931348623157e308;  // false for NaN and infinities
     mx = a > mx ? a : mx;
   }
@@ -291,7 +291,7 @@ FASTPRDC_HD void centred_max(const RowsParams& p, const TileArgs& t, int64_t tid
   double mx = 0.0;
   for (int64_t c = 0; c < p.dim; ++c) {
     const double v = (m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c])) - centre[c];
-    const double a = v < 0.0 ? -v : v;
+    const double a = abs_f64(v);
     mx = a > mx ? a : mx;
   }
   ptr<double>(p.rowmax)[i] = mx;
