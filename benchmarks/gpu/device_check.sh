@@ -4,49 +4,70 @@
 # pytest-benchmark, pytest-xdist), from the repository root, with the wheels of
 # benchmarks/gpu/fetch_wheels.sh carried in .whl/:
 #
-#   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout 540)
+#   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout_s 600)
 #   bash benchmarks/gpu/device_check.sh 1m     (then, on the warm machine: the 1M figures)
 #
-# Stages (each bounded by its own timeout, each writing $OUT/<stage>.log and .status, so that a
-# timeout keeps what came before): install (build the CUDA extension for this GPU's architecture),
-# smoke (cuda/cupy/cpu agree on a small case), tests (GPU tests and every exactness test on the
-# cuda and cupy backends), sanitizer (compute-sanitizer memcheck of a small run of every kernel),
-# bench (benchmarks/bench_gpu.py, JSON in $OUT/bench_gpu.json). A short table comes last.
+# Stages (each bounded by its own timeout and by what is left of BUDGET seconds, default 560, so
+# that the script ends, and its files come back, before the device tool's 600 s limit; each
+# writing <stage>.log and a status line, so that a timeout keeps what came before): install
+# (build the CUDA extension for this GPU's architecture), smoke (cuda/cupy/cpu agree on a small
+# case), tests (GPU tests and every exactness test on the cuda and cupy backends), sanitizer
+# (compute-sanitizer memcheck of a small run of every kernel), bench (benchmarks/bench_gpu.py),
+# then, with the time left, the 1M Gaussian figure. The device tool returns at most 8 files from
+# $OUT: the logs go into $OUT/logs.tar.gz (rewritten after every stage), the benchmark JSON and
+# the summary table (printed last) beside it.
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 OUT="${OUT:-/tmp/fastprdc-device-check}"
-mkdir -p "$OUT"
+LOGS="${LOGS:-/tmp/fastprdc-device-logs}"
+mkdir -p "$OUT" "$LOGS"
 export PYTHONUNBUFFERED=1
 PY="${PYTHON:-python3}"
+BUDGET="${BUDGET:-560}"
 START=$SECONDS
 
-stage() {  # stage NAME TIMEOUT_SECONDS COMMAND...
+pack() { tar czf "$OUT/logs.tar.gz" -C "$LOGS" . 2>/dev/null || true; }
+
+stage() {  # stage NAME TIMEOUT_SECONDS COMMAND...  (limited to the budget left, 20 s kept for the end)
   local name=$1 limit=$2
   shift 2
+  local left=$((BUDGET - (SECONDS - START) - 20))
+  if ((left < 30)); then
+    echo "skipped: no time left" >"$LOGS/$name.status"
+    echo "== $name skipped: no time left"
+    return 1
+  fi
+  ((limit > left)) && limit=$left
   echo "== $name (limit ${limit}s, at $((SECONDS - START))s)"
-  timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+  timeout "$limit" "$@" >"$LOGS/$name.log" 2>&1
   local rc=$?
-  if [[ $rc -eq 0 ]]; then echo "ok ($((SECONDS - START))s)" >"$OUT/$name.status"
-  elif [[ $rc -eq 124 ]]; then echo "TIMEOUT after ${limit}s" >"$OUT/$name.status"
-  else echo "FAILED (exit $rc)" >"$OUT/$name.status"; fi
-  tail -n 25 "$OUT/$name.log"
-  cat "$OUT/$name.status"
+  if [[ $rc -eq 0 ]]; then echo "ok ($((SECONDS - START))s)" >"$LOGS/$name.status"
+  elif [[ $rc -eq 124 ]]; then echo "TIMEOUT after ${limit}s" >"$LOGS/$name.status"
+  else echo "FAILED (exit $rc)" >"$LOGS/$name.status"; fi
+  tail -n 25 "$LOGS/$name.log"
+  cat "$LOGS/$name.status"
+  pack
   return $rc
 }
 
-nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || true
+nvidia-smi >"$LOGS/nvidia-smi.txt" 2>&1 || true
 cc=$("$PY" -c "import torch; p = torch.cuda.get_device_properties(0); print(f'{p.major}{p.minor}')" 2>/dev/null || echo 90)
 export FASTPRDC_CUDA=ON FASTPRDC_CUDA_ARCHITECTURES="${FASTPRDC_CUDA_ARCHITECTURES:-${cc}-real}"
 
+# Everything is installed into $SITE (on PYTHONPATH), not into the image's environment.
+SITE="${SITE:-/tmp/site}"
+export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+
 install() {
   set -e
+  mkdir -p "$SITE"
   if ls .whl/*.whl >/dev/null 2>&1; then
-    "$PY" -m pip install -q --no-index --no-deps --no-build-isolation .whl/*.whl
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" .whl/*.whl
   fi
-  "$PY" -m pip install -v --no-index --no-deps --no-build-isolation \
+  "$PY" -m pip install -v --no-index --no-deps --no-build-isolation --upgrade --target "$SITE" \
     --config-settings=build-dir=build/device .
-  cd /tmp && "$PY" -c "import fastprdc; fastprdc.show_config()"
+  cd /tmp && "$PY" -c "import fastprdc; print(fastprdc.__file__); fastprdc.show_config()"
 }
 
 smoke() {
@@ -75,22 +96,25 @@ sanitizer() {
 }
 
 bench() {  # bench SELECTION JSON
-  "$PY" -m pytest -p no:cacheprovider benchmarks/bench_gpu.py --benchmark-only \
+  "$PY" -m pytest -p no:cacheprovider -W ignore::pytest_benchmark.logger.PytestBenchmarkWarning \
+    benchmarks/bench_gpu.py --benchmark-only \
     --benchmark-json="$OUT/$2" -s -k "$1"
 }
 
 MODE="${1:-all}"
 if [[ "$MODE" == "1m" ]]; then  # the million-sample figures (minutes each)
-  stage install 240 bash -c "$(declare -f install); PY=$PY install" &&
-    stage bench 540 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench '1m' bench_gpu_1m.json"
+  stage install 240 bash -c "$(declare -f install); PY=$PY SITE=$SITE install" &&
+    stage bench_1m 540 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench '1m' bench_gpu_1m.json"
 else
-  stage install 180 bash -c "$(declare -f install); PY=$PY install" && {
-    stage smoke 60 bash -c "$(declare -f smoke); PY=$PY smoke"
+  stage install 150 bash -c "$(declare -f install); PY=$PY SITE=$SITE install" && {
+    stage smoke 45 bash -c "$(declare -f smoke); PY=$PY smoke"
     stage tests 150 bash -c "$(declare -f tests); PY=$PY tests"
     stage sanitizer 60 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"
     stage bench 150 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m' bench_gpu.json"
+    stage bench_1m 540 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench '1m and gaussian' bench_gpu_1m.json"
   }
 fi
-cp -f build/device/CMakeCache.txt "$OUT/" 2>/dev/null || true
-"$PY" benchmarks/gpu/summarize.py "$OUT"
+cp -f build/device/CMakeCache.txt "$LOGS/" 2>/dev/null || true
+pack
+"$PY" benchmarks/gpu/summarize.py "$LOGS" "$OUT" | tee "$OUT/summary.txt"
 echo "total $((SECONDS - START)) s"

@@ -1,4 +1,5 @@
-"""Prints the short table of the device check from its logs and benchmark JSON (argv: OUT)."""
+"""Prints the short table of the device check from its stage statuses and benchmark JSON
+(argv: LOGS OUT; the statuses in LOGS, the JSON in OUT)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-out = Path(sys.argv[1])
+logs, out = Path(sys.argv[1]), Path(sys.argv[2])
 print("== device check summary")
-for name in ("install", "smoke", "tests", "sanitizer", "bench"):
-    status = out / f"{name}.status"
+for name in ("install", "smoke", "tests", "sanitizer", "bench", "bench_1m"):
+    status = logs / f"{name}.status"
     print(f"  {name:<10} {status.read_text().strip() if status.exists() else 'not run'}")
 for bench in sorted(out.glob("bench_gpu*.json")):
     data = json.loads(bench.read_text())
