@@ -12,7 +12,7 @@ from _helpers import assert_same, make_pair
 
 import fastprdc
 from fastprdc import _engine
-from fastprdc._arrays import DeviceMatrix
+from fastprdc._arrays import CUDA, DeviceMatrix, device_matrix, location
 from fastprdc._backends import get_backend
 from fastprdc._means import float64_mean
 from fastprdc._options import RunOptions
@@ -103,11 +103,92 @@ def test_unknown_gemm_path(monkeypatch, rng):
         fastprdc.evaluate(real, fake, device="sim")
 
 
-def test_out_of_memory_says_what_the_run_needs(monkeypatch, rng):
+class _GradTensor:
+    """Like a torch CUDA tensor that requires grad: its __cuda_array_interface__ raises, and
+    .detach() gives the same memory."""
+
+    requires_grad = True
+
+    def __init__(self, view: DeviceMatrix):
+        self.view = view
+
+    @property
+    def __cuda_array_interface__(self):
+        raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires grad")
+
+    def detach(self) -> DeviceMatrix:
+        return self.view
+
+
+class _Bfloat16Tensor:
+    @property
+    def __cuda_array_interface__(self):
+        raise TypeError("dtype bfloat16 has no typestr")
+
+
+def test_tensor_that_requires_grad_is_read_without_a_copy(rng):
+    real, fake = make_pair(rng, "gauss", 120, 100, 5)
+    R, F = _GradTensor(_device_view(real, "real")), _GradTensor(_device_view(fake, "fake"))
+    assert location(R) == CUDA
+    assert device_matrix(R, "real").ptr == real.ctypes.data
+    opts = RunOptions(tile_rows=32)
+    got, want = get_backend("sim").knn(R, F, 3, opts), get_backend("cpu").knn(real, fake, 3, opts)
+    assert_same(got.dist, want.dist, "knn dist")
+    assert_same(got.idx, want.idx, "knn idx")
+
+
+def test_unreadable_device_array_names_the_problem():
+    x = _Bfloat16Tensor()
+    assert location(x) == CUDA
+    with pytest.raises(ValueError, match=r"fake is GPU-resident, but .*bfloat16.*float32"):
+        device_matrix(x, "fake")
+
+
+class _OnGpu:
+    """A device array on GPU ``index`` (its __dlpack_device__ says so) over host memory."""
+
+    def __init__(self, x: np.ndarray, index: int):
+        self.view, self.index = _device_view(x, "x"), index
+
+    @property
+    def __cuda_array_interface__(self):
+        return self.view.__cuda_array_interface__
+
+    def __dlpack_device__(self):
+        return (2, self.index)  # kDLCUDA
+
+
+def test_input_on_another_gpu_is_refused(monkeypatch, rng):
+    """The backend's kernels and cuBLAS handle belong to one device; an input on another GPU
+    gets an error naming both (on the same GPU it runs)."""
+    real, fake = make_pair(rng, "gauss", 60, 50, 4)
+    sim = get_backend("sim")
+    monkeypatch.setattr(sim.ops, "device_id", 0, raising=False)
+    assert device_matrix(_OnGpu(real, 1), "real").device_id == 1
+    with pytest.raises(ValueError, match=r"X is on GPU 1, but the sim backend runs on GPU 0"):
+        sim.knn(_OnGpu(real, 1), None, 2, RunOptions())
+    with pytest.raises(ValueError, match=r"is on GPU 3, but the sim backend runs on GPU 0"):
+        sim.take_rows(_OnGpu(real, 3), np.array([0, 1]))
+    got = sim.knn(_OnGpu(real, 0), _OnGpu(fake, 0), 2, RunOptions())
+    assert_same(got.dist, get_backend("cpu").knn(real, fake, 2, RunOptions()).dist, "same GPU")
+
+
+class _CupyOutOfMemory(MemoryError):
+    """What CuPy raises (cupy.cuda.memory.OutOfMemoryError is a MemoryError)."""
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("out of GPU memory allocating 123 bytes (0 of 80 bytes free)"),
+        _CupyOutOfMemory("Out of memory allocating 1,024 bytes (allocated so far: 0 bytes)."),
+    ],
+)
+def test_out_of_memory_says_what_the_run_needs(monkeypatch, rng, error):
     sim = get_backend("sim")
 
     def no_memory(n, dtype):
-        raise RuntimeError("out of GPU memory allocating 123 bytes (0 of 80 bytes free)")
+        raise error
 
     monkeypatch.setattr(sim.ops, "empty", no_memory)
     real, _ = make_pair(rng, "gauss", 30, 30, 4)

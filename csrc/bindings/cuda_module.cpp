@@ -76,6 +76,7 @@ PYBIND11_MODULE(_cuda, m) {
       },
       py::arg("device") = 0);
   m.def("set_device", &cuda::set_device, py::arg("device"));
+  m.def("current_device", &cuda::current_device);
   m.def("mem_info", [] {
     size_t free_b = 0, total_b = 0;
     cuda::mem_info(&free_b, &total_b);

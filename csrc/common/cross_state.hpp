@@ -103,7 +103,8 @@ struct RealismKeys {
     const int64_t j = row / kr;
     const int32_t c = static_cast<int32_t>(row % kr);
     oracle_pairs(points->m, j, centres->m, is, n, out, scale);
-    for (int32_t t = 0; t < n; ++t) out[t] = -realism_ratio(radii[is[t] * kr + c], OraclePair{out[t], scale[t]}, eps);
+    for (int32_t t = 0; t < n; ++t)
+      out[t] = -realism_ratio(radii[static_cast<int64_t>(is[t]) * kr + c], OraclePair{out[t], scale[t]}, eps);
   }
 };
 

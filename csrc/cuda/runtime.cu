@@ -91,6 +91,12 @@ std::vector<std::string> architectures() {
 
 void set_device(int device) { check(cudaSetDevice(device), "cudaSetDevice"); }
 
+int current_device() {
+  int device = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  return device;
+}
+
 void mem_info(size_t* free_bytes, size_t* total_bytes) {
   check(cudaMemGetInfo(free_bytes, total_bytes), "cudaMemGetInfo");
 }

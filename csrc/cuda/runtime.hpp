@@ -25,6 +25,7 @@ int device_count();     // throws with the reason when the runtime cannot reach 
 DeviceInfo device_info(int device);
 std::vector<std::string> architectures();  // what this build carries, e.g. {"sm_80", "sm_90", "compute_90"}
 void set_device(int device);
+int current_device();  // the calling thread's current device
 void mem_info(size_t* free_bytes, size_t* total_bytes);
 
 void* malloc_device(size_t bytes);  // throws, naming the size, when the device is out of memory

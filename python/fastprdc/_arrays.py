@@ -30,7 +30,10 @@ def location(x: Any) -> str:
     """``"cuda"`` for GPU-resident arrays, else ``"host"``."""
     if isinstance(x, np.ndarray):
         return HOST
-    if hasattr(x, "__cuda_array_interface__"):
+    try:
+        if hasattr(x, "__cuda_array_interface__"):
+            return CUDA
+    except Exception:  # torch raises for tensors that require grad, or of dtypes like bfloat16
         return CUDA
     dev = getattr(x, "__dlpack_device__", None)
     if callable(dev):
@@ -74,13 +77,20 @@ class DeviceMatrix:
     its shape and dtype, and the object that owns the memory (kept alive)."""
 
     def __init__(
-        self, ptr: int, shape: tuple[int, int], dtype: Any, owner: Any, name: str = "input"
+        self,
+        ptr: int,
+        shape: tuple[int, int],
+        dtype: Any,
+        owner: Any,
+        name: str = "input",
+        device_id: int | None = None,
     ):
         self.ptr = int(ptr)
         self.shape = (int(shape[0]), int(shape[1]))
         self.dtype = np.dtype(dtype)
         self.owner = owner
         self.name = name
+        self.device_id = device_id  # the GPU holding it, when the owner says (DLPack)
 
     @property
     def ndim(self) -> int:
@@ -101,12 +111,29 @@ class DeviceMatrix:
         }
 
 
+def _interface(x: Any, name: str) -> dict[str, Any] | None:
+    """``x.__cuda_array_interface__`` (None without one). A torch tensor that requires grad is
+    read through ``.detach()`` (the same memory, no copy); an unreadable interface is a
+    ValueError naming the problem."""
+    try:
+        return getattr(x, "__cuda_array_interface__", None)
+    except Exception as exc:
+        detach = getattr(x, "detach", None)
+        if callable(detach) and getattr(x, "requires_grad", False):
+            return _interface(detach(), name)
+        raise ValueError(
+            f"{name} is GPU-resident, but its __cuda_array_interface__ cannot be read "
+            f"({type(exc).__name__}: {exc}); GPU inputs must be float32 or float64 (convert on "
+            "the device, e.g. tensor.float())"
+        ) from exc
+
+
 def device_matrix(x: Any, name: str) -> DeviceMatrix:
     """Check a GPU-resident input without touching its values (they are checked on the device:
     finite, within max_magnitude) and describe it; ValueError naming the problem."""
     if isinstance(x, DeviceMatrix):
         return x
-    cai = getattr(x, "__cuda_array_interface__", None)
+    cai = _interface(x, name)
     if cai is None:
         raise ValueError(
             f"{name} is GPU-resident without __cuda_array_interface__; pass a CuPy array or a "
@@ -130,4 +157,16 @@ def device_matrix(x: Any, name: str) -> DeviceMatrix:
         )
     if shape[0] == 0 or shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {shape})")
-    return DeviceMatrix(cai["data"][0], shape, dtype, x, name)
+    return DeviceMatrix(cai["data"][0], shape, dtype, x, name, _device_id(x))
+
+
+def _device_id(x: Any) -> int | None:
+    """The CUDA device index of ``x`` from ``__dlpack_device__`` (CuPy, torch), else None."""
+    dev = getattr(x, "__dlpack_device__", None)
+    if not callable(dev):
+        return None
+    try:
+        kind, index = dev()
+    except Exception:
+        return None
+    return int(index) if int(kind) in _DLPACK_CUDA else None

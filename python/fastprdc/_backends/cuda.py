@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import DeviceMatrix, device_matrix
+from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from . import gpu_env
 from .gpu_engine import GpuEngine
 
@@ -28,6 +28,7 @@ class CudaOps:
 
     def __init__(self, module: Any) -> None:
         self.m = module
+        self.device_id: int | None = int(module.current_device())
         self.cublas_path = ""
         errors = []
         major = int(module.runtime_info()["runtime_version"]) // 1000
@@ -70,7 +71,7 @@ class CudaOps:
         return arr.ptr
 
     def wrap(self, x: Any) -> _Buffer | None:
-        if isinstance(x, np.ndarray) or not hasattr(x, "__cuda_array_interface__"):
+        if location(x) != CUDA:
             return None
         d = device_matrix(x, getattr(x, "name", "input"))
         return _Buffer(d.ptr, d.shape[0] * d.shape[1], d.dtype, d)

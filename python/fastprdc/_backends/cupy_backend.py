@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import DeviceMatrix, device_matrix
+from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from . import gpu_env
 from .gpu_engine import GpuEngine
 
@@ -101,9 +101,9 @@ class CupyOps:
         self.cublas = cublas
         device = cupy.cuda.Device()
         self.arch = f"sm_{device.compute_capability}"
+        self.device_id: int | None = int(device.id)
         self.module: Any = None  # compiled at the first launch (NVRTC, cached on disk)
         self.functions: dict[str, Any] = {}
-        self.handle = device.cublas_handle
         self._scalars = {v: np.array(v, dtype=np.float32) for v in (-2.0, 0.0, 1.0)}
 
     def empty(self, n: int, dtype: Any) -> Any:
@@ -122,7 +122,7 @@ class CupyOps:
         return int(arr.data.ptr)
 
     def wrap(self, x: Any) -> Any:
-        if isinstance(x, np.ndarray) or not hasattr(x, "__cuda_array_interface__"):
+        if location(x) != CUDA:
             return None
         if isinstance(x, self.cp.ndarray) and x.flags.c_contiguous:
             return x.reshape(-1)
@@ -140,11 +140,14 @@ class CupyOps:
             return
         fn = self.functions.get(kernel)
         if fn is None:
-            if self.module is None:
-                self.module = self.cp.cuda.function.Module()
-                self.module.load(compile_kernels(self.arch))
+            if self.module is None:  # set only once loaded: a failed compile is retried
+                module = self.cp.cuda.function.Module()
+                module.load(compile_kernels(self.arch))
+                self.module = module
             fn = self.functions[kernel] = self.module.get_function(f"fastprdc_{kernel}")
-        fn(((int(n) + _BLOCK - 1) // _BLOCK,), (_BLOCK,), (p[()], t[()]))
+        # The 0-d struct arrays go by value through their data pointer (CuPy's CNumpyArray);
+        # as numpy scalars CuPy 14.0 would copy them into a 64-byte buffer (ours are larger).
+        fn(((int(n) + _BLOCK - 1) // _BLOCK,), (_BLOCK,), (p, t))
 
     def gemm(
         self, path: str, tile: Any, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
@@ -152,10 +155,11 @@ class CupyOps:
         cb = self.cublas
         compute = 69 if path == "fp32" else 77  # CUBLAS_COMPUTE_32F_PEDANTIC / _FAST_TF32
         minus2 = self._scalars[-2.0].ctypes.data
+        handle = self.cp.cuda.device.get_cublas_handle()  # CuPy keeps one per thread
 
         def call(bm: Any, am: Any, beta: float) -> None:
             cb.gemmEx(
-                self.handle, 1, 0, nj, ni, d, minus2,
+                handle, 1, 0, nj, ni, d, minus2,
                 bm.data.ptr + b0 * d * 4, 0, d,
                 am.data.ptr + a0 * d * 4, 0, d,
                 self._scalars[beta].ctypes.data, tile.data.ptr, 0, nj, compute, -1,
@@ -187,6 +191,19 @@ def cupy_backend(gemm_path: str | None = None) -> GpuEngine:
         raise RuntimeError(f"CuPy is installed, but no CUDA device is usable ({exc})") from exc
     if n < 1:
         raise RuntimeError("CuPy is installed, but no CUDA device is visible")
+    try:
+        from cupy_backends.cuda.libs import nvrtc
+
+        version = ".".join(map(str, nvrtc.getVersion()))
+        archs = tuple(int(a) for a in nvrtc.getSupportedArchs())
+    except Exception as exc:
+        raise RuntimeError(f"CuPy works, but its NVRTC does not load ({exc})") from exc
+    cc = int(cupy.cuda.Device().compute_capability)
+    if cc not in archs:
+        raise RuntimeError(
+            f"NVRTC {version} cannot compile for this GPU (compute capability {cc}; it supports "
+            f"{', '.join(map(str, archs))})"
+        )
     gpu_env.check_precision_environment()
     return GpuEngine(CupyOps(), "cupy", gemm_path=gemm_path)
 
@@ -218,7 +235,11 @@ def describe() -> dict[str, Any]:
         return out
     out["devices"] = count
     if count:
-        props = cupy.cuda.runtime.getDeviceProperties(0)
+        try:
+            props = cupy.cuda.runtime.getDeviceProperties(0)
+        except Exception as exc:
+            out["device_error"] = _describe_error(exc)
+            return out
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
         out["device"] = f"{name} (compute capability {props['major']}.{props['minor']})"
     return out

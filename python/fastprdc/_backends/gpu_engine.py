@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .. import _core
+from .._arrays import CUDA, device_matrix, location
 from .._options import RunOptions
 from .._validation import max_magnitude
 from .contract import CrossResult, KnnResult
@@ -142,9 +143,13 @@ class _Topk:
         return out
 
 
-def _out_of_memory(exc: RuntimeError, needed: int) -> MemoryError:
+class DeviceOutOfMemory(MemoryError):
+    """The GPU ran out of memory (the message says what the run needs)."""
+
+
+def _out_of_memory(exc: Exception, needed: int) -> MemoryError:
     """The device ran out of memory: say how much the run needs and what would fit."""
-    return MemoryError(
+    return DeviceOutOfMemory(
         f"{exc}. This run needs about {needed / 2**30:.2f} GiB on the GPU for the inputs, one "
         "packed float32 copy of each and the per-row state, plus the tile and scratch that "
         "max_memory bounds: free GPU memory, pass a smaller max_memory, or run on the CPU "
@@ -159,7 +164,9 @@ def _guard_memory(method: Any) -> Any:
     def wrapper(self: GpuEngine, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except RuntimeError as exc:
+        except DeviceOutOfMemory:
+            raise  # said already by an inner call
+        except (RuntimeError, MemoryError) as exc:  # ours / cudaMalloc; CuPy's OutOfMemoryError
             text = str(exc).lower()
             if "out of memory" not in text and "out of gpu memory" not in text:
                 raise
@@ -226,10 +233,26 @@ class GpuEngine:
             **fields,
         )
 
+    def _check_device(self, X: Any, name: str) -> None:
+        """ValueError when a device-resident input lives on another GPU than the backend's
+        (its kernels, module and cuBLAS handle belong to the device current at its creation)."""
+        here = getattr(self.ops, "device_id", None)
+        there = getattr(X, "device_id", None)
+        if here is not None and there is not None and here != there:
+            raise ValueError(
+                f"{name} is on GPU {there}, but the {self.name} backend runs on GPU {here} "
+                f"(the device current when it was first used); move it there, e.g. "
+                f"tensor.to('cuda:{here}') or cupy.asarray(x) under cupy.cuda.Device({here})"
+            )
+
     def _set(self, X: Any, name: str = "input") -> _Set:
         """The device set of X (uploaded, or wrapped without a copy), with its row statistics;
         ValueError for NaN, infinities or magnitudes beyond max_magnitude(d)."""
         ops = self.ops
+        if location(X) == CUDA:
+            X = device_matrix(X, name)  # shape and dtype from its interface (no copy)
+            name = X.name  # as validation named it ("real", "fake")
+            self._check_device(X, name)
         data = ops.wrap(X)
         if data is None:
             data = ops.upload(np.ascontiguousarray(X))
@@ -325,8 +348,9 @@ class GpuEngine:
         fields: dict[str, Any],
         cap: int,
         opts: RunOptions,
-    ) -> tuple[np.ndarray, Any]:
-        """Every tile of A x B (I <= J for a self pass) through the cross kernels."""
+    ) -> tuple[np.ndarray, Any, int]:
+        """Every tile of A x B (I <= J for a self pass) through the cross kernels; the parameters,
+        the recheck counter and the rows per tile side (the scratch's thread count)."""
         ops = self.ops
         tr = max(1, min(self._tile_rows(opts, A.dim, cap), max(A.rows, B.rows)))
         threads = tr
@@ -382,14 +406,16 @@ class GpuEngine:
                 opts.progress(done, len(tiles))
         if opts.progress is not None and not tiles:
             opts.progress(0, 0)
-        return p, rechecks
+        return p, rechecks, tr
 
-    def _finalize(self, kernel: str, p: np.ndarray, rows: int, k: int, dist: Any, idx: Any) -> None:
-        """Final exact lists (or realism) of ``rows`` collector rows, in chunks that fit the
-        scratch of the pass."""
+    def _finalize(
+        self, kernel: str, p: np.ndarray, rows: int, k: int, dist: Any, idx: Any, threads: int
+    ) -> None:
+        """Final exact lists (or realism) of ``rows`` collector rows, ``threads`` rows at a time:
+        the pass's scratch size (freed by now), so that max_memory bounds this one too."""
         ops = self.ops
         scap = int(p["scratch_cap"])
-        chunk = max(1, min(rows, 1 << 16))
+        chunk = max(1, min(rows, threads))
         sk = ops.empty(chunk * scap, np.float64)
         sa = ops.empty(chunk * scap, np.float64)
         si = ops.empty(chunk * scap, np.int32)
@@ -441,10 +467,10 @@ class GpuEngine:
         fields = self._base_fields(A, A, scale, coef, absb, opts.exact)
         fields.update(top.fields(ops, "ta_"))
         fields.update(top.fields(ops, "tb_"))
-        p, rechecks = self._run(A, A, True, fields, top.cap, opts)
+        p, rechecks, threads = self._run(A, A, True, fields, top.cap, opts)
         dist = ops.empty(A.rows * k, np.float64)
         idx = ops.empty(A.rows * k, np.int64)
-        self._finalize("finalize_a", p, A.rows, k, dist, idx)
+        self._finalize("finalize_a", p, A.rows, k, dist, idx, threads)
         ops.synchronize()
         return KnnResult(
             ops.download(dist, A.rows * k).reshape(A.rows, k),
@@ -521,10 +547,10 @@ class GpuEngine:
             fields["realism_eps_frame"] = -1.0 if eps < 0 else eps * scale * scale
         cap = max(top_a.cap, top_b.cap, top_r.cap)
         if n and m and (ka or kb or knn_a or knn_b or kr):
-            p, rechecks = self._run(A, B, False, fields, cap, opts)
+            p, rechecks, threads = self._run(A, B, False, fields, cap, opts)
         else:
             p = params("CrossParams", scratch_cap=max(cap, 1), **fields)
-            rechecks = ops.full(1, 0, np.uint64)
+            rechecks, threads = ops.full(1, 0, np.uint64), 1 << 10
             p["rechecks"] = ops.ptr(rechecks)
             if opts.progress is not None:
                 opts.progress(0, 0)
@@ -537,7 +563,7 @@ class GpuEngine:
             dist = ops.empty(max(rows * k, 1), np.float64)
             idx = ops.empty(max(rows * k, 1), np.int64)
             if rows and k:
-                self._finalize(kernel, p, rows, k, dist, idx)
+                self._finalize(kernel, p, rows, k, dist, idx, threads)
             lists[prefix] = (dist, idx, rows * k)
         ops.synchronize()
 
@@ -617,6 +643,9 @@ class GpuEngine:
     def take_rows(self, X: Any, rows: np.ndarray) -> Any:
         """Rows ``rows`` of X as a new device array (for the few deeper neighbour lists)."""
         ops = self.ops
+        if location(X) == CUDA:
+            X = device_matrix(X, "input")  # shape and dtype from its interface (no copy)
+            self._check_device(X, "input")
         data = ops.wrap(X)
         if data is None:
             return np.ascontiguousarray(np.asarray(X)[rows])

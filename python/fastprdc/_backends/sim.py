@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._arrays import DeviceMatrix, device_matrix
+from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from .gpu_engine import GpuEngine
 
 __all__ = ["SimOps", "sim_backend"]
@@ -49,7 +49,7 @@ class SimOps:
         here too (tests pass DeviceMatrix views of host memory)."""
         if isinstance(x, np.ndarray):
             return x if x.flags.c_contiguous else None
-        if not hasattr(x, "__cuda_array_interface__"):
+        if location(x) != CUDA:
             return None
         d = device_matrix(x, getattr(x, "name", "input"))
         n = d.shape[0] * d.shape[1]
