@@ -173,6 +173,19 @@ def test_input_on_another_gpu_is_refused(monkeypatch, rng):
     assert_same(got.dist, get_backend("cpu").knn(real, fake, 2, RunOptions()).dist, "same GPU")
 
 
+def test_cached_device_memory_is_handed_back_after_every_call(monkeypatch, rng):
+    """After each public call, finished or failed, the backend returns its cached memory."""
+    sim = get_backend("sim")
+    calls = []
+    monkeypatch.setattr(sim.ops, "release", lambda: calls.append(1))
+    real, _ = make_pair(rng, "gauss", 40, 30, 3)
+    sim.knn(real, None, 2, RunOptions())
+    assert len(calls) == 1
+    with pytest.raises(ValueError):
+        sim.knn(np.full_like(real, np.nan), None, 2, RunOptions())
+    assert len(calls) == 2
+
+
 class _CupyOutOfMemory(MemoryError):
     """What CuPy raises (cupy.cuda.memory.OutOfMemoryError is a MemoryError)."""
 

@@ -106,6 +106,9 @@ class CudaOps:
     def free_bytes(self) -> int | None:
         return int(self.m.mem_info()[0])
 
+    def release(self) -> None:
+        pass  # every DeviceBuffer is cudaFree'd when its last reference goes
+
 
 def cuda_backend(gemm_path: str | None = None) -> GpuEngine:
     """The ``cuda`` backend; RuntimeError with the reason when it cannot run here."""

@@ -180,6 +180,11 @@ class CupyOps:
         free, _ = self.cp.cuda.runtime.memGetInfo()
         return int(free) + int(self.cp.get_default_memory_pool().free_bytes())
 
+    def release(self) -> None:
+        # CuPy's pool would keep the run's tiles and scratch (gigabytes at 1M rows) cached,
+        # out of reach of torch or other processes; blocks in use are not touched.
+        self.cp.get_default_memory_pool().free_all_blocks()
+
 
 def cupy_backend(gemm_path: str | None = None) -> GpuEngine:
     """The ``cupy`` backend; RuntimeError with the reason when it cannot run here."""

@@ -104,6 +104,9 @@ class DeviceOps(Protocol):
 
     def synchronize(self) -> None: ...
     def free_bytes(self) -> int | None: ...
+    def release(self) -> None:
+        """Return cached device memory that nothing uses any more (after each public call)."""
+        ...
 
 
 @dataclass
@@ -159,7 +162,7 @@ def _out_of_memory(exc: Exception, needed: int) -> MemoryError:
 
 def _guard_memory(method: Any) -> Any:
     """Turns the device's out-of-memory errors of a public method into a MemoryError saying
-    what the run needs."""
+    what the run needs, and hands cached memory back after the call (however it ends)."""
 
     def wrapper(self: GpuEngine, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -177,6 +180,8 @@ def _guard_memory(method: Any) -> Any:
                 for a in sets
             )
             raise _out_of_memory(exc, needed) from exc
+        finally:
+            self.ops.release()
 
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__

@@ -100,6 +100,9 @@ class SimOps:
     def free_bytes(self) -> int | None:
         return None
 
+    def release(self) -> None:
+        pass  # host memory, freed as the arrays go
+
 
 def sim_backend(gemm_path: str | None = None) -> GpuEngine:
     """The ``sim`` backend (tiles of at most 256 rows, launches of at most 1000 threads and hit
