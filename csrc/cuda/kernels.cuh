@@ -147,7 +147,9 @@ FASTPRDC_HD void sort_list(int32_t* list, int32_t n) {
 // each pair that may matter to its row of A (lo within the gate the row had before this tile, or
 // the B ball's reach) is appended to that row's list, and likewise for its row of B. A list that
 // overflows `hit_cap` marks its row for a full pass. The gates only shrink, so the lists hold a
-// superset of the pairs the passes need.
+// superset of the pairs the passes need. A row whose gate is still +inf (its first tile: every
+// pair is needed) is marked for the full pass once, by one thread, instead of by one contended
+// atomic per element.
 FASTPRDC_HD void scan_hits(const CrossParams& p, const TileArgs& t, int64_t tid) {
   const int64_t groups = (t.nj + 3) / 4;
   const int64_t ii = tid / groups;
@@ -158,17 +160,24 @@ FASTPRDC_HD void scan_hits(const CrossParams& p, const TileArgs& t, int64_t tid)
   const float* norm_b = ptr<const float>(p.b_norm);
   const float* tile = ptr<const float>(t.tile) + ii * t.nj;
   const float gate_ai = ptr<const float>(p.gate_a)[i];
+  const bool full_a = !(gate_ai < inf_f32());
   const bool diagonal = p.self_pass && t.diagonal;
-  const int64_t j_end = (tid % groups) * 4 + 4 < t.nj ? (tid % groups) * 4 + 4 : t.nj;
-  for (int64_t jj = (tid % groups) * 4; jj < j_end; ++jj) {
+  const int64_t j0 = (tid % groups) * 4;
+  const int64_t j_end = j0 + 4 < t.nj ? j0 + 4 : t.nj;
+  if (full_a && j0 == 0) atomic_add_i32(ptr<int32_t>(p.hit_count_a) + ii, p.hit_cap + 1);
+  for (int64_t jj = j0; jj < j_end; ++jj) {
     if (diagonal && jj == ii) continue;
     const int64_t j = t.j0 + jj;
+    const float gate_bj = diagonal ? 0.0f : ptr<const float>(p.gate_b)[j];
+    const bool full_b = !diagonal && !(gate_bj < inf_f32());
+    if (full_b && ii == 0) atomic_add_i32(ptr<int32_t>(p.hit_count_b) + jj, p.hit_cap + 1);
+    if (full_a && (diagonal || full_b)) continue;
     const float lo = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb).lo;
-    if (st.needs_a(lo, gate_ai, j)) {
+    if (!full_a && st.needs_a(lo, gate_ai, j)) {
       const int32_t slot = atomic_add_i32(ptr<int32_t>(p.hit_count_a) + ii, 1);
       if (slot < p.hit_cap) ptr<int32_t>(p.hits_a)[ii * p.hit_cap + slot] = static_cast<int32_t>(jj);
     }
-    if (!diagonal && st.needs_b(lo, ptr<const float>(p.gate_b)[j], i)) {
+    if (!diagonal && !full_b && st.needs_b(lo, gate_bj, i)) {
       const int32_t slot = atomic_add_i32(ptr<int32_t>(p.hit_count_b) + jj, 1);
       if (slot < p.hit_cap) ptr<int32_t>(p.hits_b)[jj * p.hit_cap + slot] = static_cast<int32_t>(ii);
     }
