@@ -50,12 +50,12 @@ struct Chunks {
     }
   }
   int64_t size() const { return static_cast<int64_t>(list.size()); }
-  // Calls fn(row pointer, set index, row index) for every row of chunk c.
+  // Calls fn(row pointer) for every row of chunk c.
   template <class Fn>
   void rows(int64_t c, Fn fn) const {
     const MatrixView& m = *sets[list[c].set];
     const int64_t end = std::min(m.rows, list[c].i0 + kRows);
-    for (int64_t i = list[c].i0; i < end; ++i) with_row(m, i, [&](const auto* x) { fn(x, list[c].set, i); });
+    for (int64_t i = list[c].i0; i < end; ++i) with_row(m, i, fn);
   }
 };
 
@@ -67,11 +67,25 @@ constexpr int64_t kBatch = 256;
 
 double frame_shrink(int e_max) { return std::ldexp(1.0, -(e_max == kZeroExponent ? 0 : std::max(e_max, 0))); }
 
+namespace {
+
+// Adds the chunk partial sums to the centre's running sums, in chunk order.
+void add_partials(std::vector<double>& sums, const double* partial, int64_t chunks, int64_t d) {
+  for (int64_t c = 0; c < chunks; ++c)
+    for (int64_t t = 0; t < d; ++t) sums[t] += partial[c * d + t];
+}
+
+// The centre from the sums of every (shrunk) row.
+void finish_centre(std::vector<double>& sums, int64_t total_rows, double shrink) {
+  for (double& v : sums) v = v / static_cast<double>(total_rows) / shrink;
+}
+
+}  // namespace
+
 std::vector<double> frame_centre(const double* partial, int64_t chunks, int64_t d, int64_t total_rows, double shrink) {
   std::vector<double> centre(static_cast<size_t>(d), 0.0);
-  for (int64_t c = 0; c < chunks; ++c)
-    for (int64_t t = 0; t < d; ++t) centre[t] += partial[c * d + t];
-  for (int64_t t = 0; t < d; ++t) centre[t] = centre[t] / static_cast<double>(total_rows) / shrink;
+  add_partials(centre, partial, chunks, d);
+  finish_centre(centre, total_rows, shrink);
   return centre;
 }
 
@@ -93,7 +107,7 @@ Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
   double maxraw = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxraw)
   for (int64_t c = 0; c < nc; ++c)
-    chunks.rows(c, [&](const auto* x, size_t, int64_t) {
+    chunks.rows(c, [&](const auto* x) {
       for (int64_t t = 0; t < d; ++t) maxraw = std::max(maxraw, std::fabs(static_cast<double>(x[t])));
     });
   f.e_max = binary_exponent(maxraw);
@@ -108,18 +122,17 @@ Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t c = 0; c < nb; ++c) {
       double* acc = partial.data() + c * d;
-      chunks.rows(b0 + c, [&](const auto* x, size_t, int64_t) {
+      chunks.rows(b0 + c, [&](const auto* x) {
         for (int64_t t = 0; t < d; ++t) acc[t] += static_cast<double>(x[t]) * shrink;
       });
     }
-    for (int64_t c = 0; c < nb; ++c)
-      for (int64_t t = 0; t < d; ++t) f.centre[t] += partial[c * d + t];
+    add_partials(f.centre, partial.data(), nb, d);
   }
-  for (int64_t t = 0; t < d; ++t) f.centre[t] = f.centre[t] / static_cast<double>(chunks.total_rows) / shrink;
+  finish_centre(f.centre, chunks.total_rows, shrink);
   double maxabs = 0.0;
 #pragma omp parallel for num_threads(nt) schedule(static) reduction(max : maxabs)
   for (int64_t c = 0; c < nc; ++c)
-    chunks.rows(c, [&](const auto* x, size_t, int64_t) {
+    chunks.rows(c, [&](const auto* x) {
       for (int64_t t = 0; t < d; ++t) maxabs = std::max(maxabs, std::fabs(static_cast<double>(x[t]) - f.centre[t]));
     });
   f.exp = frame_exponent(maxabs);

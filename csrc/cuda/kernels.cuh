@@ -102,7 +102,7 @@ FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, c
     rc += st.a_side(i, j, b.lo, b.hi, pd, sc);
     gate = st.gate_a(i);
   }
-  if (p.gate_a) ptr<float>(p.gate_a)[i] = gate;
+  ptr<float>(p.gate_a)[i] = gate;
   if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
 }
 
@@ -126,7 +126,7 @@ FASTPRDC_HD void col_pass(const CrossParams& p, const TileArgs& t, int64_t jj, c
     rc += st.b_side(i, j, b.lo, b.hi, pd, sc);
     gate = st.gate_b(j);
   }
-  if (p.gate_b) ptr<float>(p.gate_b)[j] = gate;
+  ptr<float>(p.gate_b)[j] = gate;
   if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
 }
 
@@ -184,30 +184,34 @@ FASTPRDC_HD void scan_hits(const CrossParams& p, const TileArgs& t, int64_t tid)
   }
 }
 
-// The A side of tile row `ii` (thread per row of A): its listed hits (sorted), or every column
-// when the list overflowed or the pass runs without a scan (hit_cap = 0).
+// Tile row or column `r`'s hits from the scan (hits / counts: hits_a / hit_count_a or the b
+// pair), sorted, with their number in *n; nullptr for a full pass (the list overflowed). Resets
+// the count for the next tile.
+FASTPRDC_HD const int32_t* take_hits(const CrossParams& p, uint64_t hits, uint64_t counts, int64_t r, int32_t* n) {
+  *n = 0;
+  int32_t* count = ptr<int32_t>(counts) + r;
+  const int32_t c = *count;
+  *count = 0;
+  if (c > p.hit_cap) return nullptr;
+  int32_t* list = ptr<int32_t>(hits) + r * p.hit_cap;
+  sort_list(list, c);
+  *n = c;
+  return list;
+}
+
+// The A side of tile row `ii` (thread per row of A): its listed hits, or every column.
 FASTPRDC_HD void cross_rows(const CrossParams& p, const TileArgs& t, int64_t ii) {
   if (ii >= t.ni) return;
-  if (!p.hit_cap) return row_pass(p, t, ii, nullptr, 0);
-  int32_t* count = ptr<int32_t>(p.hit_count_a) + ii;
-  const int32_t n = *count;
-  *count = 0;
-  if (n > p.hit_cap) return row_pass(p, t, ii, nullptr, 0);
-  int32_t* list = ptr<int32_t>(p.hits_a) + ii * p.hit_cap;
-  sort_list(list, n);
+  int32_t n;
+  const int32_t* list = take_hits(p, p.hits_a, p.hit_count_a, ii, &n);
   row_pass(p, t, ii, list, n);
 }
 
 // The B side of tile column `jj` (thread per row of B).
 FASTPRDC_HD void cross_cols(const CrossParams& p, const TileArgs& t, int64_t jj) {
   if (jj >= t.nj) return;
-  if (!p.hit_cap) return col_pass(p, t, jj, nullptr, 0);
-  int32_t* count = ptr<int32_t>(p.hit_count_b) + jj;
-  const int32_t n = *count;
-  *count = 0;
-  if (n > p.hit_cap) return col_pass(p, t, jj, nullptr, 0);
-  int32_t* list = ptr<int32_t>(p.hits_b) + jj * p.hit_cap;
-  sort_list(list, n);
+  int32_t n;
+  const int32_t* list = take_hits(p, p.hits_b, p.hit_count_b, jj, &n);
   col_pass(p, t, jj, list, n);
 }
 

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .. import _core
-from .._arrays import CUDA, device_matrix, location
+from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from .._options import RunOptions
 from .._validation import max_magnitude
 from .contract import CrossResult, KnnResult
@@ -205,7 +205,7 @@ class GpuEngine:
         self._gemm_path = gemm_path
         self.tile_max = tile_max
         self.launch_chunk = launch_chunk
-        self.hit_cap = hit_cap  # pairs listed per row and tile by the scan; more: a full pass
+        self.hit_cap = max(1, hit_cap)  # pairs listed per row and tile by the scan; more: full pass
         self.location = "host" if name == "sim" else "cuda"
 
     @property
@@ -238,26 +238,29 @@ class GpuEngine:
             **fields,
         )
 
-    def _check_device(self, X: Any, name: str) -> None:
-        """ValueError when a device-resident input lives on another GPU than the backend's
-        (its kernels, module and cuBLAS handle belong to the device current at its creation)."""
-        here = getattr(self.ops, "device_id", None)
-        there = getattr(X, "device_id", None)
+    def _device_input(self, X: Any, name: str) -> Any:
+        """X as a DeviceMatrix when it is GPU-resident (shape and dtype from its interface, no
+        copy; its name as validation gave it), else X. ValueError when it lives on another GPU
+        than the backend's (its kernels, module and cuBLAS handle belong to the device current
+        at its creation)."""
+        if location(X) != CUDA:
+            return X
+        X = device_matrix(X, name)
+        here, there = getattr(self.ops, "device_id", None), X.device_id
         if here is not None and there is not None and here != there:
             raise ValueError(
-                f"{name} is on GPU {there}, but the {self.name} backend runs on GPU {here} "
+                f"{X.name} is on GPU {there}, but the {self.name} backend runs on GPU {here} "
                 f"(the device current when it was first used); move it there, e.g. "
                 f"tensor.to('cuda:{here}') or cupy.asarray(x) under cupy.cuda.Device({here})"
             )
+        return X
 
     def _set(self, X: Any, name: str = "input") -> _Set:
         """The device set of X (uploaded, or wrapped without a copy), with its row statistics;
         ValueError for NaN, infinities or magnitudes beyond max_magnitude(d)."""
         ops = self.ops
-        if location(X) == CUDA:
-            X = device_matrix(X, name)  # shape and dtype from its interface (no copy)
-            name = X.name  # as validation named it ("real", "fake")
-            self._check_device(X, name)
+        X = self._device_input(X, name)
+        name = X.name if isinstance(X, DeviceMatrix) else name
         data = ops.wrap(X)
         if data is None:
             data = ops.upload(np.ascontiguousarray(X))
@@ -648,9 +651,7 @@ class GpuEngine:
     def take_rows(self, X: Any, rows: np.ndarray) -> Any:
         """Rows ``rows`` of X as a new device array (for the few deeper neighbour lists)."""
         ops = self.ops
-        if location(X) == CUDA:
-            X = device_matrix(X, "input")  # shape and dtype from its interface (no copy)
-            self._check_device(X, "input")
+        X = self._device_input(X, "input")
         data = ops.wrap(X)
         if data is None:
             return np.ascontiguousarray(np.asarray(X)[rows])
