@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import same_scalars, scalars_of
 
 import fastprdc
 
@@ -32,21 +33,6 @@ import fastprdc.distributed as fd
 
 D = 256
 WORKERS = 2
-
-
-def _scalars(result: Any) -> dict[str, float]:
-    out = {}
-    for family, metrics in result.scalars.items():
-        for metric, per_k in metrics.items():
-            for k, value in per_k.items():
-                out[f"{family}.{metric}" + ("" if k is None else f"@k={k}")] = float(value)
-    return out
-
-
-def _same(a: dict[str, float], b: dict[str, float]) -> bool:
-    return a.keys() == b.keys() and all(
-        a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a
-    )
 
 
 def _same_curves(a: Any, b: Any) -> bool:
@@ -163,12 +149,12 @@ def test_distributed_vs_single_process(make_data, figure, scaled):
     )
     fig.info["phases"] = {k: float(v) for k, v in result.info.get("timings", {}).items()}
     single_result = fig.results["single_process_1_thread"]
-    same = _same(_scalars(result), _scalars(single_result))
+    same = same_scalars(scalars_of(result), scalars_of(single_result))
     same_curves = _same_curves(result, single_result)
-    runs = [_scalars(r) for r in fig.all_results["fastprdc_distributed_2_workers"]]
-    deterministic = all(_same(r, runs[0]) for r in runs) and _same(_scalars(profiled), runs[0])
+    runs = [scalars_of(r) for r in fig.all_results["fastprdc_distributed_2_workers"]]
+    deterministic = all(same_scalars(r, runs[0]) for r in [*runs, scalars_of(profiled)])
     fig.check("same_scalars_as_single_process", same)
     fig.check("same_curves_as_single_process", same_curves)
     fig.check("same_numbers_every_round", deterministic)
-    fig.check("metrics", _scalars(result))
+    fig.check("metrics", scalars_of(result))
     assert same and same_curves and deterministic

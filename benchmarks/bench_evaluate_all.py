@@ -15,29 +15,13 @@ numbers.
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from conftest import same_scalars, scalars_of
 
 import fastprdc
 
 D = 2048
-
-
-def _scalars(result) -> dict[str, float]:
-    """``family.metric`` (plus ``@k=...`` for families with k) -> value."""
-    out = {}
-    for family, metrics in result.scalars.items():
-        for metric, per_k in metrics.items():
-            for k, value in per_k.items():
-                out[f"{family}.{metric}" + ("" if k is None else f"@k={k}")] = float(value)
-    return out
-
-
-def _same(a: dict[str, float], b: dict[str, float]) -> bool:
-    """Equal keys and values (NaN equal to NaN)."""
-    return a.keys() == b.keys() and all(
-        a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a
-    )
 
 
 def _plain(value: Any) -> Any:
@@ -93,7 +77,7 @@ def test_evaluate_all_vs_density_coverage(make_data, figure, scaled):
     fig.check("n_rechecked", result.info.get("n_rechecked"))
     fig.check("families", list(result.scalars))
     fig.check("ks", _plain(result.info.get("ks")))
-    scalars = _scalars(result)
+    scalars = scalars_of(result)
     fig.check("metrics", scalars)
 
     dc = fig.results["fastprdc_density_coverage"]
@@ -103,8 +87,8 @@ def test_evaluate_all_vs_density_coverage(make_data, figure, scaled):
     fig.check("density_coverage", {"k": k_dc, "density": float(dc["density"]),
                                    "coverage": float(dc["coverage"])})  # fmt: skip
     fig.check("density_coverage_equal_inside_all", same_dc)
-    runs = [_scalars(r) for r in fig.all_results["fastprdc_evaluate_all"]]
-    deterministic = all(_same(r, runs[0]) for r in runs)
+    runs = [scalars_of(r) for r in fig.all_results["fastprdc_evaluate_all"]]
+    deterministic = all(same_scalars(r, runs[0]) for r in runs)
     fig.check("same_numbers_every_round", deterministic)
 
     assert k_dc == 5

@@ -20,6 +20,7 @@ fastprdc rounds, timed with ``time.perf_counter``.
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 import sys
@@ -199,6 +200,23 @@ def _warn_machine_differs(
 
 
 # --------------------------------------------------------------------------- data
+
+
+def scalars_of(result: Any) -> dict[str, float]:
+    """``family.metric`` (plus ``@k=...`` for families with k) -> value."""
+    out = {}
+    for family, metrics in result.scalars.items():
+        for metric, per_k in metrics.items():
+            for k, value in per_k.items():
+                out[f"{family}.{metric}" + ("" if k is None else f"@k={k}")] = float(value)
+    return out
+
+
+def same_scalars(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Equal keys and values (NaN equal to NaN)."""
+    return a.keys() == b.keys() and all(
+        a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a
+    )
 
 
 def make_features(n: int, d: int, seed: int, *, offset: float = 0.0) -> np.ndarray:

@@ -35,14 +35,19 @@ def location(x: Any) -> str:
             return CUDA
     except Exception:  # torch raises for tensors that require grad, or of dtypes like bfloat16
         return CUDA
+    return CUDA if _cuda_device_index(x) is not None else HOST
+
+
+def _cuda_device_index(x: Any) -> int | None:
+    """The CUDA device index of ``x`` from ``__dlpack_device__`` (CuPy, torch), else None."""
     dev = getattr(x, "__dlpack_device__", None)
-    if callable(dev):
-        try:
-            kind = int(dev()[0])
-        except Exception:
-            return HOST
-        return CUDA if kind in _DLPACK_CUDA else HOST
-    return HOST
+    if not callable(dev):
+        return None
+    try:
+        kind, index = dev()
+    except Exception:
+        return None
+    return int(index) if int(kind) in _DLPACK_CUDA else None
 
 
 def common_location(*arrays: Any, names: tuple[str, ...] = ()) -> str:
@@ -157,16 +162,4 @@ def device_matrix(x: Any, name: str) -> DeviceMatrix:
         )
     if shape[0] == 0 or shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {shape})")
-    return DeviceMatrix(cai["data"][0], shape, dtype, x, name, _device_id(x))
-
-
-def _device_id(x: Any) -> int | None:
-    """The CUDA device index of ``x`` from ``__dlpack_device__`` (CuPy, torch), else None."""
-    dev = getattr(x, "__dlpack_device__", None)
-    if not callable(dev):
-        return None
-    try:
-        kind, index = dev()
-    except Exception:
-        return None
-    return int(index) if int(kind) in _DLPACK_CUDA else None
+    return DeviceMatrix(cai["data"][0], shape, dtype, x, name, _cuda_device_index(x))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import textwrap
@@ -137,28 +136,6 @@ def _fake_labels(args: argparse.Namespace) -> np.ndarray:
     if args.fake_labels is not None:
         return load_labels(args.fake_labels, "fake", args.labels_key)
     return load_labels(args.fake, "fake", args.labels_key, features=True)
-
-
-def _is_reference(path: str) -> bool:
-    """Whether ``path`` is a file written by ``Reference.save`` (by its content: a zip
-    archive whose ``meta`` entry carries the reference format marker)."""
-    from fastprdc.reference import FORMAT
-
-    p = Path(path)
-    if not p.is_file():
-        return False
-    try:
-        with open(p, "rb") as fh:
-            if fh.read(2) != b"PK":
-                return False
-            fh.seek(0)
-            with np.load(fh, allow_pickle=False) as npz:
-                if "meta" not in npz.files:
-                    return False
-                meta = json.loads(str(npz["meta"][()]))
-    except Exception:  # not readable as a reference: the features reader says why
-        return False
-    return isinstance(meta, dict) and meta.get("format") == FORMAT
 
 
 def _check_output(path: str | None, option: str, suffixes: Sequence[str] = ()) -> None:
@@ -289,23 +266,19 @@ def _sample_arrays(samples: Any, per_class: Any = None) -> dict[str, np.ndarray]
     return flat
 
 
-def _write_figures(
-    result: Any, args: argparse.Namespace, title: str, report: str | None, plot: str | None
-) -> None:
-    if report is not None:
+def _write_figures(result: Any, args: argparse.Namespace, title: str) -> None:
+    """The --report and --plot files (at --dpi when given)."""
+    dpi = {} if args.dpi is None else {"dpi": args.dpi}
+    if args.report is not None:
         from fastprdc.report import write_report
 
-        write_report(result, report, title=title, **({} if args.dpi is None else {"dpi": args.dpi}))
-        _note(args, f"wrote {report}")
-    if plot is not None:
+        write_report(result, args.report, title=title, **dpi)
+        _note(args, f"wrote {args.report}")
+    if args.plot is not None:
         from fastprdc import plot as plots
 
-        if args.dpi is None:
-            plots.save_summary(result, plot)
-        else:
-            fig = plots.summary(result)
-            fig.savefig(plot, format=Path(plot).suffix.lower()[1:], dpi=args.dpi)
-        _note(args, f"wrote {plot}")
+        plots.save_summary(result, args.plot, **dpi)
+        _note(args, f"wrote {args.plot}")
 
 
 # --------------------------------------------------------------------------- commands
@@ -368,10 +341,10 @@ def _eval(args: argparse.Namespace, client: Any) -> int:
     _check_output(args.json, "--json")
     _check_output(args.samples, "--samples")
     _check_figure_outputs(args)
-    ref = real = None
-    if _is_reference(args.real):
-        from fastprdc import Reference
+    from fastprdc.reference import Reference, is_reference_file
 
+    ref = real = None
+    if is_reference_file(args.real):
         real_key, fake_key = _keys(args, args.real_features)
         real_in = None
         if args.real_features is not None:
@@ -443,7 +416,7 @@ def _eval(args: argparse.Namespace, client: Any) -> int:
             np.savez(fh, **_sample_arrays(result.samples, result.per_class))
         _note(args, f"wrote {args.samples}")
     title = f"fastprdc: {Path(args.fake).name} against {Path(args.real).name}"
-    _write_figures(result, args, title, args.report, args.plot)
+    _write_figures(result, args, title)
     return 0
 
 
@@ -521,7 +494,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise
     if full:
         title = "fastprdc demo: scikit-learn digits against a class-conditional Gaussian"
-        _write_figures(out["result"], args, title, args.report, args.plot)
+        _write_figures(out["result"], args, title)
     return 0
 
 

@@ -23,7 +23,14 @@ from typing import Any, Union
 
 import numpy as np
 
-__all__ = ["FEATURE_KEYS", "LABEL_KEYS", "FileReadError", "load_features", "load_labels"]
+__all__ = [
+    "FEATURE_KEYS",
+    "LABEL_KEYS",
+    "FileReadError",
+    "load_features",
+    "load_labels",
+    "npy_header",
+]
 
 PathLike = Union[str, Path]
 
@@ -76,16 +83,22 @@ def _labels(arr: Any, where: str) -> np.ndarray:
 # --------------------------------------------------------------------------- formats
 
 
+def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from a .npy file's header, without reading its data."""
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    return shape, np.dtype(dtype)
+
+
 def _read_npy(path: Path) -> np.ndarray:
     """A memory-mapped .npy array, its header checked first (object arrays refused)."""
     try:
-        with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                _, _, dtype = np.lib.format.read_array_header_1_0(fh)
-            else:
-                _, _, dtype = np.lib.format.read_array_header_2_0(fh)
-        if np.dtype(dtype).hasobject:
+        _, dtype = npy_header(path)
+        if dtype.hasobject:
             raise FileReadError(f"{path}: {_PICKLED}")
         return np.load(path, allow_pickle=False, mmap_mode="r")
     except FileReadError:

@@ -697,9 +697,11 @@ def summary(result: EvaluationResult, *, k: int | None = None) -> Figure:
     return _layout(panels, None, ncols=ncols, size=(5.2, 4.2), title=_title(result))
 
 
-def save_summary(result: EvaluationResult, path: str | Path, **kwargs: Any) -> Path:
-    """Write :func:`summary` to ``path``: PNG or PDF by its suffix (ValueError otherwise).
-    Keyword arguments go to :func:`summary`. Returns the path."""
+def save_summary(
+    result: EvaluationResult, path: str | Path, *, dpi: int = 150, **kwargs: Any
+) -> Path:
+    """Write :func:`summary` to ``path``: PNG or PDF by its suffix (ValueError otherwise), at
+    ``dpi``. Other keyword arguments go to :func:`summary`. Returns the path."""
     path = Path(path)
     formats = {".png": "png", ".pdf": "pdf"}
     fmt = formats.get(path.suffix.lower())
@@ -709,7 +711,7 @@ def save_summary(result: EvaluationResult, path: str | Path, **kwargs: Any) -> P
             f"(suffix {path.suffix or 'none'!r})"
         )
     fig = summary(result, **kwargs)
-    fig.savefig(path, format=fmt, dpi=150)
+    fig.savefig(path, format=fmt, dpi=dpi)
     return path
 
 

@@ -50,10 +50,10 @@ from ._engine import FAKE_MEAN, Centre, Needs, Plan, SideOutput, run_side
 from ._options import MemoryLike, ProgressLike, RunOptions, make_options
 from ._validation import validate_features, validate_pair
 from .evaluate import KLike, _bind, _families, _requests
-from .metrics._base import MetricFamily, run_families
+from .metrics._base import MetricFamily, merged_needs, plan_requests, run_families
 from .result import EvaluationResult
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Reference", "fingerprint"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "Reference", "fingerprint", "is_reference_file"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -287,6 +287,40 @@ class _Reader:
 # --------------------------------------------------------------------------- Reference
 
 
+def _reference_meta(npz: Any, name: str) -> dict[str, Any]:
+    """The ``meta`` entry of a reference archive; ValueError when ``npz`` is not one."""
+    if "meta" not in npz.files:
+        raise ValueError(
+            f"{name} is not a fastprdc reference file: no 'meta' entry "
+            f"(it holds {sorted(npz.files)[:5]})"
+        )
+    try:
+        meta = json.loads(str(npz["meta"][()]))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} is not a fastprdc reference file: bad 'meta' ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{name} is not a fastprdc reference file (format is not {FORMAT!r})")
+    return meta
+
+
+def is_reference_file(path: str | Path) -> bool:
+    """Whether ``path`` is a file written by :meth:`Reference.save` (by its content: a zip
+    archive whose ``meta`` entry carries the reference format marker)."""
+    p = Path(path)
+    if not p.is_file():
+        return False
+    try:
+        with open(p, "rb") as fh:
+            if fh.read(2) != b"PK":
+                return False
+            fh.seek(0)
+            with np.load(fh, allow_pickle=False) as npz:
+                _reference_meta(npz, str(p))
+    except Exception:  # not readable as a reference: the features reader says why
+        return False
+    return True
+
+
 class Reference:
     """A real feature set with its passes computed once, to evaluate many fake sets against.
 
@@ -345,11 +379,7 @@ class Reference:
         real_v = validate_features(real, "real", min_rows=2)
         requests = _requests(families, k, real_v)
         n, d = real_v.shape
-        needs = Needs()
-        for family, ks in requests:
-            if family.check_data is not None:
-                family.check_data(ks, family.bound(), n, _NO_FAKE_LIMIT, d)
-            needs = needs | family.needs(ks)
+        _, needs = plan_requests(requests, n, _NO_FAKE_LIMIT, d)  # the ks are resolved already
         plan = _real_plan(needs, n)
         labels = None
         if real_labels is not None:
@@ -410,11 +440,8 @@ class Reference:
         kept, _ = modes._fit(self._requests, n_c, _NO_FAKE_LIMIT)
         if not kept:
             return None
-        needs = Needs()
-        for family, ks in kept:
-            needs = needs | family.needs(ks)
         quiet = replace(opts, progress=None)
-        return run_side("real", real_v[rows], _real_plan(needs, n_c), quiet, backend)
+        return run_side("real", real_v[rows], _real_plan(merged_needs(kept), n_c), quiet, backend)
 
     # public attributes -----------------------------------------------------
     @property
@@ -768,19 +795,7 @@ class Reference:
     @classmethod
     def _from_npz(cls, npz: Any, name: str) -> Reference:
         reader = _Reader(npz, name)
-        if "meta" not in npz.files:
-            raise ValueError(
-                f"{name} is not a fastprdc reference file: no 'meta' entry "
-                f"(it holds {sorted(npz.files)[:5]})"
-            )
-        try:
-            meta = json.loads(str(npz["meta"][()]))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(
-                f"{name} is not a fastprdc reference file: bad 'meta' ({exc})"
-            ) from exc
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ValueError(f"{name} is not a fastprdc reference file (format is not {FORMAT!r})")
+        meta = _reference_meta(npz, name)
         version = meta.get("format_version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ValueError(f"{name}: bad reference format version {version!r}")

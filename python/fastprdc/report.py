@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._tables import _no_k
 from ._tables import cell as _cell
 from ._tables import curve_cell as _curve_cell
 from ._tables import per_class_columns as _columns
@@ -172,11 +173,7 @@ def _metrics_table(result: EvaluationResult) -> str:
     for family in dict.fromkeys([*result.scalars, *result.curves]):
         p = params.get(family) or {}
         label = family + (" (" + ", ".join(f"{a}={b}" for a, b in p.items()) + ")" if p else "")
-        no_k = bool(ks) and any(
-            None in vals
-            for part in (result.scalars, result.curves)
-            for vals in part.get(family, {}).values()
-        )
+        no_k = bool(ks) and _no_k(family, result)
         if no_k:
             rows.append(
                 f'<tr class="family"><th scope="rowgroup">{_e(label)}</th>'

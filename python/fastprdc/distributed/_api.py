@@ -12,6 +12,7 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 
 from .. import _engine
+from .._backends.contract import CrossResult
 from .._options import MemoryLike, ProgressLike, RunOptions, make_options
 from .._validation import check_k_limit, parse_boundary, parse_k, validate_radii
 from ..evaluate import _bind, _families, _requests
@@ -19,6 +20,7 @@ from ..metrics._base import derive_result, plan_requests
 from ..result import EvaluationResult
 from ._executor import (
     Blocks,
+    ShapeOnly,
     Tracker,
     check_sources,
     cross,
@@ -187,14 +189,28 @@ def _rows_stand_in(n: int) -> np.ndarray:
     return np.broadcast_to(np.float32(0.0), (n, 1))
 
 
-class _Shape:
-    """A set known by its shape only (``modes.per_class`` with ``run_class``)."""
-
-    def __init__(self, shape: tuple[int, int]):
-        self.shape = shape
-
-
 # --------------------------------------------------------------------------- metrics
+
+
+def _derive(
+    tracker: Tracker,
+    real: Blocks,
+    fake: Blocks,
+    planned: tuple[Any, _engine.Needs],
+    strict: bool,
+    boundary: str,
+    opts: RunOptions,
+    device: str,
+    sample_level: bool,
+    primary: bool,
+    t_start: float,
+) -> EvaluationResult:
+    """The result of the ``planned`` requests (``plan_requests``'s output) on two block sets:
+    the engine's plan run as tasks, then every family derived as on one machine."""
+    resolved, needs = planned
+    plan = _engine.Plan.build(needs, real.n, fake.n)
+    out = run_plan(tracker, real, fake, plan, strict, opts, device)
+    return derive_result(out, resolved, boundary, sample_level, primary, t_start)
 
 
 def run_families(
@@ -217,18 +233,19 @@ def run_families(
     """``fastprdc.metrics._base.run_families`` on a Dask cluster (every metric function
     sends dask-array inputs here)."""
     t_start = time.perf_counter()
-    parse_boundary(boundary)
+    strict = parse_boundary(boundary)
     opts, callback = _options(exact, max_memory, num_threads, progress, tile_rows, device)
     sources = [source(real, "real"), source(fake, "fake")]
     check_sources(sources, (2, 2))
     (n, d), m = sources[0].shape, sources[1].shape[0]
-    resolved, needs = plan_requests(requests, n, m, d)
-    plan = _engine.Plan.build(needs, n, m)
+    planned = plan_requests(requests, n, m, d)
 
     def body(tracker: Tracker) -> EvaluationResult:
         blocks = prepare(tracker, sources, block_rows)
-        out = run_plan(tracker, blocks[0], blocks[1], plan, parse_boundary(boundary), opts, device)
-        result = derive_result(out, resolved, boundary, sample_level, primary, t_start)
+        result = _derive(
+            tracker, *blocks, planned, strict, boundary, opts, device, sample_level, primary,
+            t_start,
+        )  # fmt: skip
         result.info["distributed"] = _run_info(tracker, blocks)
         return result
 
@@ -286,13 +303,13 @@ def evaluate(
         modes.validate_labels(fake_labels, m, "fake_labels", "fake")
     strict = parse_boundary(boundary)
     opts, callback = _options(exact, max_memory, num_threads, progress, tile_rows, device)
-    resolved, needs = plan_requests(requests, n, m, d)
-    plan = _engine.Plan.build(needs, n, m)
+    planned = plan_requests(requests, n, m, d)
 
     def body(tracker: Tracker) -> EvaluationResult:
         blocks = prepare(tracker, sources, block_rows)
-        out = run_plan(tracker, blocks[0], blocks[1], plan, strict, opts, device)
-        result = derive_result(out, resolved, boundary, sample_level, False, t_start)
+        result = _derive(
+            tracker, *blocks, planned, strict, boundary, opts, device, sample_level, False, t_start
+        )
         if labelled:
 
             def run_class(
@@ -301,15 +318,15 @@ def evaluate(
                 t0 = time.perf_counter()
                 sub_r = blocks[0].subset(tracker, rows_r)
                 sub_f = blocks[1].subset(tracker, rows_f)
-                kept_r, needs_c = plan_requests(kept, len(rows_r), len(rows_f), d)
-                plan_c = _engine.Plan.build(needs_c, len(rows_r), len(rows_f))
-                out_c = run_plan(tracker, sub_r, sub_f, plan_c, strict, opts, device)
-                return derive_result(
-                    out_c, kept_r, boundary, options.get("sample_level", False), False, t0
-                )
+                planned_c = plan_requests(kept, len(rows_r), len(rows_f), d)
+                level = options.get("sample_level", False)
+                return _derive(
+                    tracker, sub_r, sub_f, planned_c, strict, boundary, opts, device, level, False,
+                    t0,
+                )  # fmt: skip
 
             result.per_class = modes.per_class(
-                _Shape((n, d)), _Shape((m, d)), real_labels, fake_labels, requests,
+                ShapeOnly((n, d)), ShapeOnly((m, d)), real_labels, fake_labels, requests,
                 boundary=boundary, sample_level=sample_level, run_class=run_class,
                 progress=False,
             )  # fmt: skip
@@ -453,5 +470,4 @@ def ball_membership(
 
     merged = {name: cat(a, name) for name in a[0] if name != "n_rechecked"}
     merged |= {name: cat(b, name) for name in b[0] if name != "n_rechecked"}
-    merged["a_covered"] = merged["a_ball_count"] > 0
-    return membership_output(merged, r, realism)
+    return membership_output(CrossResult.from_mapping({**merged, "n_rechecked": 0}), r, realism)

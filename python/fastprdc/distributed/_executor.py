@@ -44,6 +44,7 @@ from ._merge import merge_parts
 
 __all__ = [
     "Blocks",
+    "ShapeOnly",
     "Tracker",
     "backend_name",
     "check_sources",
@@ -238,7 +239,7 @@ def check_sources(sources: Sequence[Source], min_rows: Sequence[int]) -> None:
     """The shape checks of ``_validation.validate_pair`` (empty, too few rows, widths), on the
     driver before any task."""
     for src, rows in zip(sources, min_rows):
-        _check_shape(_ShapeOnly(src.shape), src.name, rows)  # type: ignore[arg-type]
+        _check_shape(ShapeOnly(src.shape), src.name, rows)  # type: ignore[arg-type]
     if len({src.shape[1] for src in sources}) > 1:
         a, b = sources[0], sources[1]
         raise ValueError(
@@ -294,8 +295,9 @@ def backend_name(tracker: Tracker, device: str) -> str:
     return tracker.backend
 
 
-class _ShapeOnly:
-    """Stands for an array in ``_validation._check_shape`` (which reads ``.shape`` only)."""
+class ShapeOnly:
+    """Stands for an array known by its shape only (``_validation._check_shape``,
+    ``modes.per_class`` with ``run_class``)."""
 
     def __init__(self, shape: tuple[int, int]):
         self.shape = shape

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._arrays import to_host
 from .._validation import _as_array
+from ..io import npy_header
 from . import _tasks
 
 __all__ = ["Source", "auto_block_rows", "open_features", "source"]
@@ -176,16 +177,6 @@ def raw_blocks(
 # --------------------------------------------------------------------------- open_features
 
 
-def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
-    with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-        else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-    return shape, np.dtype(dtype)
-
-
 def _is_zarr_path(path: Path) -> bool:
     if path.suffix == ".zarr":
         return True
@@ -224,7 +215,7 @@ def open_features(path: str | os.PathLike, *, block_rows: int | None = None) -> 
             f"cannot open {str(p)!r}: expected a .zarr store, a .npy file or a directory of "
             ".npy files"
         )
-    headers = [_npy_header(f) for f in files]
+    headers = [npy_header(f) for f in files]
     widths = {h[0][1] if len(h[0]) == 2 else None for h in headers}
     dtypes = {h[1] for h in headers}
     bad = [f.name for f, h in zip(files, headers) if len(h[0]) != 2]

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._backends import get_backend, resolve_device
+from .._means import max_abs, mean_shift
 from .._options import RunOptions
 from .._validation import _as_array, _finalize, _target_dtype
 
@@ -115,10 +116,6 @@ def prepare_block(raw: Any, dtype: str, name: str, offset: int) -> np.ndarray:
         raise _global_rows(exc, offset) from None
 
 
-def max_abs(block: np.ndarray) -> float:
-    return float(np.max(np.abs(block))) if block.size else 0.0
-
-
 def take_rows(block: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(block[rows])
 
@@ -126,19 +123,13 @@ def take_rows(block: np.ndarray, rows: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- means
 
 
-def mean_shift(tops: list[float], n: int) -> int:
-    """``_engine.float64_mean``'s overflow guard: 0 when max|x| * n < 2^1020, else the bit
-    length s of n (the rows are then scaled by 2^-s before the sum)."""
-    return 0 if max(tops) * n < 2.0**1020 else n.bit_length()
-
-
 def mean_step(acc: np.ndarray | None, block: np.ndarray, tops: list[float], n: int) -> np.ndarray:
     """The running float64 row sum after this block, rows added in order.
 
     numpy's axis-0 sum of a C-contiguous (n, d >= 2) array adds the rows one after the other
     starting from the first row, so ``sum([acc; rows])`` continues the single-machine sum
-    exactly (tests/test_distributed.py checks it against ``_engine.float64_mean``)."""
-    shift = mean_shift(tops, n)
+    exactly (tests/test_distributed.py checks it against ``_means.float64_mean``)."""
+    shift = mean_shift(max(tops), n)
     step = 4096  # rows converted to float64 at once
     for a in range(0, block.shape[0], step):
         rows = np.asarray(block[a : a + step], dtype=np.float64)
@@ -153,7 +144,7 @@ def mean_step(acc: np.ndarray | None, block: np.ndarray, tops: list[float], n: i
 
 def mean_finish(acc: np.ndarray, tops: list[float], n: int) -> np.ndarray:
     """The mean from the full row sum, as ``np.mean`` divides (then scaled back)."""
-    shift = mean_shift(tops, n)
+    shift = mean_shift(max(tops), n)
     mean = acc / n
     return mean * 2.0**shift if shift else mean
 

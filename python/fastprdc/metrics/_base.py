@@ -30,6 +30,7 @@ __all__ = [
     "Derived",
     "MetricFamily",
     "derive_result",
+    "merged_needs",
     "plan_requests",
     "reshape_single",
     "run_families",
@@ -177,12 +178,18 @@ def plan_requests(
     """The requests with their ks resolved, and the merged needs (each family's data check
     run first). Shared by every executor."""
     resolved = [(family, family.ks_for(ks)) for family, ks in requests]
-    needs = Needs()
     for family, ks in resolved:
         if family.check_data is not None:
             family.check_data(ks, family.bound(), n, m, dim)
+    return resolved, merged_needs(resolved)
+
+
+def merged_needs(requests: Sequence[tuple[MetricFamily, Sequence[Any]]]) -> Needs:
+    """What the engine must compute for every request at once."""
+    needs = Needs()
+    for family, ks in requests:
         needs = needs | family.needs(ks)
-    return resolved, needs
+    return needs
 
 
 def derive_result(
