@@ -144,11 +144,8 @@ def _peak_memory_memmap(figure, scaled, tmp_path: Path) -> None:
         "peak RSS of fastprdc.evaluate (P, R, D, C) on memory-mapped inputs, max_memory=64 MiB",
         {"N": n, "M": m, "d": D, "k": K, "max_memory": MEMMAP_BUDGET},
     )
-    sys.path.insert(0, str(CHILD.parent))
-    try:
-        from memory_child import write_inputs
-    finally:
-        sys.path.remove(str(CHILD.parent))
+    from memory_child import write_inputs  # benchmarks/ is on sys.path (like conftest)
+
     file_bytes = write_inputs(tmp_path, n, m, D)
     args = [str(n), str(m), str(D), str(K), "--memmap", str(tmp_path),
             "--max-memory", str(MEMMAP_BUDGET)]  # fmt: skip

@@ -42,11 +42,11 @@ def tiling_for(opts: RunOptions, cols: int) -> tuple[int, int]:
     for panels of one tile row (16 rows) is exceeded by that much. Without ``max_memory`` the
     native defaults apply (512-row tiles; sets up to 256 MiB as float32 in one panel).
     """
-    threads = _threads(opts)
     env = os.environ.get(PANEL_ROWS_ENV)
     panel = int(env) if env else 0
     if opts.max_memory is None:
         return (int(opts.tile_rows) if opts.tile_rows is not None else _TILE_MAX), panel
+    threads = _threads(opts)
     budget = int(opts.max_memory)
     need = _tile_bytes(_TILE_MIN, threads)
     if budget < need:
