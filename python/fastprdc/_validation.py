@@ -21,6 +21,7 @@ from ._arrays import CUDA, DeviceMatrix, device_matrix, location, to_host
 
 __all__ = [
     "check_k_limit",
+    "check_realism_eps",
     "parse_boundary",
     "parse_k",
     "validate_features",
@@ -246,6 +247,12 @@ def check_k_limit(k: int, n: int, symbol: str, set_name: str, *, inclusive: bool
         raise ValueError(
             f"k={k} is too large: needs k {op} {symbol}={n} (number of {set_name} samples)"
         )
+
+
+def check_realism_eps(realism_eps: float | None) -> None:
+    """ValueError unless ``realism_eps`` is None or a finite number >= 0."""
+    if realism_eps is not None and not (np.isfinite(realism_eps) and realism_eps >= 0):
+        raise ValueError(f"realism_eps must be a finite number >= 0, got {realism_eps!r}")
 
 
 def validate_radii(radii: Any, n_centres: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from ._dispatch import distributed, is_distributed_input
 from ._options import MemoryLike, ProgressLike, RunOptions, make_options
 from ._validation import (
     check_k_limit,
+    check_realism_eps,
     parse_boundary,
     parse_k,
     validate_features,
@@ -194,8 +195,7 @@ def ball_membership(
     r = validate_radii(radii, C.shape[0])
     r2 = r.reshape(r.shape[0], -1)
     description = "ball membership"
-    if realism_eps is not None and not (np.isfinite(realism_eps) and realism_eps >= 0):
-        raise ValueError(f"realism_eps must be a finite number >= 0, got {realism_eps!r}")
+    check_realism_eps(realism_eps)
     extra = {"realism_radii": r2, "realism_eps": realism_eps} if realism else {}
     with _progress.phase(opts.progress, description) as callback:
         cross = backend.cross_pass(

@@ -14,7 +14,13 @@ import numpy as np
 from .. import _engine
 from .._backends.contract import CrossResult
 from .._options import MemoryLike, ProgressLike, RunOptions, make_options
-from .._validation import check_k_limit, parse_boundary, parse_k, validate_radii
+from .._validation import (
+    check_k_limit,
+    check_realism_eps,
+    parse_boundary,
+    parse_k,
+    validate_radii,
+)
 from ..evaluate import _bind, _families, _requests
 from ..metrics._base import derive_result, plan_requests
 from ..result import EvaluationResult
@@ -447,8 +453,7 @@ def ball_membership(
     check_sources(sources, (1, 1))
     r = validate_radii(radii, sources[1].shape[0])
     r2 = r.reshape(r.shape[0], -1)
-    if realism_eps is not None and not (np.isfinite(realism_eps) and realism_eps >= 0):
-        raise ValueError(f"realism_eps must be a finite number >= 0, got {realism_eps!r}")
+    check_realism_eps(realism_eps)
 
     def body(tracker: Tracker) -> tuple[list[dict], list[dict]]:
         P, C = prepare(tracker, sources, block_rows)
