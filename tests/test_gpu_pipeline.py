@@ -1,14 +1,14 @@
 """The GPU pipeline's own paths, run on the CPU through the sim backend (its kernels are the GPU
 kernels, executed thread by thread): device-resident inputs (a DeviceMatrix over memory the
 pipeline does not own, as with CuPy arrays or torch CUDA tensors), the tf32x3 GEMM path's split
-operands, kernel launches split into chunks, and the out-of-memory message. Every result must
-equal the cpu backend's bit for bit."""
+operands, kernel launches split into chunks, the order of a launch's threads, and the
+out-of-memory message. Every result must equal the cpu backend's bit for bit."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import assert_same, make_pair
+from _helpers import assert_results_equal, assert_same, make_pair, quiet
 
 import fastprdc
 from fastprdc import _engine
@@ -78,6 +78,38 @@ def test_engine_on_device_resident_inputs(rng):
                 for k, v in per_k.items():
                     assert_same(getattr(got, part)[name][k], v, f"{family.name}.{name}")
     assert host.scalars  # the public path ran as well
+
+
+@pytest.mark.parametrize("kind", ["gauss", "repeats", "lattice"])
+def test_results_do_not_depend_on_thread_order(kind, rng, monkeypatch):
+    """A GPU runs a launch's threads in no set order (the scan's hit lists fill in any order,
+    rows finish in any order): the sim backend run in ascending, descending and shuffled thread
+    order gives the same neighbours, counts, radii, realism and recheck counts, and the same
+    evaluation, bit for bit."""
+    real, fake = make_pair(rng, kind, 300, 270, 8)
+    sim = get_backend("sim")
+    opts = RunOptions(tile_rows=96)
+    radii = get_backend("cpu").knn(real, None, 3, opts).dist[:, 1:3].copy()
+    requests = [(f, [2, 4]) if f.uses_k else (f, [None]) for f in FAMILIES.values()]
+
+    def run(order: int):
+        monkeypatch.setattr(sim.ops, "order", order)
+        return (
+            sim.knn(real, None, 4, opts),
+            sim.knn(fake, real, 3, opts),
+            sim.cross_pass(real, fake, radii, radii[:, :1], False, 5, 5, opts, radii[:, 1:]),
+            quiet(run_families, real, fake, requests, device="sim", sample_level=True, tile_rows=8),
+        )
+
+    want = run(0)
+    for order in (-1, 7, 20261127):
+        got = run(order)
+        for g, w in zip(got[:2], want[:2]):
+            for field in ("dist", "idx", "n_rechecked"):
+                assert_same(getattr(g, field), getattr(w, field), f"{kind} order {order} {field}")
+        for key in want[2].keys():  # noqa: SIM118 (a CrossResult, not a dict)
+            assert_same(got[2][key], want[2][key], f"{kind} order {order} {key}")
+        assert_results_equal(got[3], want[3], f"{kind} order {order}")
 
 
 def test_tf32x3_path_is_exact(rng, monkeypatch):

@@ -217,12 +217,14 @@ PYBIND11_MODULE(_core, m) {
   m.def("kernel_names", [] { return kernel_names(); });
   m.def(
       "sim_launch",
-      [](const std::string& name, int64_t n, const py::bytes& params, const py::bytes& tile, int num_threads) {
+      [](const std::string& name, int64_t n, const py::bytes& params, const py::bytes& tile, int num_threads,
+         int64_t order) {
         const std::string p = params, t = tile;
         py::gil_scoped_release nogil;
-        sim_launch(name, n, p, t, num_threads);
+        sim_launch(name, n, p, t, num_threads, order);
       },
-      py::arg("name"), py::arg("n"), py::arg("params"), py::arg("tile"), py::arg("num_threads") = 0);
+      py::arg("name"), py::arg("n"), py::arg("params"), py::arg("tile"), py::arg("num_threads") = 0,
+      py::arg("order") = 0);
   m.def(
       "ball_thresholds",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& radii, double scale, bool exact,

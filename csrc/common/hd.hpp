@@ -51,4 +51,4 @@ FASTPRDC_HD int32_t atomic_add_i32(int32_t* p, int32_t v) {
 // Floating-point contraction: every float32 sequence that must match across compilers (the pair
 // bounds, compared by the scan filter and by the handlers) is written with separate operations, and
 // the build turns contraction off: -ffp-contract=off for g++ (CMakeLists.txt), --fmad=false for nvcc
-// and NVRTC (CMakeLists.txt and fastprdc/_backends/gpu_kernels.py).
+// and NVRTC (CMakeLists.txt and fastprdc/_backends/cupy_backend.py).

@@ -1,6 +1,9 @@
 #include "cpu/gpu_sim.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <numeric>
+#include <random>
 #include <stdexcept>
 #include <type_traits>
 
@@ -62,16 +65,31 @@ std::vector<std::pair<std::string, std::string>> kernel_names() {
   return out;
 }
 
-void sim_launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile,
-                int num_threads) {
+namespace {
+
+// The thread indices of a launch in the order they run: ascending (order 0), descending (-1) or a
+// permutation drawn from the seed `order` (> 0).
+std::vector<int64_t> thread_order(int64_t n, int64_t order) {
+  std::vector<int64_t> ids(static_cast<size_t>(n));
+  std::iota(ids.begin(), ids.end(), int64_t{0});
+  if (order < 0) std::reverse(ids.begin(), ids.end());
+  if (order > 0) std::shuffle(ids.begin(), ids.end(), std::mt19937_64(static_cast<uint64_t>(order)));
+  return ids;
+}
+
+}  // namespace
+
+void sim_launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile, int num_threads,
+                int64_t order) {
   const gpu::TileArgs t = from_bytes<gpu::TileArgs>(tile, "TileArgs");
   const int nt = resolve_threads(num_threads);
-#define FASTPRDC_SIM(kernel, P)                                                                             \
-  if (name == #kernel) {                                                                                    \
-    const gpu::P p = from_bytes<gpu::P>(params, #P);                                                        \
-    _Pragma("omp parallel for num_threads(nt) schedule(dynamic, 16)") for (int64_t tid = 0; tid < n; ++tid) \
-        gpu::kernel(p, t, tid);                                                                             \
-    return;                                                                                                 \
+  const std::vector<int64_t> ids = order ? thread_order(n, order) : std::vector<int64_t>();
+#define FASTPRDC_SIM(kernel, P)                                                                          \
+  if (name == #kernel) {                                                                                 \
+    const gpu::P p = from_bytes<gpu::P>(params, #P);                                                     \
+    _Pragma("omp parallel for num_threads(nt) schedule(dynamic, 16)") for (int64_t at = 0; at < n; ++at) \
+        gpu::kernel(p, t, order ? ids[static_cast<size_t>(at)] : at);                                    \
+    return;                                                                                              \
   }
   FASTPRDC_KERNELS(FASTPRDC_SIM)
 #undef FASTPRDC_SIM

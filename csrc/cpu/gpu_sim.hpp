@@ -28,8 +28,10 @@ std::vector<StructLayout> kernel_param_layouts();
 // Kernel name -> name of its parameter struct.
 std::vector<std::pair<std::string, std::string>> kernel_names();
 
-// Runs threads [0, n) of kernel `name` with the given parameter bytes (OpenMP over threads).
-void sim_launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile,
-                int num_threads);
+// Runs threads [0, n) of kernel `name` with the given parameter bytes (OpenMP over threads), in
+// ascending order (order 0), descending (-1) or shuffled by the seed `order` (> 0): a GPU runs its
+// threads in no set order, so tests check that results do not depend on it.
+void sim_launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile, int num_threads,
+                int64_t order = 0);
 
 }  // namespace fastprdc

@@ -21,12 +21,15 @@ __all__ = ["SimOps", "sim_backend"]
 
 
 class SimOps:
-    """Device operations over host memory (see gpu_engine.DeviceOps)."""
+    """Device operations over host memory (see gpu_engine.DeviceOps). ``order`` is the order in
+    which a launch's threads run: 0 ascending, -1 descending, a positive seed shuffled (a GPU
+    keeps no order; tests check that results do not depend on it)."""
 
     name = "sim"
 
-    def __init__(self, num_threads: int = 0) -> None:
+    def __init__(self, num_threads: int = 0, order: int = 0) -> None:
         self.num_threads = num_threads
+        self.order = order
 
     def empty(self, n: int, dtype: Any) -> np.ndarray:
         return np.empty(max(int(n), 1), dtype=dtype)
@@ -61,7 +64,9 @@ class SimOps:
 
     def launch(self, kernel: str, n: int, p: np.ndarray, t: np.ndarray) -> None:
         if n > 0:
-            _core.sim_launch(kernel, int(n), p.tobytes(), t.tobytes(), self.num_threads)
+            _core.sim_launch(
+                kernel, int(n), p.tobytes(), t.tobytes(), self.num_threads, self.order
+            )
 
     def gemm(
         self,
