@@ -5,14 +5,17 @@
 # benchmarks/gpu/fetch_wheels.sh carried in .whl/:
 #
 #   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout_s 600)
-#   bash benchmarks/gpu/device_check.sh 1m     (then, on the warm machine: the 1M figures)
+#   FASTPRDC_GPU_GEMM=<path> bash benchmarks/gpu/device_check.sh 1m
+#                                              (then, on the warm machine: the 1M figures on the
+#                                               GEMM path the first run found faster)
 #
 # Stages (each bounded by its own timeout and by what is left of BUDGET seconds, default 560, so
 # that the script ends, and its files come back, before the device tool's 600 s limit; each
 # writing <stage>.log and a status line, so that a timeout keeps what came before): install
 # (build the CUDA extension for this GPU's architecture), smoke (cuda/cupy/cpu agree on a small
 # case), tests (GPU tests and every exactness test on the cuda and cupy backends), sanitizer
-# (compute-sanitizer memcheck of a small run of every kernel), bench (benchmarks/bench_gpu.py),
+# (compute-sanitizer memcheck of a small run of every kernel), gemm_paths (fp32 vs tf32x3 at 100k;
+# the faster one runs every later figure), bench (the other figures of benchmarks/bench_gpu.py),
 # then, with the time left, the 1M Gaussian figure. The device tool returns at most 8 files from
 # $OUT: the logs go into $OUT/logs.tar.gz (rewritten after every stage), the benchmark JSON and
 # the summary table (printed last) beside it.
@@ -114,7 +117,13 @@ else
     stage smoke 45 bash -c "$(declare -f smoke); PY=$PY smoke"
     stage tests 150 bash -c "$(declare -f tests); PY=$PY tests"
     stage sanitizer 60 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"
-    stage bench 150 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m' bench_gpu.json"
+    # fp32 vs tf32x3 first: the later figures run on the faster path (the default is chosen by
+    # measurement; FASTPRDC_GPU_GEMM set by the caller is kept when this figure is missing)
+    stage gemm_paths 60 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'gemm_paths' bench_gpu_paths.json"
+    FASTPRDC_GPU_GEMM=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu_paths.json")
+    export FASTPRDC_GPU_GEMM
+    echo "GEMM path for the figures: $FASTPRDC_GPU_GEMM" | tee "$LOGS/gemm_path.txt"
+    stage bench 150 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m and not gemm_paths' bench_gpu.json"
     stage bench_1m 540 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench '1m and gaussian' bench_gpu_1m.json"
   }
 fi

@@ -9,9 +9,11 @@ from pathlib import Path
 
 logs, out = Path(sys.argv[1]), Path(sys.argv[2])
 print("== device check summary")
-for name in ("install", "smoke", "tests", "sanitizer", "bench", "bench_1m"):
+for name in ("install", "smoke", "tests", "sanitizer", "gemm_paths", "bench", "bench_1m"):
     status = logs / f"{name}.status"
     print(f"  {name:<10} {status.read_text().strip() if status.exists() else 'not run'}")
+if (logs / "gemm_path.txt").exists():
+    print(f"  {(logs / 'gemm_path.txt').read_text().strip()}")
 for bench in sorted(out.glob("bench_gpu*.json")):
     data = json.loads(bench.read_text())
     cfg = data.get("machine_info", {}).get("fastprdc", {}).get("show_config", {})
@@ -23,6 +25,7 @@ for bench in sorted(out.glob("bench_gpu*.json")):
         for r in info.get("ratios", []):
             mark = "met" if r["met"] else "MISSED"
             print(f"      {r['name']} = {r['value']:.3f} ({r['op']} {r['goal']}: {mark})")
-        for key in ("n_rechecked", "peak_device_bytes", "torch_decisions_differing_from_oracle"):
-            if key in info.get("checks", {}):
-                print(f"      {key}: {info['checks'][key]}")
+        shown = ("n_rechecked", "peak_device_bytes", "torch_decisions_differing_from_oracle")
+        for key, value in info.get("checks", {}).items():
+            if key in shown or key.endswith(("_seconds", "_rechecks", "_identical")):
+                print(f"      {key}: {value}")
