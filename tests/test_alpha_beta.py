@@ -273,3 +273,22 @@ def test_reference_synthcity(reference_case, backend):
     assert delta_synthcity(a, P) == pytest.approx(
         1 - (1 - got["delta_precision_alpha"]) * (len(a) - 1) / (2 * np.sum(a)), abs=1e-14
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_width_one_mean_is_the_same_everywhere(backend, dtype):
+    """One feature column: numpy would sum it pairwise, wider matrices row by row; the mean
+    (and so every centre distance and the decisions on them) is a running sum on every backend.
+    Here the fake mirrors the real farthest from the mean exactly onto the other side, so a
+    last-bit change of the mean moves that fake across the alpha = 1 radius."""
+    rng = np.random.default_rng(1)
+    real = rng.normal(size=(17, 1)).astype(dtype)
+    total = 0.0
+    for v in real[:, 0]:
+        total += float(v)
+    mean = total / 17
+    far = int(np.argmax(np.abs(real[:, 0].astype(np.float64) - mean)))
+    fake = np.array([[2 * mean - float(real[far, 0])], [0.0]])
+    got = fastprdc.alpha_precision_beta_recall(real, fake, sample_level=True, device=backend)
+    want = np.abs(fake[:, 0] - mean)
+    assert_same(got["fake_center_distance"], want, "distance to the running-sum mean")

@@ -485,3 +485,86 @@ def test_errors_do_not_modify_inputs():
         fastprdc.precision_recall(real, fake)
     np.testing.assert_array_equal(real, rc)
     np.testing.assert_array_equal(fake, fc)  # NaN positions compare equal here
+
+
+# ---------------------------------------------------------------------------
+# values that would be rounded or dropped, options beyond any machine, loose types
+# ---------------------------------------------------------------------------
+
+
+def test_object_arrays_that_float64_would_round_are_refused():
+    from fractions import Fraction
+
+    real = np.array([[2**53 + 1, 0], [0, 0], [1, 1]], dtype=object)
+    fake = np.array([[2**53, 0], [1, 0], [0, 1]], dtype=object)
+    _expect_error(lambda: P.knn(real, fake, 1), "cannot represent exactly", "rounds")
+    _expect_error(lambda: P.knn([[2**80], [0]], [[2**80 + 1], [1]], 1), "exactly")
+    thirds = np.array([[Fraction(1, 3), 0], [0, 0], [1, 1]], dtype=object)
+    _expect_error(lambda: P.knn(thirds, None, 1), "exactly")
+    exact = np.array([[1, 2.5], [3, 4], [5, Fraction(7, 2)]], dtype=object)
+    got = P.knn(exact, None, 1)
+    want = P.knn(exact.astype(np.float64), None, 1)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_masked_entries_are_refused_not_dropped():
+    real = np.ma.masked_array(_ok(), mask=np.zeros((30, 4), bool))
+    real.mask[3, 1] = True
+    _expect_error(lambda: fastprdc.precision_recall(real, _ok(25, seed=1)), "real", "masked")
+    unmasked = np.ma.masked_array(_ok())  # nothing masked: its values, as a plain array
+    assert fastprdc.precision_recall(unmasked, _ok(25, seed=1)) == fastprdc.precision_recall(
+        _ok(), _ok(25, seed=1)
+    )
+
+
+@pytest.mark.parametrize(
+    "option, value, fragment",
+    [
+        ("num_threads", 10**5, "num_threads=100000 is too large"),
+        ("num_threads", 2**31, "num_threads"),
+        ("tile_rows", 2**63, "tile_rows"),
+        ("max_memory", 2**70, "2^62"),
+    ],
+)
+def test_options_beyond_any_machine(backend, option, value, fragment):
+    """Refused before any work (libgomp would abort the process on 10^5 threads; native code
+    takes 63-bit sizes), on every backend alike."""
+    kwargs = {"device": backend, option: value}
+    _expect_error(lambda: fastprdc.precision_recall(_ok(), _ok(25, seed=1), **kwargs), fragment)
+
+
+def test_loose_types_get_clear_errors():
+    real, fake = _ok(), _ok(25, seed=1)
+    with pytest.raises(TypeError, match="sample_level must be True or False, got 'no'"):
+        fastprdc.evaluate(real, fake, sample_level="no")
+    with pytest.raises(TypeError, match="metrics must be a family name"):
+        fastprdc.evaluate(real, fake, metrics=None)
+    with pytest.raises(TypeError, match=r"params\['realism_score'\] must map parameter names"):
+        fastprdc.evaluate(real, fake, metrics="all", params={"realism_score": 0.5})
+    _expect_error(
+        lambda: fastprdc.evaluate(real, fake, metrics="all", k={"alpha_precision_beta_recall": 3}),
+        "alpha_precision_beta_recall", "takes no k",
+    )  # fmt: skip
+    _expect_error(lambda: fastprdc.evaluate(real, fake, k="3"), "positive int", "'3'")
+    zero_d = fastprdc.evaluate(real, fake, k=np.array(3))
+    assert zero_d.scalars == fastprdc.evaluate(real, fake, k=3).scalars
+
+
+def test_center_too_large_for_finite_distances(backend):
+    """Named and refused on every backend alike (not inf distances on one, an error naming an
+    internal array on another)."""
+    _expect_error(
+        lambda: fastprdc.alpha_precision_beta_recall(
+            _ok(d=3), _ok(25, d=3, seed=1), center=np.full(3, 1.5e308), device=backend
+        ),
+        "center has values too large",
+    )  # fmt: skip
+
+
+def test_torch_cpu_tensor_in_an_autograd_graph_is_read():
+    torch = pytest.importorskip("torch")
+    real = torch.tensor(_ok(), requires_grad=True)
+    fake = torch.tensor(_ok(25, seed=1))
+    got = fastprdc.precision_recall(real, fake, k=3)
+    assert got == fastprdc.precision_recall(_ok(), _ok(25, seed=1), k=3)
+    assert real.grad is None

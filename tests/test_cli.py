@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -597,7 +598,7 @@ def test_eval_report_and_plot(files, capsys):
     "option, name, fragment",
     [
         ("--report", "r.txt", ".html or .htm"),
-        ("--plot", "p.jpg", ".png or .pdf"),
+        ("--plot", "p.jpg", ".png or .pdf or .svg"),
         ("--plot", "missing_dir/p.png", "no such directory"),
         ("--json", "missing_dir/o.json", "no such directory"),
     ],
@@ -985,3 +986,31 @@ def test_terminal_gets_progress_bars(dup_files):
     text = seen.decode(errors="replace")
     assert "fastprdc kNN real" in text and "fastprdc cross pass" in text and "\r" in text
     assert b"precision" in out
+
+
+def test_json_to_stdout_and_svg_plot(files, capsys):
+    """``--json -``: the JSON alone on stdout (for pipes); ``--plot x.svg`` writes SVG."""
+    real, fake, tmp = files
+    code, out, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--k", "3",
+                          "--json", "-", "--quiet")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)  # nothing but the JSON
+    _assert_json_scalars(data, fastprdc.evaluate(real, fake, k=3, metrics="all"))
+    assert not (Path.cwd() / "-").exists()
+    pytest.importorskip("matplotlib")
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--plot",
+                        tmp / "s.svg", "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert b"<svg" in (tmp / "s.svg").read_bytes()[:2000]
+
+
+def test_center_file_must_hold_one_vector(files, capsys):
+    real, _, tmp = files
+    np.save(tmp / "centre_row.npy", real[:1].astype(np.float64))  # (1, d): one vector
+    np.save(tmp / "centres.npy", real[:5])  # five rows: not a centre
+    args = ("eval", tmp / "real.npy", tmp / "fake.npy", "--metrics", "alpha_precision_beta_recall")
+    code, _out, err = _run(capsys, *args, "--center", tmp / "centre_row.npy", "--quiet")
+    assert code == 0, err
+    code, _, err = _run(capsys, *args, "--center", tmp / "centres.npy")
+    assert code != 0
+    assert "expected one vector" in err and "(5, " in err

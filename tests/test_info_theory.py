@@ -93,6 +93,10 @@ def test_zero_distances_give_minus_inf_and_one_warning(backend, kind, rng):
         got = fastprdc.pce_rce_re(real, fake, k=k, device=backend)
     ours = [w for w in record if issubclass(w.category, RuntimeWarning)]
     assert len(ours) == 1, [str(w.message) for w in ours]
+    assert ours[0].filename == __file__  # attributed to the caller's line, not the library's
+    with pytest.warns(RuntimeWarning) as via_evaluate:
+        fastprdc.evaluate(real, fake, metrics="pce_rce_re", k=k, device=backend)
+    assert via_evaluate[0].filename == __file__
     numbers = [int(x) for x in re.findall(r"\d+", str(ours[0].message))]
     # the counts of real and of fake samples with a zero distance in one of their terms
     assert terms["_zero_real"] in numbers and terms["_zero_fake"] in numbers, str(ours[0].message)

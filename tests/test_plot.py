@@ -377,7 +377,9 @@ def test_save_summary_png_pdf_and_bad_suffix(res_labelled, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pdf = plot.save_summary(res_labelled, str(tmp_path / "out.PDF"))
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    with pytest.raises(ValueError, match=r"\.png or \.pdf.*'\.jpg'"):
+    svg = plot.save_summary(res_labelled, tmp_path / "out.svg")
+    assert b"<svg" in svg.read_bytes()[:2000]
+    with pytest.raises(ValueError, match=r"\.png, \.pdf, \.svg files.*'\.jpg'"):
         plot.save_summary(res_labelled, tmp_path / "out.jpg")
     assert not (tmp_path / "out.jpg").exists()
 

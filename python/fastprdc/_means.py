@@ -23,12 +23,18 @@ def mean_shift(top: float, n: int) -> int:
 
 
 def float64_mean(X: np.ndarray) -> np.ndarray:
-    """The float64 mean along axis 0 (of the rows of a matrix: numpy's sequential sum over rows,
-    then / n; of a vector: numpy's pairwise sum). When the sum could overflow, the values are
-    scaled by 2^-s (s = bit length of n) first and the mean scaled back: exact scaling, so for
-    data in the usual range this is ``np.mean(X, axis=0)``. Infinite values give +-inf."""
+    """The float64 mean along axis 0. Of the rows of a (C-ordered) matrix: their sum in row
+    order, sequentially, then / n (numpy's axis-0 reduction; for a single column, whose
+    reduction numpy would sum pairwise, a running sum: every width and every backend, the GPU
+    kernels included, sum the same way). Of a vector: numpy's pairwise sum. When the sum could
+    overflow, the values are scaled by 2^-s (s = bit length of n) first and the mean scaled back:
+    exact scaling, so for data in the usual range this is ``np.mean(X, axis=0)`` (width > 1).
+    Infinite values give +-inf."""
     n = X.shape[0]
     s = mean_shift(max_abs(X), n)
-    if not s:
-        return np.mean(X, axis=0, dtype=np.float64)
-    return np.mean(np.asarray(X, dtype=np.float64) * 2.0**-s, axis=0) * 2.0**s
+    Y = np.asarray(X, dtype=np.float64) * 2.0**-s if s else X
+    if Y.ndim == 2 and Y.shape[1] == 1 and n:
+        mean = np.cumsum(Y[:, 0], dtype=np.float64)[-1:] / n
+    else:
+        mean = np.mean(Y, axis=0, dtype=np.float64)
+    return mean * 2.0**s if s else mean

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 import re
 from dataclasses import dataclass
 from typing import Callable, Union
@@ -23,6 +24,11 @@ _UNITS = {
     "g": 10**9, "gb": 10**9, "gi": 2**30, "gib": 2**30,
     "t": 10**12, "tb": 10**12, "ti": 2**40, "tib": 2**40,
 }  # fmt: skip
+# Upper limits of the run options: beyond them a value is a mistake, not a setting (libgomp
+# aborts the process when it cannot create the threads; native code takes 63-bit sizes).
+MAX_THREADS = max(1024, 4 * (os.cpu_count() or 1))
+MAX_TILE_ROWS = 2**31 - 1
+MAX_MEMORY = 2**62
 _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
 
 
@@ -74,16 +80,22 @@ def parse_memory(value: MemoryLike) -> int | None:
         )
     if nbytes <= 0:
         raise ValueError(f"max_memory must be positive, got {value!r}")
+    if nbytes > MAX_MEMORY:
+        raise ValueError(
+            f"max_memory={value!r} is more than 2^62 bytes; leave it None for no set budget"
+        )
     return nbytes
 
 
-def _positive_int_or_none(value: object, name: str) -> int | None:
+def _positive_int_or_none(value: object, name: str, most: int, why: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive int or None, got {value!r}")
     if int(value) < 1:
         raise ValueError(f"{name} must be >= 1, got {value!r}")
+    if int(value) > most:
+        raise ValueError(f"{name}={int(value)} is too large: at most {most} ({why})")
     return int(value)
 
 
@@ -113,8 +125,10 @@ def make_options(
         raise TypeError(f"progress must be a bool or a callable(done, total), got {progress!r}")
     return RunOptions(
         exact=bool(exact),
-        tile_rows=_positive_int_or_none(tile_rows, "tile_rows"),
-        num_threads=_positive_int_or_none(num_threads, "num_threads"),
+        tile_rows=_positive_int_or_none(tile_rows, "tile_rows", MAX_TILE_ROWS, "2^31 - 1"),
+        num_threads=_positive_int_or_none(
+            num_threads, "num_threads", MAX_THREADS, "the larger of 1024 and 4 per core here"
+        ),
         max_memory=parse_memory(max_memory),
         progress=callback,
     )

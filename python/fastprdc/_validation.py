@@ -20,6 +20,7 @@ import numpy as np
 from ._arrays import CUDA, DeviceMatrix, device_matrix, location, to_host
 
 __all__ = [
+    "check_bool",
     "check_k_limit",
     "check_realism_eps",
     "parse_boundary",
@@ -34,6 +35,13 @@ _BOUNDARIES = {"inclusive": False, "strict": True}
 
 def _as_array(x: Any, name: str) -> np.ndarray:
     """View ``x`` as a 2-D numpy array of a real dtype (no copy when already one)."""
+    if isinstance(x, np.ma.MaskedArray) and np.ma.getmaskarray(x).any():
+        raise ValueError(
+            f"{name} is a masked array with masked entries; fastprdc never drops values "
+            "silently: pass the rows you mean (e.g. x[~x.mask.any(axis=1)].data) or x.filled(v)"
+        )
+    if getattr(x, "requires_grad", False) and callable(getattr(x, "detach", None)):
+        x = x.detach()  # a torch tensor in an autograd graph: its values, without a copy
     try:
         a = np.asarray(x)
     except Exception as exc:
@@ -43,12 +51,28 @@ def _as_array(x: Any, name: str) -> np.ndarray:
     kind = a.dtype.kind
     if kind in "biuf":
         return a
-    if kind == "O" or (kind == "V" and a.dtype.names is None):  # objects, bfloat16-like
-        try:
-            return a.astype(np.float64 if kind == "O" else np.float32)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}") from exc
+    if kind == "V" and a.dtype.names is None:  # bfloat16-like
+        return a.astype(np.float32)
+    if kind == "O":
+        return _from_objects(a, name)
     raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+
+
+def _from_objects(a: np.ndarray, name: str) -> np.ndarray:
+    """float64 values of an object array (Python ints, floats, Fractions...), refused when a
+    finite one would be rounded (Python compares numbers of different types exactly)."""
+    try:
+        with np.errstate(over="ignore"):
+            out = a.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}: {exc}") from exc
+    finite = np.isfinite(out)
+    if not (out[finite].astype(object) == a[finite]).all():
+        raise ValueError(
+            f"{name} holds numbers that float64 cannot represent exactly; fastprdc never "
+            "rounds inputs silently: convert them yourself if rounding is acceptable"
+        )
+    return out
 
 
 _F32_INT_LIMIT = 2**24  # every integer up to 2^24 is exact in float32
@@ -218,8 +242,17 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """``value`` as a bool; TypeError for anything but a bool (a string like "no" is not)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def parse_k(k: Any, name: str = "k") -> tuple[list[int], bool]:
     """A positive int or a non-empty list of them -> (distinct ks in given order, is_list)."""
+    if isinstance(k, np.ndarray) and k.ndim == 0:
+        k = k.item()
     if _is_int(k):
         ks, is_list = [int(k)], False
     elif isinstance(k, (Sequence, np.ndarray)) and not isinstance(k, (str, bytes)):

@@ -31,7 +31,6 @@ from .io import LABEL_KEYS, load_features, load_labels
 __all__ = ["load_features", "load_labels", "main"]  # the readers live in fastprdc.io
 
 _REPORT_SUFFIXES = (".html", ".htm")
-_PLOT_SUFFIXES = (".png", ".pdf")
 
 
 def _metric_choices() -> tuple[str, ...]:
@@ -168,7 +167,9 @@ def _need_matplotlib(option: str) -> None:
 
 def _check_figure_outputs(args: argparse.Namespace) -> None:
     _check_output(args.report, "--report", _REPORT_SUFFIXES)
-    _check_output(args.plot, "--plot", _PLOT_SUFFIXES)
+    from fastprdc.plot import SAVE_FORMATS
+
+    _check_output(args.plot, "--plot", tuple(SAVE_FORMATS))
     if args.report is not None:
         _need_matplotlib("--report")
     elif args.plot is not None:
@@ -220,7 +221,13 @@ def _request(
     if args.center is not None:
         if "alpha_precision_beta_recall" not in names:
             raise CLIError("--center needs alpha_precision_beta_recall among --metrics")
-        center = load_features(args.center).reshape(-1)
+        center = np.asarray(load_features(args.center))
+        if center.ndim != 1 and not (center.ndim == 2 and center.shape[0] == 1):
+            raise CLIError(
+                f"--center {args.center}: expected one vector (shape (d,) or (1, d)), "
+                f"got shape {center.shape}"
+            )
+        center = center.reshape(-1)
         params.setdefault("alpha_precision_beta_recall", {})["center"] = center
     if params and ref is not None:  # the parameters not given keep the reference's
         stored = ref.params
@@ -338,7 +345,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace, client: Any) -> int:
-    _check_output(args.json, "--json")
+    _check_output(None if args.json == "-" else args.json, "--json")
     _check_output(args.samples, "--samples")
     _check_figure_outputs(args)
     from fastprdc.reference import Reference, is_reference_file
@@ -407,8 +414,11 @@ def _eval(args: argparse.Namespace, client: Any) -> int:
             **labels,
             **run,
         )
-    print(repr(result))  # includes the per-class table when labels were given
-    if args.json is not None:
+    if args.json == "-":  # the JSON alone on stdout, for pipes
+        print(result.to_json(samples=False))
+    else:
+        print(repr(result))  # includes the per-class table when labels were given
+    if args.json not in (None, "-"):
         result.to_json(args.json, samples=False)  # per-sample arrays: --samples only
         _note(args, f"wrote {args.json}")
     if args.samples is not None:
@@ -687,8 +697,8 @@ def _add_figure_options(p: argparse.ArgumentParser, what: str) -> None:
     )
     p.add_argument(
         "--plot",
-        metavar="FILE.png|pdf",
-        help=f"write one summary figure of {what} (.png or .pdf; needs matplotlib)",
+        metavar="FILE.png|pdf|svg",
+        help=f"write one summary figure of {what} (.png, .pdf or .svg; needs matplotlib)",
     )
     p.add_argument(
         "--dpi",
@@ -747,7 +757,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--json",
         metavar="OUT",
         help="write scalars, curves, info and the per-class table as JSON (no per-sample "
-        "arrays: see --samples)",
+        "arrays: see --samples); '-' prints the JSON alone on stdout instead of the table",
     )
     ev.add_argument(
         "--samples",

@@ -20,6 +20,11 @@ KLike = Union[int, str, Sequence[Union[int, str]]]
 
 
 def _families(metrics: str | Sequence[str]) -> list[str]:
+    if not isinstance(metrics, (str, Sequence)):
+        raise TypeError(
+            f"metrics must be a family name, a list of them or 'all', got {metrics!r}; "
+            f"families: {', '.join(FAMILIES)}"
+        )
     names = [metrics] if isinstance(metrics, str) else list(metrics)
     if names == ["all"]:
         return list(FAMILIES)
@@ -41,6 +46,12 @@ def _bind(names: list[str], params: Mapping[str, Mapping[str, Any]] | None) -> l
     unused = [name for name in params if name not in names]
     if unused:
         raise ValueError(f"params given for {unused[0]!r}, which is not among the metrics")
+    for name, value in params.items():
+        if not isinstance(value, Mapping):
+            raise TypeError(
+                f"params[{name!r}] must map parameter names to values, e.g. "
+                f"{{{name!r}: {FAMILIES[name].defaults!r}}}, got {value!r}"
+            )
     return [
         FAMILIES[name].with_params(**params[name]) if name in params else FAMILIES[name]
         for name in names
@@ -67,9 +78,14 @@ def _requests(
         unknown = [name for name in k if name not in names]
         if unknown:
             raise ValueError(f"k given for {unknown[0]!r}, which is not among the metrics")
+        no_k = [fam.name for fam in families if not fam.uses_k and k.get(fam.name) is not None]
+        if no_k:
+            raise ValueError(f"k given for {no_k[0]!r}, which takes no k")
         return [(fam, _family_ks(fam, k.get(fam.name), real)) for fam in families]
     if k is not None:
-        if isinstance(k, str) or (isinstance(k, Sequence) and any(isinstance(v, str) for v in k)):
+        if (isinstance(k, str) and k == "auto") or (
+            isinstance(k, Sequence) and not isinstance(k, str) and "auto" in list(k)
+        ):
             raise ValueError(
                 "k='auto' applies to precision_recall_cover only: pass "
                 "k={'precision_recall_cover': 'auto'} (other families keep their defaults)"

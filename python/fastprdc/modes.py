@@ -26,6 +26,7 @@ import numpy as np
 from ._backends import resolve_device
 from ._tables import format_per_class, is_number
 from ._validation import parse_boundary, validate_pair
+from ._warn import warn
 from .metrics._base import MetricFamily, run_families
 
 __all__ = ["format_per_class", "per_class", "validate_labels"]
@@ -115,9 +116,10 @@ def _ordered(keys: list[Any]) -> list[Any]:
 
 
 def _fit(
-    requests: Sequence[tuple[MetricFamily, Sequence[Any]]], n: int, m: int
+    requests: Sequence[tuple[MetricFamily, Sequence[Any]]], n: int, m: int, dim: int
 ) -> tuple[list[tuple[MetricFamily, list[Any]]], list[str]]:
-    """The (family, ks) requests a class of n reals and m fakes can run, and why others cannot."""
+    """The (family, ks) requests a class of n reals and m fakes can run, and why others cannot
+    (the family's own data check first: its message names its own terms, e.g. k' = C*k)."""
     kept: list[tuple[MetricFamily, list[Any]]] = []
     reasons: list[str] = []
     for family, ks in requests:
@@ -125,6 +127,8 @@ def _fit(
         # a family without k runs once (ks_for gives its single no-k entry)
         for k in family.ks_for(ks):
             try:
+                if family.check_data is not None:
+                    family.check_data([k], family.bound(), n, m, dim)
                 family.needs([k]).check(n, m)
             except ValueError as exc:
                 where = family.name if k is None else f"{family.name} k={k}"
@@ -245,11 +249,9 @@ def per_class(
     missing_in_real = [c for c in classes if c not in r_groups]
     common = [c for c in classes if c in r_groups and c in f_groups]
     if not common:
-        warnings.warn(
+        warn(
             "per_class: no class id occurs in both real_labels and fake_labels "
-            f"(real: {_preview(list(r_groups))}; fake: {_preview(list(f_groups))})",
-            RuntimeWarning,
-            stacklevel=2,
+            f"(real: {_preview(list(r_groups))}; fake: {_preview(list(f_groups))})"
         )
 
     progress = run_options.pop("progress", False)
@@ -279,7 +281,7 @@ def per_class(
                     f"has N={n_c} real and M={m_c} fake"
                 )
                 continue
-            kept, reasons = _fit(requests, n_c, m_c)
+            kept, reasons = _fit(requests, n_c, m_c, int(real.shape[1]))
             if not kept:
                 skipped[c] = "; ".join(reasons)
                 continue
@@ -299,7 +301,7 @@ def per_class(
                     **run_options,
                 )
             for w in caught:  # re-issue, saying which class it came from
-                warnings.warn(f"class {c!r}: {w.message}", w.category, stacklevel=2)
+                warn(f"class {c!r}: {w.message}", w.category)
             evaluated.append(c)
             scalars[c] = res.scalars
             curves[c] = res.curves

@@ -697,17 +697,19 @@ def summary(result: EvaluationResult, *, k: int | None = None) -> Figure:
     return _layout(panels, None, ncols=ncols, size=(5.2, 4.2), title=_title(result))
 
 
+SAVE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}  # file suffix -> matplotlib format
+
+
 def save_summary(
     result: EvaluationResult, path: str | Path, *, dpi: int = 150, **kwargs: Any
 ) -> Path:
-    """Write :func:`summary` to ``path``: PNG or PDF by its suffix (ValueError otherwise), at
-    ``dpi``. Other keyword arguments go to :func:`summary`. Returns the path."""
+    """Write :func:`summary` to ``path``: PNG, PDF or SVG by its suffix (ValueError otherwise),
+    at ``dpi``. Other keyword arguments go to :func:`summary`. Returns the path."""
     path = Path(path)
-    formats = {".png": "png", ".pdf": "pdf"}
-    fmt = formats.get(path.suffix.lower())
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(
-            f"save_summary writes .png or .pdf files, got {path.name!r} "
+            f"save_summary writes {', '.join(SAVE_FORMATS)} files, got {path.name!r} "
             f"(suffix {path.suffix or 'none'!r})"
         )
     fig = summary(result, **kwargs)

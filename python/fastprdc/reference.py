@@ -437,7 +437,7 @@ class Reference:
         n_c = len(rows)
         if n_c < modes._MIN_ROWS:
             return None
-        kept, _ = modes._fit(self._requests, n_c, _NO_FAKE_LIMIT)
+        kept, _ = modes._fit(self._requests, n_c, _NO_FAKE_LIMIT, real_v.shape[1])
         if not kept:
             return None
         quiet = replace(opts, progress=None)
@@ -669,12 +669,15 @@ class Reference:
             else:
                 wanted.setdefault(family.name, [None])
         k_text = {name: ks for name, ks in wanted.items() if ks != [None]}
+        all_ks = sorted({k for ks in k_text.values() for k in ks})
+        cli_k = f" --k {' '.join(map(str, all_ks))}" if all_ks else ""
         return (
             f"this reference cannot serve the request on {where}: "
             + "; ".join(lines)
-            + f". It was built for {_request_text(self._requests)}. Build a Reference for the "
-            f"request instead, e.g. Reference(real, metrics={list(wanted)}, k={k_text}) with "
-            "the params of this request, or use fastprdc.evaluate"
+            + f". It was built for {_request_text(self._requests)}. Build a reference for the "
+            f"request instead (Python: Reference(real, metrics={list(wanted)}, k={k_text}) with "
+            f"the params of this request; command line: fastprdc reference REAL --out OUT.npz "
+            f"--metrics {' '.join(wanted)}{cli_k}), or evaluate without one"
         )
 
     def _check_run(self, opts: RunOptions, backend: Any) -> None:

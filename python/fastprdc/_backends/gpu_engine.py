@@ -344,7 +344,7 @@ class GpuEngine:
         if side < 1:
             raise ValueError(
                 f"max_memory={opts.max_memory} is too small for one tile row on the GPU; "
-                f"give at least {4 + 40 * cap} bytes"
+                f"give at least {8 + 80 * cap} bytes"
             )
         return max(1, min(self.tile_max, side))
 

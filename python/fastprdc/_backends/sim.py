@@ -64,9 +64,7 @@ class SimOps:
 
     def launch(self, kernel: str, n: int, p: np.ndarray, t: np.ndarray) -> None:
         if n > 0:
-            _core.sim_launch(
-                kernel, int(n), p.tobytes(), t.tobytes(), self.num_threads, self.order
-            )
+            _core.sim_launch(kernel, int(n), p.tobytes(), t.tobytes(), self.num_threads, self.order)
 
     def gemm(
         self,

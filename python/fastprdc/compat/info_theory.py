@@ -29,11 +29,11 @@ warning).
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 
+from .._warn import warn
 from ._common import largest_preimage, round_down, to_numpy
 
 __all__ = ["compute_fd", "compute_metrics"]
@@ -170,12 +170,10 @@ def compute_metrics(
     re = _entropy(n, n - 1, k, r_real, dim)
     zeros = int((nu_fake == 0).sum() + (nu_real == 0).sum() + (r_real == 0).sum())
     if zeros:
-        warnings.warn(
+        warn(
             f"compute_metrics: {zeros} zero k-th neighbour distances (duplicates): their "
             "log terms are -inf, and so are the entropies that include them (upstream: "
-            "numpy's 'divide by zero encountered in log')",
-            RuntimeWarning,
-            stacklevel=2,
+            "numpy's 'divide by zero encountered in log')"
         )
     fd = compute_fd(real_in, fake_in)
     return {

@@ -22,7 +22,7 @@ from .._backends import resolve_device
 from .._dispatch import distributed, is_distributed_input
 from .._engine import EngineOutput, Needs, SideOutput
 from .._options import MemoryLike, ProgressLike, RunOptions, make_options
-from .._validation import parse_boundary, validate_pair
+from .._validation import check_bool, parse_boundary, validate_pair
 from ..result import EvaluationResult
 
 __all__ = [
@@ -148,6 +148,7 @@ def run_families(
     earlier for the merged needs (``fastprdc.Reference``); the engine then skips the real passes.
     Dask arrays run on the current Dask client (``fastprdc.distributed``).
     """
+    sample_level = check_bool(sample_level, "sample_level")
     if is_distributed_input(real, fake):
         return distributed().run_families(
             real, fake, requests, boundary=boundary, sample_level=sample_level, device=device,

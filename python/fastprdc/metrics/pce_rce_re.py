@@ -9,7 +9,6 @@ PCE = H(F, R) - H(R), RCE = H(R, F) - H(R), RE = H(F) - H(R).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 from .._engine import EngineOutput, Needs
 from .._options import MemoryLike, ProgressLike
 from .._validation import parse_k
+from .._warn import warn
 from ._base import Derived, MetricFamily, reshape_single, run_families
 
 __all__ = ["FAMILY", "digamma_int", "log_unit_ball_volume", "pce_rce_re"]
@@ -81,12 +81,10 @@ def _derive(
             for name, t in terms.items():
                 samples[name + "_terms"][k] = t
     if zero_counts:
-        warnings.warn(
+        warn(
             "pce_rce_re: zero k-th neighbour distances (exact duplicates) at "
             + "; ".join(zero_counts)
-            + ": their log terms are -inf, and so is every entropy that includes them",
-            RuntimeWarning,
-            stacklevel=5,  # the caller of pce_rce_re / evaluate
+            + ": their log terms are -inf, and so is every entropy that includes them"
         )
     return Derived(scalars, samples, {})
 
