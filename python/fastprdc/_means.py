@@ -23,13 +23,12 @@ def mean_shift(top: float, n: int) -> int:
 
 
 def float64_mean(X: np.ndarray) -> np.ndarray:
-    """The float64 mean along axis 0. Of the rows of a (C-ordered) matrix: their sum in row
-    order, sequentially, then / n (numpy's axis-0 reduction; for a single column, whose
-    reduction numpy would sum pairwise, a running sum: every width and every backend, the GPU
-    kernels included, sum the same way). Of a vector: numpy's pairwise sum. When the sum could
-    overflow, the values are scaled by 2^-s (s = bit length of n) first and the mean scaled back:
-    exact scaling, so for data in the usual range this is ``np.mean(X, axis=0)`` (width > 1).
-    Infinite values give +-inf."""
+    """The float64 mean along axis 0. Of the rows of a C-ordered matrix: their running sum in
+    row order, then / n, for every width and on every backend (numpy's axis-0 reduction does
+    this for width > 1; a single column, which numpy would sum pairwise, goes through cumsum).
+    Of a vector: numpy's pairwise sum. When the sum could overflow, the values are scaled by
+    2^-s (s = bit length of n) first and the mean scaled back (exact). Infinite values give
+    +-inf."""
     n = X.shape[0]
     s = mean_shift(max_abs(X), n)
     Y = np.asarray(X, dtype=np.float64) * 2.0**-s if s else X

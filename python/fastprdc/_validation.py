@@ -23,6 +23,7 @@ __all__ = [
     "check_bool",
     "check_k_limit",
     "check_realism_eps",
+    "check_values",
     "parse_boundary",
     "parse_k",
     "validate_features",
@@ -137,7 +138,7 @@ def _finalize(a: np.ndarray, dtype: type, name: str) -> np.ndarray:
         a = a.astype(np.float32)
     out = np.ascontiguousarray(a, dtype=dtype)
     if a.dtype.kind == "f" or a.dtype.kind == "V":
-        _check_finite(out, name)
+        check_values(out, name)
     return out
 
 
@@ -147,7 +148,9 @@ def max_magnitude(dim: int) -> float:
     return float(np.finfo(np.float64).max) / (2.0 * np.sqrt(float(dim))) * (1.0 - 2.0**-40)
 
 
-def _check_finite(a: np.ndarray, name: str) -> None:
+def check_values(a: np.ndarray, name: str) -> None:
+    """ValueError naming ``name`` and its first bad row when a value of the 2-D float array
+    ``a`` is NaN, infinite or beyond ``max_magnitude`` of its width."""
     # min/max propagate NaN and need no temporary: a fast test before locating the row.
     hi, lo = a.max(), a.min()
     if np.isfinite(hi) and np.isfinite(lo):

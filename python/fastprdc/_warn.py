@@ -3,11 +3,12 @@ whichever entry point (a metric function, evaluate, Reference, the compat layer)
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
 
-_PACKAGE = str(Path(__file__).resolve().parent)
+_PACKAGE = str(Path(__file__).resolve().parent) + os.sep
 
 
 def warn(message: str, category: type[Warning] = RuntimeWarning) -> None:

@@ -345,7 +345,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace, client: Any) -> int:
-    _check_output(None if args.json == "-" else args.json, "--json")
+    json_out = args.json  # "-": stdout
+    _check_output(None if json_out == "-" else json_out, "--json")
     _check_output(args.samples, "--samples")
     _check_figure_outputs(args)
     from fastprdc.reference import Reference, is_reference_file
@@ -414,12 +415,12 @@ def _eval(args: argparse.Namespace, client: Any) -> int:
             **labels,
             **run,
         )
-    if args.json == "-":  # the JSON alone on stdout, for pipes
+    if json_out == "-":  # the JSON alone on stdout, for pipes
         print(result.to_json(samples=False))
     else:
         print(repr(result))  # includes the per-class table when labels were given
-    if args.json not in (None, "-"):
-        result.to_json(args.json, samples=False)  # per-sample arrays: --samples only
+    if json_out is not None and json_out != "-":
+        result.to_json(json_out, samples=False)  # per-sample arrays: --samples only
         _note(args, f"wrote {args.json}")
     if args.samples is not None:
         with open(args.samples, "wb") as fh:  # written under the exact name given

@@ -83,9 +83,8 @@ def _requests(
             raise ValueError(f"k given for {no_k[0]!r}, which takes no k")
         return [(fam, _family_ks(fam, k.get(fam.name), real)) for fam in families]
     if k is not None:
-        if (isinstance(k, str) and k == "auto") or (
-            isinstance(k, Sequence) and not isinstance(k, str) and "auto" in list(k)
-        ):
+        given = [k] if isinstance(k, str) else list(k) if isinstance(k, Sequence) else []
+        if "auto" in given:
             raise ValueError(
                 "k='auto' applies to precision_recall_cover only: pass "
                 "k={'precision_recall_cover': 'auto'} (other families keep their defaults)"

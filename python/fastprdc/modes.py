@@ -127,8 +127,7 @@ def _fit(
         # a family without k runs once (ks_for gives its single no-k entry)
         for k in family.ks_for(ks):
             try:
-                if family.check_data is not None:
-                    family.check_data([k], family.bound(), n, m, dim)
+                family.check_sizes([k], n, m, dim)
                 family.needs([k]).check(n, m)
             except ValueError as exc:
                 where = family.name if k is None else f"{family.name} k={k}"

@@ -111,6 +111,12 @@ class MetricFamily:
             merged = self.check(merged)
         return replace(self, params=merged)
 
+    def check_sizes(self, ks: Sequence[Any], n: int, m: int, dim: int) -> None:
+        """The family's own data check (``check_data``) for these ks on n reals and m fakes of
+        width ``dim``: ValueError in its own terms (e.g. k' = C*k) before any pass runs."""
+        if self.check_data is not None:
+            self.check_data(self.ks_for(ks), self.bound(), n, m, dim)
+
     def needs(self, ks: Sequence[int]) -> Needs:
         """What the primitives must compute for these ks."""
         return self.needs_fn(self.ks_for(ks), self.bound())
@@ -180,8 +186,7 @@ def plan_requests(
     run first). Shared by every executor."""
     resolved = [(family, family.ks_for(ks)) for family, ks in requests]
     for family, ks in resolved:
-        if family.check_data is not None:
-            family.check_data(ks, family.bound(), n, m, dim)
+        family.check_sizes(ks, n, m, dim)
     return resolved, merged_needs(resolved)
 
 

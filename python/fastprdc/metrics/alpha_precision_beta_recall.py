@@ -16,7 +16,7 @@ import numpy as np
 
 from .._engine import FAKE_MEAN, REAL_MEAN, EngineOutput, Needs, given_centre
 from .._options import MemoryLike, ProgressLike
-from .._validation import max_magnitude
+from .._validation import check_values
 from ._base import NO_K, Derived, MetricFamily, reshape_single, run_families
 
 __all__ = ["FAMILY", "alpha_precision_beta_recall"]
@@ -47,12 +47,7 @@ def _check_data(ks: Sequence[Any], params: Mapping[str, Any], n: int, m: int, d:
         return
     if center.shape[0] != d:
         raise ValueError(f"center has width {center.shape[0]} but the features have width {d}")
-    limit = max_magnitude(d)
-    if np.abs(center).max() > limit:
-        raise ValueError(
-            f"center has values too large for finite distances: |value| must be <= {limit:.6g} "
-            f"for width {d}"
-        )
+    check_values(center.reshape(1, -1), "center")  # within max_magnitude(d), as the features
 
 
 def _centre(params: Mapping[str, Any]) -> tuple[str, Any]:
