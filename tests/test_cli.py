@@ -4,7 +4,8 @@ with every per-sample array, mode level from label files or keys inside the .npz
 ``--report``/``--plot``, per-file keys), ``reference`` and ``eval`` of a saved reference (the
 same numbers as a plain ``eval``), progress bars and warnings on stderr (terminal, redirected,
 ``--quiet``, ``--progress``), ``max_memory`` too small, ``info`` and ``demo`` (with
-``--report``/``--plot``). The reader itself (fastprdc.io) is tested in test_io.py; the
+``--report``/``--plot``), ``show`` of saved results (table, report, plot, several side by
+side). The reader itself (fastprdc.io) is tested in test_io.py; the
 CLI-written report in a browser in test_report.py."""
 
 from __future__ import annotations
@@ -633,6 +634,82 @@ def test_demo_report_and_plot(tmp_path, capsys):
         assert family in text, family
     assert "Missing from fake (dropped modes): <strong>8, 9</strong>" in text
     assert (tmp_path / "demo.png").read_bytes()[:8] == PNG
+
+
+# ---------------------------------------------------------------------------
+# show: saved results printed, plotted, reported, compared
+# ---------------------------------------------------------------------------
+
+
+def _saved_runs(capsys, tmp, steps):
+    """`eval --json STEP.json` of fakes drifting away from real (and the label files)."""
+    real, fake = _data()
+    rng = np.random.default_rng(5)
+    np.save(tmp / "real_labels.npy", rng.integers(0, 2, len(real)))
+    np.save(tmp / "fake_labels.npy", rng.integers(0, 2, len(fake)))
+    for i, step in enumerate(steps):
+        np.save(tmp / f"fake{step}.npy", fake + np.float32(0.5 * i))
+        code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / f"fake{step}.npy",
+                            "--json", tmp / f"{step}.json", "--quiet", "--real-labels",
+                            tmp / "real_labels.npy", "--fake-labels",
+                            tmp / "fake_labels.npy")  # fmt: skip
+        assert code == 0, err
+    return [tmp / f"{step}.json" for step in steps]
+
+
+def test_show_prints_the_saved_table(files, capsys):
+    _, _, tmp = files
+    (path,) = _saved_runs(capsys, tmp, [100])
+    code, out, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake100.npy",
+                          "--real-labels", tmp / "real_labels.npy", "--fake-labels",
+                          tmp / "fake_labels.npy", "--quiet")  # fmt: skip
+    table = out
+    code, out, err = _run(capsys, "show", path)
+    assert code == 0, err
+    strip = [line for line in table.splitlines() if " s, " not in line]  # the run's time
+    assert [line for line in out.splitlines() if " s, " not in line] == strip
+    assert "Per class" in out
+
+
+def test_show_report_plot_and_compare(files, capsys):
+    pytest.importorskip("matplotlib")
+    _, _, tmp = files
+    paths = _saved_runs(capsys, tmp, [1000, 2000, 3000])
+    code, out, err = _run(capsys, "show", paths[0], "--report", tmp / "r.html", "--plot",
+                          tmp / "s.svg", "--dpi", "40")  # fmt: skip
+    assert code == 0, err
+    page = (tmp / "r.html").read_text(encoding="utf-8")
+    assert "<title>fastprdc: 1000.json</title>" in page and "Per class" in page
+    assert b"<svg" in (tmp / "s.svg").read_bytes()[:2000]
+    code, out, err = _run(capsys, "show", *paths, "--plot", tmp / "cmp.png", "--xlabel", "step")
+    assert code == 0, err
+    assert [line for line in out.splitlines() if line.startswith("== ")] == [
+        "== 1000.json ==", "== 2000.json ==", "== 3000.json =="
+    ]  # fmt: skip
+    assert (tmp / "cmp.png").read_bytes()[:8] == PNG and "wrote" in err
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--report", "r.html"], "--report describes one result, got 2"),
+        (["--plot", "p.jpg"], ".png or .pdf or .svg"),
+    ],
+)
+def test_show_bad_requests(files, capsys, extra, fragment):
+    _, _, tmp = files
+    paths = _saved_runs(capsys, tmp, [1, 2])
+    code, out, err = _run(capsys, "show", *paths, *[tmp / e if "." in e else e for e in extra])
+    assert code == 2 and fragment in err and out == ""
+
+
+def test_show_refuses_what_is_not_a_result(files, capsys):
+    _, _, tmp = files
+    (tmp / "other.json").write_text('{"hello": 1}', encoding="utf-8")
+    code, out, err = _run(capsys, "show", tmp / "other.json")
+    assert code == 2 and "not a fastprdc result" in err and "'hello'" in err
+    code, out, err = _run(capsys, "show", tmp / "missing.json")
+    assert code == 2 and "missing.json" in err and out == ""
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Command line interface: ``fastprdc eval | reference | info | demo`` (also ``python -m
+"""Command line interface: ``fastprdc eval | reference | show | info | demo`` (also ``python -m
 fastprdc``).
 
 - ``fastprdc eval REAL FAKE``: the result table; ``--json`` (scalars, curves, info, the
@@ -6,6 +6,8 @@ fastprdc``).
   ``--report`` (one self-contained HTML file), ``--plot`` (one summary figure). REAL may be
   a reference file written by ``fastprdc reference`` (recognised by its content).
 - ``fastprdc reference REAL --out FILE``: builds a :class:`fastprdc.Reference` and saves it.
+- ``fastprdc show RESULT.json ...``: the tables of saved results; ``--report`` / ``--plot`` of
+  one, or ``--plot`` of several side by side.
 - Progress bars only when stderr is a terminal (or with ``--progress``); warnings print as
   one ``fastprdc: warning: ...`` line each, and ``--quiet`` silences both.
 
@@ -484,6 +486,49 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from fastprdc import EvaluationResult
+
+    if args.report is not None and len(args.results) > 1:
+        raise CLIError(
+            f"--report describes one result, got {len(args.results)}: give one RESULT (with "
+            "several, --plot draws them side by side)"
+        )
+    _check_figure_outputs(args)
+    results = {}
+    for path in args.results:
+        if Path(path).name in results:
+            raise CLIError(f"{path}: two results named {Path(path).name!r}; rename one")
+        results[Path(path).name] = EvaluationResult.from_json(Path(path))
+    for i, (name, result) in enumerate(results.items()):
+        if len(results) > 1:
+            print(("\n" if i else "") + f"== {name} ==")
+        print(repr(result))
+    if len(results) == 1:
+        ((name, result),) = results.items()
+        _write_figures(result, args, f"fastprdc: {name}")
+    elif args.plot is not None:
+        from fastprdc import plot as plots
+
+        labels = [_compare_label(Path(p).stem) for p in args.results]
+        fig = plots.compare(list(results.values()), labels, xlabel=args.xlabel)
+        fmt = plots.SAVE_FORMATS[Path(args.plot).suffix.lower()]
+        fig.savefig(args.plot, format=fmt, dpi=150 if args.dpi is None else args.dpi)
+        _note(args, f"wrote {args.plot}")
+    return 0
+
+
+def _compare_label(stem: str) -> int | float | str:
+    """A file's label in a comparison: its stem, as a number when it is one (training
+    steps: a line plot), else as it is (generators: bars)."""
+    for kind in (int, float):
+        try:
+            return kind(stem)
+        except ValueError:
+            pass
+    return stem
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from fastprdc._config import show_config
 
@@ -718,7 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact kNN evaluation metrics for generative models.",
     )
     parser.add_argument("--version", action="version", version=f"fastprdc {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{eval,reference,info,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{eval,reference,show,info,demo}")
     sub.required = True
 
     ev = sub.add_parser(
@@ -808,6 +853,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label_options(rf, fake=False)
     _add_run_options(rf)
     rf.set_defaults(func=_cmd_reference)
+
+    sh = sub.add_parser(
+        "show",
+        help="print, plot or report results saved by `eval --json`",
+        description="Read results written by `fastprdc eval --json` (or "
+        "EvaluationResult.to_json) and print their tables; with one RESULT, --report and "
+        "--plot as in `eval`; with several, --plot draws them side by side (one panel per "
+        "metric; a line over the file names when every name is a number, e.g. 1000.json "
+        "2000.json for training steps, else bars).",
+    )
+    sh.add_argument("results", nargs="+", metavar="RESULT", help="a result .json file")
+    _add_figure_options(sh, "the result")
+    sh.add_argument(
+        "--xlabel", metavar="TEXT", help="x axis label of a comparison (default: step for a line)"
+    )
+    sh.add_argument("--quiet", action="store_true", help="no messages on stderr")
+    sh.set_defaults(func=_cmd_show)
 
     info = sub.add_parser("info", help="show build and runtime configuration")
     info.set_defaults(func=_cmd_info)

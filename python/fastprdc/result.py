@@ -4,47 +4,19 @@ rendered by ``_tables.format_result``)."""
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 
+from ._json import PER_SAMPLE, check_class_keys, decode, encode, plain
 from ._tables import format_result
 
 __all__ = ["EvaluationResult"]
 
 PathLike = Union[str, Path]
-
-#: Per-class entries that hold per-sample arrays (left out by ``to_dict(samples=False)``).
-_PER_SAMPLE = ("samples", "indices")
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars -> Python scalars, arrays -> lists, containers recursively."""
-    if isinstance(value, dict):
-        return {
-            (_plain(k) if isinstance(k, np.generic) else k): _plain(v) for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _strict_json(value: Any) -> Any:
-    """Non-finite floats -> "Infinity" / "-Infinity" / "NaN" so the output is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {k: _strict_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_strict_json(v) for v in value]
-    return value
 
 
 @dataclass
@@ -88,16 +60,17 @@ class EvaluationResult:
         ``samples`` and ``indices``): scalars, curves, info and the per-class table only,
         a size independent of the number of samples (what ``fastprdc eval --json`` writes).
         """
-        out = {"scalars": _plain(self.scalars), "info": _plain(self.info)}
+        out = {"scalars": plain(self.scalars), "info": plain(self.info)}
         if self.curves:
-            out["curves"] = _plain(self.curves)
+            out["curves"] = plain(self.curves)
         if samples and self.samples is not None:
-            out["samples"] = _plain(self.samples)
+            out["samples"] = plain(self.samples)
         if self.per_class is not None:
             per_class = self.per_class
+            check_class_keys(list(per_class.get("classes", [])))
             if not samples:
-                per_class = {k: v for k, v in per_class.items() if k not in _PER_SAMPLE}
-            out["per_class"] = _plain(per_class)
+                per_class = {k: v for k, v in per_class.items() if k not in PER_SAMPLE}
+            out["per_class"] = plain(per_class)
         return out
 
     def to_json(
@@ -105,12 +78,34 @@ class EvaluationResult:
     ) -> str:
         """Strict JSON text of :meth:`to_dict` (non-finite floats as strings); written to
         ``path`` when one is given. ``samples=False``: without per-sample arrays."""
-        text = json.dumps(
-            _strict_json(self.to_dict(samples=samples)), indent=indent, allow_nan=False
-        )
+        text = encode(self.to_dict(samples=samples), indent)
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationResult:
+        """The result that :meth:`to_dict` described: ks and class ids back as keys, per-sample
+        arrays and curves back as numpy arrays (bool, int64 or float64), non-finite values
+        back as floats. Raises ValueError when ``data`` is not such a dict."""
+        return cls(**decode(data))
+
+    @classmethod
+    def from_json(cls, source: PathLike) -> EvaluationResult:
+        """Read what :meth:`to_json` (or ``fastprdc eval --json``) wrote: a file path, or the
+        JSON text itself. ``to_json`` of the result read gives the same text back."""
+        text, where = str(source), "the text given"
+        if not (isinstance(source, str) and text.lstrip()[:1] in ("{", "[")):
+            where = str(source)
+            try:
+                text = Path(source).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"cannot read a result from {source}: {exc}") from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where} is not JSON: {exc}") from exc
+        return cls.from_dict(data)
 
     def plot(self, kind: str = "summary", **kwargs: Any) -> Any:
         """A matplotlib Figure of this result: ``kind`` is ``"summary"``, ``"metrics_vs_k"``,

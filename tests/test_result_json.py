@@ -1,0 +1,187 @@
+"""EvaluationResult's JSON both ways: ``from_json(to_json())`` gives the same result back (the
+same text, table, keys and arrays) for every family, with and without per-sample arrays and
+per-class tables, class ids of every kind, non-finite values; bad documents are refused with
+a message that names the problem. The ``fastprdc show`` command is tested in test_cli.py."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from _helpers import ALL_FAMILIES
+
+import fastprdc
+from fastprdc import EvaluationResult
+
+
+def _pair(rng, dtype, n=90, m=80, d=5):
+    real = rng.standard_normal((n, d)).astype(dtype)
+    fake = (0.4 + rng.standard_normal((m, d))).astype(dtype)
+    return real, fake
+
+
+def _assert_same(a: EvaluationResult, b: EvaluationResult) -> None:
+    """Equal scalars (NaN equal to NaN), curves, samples and per-class tables, and keys of the
+    same Python types: what every caller of a result reads."""
+
+    def same(x, y, where):
+        if isinstance(x, dict):
+            assert isinstance(y, dict) and list(x) == list(y), where
+            for (kx, vx), ky in zip(x.items(), y):
+                assert type(kx) is type(ky), (where, kx, ky)
+                same(vx, y[ky], f"{where}.{kx!r}")
+        elif isinstance(x, np.ndarray):
+            assert isinstance(y, np.ndarray), where
+            assert x.dtype.kind == y.dtype.kind, (where, x.dtype, y.dtype)
+            np.testing.assert_array_equal(x, y, err_msg=where)
+        elif isinstance(x, float) and math.isnan(x):
+            assert isinstance(y, float) and math.isnan(y), where
+        elif isinstance(x, (list, tuple)):
+            assert list(x) == list(y), where
+        else:
+            assert x == y and type(x) is type(y), (where, x, y)
+
+    for name in ("scalars", "curves", "samples", "per_class"):
+        same(getattr(a, name), getattr(b, name), name)
+
+
+@pytest.mark.parametrize("sample_level", [False, True], ids=["scalars", "samples"])
+def test_round_trip_every_family(backend, dtype, sample_level, rng, tmp_path):
+    real, fake = _pair(rng, dtype)
+    res = fastprdc.evaluate(
+        real, fake, metrics="all", k=[2, 4], sample_level=sample_level, device=backend
+    )
+    path = tmp_path / "r.json"
+    text = res.to_json(path)
+    for source in (path, str(path), text):
+        back = EvaluationResult.from_json(source)
+        assert back.to_json() == text
+        assert repr(back) == repr(res)
+        _assert_same(res, back)
+    assert back.info == json.loads(text)["info"]
+    assert back["precision"] == res["precision"]  # int k keys
+    assert back["authenticity"] == res["authenticity"]  # the key None
+    assert (back.samples is None) is (not sample_level)
+    assert EvaluationResult.from_dict(res.to_dict()).to_json() == text
+
+
+#: Three class ids of each kind (the fake set lacks the first: a dropped mode).
+LABELS = {
+    "int": [0, 1, 2],
+    "str": ["cat", "dog", "1"],
+    "bool": [True, False],
+    "float": [0.5, -1.25, 3.0],
+    "tuple": [(0, "a"), (1, "b"), (2, "a")],
+}
+
+
+def _objects(values, picks):
+    out = np.empty(len(picks), dtype=object)
+    out[:] = [values[i] for i in picks]
+    return out
+
+
+def _labels(values, picks):
+    """Labels in the array type users have: numeric or str arrays, object arrays for tuples."""
+    return _objects(values, picks) if isinstance(values[0], tuple) else np.asarray(values)[picks]
+
+
+@pytest.mark.parametrize("kind", list(LABELS))
+@pytest.mark.parametrize("samples", [False, True], ids=["lean", "samples"])
+def test_round_trip_per_class(kind, samples, rng):
+    real, fake = _pair(rng, np.float32, n=150, m=140)
+    values = LABELS[kind]
+    r_labels = _labels(values, rng.integers(0, len(values), 150))
+    f_labels = _labels(values, rng.integers(1, len(values), 140))
+    res = fastprdc.evaluate(
+        real,
+        fake,
+        metrics=["precision_recall", "alpha_precision_beta_recall"],
+        k=[2, 3],
+        sample_level=True,
+        real_labels=r_labels,
+        fake_labels=f_labels,
+    )
+    assert res.per_class["missing_in_fake"]  # a dropped class survives the trip too
+    text = res.to_json(samples=samples)
+    back = EvaluationResult.from_json(text)
+    assert back.to_json() == text
+    assert repr(back) == repr(res)
+    if samples:
+        _assert_same(res, back)
+    else:
+        assert "indices" not in back.per_class and back.samples is None
+    assert back.per_class["classes"] == res.per_class["classes"]
+    assert list(back.per_class["scalars"]) == res.per_class["evaluated"]
+
+
+def test_non_finite_values_come_back_as_floats(rng):
+    real, fake = _pair(rng, np.float64)
+    res = fastprdc.evaluate(real, fake, metrics="rarity_score", k=2, sample_level=True)
+    rarity = res.samples["rarity_score"]["rarity"][2]
+    res.scalars["rarity_score"]["mean_in_ball"][2] = math.inf
+    res.samples["rarity_score"]["rarity"][2] = np.where(np.arange(rarity.size) % 2, np.nan, rarity)
+    text = res.to_json()
+    assert '"Infinity"' in text and '"NaN"' in text
+    back = EvaluationResult.from_json(text)
+    assert back.scalars["rarity_score"]["mean_in_ball"][2] == math.inf
+    arr = back.samples["rarity_score"]["rarity"][2]
+    assert arr.dtype == np.float64 and np.isnan(arr[1::2]).all()
+    np.testing.assert_array_equal(arr[::2], rarity[::2])
+
+
+def test_class_ids_that_share_a_json_key_are_refused(rng):
+    real, fake = _pair(rng, np.float32, n=120, m=120)
+    labels = _objects([1, "1"], np.arange(120) % 2)
+    res = fastprdc.evaluate(real, fake, metrics="precision_recall", k=2,
+                            real_labels=labels, fake_labels=labels)  # fmt: skip
+    with pytest.raises(ValueError, match=r"class ids .* both become the JSON key '1'"):
+        res.to_json()
+
+
+@pytest.mark.parametrize(
+    "document, fragment",
+    [
+        ("{}", "no 'scalars' or 'info' entry"),
+        ('{"scalars": {}}', "no 'info' entry"),
+        ("[1, 2]", "the document is list"),
+        ('{"scalars": [], "info": {}}', "a family table is list"),
+        ('{"scalars": {}, "info": {}, "per_class": {"classes": [1], "scalars": {"2": {}}}}',
+         "per-class key '2' is not in 'classes'"),
+        ('{"scalars": {', "the text given is not JSON"),
+    ],
+)  # fmt: skip
+def test_bad_documents_are_refused(document, fragment):
+    with pytest.raises(ValueError, match=r"not a fastprdc result|not JSON") as info:
+        EvaluationResult.from_json(document)
+    assert fragment in str(info.value)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ValueError, match=r"cannot read a result from .*nope\.json"):
+        EvaluationResult.from_json(tmp_path / "nope.json")
+    (tmp_path / "bad.json").write_text("not json", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.json is not JSON"):
+        EvaluationResult.from_json(tmp_path / "bad.json")
+
+
+def test_plot_and_report_of_a_result_read_back(rng):
+    pytest.importorskip("matplotlib")
+    from fastprdc import plot
+    from fastprdc.report import render_report
+
+    real, fake = _pair(rng, np.float32)
+    labels = (rng.integers(0, 2, 90), rng.integers(0, 2, 80))
+    res = fastprdc.evaluate(real, fake, metrics="all", k=[2, 4], sample_level=True,
+                            real_labels=labels[0], fake_labels=labels[1])  # fmt: skip
+    back = EvaluationResult.from_json(res.to_json())
+
+    def page(result):  # without the line that holds the time of rendering
+        text = render_report(result, title="t", figures=False)
+        return [line for line in text.splitlines() if 'class="lead"' not in line]
+
+    assert page(back) == page(res)
+    assert list(plot.figures(back)) == list(plot.figures(res))
+    assert set(res.scalars) == set(ALL_FAMILIES)
