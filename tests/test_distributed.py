@@ -393,6 +393,9 @@ def test_progress_counts_tasks_and_interrupt_cancels(client):
     D.evaluate(real, fake, block_rows=10, progress=lambda done, total: calls.append((done, total)))
     assert calls and calls[-1][0] == calls[-1][1] > 20  # every task done at the end
     assert all(d <= t for d, t in calls)
+    phases = []
+    D.evaluate(real, fake, block_rows=10, progress=lambda d, t, phase: phases.append(phase))
+    assert phases and set(phases) == {"dask tasks"}
 
     def interrupt(done, total):
         raise KeyboardInterrupt

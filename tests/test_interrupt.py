@@ -89,6 +89,31 @@ def test_progress_callback_reports_monotone_progress(fast_backend):
     assert res == fastprdc.precision_recall(real, fake, device=fast_backend, tile_rows=64)
 
 
+def test_progress_callback_is_told_the_phase(fast_backend):
+    """A callable that takes ``phase`` (or ``**kwargs``) gets each phase's name; one that
+    takes ``(done, total)`` only is called as before (the test above)."""
+    rng = np.random.default_rng(3)
+    real = rng.standard_normal((900, 16), dtype=np.float32)
+    fake = rng.standard_normal((800, 16), dtype=np.float32)
+    named, keywords = [], []
+
+    def by_name(done, total, phase):
+        named.append((phase, done, total))
+
+    run = {"metrics": "precision_recall", "device": fast_backend, "tile_rows": 128}
+    fastprdc.evaluate(real, fake, progress=by_name, **run)
+    fastprdc.evaluate(real, fake, progress=lambda d, t, **kw: keywords.append(kw["phase"]), **run)
+    phases = list(dict.fromkeys(p for p, _, _ in named))
+    assert phases == ["kNN real", "kNN fake", "cross pass"], phases
+    assert list(dict.fromkeys(keywords)) == phases
+    for name in phases:  # each phase counts its own tiles up to its total
+        calls = [(d, t) for p, d, t in named if p == name]
+        assert calls[-1][0] == calls[-1][1] > 0, (name, calls[-3:])
+    seen = []
+    P.knn(real, k=3, device=fast_backend, progress=lambda d, t, phase: seen.append(phase))
+    assert set(seen) == {"kNN"}
+
+
 def test_progress_bar_on_stderr(capsys, fast_backend):
     rng = np.random.default_rng(2)
     real = rng.standard_normal((2000, 16), dtype=np.float32)

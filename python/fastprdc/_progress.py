@@ -2,17 +2,22 @@
 
 A run has phases (self-kNN of real, self-kNN of fake, cross pass); each phase reports
 its own tiles done / total. ``progress=True`` shows one bar per phase; a user callable
-receives ``(done, total)`` of the running phase (``done`` restarts at 0 in each phase).
+receives ``(done, total)`` of the running phase (``done`` restarts at 0 in each phase), and
+one that takes a ``phase`` argument (or ``**kwargs``) also the phase's name as ``phase=``:
+``"kNN real"``, ``"kNN fake"``, ``"cross pass"``, ``"kNN"``, ``"ball membership"``, or
+``"dask tasks"`` on a cluster.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable
 
-__all__ = ["ProgressBar", "phase"]
+__all__ = ["ProgressBar", "named", "phase"]
 
 
 class ProgressBar:
@@ -53,13 +58,33 @@ class ProgressBar:
             self._bar = None
 
 
+def _takes_phase(callback: Callable[..., None]) -> bool:
+    try:
+        params = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: (done, total) only
+        return False
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return any(
+        (p.name == "phase" and p.kind in kinds) or p.kind == inspect.Parameter.VAR_KEYWORD
+        for p in params
+    )
+
+
+def named(progress: Callable[..., None] | None, name: str) -> Callable[[int, int], None] | None:
+    """``progress`` as a ``(done, total)`` callable, told ``phase=name`` when it takes it."""
+    if progress is None or not _takes_phase(progress):
+        return progress
+    return functools.partial(progress, phase=name)
+
+
 @contextmanager
 def phase(
     progress: Callable[[int, int], None] | None, description: str
 ) -> Iterator[Callable[[int, int], None] | None]:
-    """Run one phase with ``progress``: a fresh bar for a :class:`ProgressBar`, else as is."""
+    """Run one phase with ``progress``: a fresh bar for a :class:`ProgressBar`, else the
+    callable (told the phase's name when it takes one)."""
     if not isinstance(progress, ProgressBar):
-        yield progress
+        yield named(progress, description)
         return
     progress.start(f"fastprdc {description}")
     try:

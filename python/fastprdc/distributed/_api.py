@@ -14,6 +14,7 @@ import numpy as np
 from .. import _engine
 from .._backends.contract import CrossResult
 from .._options import MemoryLike, ProgressLike, RunOptions, make_options
+from .._progress import named
 from .._validation import (
     check_k_limit,
     check_realism_eps,
@@ -141,7 +142,7 @@ def _options(
             f"unknown device {device!r}; choose one of {', '.join(map(repr, _DEVICES))}"
         )
     callback: Callable[[int, int], None] | None
-    callback = _TaskBar() if progress is True else opts.progress
+    callback = _TaskBar() if progress is True else named(opts.progress, "dask tasks")
     return replace(opts, progress=None), callback
 
 
