@@ -245,3 +245,134 @@ def test_max_memory_too_small_on_the_gpu(rng):
     real, fake = make_pair(rng, "gauss", 50, 50, 4)
     with pytest.raises(ValueError, match="too small for one tile row"):
         fastprdc.evaluate(real, fake, device="sim", max_memory=8)
+
+
+def test_first_tile_reports_progress(monkeypatch, rng):
+    """A GPU may finish a whole pass within the progress interval: the first tile reports
+    anyway, so that a callback that stops the run (Ctrl-C) sees it mid-way."""
+    from fastprdc._backends import gpu_engine
+
+    monkeypatch.setattr(gpu_engine, "_PROGRESS_SECONDS", 1e9)  # every tile within the interval
+    real, fake = make_pair(rng, "gauss", 300, 260, 6)
+    sim = get_backend("sim")
+    calls = []
+    sim.knn(real, None, 3, RunOptions(tile_rows=50, progress=lambda d, t: calls.append((d, t))))
+    total = calls[-1][1]
+    assert calls == [(1, total), (total, total)] and total == 21  # 6 x 7 / 2 tiles
+
+    def stop(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sim.cross_pass(real, fake, None, None, False, 2, 2, RunOptions(tile_rows=50, progress=stop))
+
+
+def test_gemm_path_is_read_once_per_run(monkeypatch, rng):
+    """The packing, the error bound and the tiles' GEMMs follow one reading of the path: a
+    setting that changes during a run (another thread, a test) cannot mix them."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+
+    reads = []
+
+    def flipping(self):  # a different path at every reading
+        reads.append(1)
+        return ("fp32", "tf32x3")[len(reads) % 2]
+
+    monkeypatch.setattr(GpuEngine, "gemm_path", property(flipping))
+    real, fake = make_pair(rng, "offset", 200, 180, 8)
+    sim = get_backend("sim")
+    opts = RunOptions(tile_rows=64)
+    for got, want in (
+        (sim.knn(real, None, 4, opts), get_backend("cpu").knn(real, None, 4, opts)),
+        (sim.knn(real, fake, 3, opts), get_backend("cpu").knn(real, fake, 3, opts)),
+    ):
+        assert_same(got.dist, want.dist, "dist")
+        assert_same(got.idx, want.idx, "idx")
+    assert len(reads) == 2  # one per run
+
+
+def test_device_memory_is_not_held_by_the_exception(monkeypatch, rng):
+    """After Ctrl-C (or any error), nothing the run allocated stays alive through the frames of
+    the exception's traceback, even while the exception is kept (an interactive session keeps
+    the last one): a retry must find the memory free."""
+    import gc
+    import weakref
+
+    sim = get_backend("sim")
+    made = []
+    empty = sim.ops.empty
+
+    def tracked(n, dtype):
+        arr = empty(n, dtype)
+        made.append(weakref.ref(arr))
+        return arr
+
+    monkeypatch.setattr(sim.ops, "empty", tracked)
+    real, fake = make_pair(rng, "gauss", 200, 180, 6)
+
+    def stop(done, total):
+        raise KeyboardInterrupt
+
+    opts = RunOptions(tile_rows=40, progress=stop)
+    for call in (
+        lambda: sim.knn(real, None, 3, opts),
+        lambda: sim.cross_pass(real, fake, None, None, False, 2, 2, opts),
+    ):
+        made.clear()
+        with pytest.raises(KeyboardInterrupt) as kept:
+            call()
+        gc.collect()
+        assert kept.value is not None and made
+        alive = [ref() for ref in made if ref() is not None]
+        assert not alive, f"{len(alive)} of {len(made)} device arrays still alive"
+
+
+class _PinnedOps:
+    """Sim ops that fail any device work done outside ``current()``."""
+
+    def __init__(self, ops):
+        self._ops, self.inside, self.entered = ops, 0, 0
+
+    def __getattr__(self, name):
+        attr = getattr(self._ops, name)
+        if name in ("empty", "full", "upload", "download", "launch", "gemm", "synchronize"):
+
+            def checked(*args, **kwargs):
+                assert self.inside, f"{name} outside the backend's device"
+                return attr(*args, **kwargs)
+
+            return checked
+        return attr
+
+    def current(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def block():
+            self.inside += 1
+            self.entered += 1
+            try:
+                yield
+            finally:
+                self.inside -= 1
+
+        return block()
+
+
+def test_every_call_runs_on_the_backends_device(rng):
+    """Each public call (and take_rows) makes the backend's device current for its work (a
+    caller may have changed the current GPU since the backend was created)."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    ops = _PinnedOps(SimOps())
+    engine = GpuEngine(ops, "sim", tile_max=64, launch_chunk=500, hit_cap=8)
+    real, fake = make_pair(rng, "gauss", 120, 100, 5)
+    opts = RunOptions()
+    engine.knn(real, None, 3, opts)
+    engine.knn(real, fake, 2, opts)
+    engine.cross_pass(real, fake, None, None, False, 2, 1, opts)
+    engine.column_mean(real)
+    engine.pairwise_distances(real[:5], fake[:4])
+    engine.take_rows(_device_view(real, "real"), np.array([3, 1]))
+    assert ops.entered >= 6 and ops.inside == 0

@@ -3,6 +3,8 @@ by nvcc, cuBLAS loaded at run time, memory through cudaMalloc; no CuPy needed)."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -105,6 +107,17 @@ class CudaOps:
 
     def free_bytes(self) -> int | None:
         return int(self.m.mem_info()[0])
+
+    @contextmanager
+    def current(self) -> Iterator[None]:
+        before = int(self.m.current_device())
+        if before != self.device_id:
+            self.m.set_device(self.device_id)
+        try:
+            yield
+        finally:
+            if before != self.device_id:
+                self.m.set_device(before)
 
     def release(self) -> None:
         pass  # every DeviceBuffer is cudaFree'd when its last reference goes

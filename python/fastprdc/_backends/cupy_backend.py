@@ -180,6 +180,9 @@ class CupyOps:
         free, _ = self.cp.cuda.runtime.memGetInfo()
         return int(free) + int(self.cp.get_default_memory_pool().free_bytes())
 
+    def current(self) -> Any:
+        return self.cp.cuda.Device(self.device_id)  # a context manager: restores the caller's
+
     def release(self) -> None:
         # CuPy's pool would keep the run's tiles and scratch (gigabytes at 1M rows) cached,
         # out of reach of torch or other processes; blocks in use are not touched.

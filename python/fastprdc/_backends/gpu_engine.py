@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 import os
 import time
+import traceback
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -108,6 +110,11 @@ class DeviceOps(Protocol):
         """Return cached device memory that nothing uses any more (after each public call)."""
         ...
 
+    def current(self) -> AbstractContextManager[Any]:
+        """This device made the current one for a block (each public call runs in one), the
+        caller's restored after it: the kernels, module and cuBLAS handle belong to it."""
+        ...
+
 
 @dataclass
 class _Set:
@@ -161,15 +168,22 @@ def _out_of_memory(exc: Exception, needed: int) -> MemoryError:
 
 
 def _guard_memory(method: Any) -> Any:
-    """Turns the device's out-of-memory errors of a public method into a MemoryError saying
-    what the run needs, and hands cached memory back after the call (however it ends)."""
+    """Runs a public method on the backend's device; turns the device's out-of-memory errors
+    into a MemoryError saying what the run needs; and hands the run's device memory back
+    however the call ends. On an error or Ctrl-C, the frames the exception's traceback holds
+    are cleared first: their locals (inputs on the device, packed copies, tile, scratch: tens
+    of GiB at 1M rows) would stay allocated as long as the exception is kept (an interactive
+    session keeps the last one), and a retry would run out of memory."""
 
     def wrapper(self: GpuEngine, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(self, *args, **kwargs)
-        except DeviceOutOfMemory:
+            with self.ops.current():
+                return method(self, *args, **kwargs)
+        except DeviceOutOfMemory as exc:
+            traceback.clear_frames(exc.__traceback__)
             raise  # said already by an inner call
         except (RuntimeError, MemoryError) as exc:  # ours / cudaMalloc; CuPy's OutOfMemoryError
+            traceback.clear_frames(exc.__traceback__)
             text = str(exc).lower()
             if "out of memory" not in text and "out of gpu memory" not in text:
                 raise
@@ -180,6 +194,9 @@ def _guard_memory(method: Any) -> Any:
                 for a in sets
             )
             raise _out_of_memory(exc, needed) from exc
+        except BaseException as exc:  # ValueError, KeyboardInterrupt from a progress callback...
+            traceback.clear_frames(exc.__traceback__)
+            raise
         finally:
             self.ops.release()
 
@@ -312,9 +329,9 @@ class GpuEngine:
         exp = int(_core.frame_exponent(maxabs))
         return centre_dev, exp, math.ldexp(1.0, exp), e_max
 
-    def _pack(self, s: _Set, centre: Any, scale: float) -> None:
+    def _pack(self, s: _Set, centre: Any, scale: float, split: bool) -> None:
+        """Packed float32 rows (and their TF32 remainders when ``split``: the tf32x3 path)."""
         ops = self.ops
-        split = self.gemm_path == "tf32x3"
         s.packed = ops.empty(s.rows * s.dim, np.float32)
         s.small = ops.empty(s.rows * s.dim, np.float32) if split else None
         s.norm = ops.empty(s.rows, np.float32)
@@ -394,7 +411,7 @@ class GpuEngine:
         blocks_a = range(0, A.rows, tr)
         blocks_b = range(0, B.rows, tr)
         tiles = [(i0, j0) for i0 in blocks_a for j0 in blocks_b if not (self_pass and j0 < i0)]
-        path = self.gemm_path
+        path = "fp32" if A.small is None else "tf32x3"  # as _prepare packed the sets
         operands_a = (A.packed, A.small) if path == "tf32x3" else A.packed
         operands_b = (B.packed, B.small) if path == "tf32x3" else B.packed
         last = time.perf_counter()
@@ -409,7 +426,10 @@ class GpuEngine:
                 ops.launch("cross_cols", nj, p, t)
             ops.synchronize()  # progress and Ctrl-C within one tile
             now = time.perf_counter()
-            if opts.progress is not None and (now - last > _PROGRESS_SECONDS or done == len(tiles)):
+            # the first tile, then every _PROGRESS_SECONDS, and the last: a GPU may finish a whole
+            # pass within the interval, and a callback that stops the run must see it mid-way
+            report = done in (1, len(tiles)) or now - last > _PROGRESS_SECONDS
+            if opts.progress is not None and report:
                 last = now
                 opts.progress(done, len(tiles))
         if opts.progress is not None and not tiles:
@@ -434,11 +454,14 @@ class GpuEngine:
             ops.launch(kernel, min(chunk, rows - i0), q, tile_args(i0=i0, ni=min(chunk, rows - i0)))
 
     def _prepare(self, sets: list[_Set], opts: RunOptions) -> tuple[float, float, float]:
-        """Frame and pack ``sets``; (frame scale, coef, absb) of the error bound."""
+        """Frame and pack ``sets``; (frame scale, coef, absb) of the error bound. The GEMM path
+        is read here, once per run: the packing and the bound follow from it, and ``_run``
+        from the packing."""
+        path = self.gemm_path
         centre, exp, scale, e_max = self._frame(sets)
         for s in sets:
-            self._pack(s, centre, scale)
-        coef, absb = _core.error_bounds(sets[0].dim, exp, e_max, self.gemm_path)
+            self._pack(s, centre, scale, split=path == "tf32x3")
+        coef, absb = _core.error_bounds(sets[0].dim, exp, e_max, path)
         if not opts.exact:
             coef, absb = 0.0, 0.0
         return scale, coef, absb
@@ -650,6 +673,10 @@ class GpuEngine:
 
     def take_rows(self, X: Any, rows: np.ndarray) -> Any:
         """Rows ``rows`` of X as a new device array (for the few deeper neighbour lists)."""
+        with self.ops.current():
+            return self._take_rows(X, rows)
+
+    def _take_rows(self, X: Any, rows: np.ndarray) -> Any:
         ops = self.ops
         X = self._device_input(X, "input")
         data = ops.wrap(X)

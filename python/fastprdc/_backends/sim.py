@@ -8,6 +8,7 @@ backends' logic on machines without a GPU: its results must equal every other ba
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 from typing import Any
 
@@ -102,6 +103,9 @@ class SimOps:
 
     def free_bytes(self) -> int | None:
         return None
+
+    def current(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()  # the host: nothing to select
 
     def release(self) -> None:
         pass  # host memory, freed as the arrays go
