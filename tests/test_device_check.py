@@ -67,6 +67,111 @@ def test_summary_lists_stages_choice_and_figures(tmp_path):
     ).stdout  # fmt: skip
     assert "install    ok (90s)" in out
     assert "bench      TIMEOUT after 150s" in out
-    assert "sanitizer  not run" in out
+    assert "sanitizer  not run" in out and "tests_gpu  not run" in out
     assert "GEMM path for the figures: tf32x3" in out
     assert "gaussian_seconds: {'fp32': 3.0, 'tf32x3': 1.5}" in out
+
+
+# ---------------------------------------------------------------------------
+# device_check.sh's control flow, with a stand-in python and compute-sanitizer
+# ---------------------------------------------------------------------------
+
+_STUB = r"""#!/usr/bin/env bash
+# Stands in for the GPU machine's python3: logs each call, fakes install / smoke / pytest.
+echo "$*" >>"$STUB_LOG"
+case "$1" in
+  -m)
+    if [[ "$2" == pytest ]]; then
+      for a in "$@"; do
+        if [[ "$a" == --benchmark-json=* ]]; then cp "$STUB_PATHS_JSON" "${a#--benchmark-json=}"; fi
+      done
+      [[ " $* " == *" $STUB_FAIL_PYTEST "* ]] && exit 1
+    fi
+    exit 0 ;;
+  -c) [[ "$2" == *get_device_properties* ]] && echo 90
+      exit 0 ;;
+  -)  cat >/dev/null
+      if [[ "$STUB_HANG" == smoke ]]; then
+        trap 'echo interrupted >>"$STUB_LOG"; exit 130' INT
+        sleep 100 & wait
+      fi
+      exit "${STUB_SMOKE_RC:-0}" ;;
+  benchmarks/gpu/*.py|*/benchmarks/gpu/*.py) exec "$REAL_PYTHON" "$@" ;;
+  *) exit 0 ;;
+esac
+"""
+
+
+def _device_check(tmp_path: Path, budget: int = 400, **env_extra: str):
+    stub = tmp_path / "python3"
+    stub.write_text(_STUB)
+    stub.chmod(0o755)
+    sanitizer = tmp_path / "compute-sanitizer"
+    sanitizer.write_text('#!/usr/bin/env bash\necho "Device not supported"\nexit 1\n')
+    sanitizer.chmod(0o755)
+    log = tmp_path / "calls.log"
+    paths = _paths_json(tmp_path, fp32=3.0, tf32x3=1.5)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHON": str(stub),
+        "REAL_PYTHON": sys.executable,
+        "COMPUTE_SANITIZER": str(sanitizer),
+        "OUT": str(tmp_path / "out"),
+        "LOGS": str(tmp_path / "logs"),
+        "SITE": str(tmp_path / "site"),
+        "BUDGET": str(budget),
+        "STUB_LOG": str(log),
+        "STUB_PATHS_JSON": str(paths),
+        "STUB_FAIL_PYTEST": "no-such-argument",
+        "STUB_HANG": "",
+        **env_extra,
+    }
+    proc = subprocess.run(
+        ["bash", str(GPU_DIR / "device_check.sh")], capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+    statuses = {p.stem: p.read_text().strip() for p in (tmp_path / "logs").glob("*.status")}
+    return proc, statuses, log.read_text().splitlines()
+
+
+def _pytest_selection(calls: list[str]) -> list[str]:
+    return [c for c in calls if c.startswith("-m pytest")]
+
+
+def test_device_check_runs_every_stage_in_order(tmp_path):
+    proc, status, calls = _device_check(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for stage in ("install", "smoke", "tests_gpu", "gemm_paths", "bench_1m", "bench", "tests"):
+        assert status[stage].startswith("ok"), (stage, status)
+    assert status["sanitizer"].startswith("unsupported here"), status  # not FAILED
+    runs = _pytest_selection(calls)
+    marks = ("not 1m", "gemm_paths", "1m and gaussian", "cuda or cupy", "test_gpu.py")
+    order = [next(m for m in marks if m in c) for c in runs]
+    assert order == ["test_gpu.py", "gemm_paths", "1m and gaussian", "not 1m", "cuda or cupy"]
+    assert "-p no:xdist" in runs[0] and "-n 8" in runs[-1]
+    assert "--ignore tests/test_gpu.py" in runs[-1]  # not run twice
+    assert (tmp_path / "logs" / "gemm_path.txt").read_text().strip().endswith("tf32x3")
+    assert "GEMM path for the figures: tf32x3" in proc.stdout
+    assert "== device check summary" in proc.stdout
+    assert (tmp_path / "out" / "logs.tar.gz").is_file()
+
+
+def test_device_check_skips_the_figures_when_the_kernels_are_wrong(tmp_path):
+    proc, status, calls = _device_check(tmp_path, STUB_SMOKE_RC="1")
+    assert status["smoke"].startswith("FAILED")
+    assert "gemm_paths" not in status and "bench_1m" not in status and "bench" not in status
+    assert status["tests"].startswith("ok")  # the full run, for the diagnosis
+    assert not any("--benchmark-json" in c for c in calls)
+    assert "gemm_paths   not run" not in proc.stdout  # the summary names stages as they are
+    assert "gemm_paths not run" in proc.stdout
+
+
+def test_device_check_interrupts_a_stage_that_runs_out_of_time(tmp_path):
+    """A stage past its limit gets SIGINT (pytest then reports and writes its JSON), is marked
+    TIMEOUT, and the stages after it that no longer fit are skipped, not started."""
+    proc, status, calls = _device_check(tmp_path, budget=52, STUB_HANG="smoke")
+    assert status["smoke"] == "TIMEOUT after 30s"
+    assert "interrupted" in calls  # the signal reached the python process
+    assert status["tests_gpu"] == "skipped: no time left"
+    assert "== device check summary" in proc.stdout

@@ -9,7 +9,8 @@ from pathlib import Path
 
 logs, out = Path(sys.argv[1]), Path(sys.argv[2])
 print("== device check summary")
-for name in ("install", "smoke", "tests", "sanitizer", "gemm_paths", "bench", "bench_1m"):
+STAGES = ("install", "smoke", "tests_gpu", "sanitizer", "gemm_paths", "bench_1m", "bench", "tests")
+for name in STAGES:
     status = logs / f"{name}.status"
     print(f"  {name:<10} {status.read_text().strip() if status.exists() else 'not run'}")
 if (logs / "gemm_path.txt").exists():
