@@ -2,10 +2,13 @@
 
     pytest benchmarks --benchmark-only --benchmark-json=bench.json -s
     python benchmarks/report.py bench.json [--out benchmarks/RESULTS.md] [--notes NOTES.md]
+                                           [--gpu GPU.json ...]
 
 ``--notes`` (default: ``benchmarks/RESULTS_NOTES.md`` when it exists) is a hand-written
 Markdown file appended under "Notes", e.g. the explanation of a missed goal, so that
-regenerating the results never loses it.
+regenerating the results never loses it. ``--gpu`` (default: every
+``benchmarks/gpu/results/*.json``) adds the GPU figures of issue 7, measured on another
+machine by ``benchmarks/gpu/device_check.sh``: each file with its own machine and card.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+GPU_RESULTS = HERE / "gpu" / "results"
 GIB = 1 << 30
 
 # figure -> heading and what its goal is; in the order of the issues' benchmark lists
@@ -42,6 +46,20 @@ FIGURES = {
         "9. Issue 9: cached reference, Reference(real) + 5 ref.evaluate vs 5 evaluate "
         "(goal: >= 3x faster in total)"
     ),
+}
+
+# GPU figure (by prefix of its name) -> heading (issue 7, benchmarks/bench_gpu.py)
+GPU_FIGURES = {
+    "gpu_gemm_paths": "10. GEMM paths on the GPU: fp32 vs tf32x3, N = M = 100k (both exact)",
+    "gpu_evaluate_1m": (
+        '11. evaluate(metrics="all"), N = M = 1M, d = 2048, exact (goals: <= 90 s; each pass '
+        "<= 1.2x the bare cuBLAS GEMM of its tiles)"
+    ),
+    "gpu_prdc_vs_torch": (
+        "12. Full PRDC, N = M = 100k, d = 2048, vs torch cdist + kthvalue (goal: >= 3x faster)"
+    ),
+    "gpu_exact_overhead": "13. Cost of exactness on the GPU (goal: <= 5% overhead)",
+    "gpu_cupy_vs_cuda": "14. cupy backend vs cuda backend (goal: <= 1.3x its time)",
 }
 
 
@@ -252,7 +270,59 @@ def _command(data: dict[str, Any], json_name: str) -> list[str]:
     ]
 
 
-def render(data: dict[str, Any], json_name: str, notes: str | None = None) -> str:
+def _card(data: dict[str, Any]) -> str:
+    """The GPU a run used, as its figures and fastprdc.show_config() recorded it."""
+    for bench in data.get("benchmarks", []):
+        device = bench.get("extra_info", {}).get("sizes", {}).get("device")
+        if device:
+            return str(device)
+    cfg = data.get("machine_info", {}).get("fastprdc", {}).get("show_config", {})
+    return str(cfg.get("cuda", {}).get("device") or "unknown GPU")
+
+
+def _gpu_section(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Issue 7's figures from the device check's JSON files, each run with its machine."""
+    lines = ["## GPU figures (issue 7)", ""]
+    if not runs:
+        lines.append(
+            "Not measured yet: no GPU has been lent to a session so far. On a GPU machine, "
+            "`bash benchmarks/gpu/device_check.sh` writes `bench_gpu*.json`; copy them to "
+            "`benchmarks/gpu/results/` and run this script again."
+        )
+        return [*lines, ""]
+    benches = []
+    for name, data in runs:
+        for bench in data.get("benchmarks", []):
+            if "figure" in bench.get("extra_info", {}):
+                benches.append((name, data, bench))
+    rows = [
+        [b["extra_info"]["figure"], r["name"], _card(data), *_fmt_ratio(r)]
+        for _, data, b in benches
+        for r in b["extra_info"].get("ratios", [])
+        if r.get("op") is not None
+    ]
+    lines += [*_table(["figure", "ratio", "card", "measured", "goal", "status"], rows), ""]
+    for prefix, heading in GPU_FIGURES.items():
+        group = [(n, d, b) for n, d, b in benches if b["extra_info"]["figure"].startswith(prefix)]
+        lines += [f"### {heading}", ""]
+        if not group:
+            lines += ["Not measured yet.", ""]
+            continue
+        for name, data, bench in group:
+            lines += [f"Card: {_card(data)} (`{name}`, {data.get('datetime', '')}).", ""]
+            lines += ["#" + line if line.startswith("### ") else line for line in _figure(bench)]
+    for name, data in runs:
+        machine = _machine(data)
+        lines += [f"### GPU machine of `{name}`", "", *machine[2:], ""]
+    return lines
+
+
+def render(
+    data: dict[str, Any],
+    json_name: str,
+    notes: str | None = None,
+    gpu: list[tuple[str, dict[str, Any]]] | None = None,
+) -> str:
     benches = [b for b in data.get("benchmarks", []) if "figure" in b.get("extra_info", {})]
     bench_info = data.get("fastprdc_bench", {})
     scale = bench_info.get("scale", 1.0)
@@ -290,6 +360,8 @@ def render(data: dict[str, Any], json_name: str, notes: str | None = None) -> st
             lines += [f"## {key}", ""]
             for bench in group:
                 lines += _figure(bench)
+    if gpu is not None:
+        lines += _gpu_section(gpu)
     if notes:
         lines += ["## Notes", "", notes.rstrip(), ""]
     lines += [*_machine(data), "", *_command(data, json_name), ""]
@@ -304,13 +376,21 @@ def main(argv: list[str] | None = None) -> int:
         "--notes", default=None,
         help="Markdown appended under 'Notes' (default: benchmarks/RESULTS_NOTES.md if present)",
     )  # fmt: skip
+    parser.add_argument(
+        "--gpu", nargs="*", default=None, metavar="GPU.json",
+        help="the device check's JSON files (default: benchmarks/gpu/results/*.json)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     data = json.loads(Path(args.json).read_text(encoding="utf-8"))
     notes_path = Path(args.notes) if args.notes else HERE / "RESULTS_NOTES.md"
     if args.notes and not notes_path.exists():
         parser.error(f"notes file {notes_path} does not exist")
     notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else None
-    text = render(data, Path(args.json).name, notes)
+    gpu_files = (
+        [Path(f) for f in args.gpu] if args.gpu is not None else sorted(GPU_RESULTS.glob("*.json"))
+    )
+    gpu = [(f.name, json.loads(f.read_text(encoding="utf-8"))) for f in gpu_files]
+    text = render(data, Path(args.json).name, notes, gpu)
     Path(args.out).write_text(text, encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -175,3 +175,59 @@ def test_device_check_interrupts_a_stage_that_runs_out_of_time(tmp_path):
     assert "interrupted" in calls  # the signal reached the python process
     assert status["tests_gpu"] == "skipped: no time left"
     assert "== device check summary" in proc.stdout
+
+
+# ---------------------------------------------------------------------------
+# the GPU figures in benchmarks/RESULTS.md (benchmarks/report.py --gpu)
+# ---------------------------------------------------------------------------
+
+
+def _ratio(name: str, value: float, goal: float, met: bool) -> dict:
+    return {"name": name, "value": value, "op": "<=", "goal": goal, "met": met, "description": name}
+
+
+def _gpu_json(path: Path, card: str) -> Path:
+    bench = {
+        "name": "test_gpu_evaluate_1m[gaussian]",
+        "extra_info": {
+            "figure": "gpu_evaluate_1m_gaussian",
+            "title": "evaluate(metrics='all') on the GPU, gaussian data",
+            "sizes": {"N": 1000000, "M": 1000000, "d": 2048, "device": card},
+            "main": "fastprdc_cuda",
+            "times": {"fastprdc_cuda": 71.5},
+            "rounds": {"fastprdc_cuda": 1},
+            "ratios": [
+                _ratio("seconds", 71.5, 90.0, met=True),
+                _ratio("cross_vs_bare_gemm", 1.31, 1.2, met=False),
+            ],
+            "checks": {"gemm_path": "tf32x3", "n_rechecked": 123},
+        },
+    }
+    data = {"benchmarks": [bench], "datetime": "2026-12-01T10:00:00", "machine_info": {}}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_report_adds_the_gpu_figures_with_their_card(tmp_path):
+    spec = importlib.util.spec_from_file_location("report", GPU_DIR.parent / "report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    cpu = GPU_DIR.parent / "RESULTS.json"
+    out = tmp_path / "RESULTS.md"
+    gpu = _gpu_json(tmp_path / "bench_gpu_1m.json", "NVIDIA H100 80GB HBM3")
+    assert report.main([str(cpu), "--out", str(out), "--gpu", str(gpu)]) == 0
+    text = out.read_text()
+    section = text[text.index("## GPU figures (issue 7)") :]
+    row = "| gpu_evaluate_1m_gaussian | seconds | NVIDIA H100 80GB HBM3 | 71.5 | <= 90 | met |"
+    assert row in section
+    assert "| cross_vs_bare_gemm | NVIDIA H100 80GB HBM3 | 1.31 | <= 1.2 | **missed** |" in section
+    assert "Card: NVIDIA H100 80GB HBM3 (`bench_gpu_1m.json`, 2026-12-01T10:00:00)." in section
+    assert "#### gpu_evaluate_1m_gaussian:" in section  # one level below the GPU headings
+    assert section.count("Not measured yet.") == len(report.GPU_FIGURES) - 1
+    assert "### GPU machine of `bench_gpu_1m.json`" in section
+    # the CPU part is the one the CPU run alone gives
+    assert report.main([str(cpu), "--out", str(tmp_path / "cpu.md"), "--gpu"]) == 0
+    cpu_only = (tmp_path / "cpu.md").read_text()
+    assert "Not measured yet: no GPU has been lent" in cpu_only
+    head = cpu_only[: cpu_only.index("## GPU figures")]
+    assert text.startswith(head)

@@ -24,7 +24,9 @@
 # When smoke or tests_gpu fails the kernels are wrong: the figures are skipped and the full
 # test run comes right after the sanitizer, for the diagnosis. The device tool returns at most
 # 8 files from $OUT: the logs go into $OUT/logs.tar.gz (rewritten after every stage), the
-# benchmark JSON and the summary table (printed last) beside it.
+# benchmark JSON and the summary table (printed last) beside it. Back here, the JSON goes to
+# benchmarks/gpu/results/ and `python benchmarks/report.py benchmarks/RESULTS.json` adds it to
+# benchmarks/RESULTS.md (benchmarks/README.md, "GPU figures").
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
