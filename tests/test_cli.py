@@ -703,6 +703,21 @@ def test_show_bad_requests(files, capsys, extra, fragment):
     assert code == 2 and fragment in err and out == ""
 
 
+def test_show_names_files_by_as_many_folders_as_tell_them_apart(files, capsys):
+    pytest.importorskip("matplotlib")
+    _, _, tmp = files
+    (first,) = _saved_runs(capsys, tmp, [7])
+    for run in ("runA", "runB"):
+        (tmp / run).mkdir()
+        (tmp / run / "final.json").write_text(first.read_text())
+    code, out, err = _run(capsys, "show", tmp / "runA" / "final.json", tmp / "runB" / "final.json",
+                          "--plot", tmp / "ab.png")  # fmt: skip
+    assert code == 0, err
+    assert "== runA/final.json ==" in out and "== runB/final.json ==" in out
+    code, _, err = _run(capsys, "show", first, first)
+    assert code == 2 and "the same RESULT file is given twice" in err
+
+
 def test_show_refuses_what_is_not_a_result(files, capsys):
     _, _, tmp = files
     (tmp / "other.json").write_text('{"hello": 1}', encoding="utf-8")

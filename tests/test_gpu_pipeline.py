@@ -335,7 +335,9 @@ class _PinnedOps:
 
     def __getattr__(self, name):
         attr = getattr(self._ops, name)
-        if name in ("empty", "full", "upload", "download", "launch", "gemm", "synchronize"):
+        # release too: CuPy frees the memory pool of the current device only
+        if name in ("empty", "full", "upload", "download", "launch", "gemm", "synchronize",
+                    "release"):  # fmt: skip
 
             def checked(*args, **kwargs):
                 assert self.inside, f"{name} outside the backend's device"
@@ -376,3 +378,53 @@ def test_every_call_runs_on_the_backends_device(rng):
     engine.pairwise_distances(real[:5], fake[:4])
     engine.take_rows(_device_view(real, "real"), np.array([3, 1]))
     assert ops.entered >= 6 and ops.inside == 0
+
+
+def test_the_callers_frames_keep_their_locals(rng):
+    """Only fastprdc's own frames are cleared: a progress callback's locals stay for a
+    debugger (pdb.pm, %debug)."""
+    real, _ = make_pair(rng, "gauss", 200, 10, 6)
+
+    def stop(done, total):
+        mine = ["still here"]  # noqa: F841 (read back through the traceback)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as kept:
+        get_backend("sim").knn(real, None, 3, RunOptions(tile_rows=40, progress=stop))
+    tb = kept.value.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    assert tb.tb_frame.f_code.co_name == "stop"
+    assert tb.tb_frame.f_locals["mine"] == ["still here"]
+
+
+def test_per_class_rows_gathered_on_the_device_are_not_held_by_the_exception(monkeypatch, rng):
+    """Per-class runs on a GPU gather each class's rows there; after Ctrl-C, those copies do
+    not stay alive through the frames of the kept exception."""
+    import gc
+    import weakref
+
+    from fastprdc import modes
+
+    sim = get_backend("sim")
+    made = []
+
+    def take_rows(X, rows):
+        arr = np.ascontiguousarray(np.asarray(X)[rows])
+        made.append(weakref.ref(arr))
+        return arr
+
+    monkeypatch.setattr(sim, "location", "cuda")  # the per-class gather of a GPU backend
+    monkeypatch.setattr(sim, "take_rows", take_rows)
+    real, fake = make_pair(rng, "gauss", 300, 280, 6)
+    labels_r, labels_f = np.arange(300) % 2, np.arange(280) % 2
+
+    def stop(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as kept:
+        modes.per_class(real, fake, labels_r, labels_f, [(FAMILIES["precision_recall"], [3])],
+                        device="sim", progress=stop, tile_rows=40)  # fmt: skip
+    gc.collect()
+    assert kept.value is not None and len(made) == 2
+    assert all(ref() is None for ref in made), "a class's gathered rows are still alive"

@@ -114,6 +114,31 @@ def test_progress_callback_is_told_the_phase(fast_backend):
     assert set(seen) == {"kNN"}
 
 
+def test_progress_callables_that_cannot_take_the_phase(fast_backend):
+    """A wrapper made with functools.wraps is called with (done, total) even when the function
+    it wraps takes a phase (the wrapper may not pass it on); so is one whose first positional
+    parameter is named phase (a keyword would give it twice)."""
+    import functools
+
+    rng = np.random.default_rng(4)
+    real = rng.standard_normal((500, 8), dtype=np.float32)
+    calls = []
+
+    def report(done, total, phase=None):
+        calls.append(phase)
+
+    @functools.wraps(report)
+    def every_call(done, total):
+        report(done, total)
+
+    P.knn(real, k=3, device=fast_backend, tile_rows=100, progress=every_call)
+    assert calls and set(calls) == {None}
+    firsts = []
+    P.knn(real, k=3, device=fast_backend, tile_rows=100,
+          progress=lambda phase, total=0: firsts.append(phase))  # fmt: skip
+    assert firsts and all(isinstance(v, int) for v in firsts)  # (done, total) as before
+
+
 def test_progress_bar_on_stderr(capsys, fast_backend):
     rng = np.random.default_rng(2)
     real = rng.standard_normal((2000, 16), dtype=np.float32)

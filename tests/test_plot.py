@@ -327,6 +327,10 @@ def test_compare_steps_as_a_mapping_draws_lines(runs):
         assert list(line.get_xdata()) == [1000.0, 2000.0, 4000.0]
         assert list(line.get_ydata()) == [r[metric][3] for r in runs]
         assert ax.get_xlabel() == "step"
+    shuffled = plot.compare({4000: runs[2], 1000: runs[0], 2000: runs[1]}, metrics=["recall"])
+    (line,) = shuffled.axes[0].get_lines()  # drawn in step order, whatever the order given
+    assert list(line.get_xdata()) == [1000.0, 2000.0, 4000.0]
+    assert list(line.get_ydata()) == [r["recall"][3] for r in runs]
     with pytest.raises(ValueError, match="numeric labels"):
         plot.compare(runs, ["a", "b", "c"], kind="line")
     with pytest.raises(ValueError, match="3 results"):

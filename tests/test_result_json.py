@@ -139,6 +139,31 @@ def test_class_ids_that_share_a_json_key_are_refused(rng):
                             real_labels=labels, fake_labels=labels)  # fmt: skip
     with pytest.raises(ValueError, match=r"class ids .* both become the JSON key '1'"):
         res.to_json()
+    assert set(res.to_dict()["per_class"]["scalars"]) == {1, "1"}  # a dict holds both
+
+
+def test_class_ids_json_cannot_hold_are_refused_by_name(rng):
+    import datetime
+
+    real, fake = _pair(rng, np.float32, n=120, m=120)
+    days = [datetime.date(2026, 1, 1), datetime.date(2026, 1, 2)]
+    labels = _objects(days, np.arange(120) % 2)
+    res = fastprdc.evaluate(real, fake, metrics="precision_recall", k=2,
+                            real_labels=labels, fake_labels=labels)  # fmt: skip
+    with pytest.raises(ValueError, match=r"class id datetime.date\(2026, 1, 1\) \(date\) cannot"):
+        res.to_json()
+
+
+def test_byte_string_labels_are_their_text(rng):
+    """numpy byte strings (h5py reads them) are class ids by their UTF-8 text."""
+    real, fake = _pair(rng, np.float32, n=120, m=120)
+    labels = np.array([b"cat", "chat\u00e9".encode()])[np.arange(120) % 2]
+    res = fastprdc.evaluate(real, fake, metrics="precision_recall", k=2,
+                            real_labels=labels, fake_labels=labels)  # fmt: skip
+    assert res.per_class["classes"] == ["cat", "chat\u00e9"]
+    assert EvaluationResult.from_json(res.to_json()).per_class["classes"] == ["cat", "chat\u00e9"]
+    with pytest.raises(ValueError, match="not UTF-8 text"):
+        fastprdc.evaluate(real, fake, real_labels=np.array([b"\xff"] * 120), fake_labels=labels)
 
 
 @pytest.mark.parametrize(
@@ -147,9 +172,9 @@ def test_class_ids_that_share_a_json_key_are_refused(rng):
         ("{}", "no 'scalars' or 'info' entry"),
         ('{"scalars": {}}', "no 'info' entry"),
         ("[1, 2]", "the document is list"),
-        ('{"scalars": [], "info": {}}', "a family table is list"),
+        ('{"scalars": [], "info": {}}', "scalars is list, not a map"),
         ('{"scalars": {}, "info": {}, "per_class": {"classes": [1], "scalars": {"2": {}}}}',
-         "per-class key '2' is not in 'classes'"),
+         "per_class.scalars has the key '2', which is not in per_class.classes"),
         ('{"scalars": {', "the text given is not JSON"),
     ],
 )  # fmt: skip
@@ -157,6 +182,59 @@ def test_bad_documents_are_refused(document, fragment):
     with pytest.raises(ValueError, match=r"not a fastprdc result|not JSON") as info:
         EvaluationResult.from_json(document)
     assert fragment in str(info.value)
+
+
+def _document(rng) -> dict:
+    real, fake = _pair(rng, np.float32, n=120, m=110)
+    labels = {"real_labels": np.arange(120) % 2, "fake_labels": np.arange(110) % 2}
+    res = fastprdc.evaluate(real, fake, metrics="all", k=2, sample_level=True, **labels)
+    return json.loads(res.to_json())
+
+
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        (lambda d: d["scalars"].update(precision_recall=[1]), "scalars.precision_recall is list"),
+        (lambda d: d["per_class"].update(classes=None), "per_class.classes is NoneType"),
+        (lambda d: d["per_class"]["indices"].update({"0": [1, 2]}), "per_class.indices[0] is list"),
+        (lambda d: d["scalars"]["precision_recall"]["precision"].update(abc=0.5),
+         "scalars.precision_recall.precision has the key 'abc', not a k"),
+        (lambda d: d["scalars"]["precision_recall"]["precision"].update({"2": "n/a"}),
+         "scalars.precision_recall.precision[2] is 'n/a', not a number"),
+        (lambda d: d["per_class"].update(classes=[0, 1, 1]), "not a list of distinct class ids"),
+        (lambda d: d["samples"]["rarity_score"]["rarity"].update({"2": 3}),
+         "samples.rarity_score.rarity[2] is int, not a list"),
+    ],
+)  # fmt: skip
+def test_wrong_entries_are_named(rng, edit, fragment):
+    data = _document(rng)
+    edit(data)
+    with pytest.raises(ValueError, match="not a fastprdc result") as info:
+        EvaluationResult.from_json(json.dumps(data))
+    assert fragment in str(info.value)
+
+
+def test_entries_an_older_document_lacks_read_as_empty(rng):
+    data = _document(rng)
+    for name in ("partial", "skipped", "evaluated", "class_mean", "curves", "info"):
+        del data["per_class"][name]
+    back = EvaluationResult.from_json(json.dumps(data))
+    assert back.per_class["partial"] == {} and back.per_class["evaluated"] == [0, 1]
+    assert "Per class" in repr(back)
+    del data["per_class"]["real_counts"]
+    with pytest.raises(ValueError, match=r"per_class\.real_counts lacks the count of class 0"):
+        EvaluationResult.from_json(json.dumps(data))
+
+
+def test_paths_that_look_like_json_and_a_bom(rng, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    real, fake = _pair(rng, np.float32)
+    res = fastprdc.evaluate(real, fake, k=2)
+    for name in ("[baseline] run.json", "{exp}.json"):
+        res.to_json(name)
+        assert EvaluationResult.from_json(name).to_json() == res.to_json()
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + res.to_json().encode())
+    assert EvaluationResult.from_json(tmp_path / "bom.json").to_json() == res.to_json()
 
 
 def test_missing_file_is_named(tmp_path):

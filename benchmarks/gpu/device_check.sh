@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one prepared device check (issue 7). On a lent GPU machine (H100/H200, no internet,
 # Python 3.12 with torch, CuPy, nvcc, cmake, ninja, pybind11, scikit-build-core, pytest,
-# pytest-benchmark, pytest-xdist), from the repository root, with the wheels of
+# pytest-benchmark, pytest-xdist, pytest-timeout), from the repository root, with the wheels of
 # benchmarks/gpu/fetch_wheels.sh carried in .whl/:
 #
 #   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout_s 560)
@@ -21,8 +21,8 @@
 #   bench_1m    N = M = 1M, d = 2048, evaluate(all), Gaussian (the issue's headline figure)
 #   bench       the 100k figures: vs torch, exact overhead, cupy vs cuda
 #   tests       every other test on the cuda and cupy backends (8 processes), with what is left
-# When smoke or tests_gpu fails the kernels are wrong: the figures are skipped and the full
-# test run comes right after the sanitizer, for the diagnosis. The device tool returns at most
+# When smoke fails (cuda or cupy differ from cpu) the kernels are wrong: the figures are
+# skipped and the full test run comes right after the sanitizer, for the diagnosis. The device tool returns at most
 # 8 files from $OUT: the logs go into $OUT/logs.tar.gz (rewritten after every stage), the
 # benchmark JSON and the summary table (printed last) beside it. Back here, the JSON goes to
 # benchmarks/gpu/results/ and `python benchmarks/report.py benchmarks/RESULTS.json` adds it to
@@ -147,8 +147,7 @@ else
   stage install 180 bash -c "$(declare -f install); PY=$PY SITE=$SITE install" && {
     kernels_ok=1
     stage smoke 30 bash -c "$(declare -f smoke); PY=$PY smoke" || kernels_ok=0
-    stage tests_gpu 60 bash -c "GPU_TESTS='$GPU_TESTS'; $(declare -f tests_gpu); PY=$PY tests_gpu" ||
-      kernels_ok=0
+    stage tests_gpu 60 bash -c "GPU_TESTS='$GPU_TESTS'; $(declare -f tests_gpu); PY=$PY tests_gpu"
     stage sanitizer 75 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"
     if ((kernels_ok)); then
       # fp32 vs tf32x3 first: the later figures run on the faster path (the default is chosen by

@@ -24,19 +24,6 @@ PER_SAMPLE = ("samples", "indices")
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
-#: Per-class entries keyed by class id, and how their values read back.
-_BY_CLASS = (
-    "real_counts",
-    "fake_counts",
-    "skipped",
-    "partial",
-    "scalars",
-    "curves",
-    "info",
-    "samples",
-    "indices",
-)
-
 
 def plain(value: Any) -> Any:
     """numpy scalars -> Python scalars, arrays -> lists, tuples -> lists, recursively;
@@ -62,7 +49,7 @@ def class_key(c: Any) -> str:
     """The JSON key of a class id: a string as it is, anything else its JSON text
     (``3`` -> ``"3"``, ``True`` -> ``"true"``, ``0.5`` -> ``"0.5"``, ``(1, "a")`` ->
     ``'[1, "a"]'``), which is also the key ``json.dumps`` writes for a scalar."""
-    return c if isinstance(c, str) else json.dumps(plain(c))
+    return c if isinstance(c, str) else json.dumps(plain(c), default=repr)  # repr: see check
 
 
 def _strict(value: Any) -> Any:
@@ -77,9 +64,15 @@ def _strict(value: Any) -> Any:
 
 
 def check_class_keys(classes: list[Any]) -> None:
-    """Distinct class ids must give distinct JSON keys (``1`` and ``"1"`` would not)."""
+    """Every class id can be written (ints, floats, bools, strings, None and tuples of these)
+    and distinct ids give distinct JSON keys (``1`` and ``"1"`` would not)."""
     seen: dict[str, Any] = {}
     for c in classes:
+        if not _writable(c):
+            raise ValueError(
+                f"class id {c!r} ({type(c).__name__}) cannot be written as JSON: give class ids "
+                "as ints, floats, bools or strings (or tuples of them)"
+            )
         key = class_key(c)
         if key in seen:
             raise ValueError(
@@ -89,48 +82,81 @@ def check_class_keys(classes: list[Any]) -> None:
         seen[key] = c
 
 
+def _writable(c: Any) -> bool:
+    if isinstance(c, np.generic):
+        c = c.item()
+    if isinstance(c, tuple):
+        return all(_writable(v) for v in c)
+    return c is None or isinstance(c, (str, int, float, bool))
+
+
 def encode(data: dict[str, Any], indent: int | None) -> str:
     """Strict JSON text of a result's plain dict."""
     return json.dumps(_strict(data), indent=indent, allow_nan=False)
 
 
 # --------------------------------------------------------------------------- reading
+# Every reader takes ``where``, the path of the value in the document, for its error message.
 
 
-def _k(key: Any) -> Any:
+def _bad(where: str, what: str) -> ValueError:
+    return ValueError(f"not a fastprdc result: {where} {what}")
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _bad(where, f"is {type(value).__name__}, not a map")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _bad(where, f"is {type(value).__name__}, not a list")
+    return value
+
+
+def _k(key: Any, where: str) -> Any:
     """A k from a JSON key (``"3"``, ``"null"``); a key that is not text (``to_dict``'s) as is."""
-    if not isinstance(key, str):
+    if key is None or (isinstance(key, int) and not isinstance(key, bool)):
         return key
     if key == "null":
         return None
-    try:
+    if isinstance(key, str) and key.lstrip("-").isdigit():
         return int(key)
-    except ValueError:
-        return key
+    raise _bad(where, f"has the key {key!r}, not a k (an int, or null for no k)")
 
 
-def _number(value: Any) -> Any:
-    return _NON_FINITE.get(value, value) if isinstance(value, str) else value
+def _number(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+        if value in _NON_FINITE:
+            return _NON_FINITE[value]
+        raise _bad(where, f"is {value!r}, not a number")
+    if value is None or isinstance(value, (int, float)):
+        return value
+    raise _bad(where, f"is {type(value).__name__}, not a number")
 
 
-def _array(values: Any, dtype: Any = None) -> np.ndarray:
-    if isinstance(values, list) and any(isinstance(v, str) for v in values):
-        return np.asarray([_number(v) for v in values], dtype=np.float64)
-    return np.asarray(values, dtype=dtype)
+def _array(values: Any, where: str, dtype: Any = None) -> np.ndarray:
+    values = _list(values, where)
+    if any(isinstance(v, str) for v in values):
+        return np.asarray([_number(v, where) for v in values], dtype=np.float64)
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise _bad(where, f"is not an array of numbers ({exc})") from None
 
 
-def _per_k(part: Any, leaf: Any) -> dict[str, dict[str, dict[Any, Any]]]:
+def _per_k(part: Any, leaf: Any, where: str) -> dict[str, dict[str, dict[Any, Any]]]:
     """``{family: {name: {k: leaf(value)}}}`` with k keys read back."""
-    return {
-        family: {name: {_k(k): leaf(v) for k, v in per_k.items()} for name, per_k in fam.items()}
-        for family, fam in _mapping(part, "a family table").items()
-    }
-
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"not a fastprdc result: {what} is {type(value).__name__}, not a map")
-    return value
+    out: dict[str, dict[str, dict[Any, Any]]] = {}
+    for family, fam in _mapping(part, where).items():
+        out[family] = {}
+        for name, per_k in _mapping(fam, f"{where}.{family}").items():
+            at = f"{where}.{family}.{name}"
+            out[family][name] = {
+                _k(k, at): leaf(v, f"{at}[{k}]") for k, v in _mapping(per_k, at).items()
+            }
+    return out
 
 
 def _class_id(value: Any) -> Any:
@@ -138,43 +164,83 @@ def _class_id(value: Any) -> Any:
     return tuple(_class_id(v) for v in value) if isinstance(value, list) else value
 
 
+#: Per-class entries keyed by class id -> how one class's value reads back.
+_BY_CLASS: dict[str, Any] = {
+    "real_counts": lambda v, at: v,
+    "fake_counts": lambda v, at: v,
+    "skipped": lambda v, at: v,
+    "partial": lambda v, at: v,
+    "info": lambda v, at: dict(_mapping(v, at)),
+    "scalars": lambda v, at: _per_k(v, _number, at),
+    "curves": lambda v, at: _per_k(v, _array, at),
+    "samples": lambda v, at: _per_k(v, _array, at),
+    "indices": lambda v, at: {
+        side: _array(rows, f"{at}.{side}", np.int64) for side, rows in _mapping(v, at).items()
+    },
+}
+#: Per-class lists of class ids.
+_CLASS_LISTS = ("missing_in_fake", "missing_in_real", "evaluated")
+
+
 def _per_class(pc: Mapping[str, Any]) -> dict[str, Any]:
-    classes = [_class_id(c) for c in pc.get("classes", [])]
+    """The per-class table, its entries in the document's order; the notes an older document
+    may lack (skipped, partial, class_mean, curves, info) read as empty, ``evaluated`` as the
+    classes with scalars. The class counts must cover every class, and every class must be
+    evaluated, skipped or missing from one set (what the table prints)."""
+    classes = [_class_id(c) for c in _list(pc.get("classes", []), "per_class.classes")]
+    try:
+        check_class_keys(classes)
+    except ValueError as exc:
+        raise _bad("per_class.classes", f"is not a list of distinct class ids: {exc}") from None
     by_key = {class_key(c): c for c in classes}
 
-    def cid(key: Any) -> Any:
+    def cid(key: Any, where: str) -> Any:
         if isinstance(key, str) and key in by_key:
             return by_key[key]
         if not isinstance(key, str) and key in classes:  # to_dict's keys, not yet text
             return key
-        raise ValueError(f"not a fastprdc result: per-class key {key!r} is not in 'classes'")
-        return by_key[key]
+        raise _bad(where, f"has the key {key!r}, which is not in per_class.classes")
 
-    readers = {
-        "scalars": lambda v: _per_k(v, _number),
-        "curves": lambda v: _per_k(v, _array),
-        "samples": lambda v: _per_k(v, _array),
-        "indices": lambda v: {side: _array(rows, np.int64) for side, rows in v.items()},
-    }
     out: dict[str, Any] = {}
     for name, value in pc.items():
+        at = f"per_class.{name}"
         if name == "classes":
             out[name] = classes
+        elif name in _CLASS_LISTS:
+            out[name] = [_class_id(c) for c in _list(value, at)]
         elif name in _BY_CLASS:
-            read = readers.get(name, lambda v: v)
-            out[name] = {cid(k): read(v) for k, v in _mapping(value, name).items()}
+            read = _BY_CLASS[name]
+            out[name] = {cid(k, at): read(v, f"{at}[{k}]") for k, v in _mapping(value, at).items()}
         elif name == "class_mean":
-            out[name] = _per_k(value, _number)
-        elif isinstance(value, list):  # missing_in_fake, missing_in_real, evaluated
-            out[name] = [_class_id(c) for c in value]
-        else:
+            out[name] = _per_k(value, _number, at)
+        else:  # boundary, or anything a later version adds
             out[name] = value
+    for name in ("skipped", "partial", "scalars", "curves", "info", "class_mean"):
+        out.setdefault(name, {})
+    out.setdefault("evaluated", list(out["scalars"]))
+    for name in ("missing_in_fake", "missing_in_real"):
+        out.setdefault(name, [])
+    for name in ("real_counts", "fake_counts"):
+        lacking = [c for c in classes if c not in out.get(name, {})]
+        if lacking:
+            raise _bad(f"per_class.{name}", f"lacks the count of class {lacking[0]!r}")
+    done = {*out["missing_in_fake"], *out["missing_in_real"], *out["skipped"], *out["scalars"]}
+    lacking = [c for c in classes if c not in done]
+    if lacking:
+        raise _bad(
+            "per_class.scalars",
+            f"lacks class {lacking[0]!r}, which is not skipped or missing from a set either",
+        )
     return out
 
 
 def decode(data: Any) -> dict[str, Any]:
     """The fields of an EvaluationResult from the dict that ``to_dict`` (or the JSON text of
-    ``to_json``) gave: ``scalars``, ``samples``, ``info``, ``curves``, ``per_class``."""
+    ``to_json``) gave: ``scalars``, ``samples``, ``info``, ``curves``, ``per_class``.
+
+    Raises:
+        ValueError: ``"not a fastprdc result: ..."`` naming the entry that is missing or wrong.
+    """
     data = _mapping(data, "the document")
     missing = [name for name in ("scalars", "info") if name not in data]
     if missing:
@@ -186,9 +252,9 @@ def decode(data: Any) -> dict[str, Any]:
     samples = data.get("samples")
     per_class = data.get("per_class")
     return {
-        "scalars": _per_k(data["scalars"], _number),
-        "samples": None if samples is None else _per_k(samples, _array),
+        "scalars": _per_k(data["scalars"], _number, "scalars"),
+        "samples": None if samples is None else _per_k(samples, _array, "samples"),
         "info": dict(_mapping(data["info"], "info")),
-        "curves": _per_k(data.get("curves", {}), _array),
+        "curves": _per_k(data.get("curves", {}), _array, "curves"),
         "per_class": None if per_class is None else _per_class(_mapping(per_class, "per_class")),
     }

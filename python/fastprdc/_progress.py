@@ -59,15 +59,21 @@ class ProgressBar:
 
 
 def _takes_phase(callback: Callable[..., None]) -> bool:
+    """Whether ``callback(done, total, phase=...)`` is a valid call: a ``phase`` parameter
+    after the two positional ones, or ``**kwargs``. The signature read is the callable's own
+    (not that of a function it wraps with functools.wraps, which may not pass phase on)."""
     try:
-        params = inspect.signature(callback).parameters.values()
+        params = list(inspect.signature(callback, follow_wrapped=False).parameters.values())
     except (TypeError, ValueError):  # a builtin without a signature: (done, total) only
         return False
-    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return any(
-        (p.name == "phase" and p.kind in kinds) or p.kind == inspect.Parameter.VAR_KEYWORD
-        for p in params
-    )
+    P = inspect.Parameter
+    positional = [p for p in params if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+    for p in params:
+        if p.kind == P.VAR_KEYWORD:
+            return True
+        if p.name == "phase" and p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY):
+            return p not in positional[:2]  # (phase, done, total) would get phase twice
+    return False
 
 
 def named(progress: Callable[..., None] | None, name: str) -> Callable[[int, int], None] | None:

@@ -3,18 +3,16 @@ whichever entry point (a metric function, evaluate, Reference, the compat layer)
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
-from pathlib import Path
 
-_PACKAGE = str(Path(__file__).resolve().parent) + os.sep
+from ._frames import is_own
 
 
 def warn(message: str, category: type[Warning] = RuntimeWarning) -> None:
     """``warnings.warn`` with the stack level of the first frame outside fastprdc."""
     level, frame = 2, sys._getframe(1)  # level 2: the caller of warn()
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
+    while frame is not None and is_own(frame):
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import sys
 import textwrap
@@ -495,11 +496,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
             "several, --plot draws them side by side)"
         )
     _check_figure_outputs(args)
-    results = {}
-    for path in args.results:
-        if Path(path).name in results:
-            raise CLIError(f"{path}: two results named {Path(path).name!r}; rename one")
-        results[Path(path).name] = EvaluationResult.from_json(Path(path))
+    names = _short_names(args.results)
+    results = {name: EvaluationResult.from_json(Path(p)) for name, p in zip(names, args.results)}
     for i, (name, result) in enumerate(results.items()):
         if len(results) > 1:
             print(("\n" if i else "") + f"== {name} ==")
@@ -510,7 +508,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     elif args.plot is not None:
         from fastprdc import plot as plots
 
-        labels = [_compare_label(Path(p).stem) for p in args.results]
+        labels = _compare_labels(args.results, names)
         fig = plots.compare(list(results.values()), labels, xlabel=args.xlabel)
         fmt = plots.SAVE_FORMATS[Path(args.plot).suffix.lower()]
         fig.savefig(args.plot, format=fmt, dpi=150 if args.dpi is None else args.dpi)
@@ -518,15 +516,37 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare_label(stem: str) -> int | float | str:
-    """A file's label in a comparison: its stem, as a number when it is one (training
-    steps: a line plot), else as it is (generators: bars)."""
-    for kind in (int, float):
-        try:
-            return kind(stem)
-        except ValueError:
-            pass
-    return stem
+def _short_names(paths: Sequence[str]) -> list[str]:
+    """Each file's name, with as many of its folders as tell it apart from the others
+    (``runA/final.json``, ``runB/final.json``)."""
+    parts = [Path(p).resolve().parts for p in paths]
+    if len(set(parts)) < len(parts):
+        raise CLIError("the same RESULT file is given twice")
+    depth = 1
+    while True:
+        names = ["/".join(q[-depth:]) for q in parts]
+        if len(set(names)) == len(names):
+            return names
+        depth += 1
+
+
+def _compare_labels(paths: Sequence[str], names: list[str]) -> list[Any]:
+    """Labels of a comparison: every file's stem as a number when all are distinct finite
+    numbers (training steps: a line plot in step order), else the names (bars)."""
+    numbers: list[Any] = []
+    for p in paths:
+        stem = Path(p).stem
+        for kind in (int, float):
+            try:
+                value = kind(stem)
+            except ValueError:
+                continue
+            if math.isfinite(value):
+                numbers.append(value)
+            break
+    if len(numbers) == len(paths) and len(set(numbers)) == len(numbers):
+        return numbers
+    return names
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -860,8 +880,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read results written by `fastprdc eval --json` (or "
         "EvaluationResult.to_json) and print their tables; with one RESULT, --report and "
         "--plot as in `eval`; with several, --plot draws them side by side (one panel per "
-        "metric; a line over the file names when every name is a number, e.g. 1000.json "
-        "2000.json for training steps, else bars).",
+        "metric; a line in number order when every file name is a number, e.g. 1000.json "
+        "2000.json for training steps, else one bar per file, named by the file and as many "
+        "of its folders as tell it apart).",
     )
     sh.add_argument("results", nargs="+", metavar="RESULT", help="a result .json file")
     _add_figure_options(sh, "the result")

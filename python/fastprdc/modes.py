@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ._backends import resolve_device
+from ._frames import clear_own_frames
 from ._tables import format_per_class, is_number
 from ._validation import parse_boundary, validate_pair
 from ._warn import warn
@@ -38,7 +39,8 @@ _MIN_ROWS = 2  # every metric needs at least two samples in each set
 
 
 def validate_labels(labels: Any, n_rows: int, name: str, set_name: str) -> np.ndarray:
-    """Class ids of one set: 1-D, one per row, hashable (ints, bools, strings, finite floats).
+    """Class ids of one set: 1-D, one per row, hashable (ints, bools, strings, finite floats;
+    numpy byte strings are read as UTF-8 text).
 
     Returns the ids as a numpy array (object dtype only when the input is one).
 
@@ -60,7 +62,14 @@ def validate_labels(labels: Any, n_rows: int, name: str, set_name: str) -> np.nd
             "(one class id per sample)"
         )
     kind = arr.dtype.kind
-    if kind in "biuUS":
+    if kind == "S":  # byte strings (e.g. read by h5py): their text is the class id
+        try:
+            return np.char.decode(arr, "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{name} holds byte strings that are not UTF-8 text ({exc}); decode them first"
+            ) from None
+    if kind in "biuU":
         return arr
     if kind == "f":
         bad = ~np.isfinite(arr)
@@ -231,7 +240,11 @@ def per_class(
         take = backend.take_rows if on_device else (lambda X, rows: X[rows])
 
         def run_class(c: Any, rows_r: np.ndarray, rows_f: np.ndarray, kept: Any, **kw: Any) -> Any:
-            return run_families(take(real, rows_r), take(fake, rows_f), kept, **kw)
+            try:
+                return run_families(take(real, rows_r), take(fake, rows_f), kept, **kw)
+            except BaseException as exc:  # the class's gathered rows (on the GPU) go with it
+                clear_own_frames(exc.__traceback__)
+                raise
 
     n_all, m_all = int(real.shape[0]), int(fake.shape[0])
     r_labels = validate_labels(real_labels, n_all, "real_labels", "real")

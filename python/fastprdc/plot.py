@@ -609,11 +609,11 @@ def compare(
     """Several results side by side: one panel per metric, one bar or point per result.
 
     ``results``: a sequence (``labels`` default ``"1"``, ``"2"``...) or a mapping
-    label -> result. ``kind``: ``"bar"`` (generators) or ``"line"`` (e.g. training steps);
-    default ``"line"`` when every label is a number (then x is the number itself) else
-    ``"bar"``. ``metrics``: names; default the usual ones any result has. ``k``: default
-    the family's default k (else its smallest) in the first result that has the metric. A
-    result lacking a metric gets no point, or a zero bar marked ``n/a``.
+    label -> result. ``kind``: ``"bar"`` (generators) or ``"line"`` (e.g. training steps;
+    drawn in x order); default ``"line"`` when every label is a number (then x is the number
+    itself) else ``"bar"``. ``metrics``: names; default the usual ones any result has.
+    ``k``: default the family's default k (else its smallest) in the first result that has
+    the metric. A result lacking a metric gets no point, or a zero bar marked ``n/a``.
     """
     if isinstance(results, Mapping):
         if labels is not None:
@@ -651,8 +651,9 @@ def compare(
         ys = [float(v) if _finite(v) else math.nan for v in raw]
 
         def panel(ax: Axes) -> None:
-            if kind == "line":
-                ax.plot([float(v) for v in labels], ys, marker="o", color="C0")
+            if kind == "line":  # in x order, whatever the order the results came in
+                xy = sorted(zip((float(v) for v in labels), ys), key=lambda p: p[0])
+                ax.plot([x for x, _ in xy], [y for _, y in xy], marker="o", color="C0")
                 ax.set_xlabel(xlabel if xlabel is not None else "step")
             else:
                 x = np.arange(len(items))

@@ -67,7 +67,6 @@ class EvaluationResult:
             out["samples"] = plain(self.samples)
         if self.per_class is not None:
             per_class = self.per_class
-            check_class_keys(list(per_class.get("classes", [])))
             if not samples:
                 per_class = {k: v for k, v in per_class.items() if k not in PER_SAMPLE}
             out["per_class"] = plain(per_class)
@@ -78,6 +77,8 @@ class EvaluationResult:
     ) -> str:
         """Strict JSON text of :meth:`to_dict` (non-finite floats as strings); written to
         ``path`` when one is given. ``samples=False``: without per-sample arrays."""
+        if self.per_class is not None:
+            check_class_keys(list(self.per_class.get("classes", [])))
         text = encode(self.to_dict(samples=samples), indent)
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
@@ -93,19 +94,31 @@ class EvaluationResult:
     @classmethod
     def from_json(cls, source: PathLike) -> EvaluationResult:
         """Read what :meth:`to_json` (or ``fastprdc eval --json``) wrote: a file path, or the
-        JSON text itself. ``to_json`` of the result read gives the same text back."""
-        text, where = str(source), "the text given"
-        if not (isinstance(source, str) and text.lstrip()[:1] in ("{", "[")):
-            where = str(source)
+        JSON text itself (a string that is not an existing file and starts with ``{``).
+        ``to_json`` of the result read gives the same text back. Raises ValueError naming
+        what is wrong (an unreadable file, text that is not JSON, an entry missing or of the
+        wrong kind)."""
+        text, where = None, str(source)
+        if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
             try:
-                text = Path(source).read_text(encoding="utf-8")
-            except OSError as exc:
+                is_file = Path(source).is_file()
+            except (OSError, ValueError):  # too long or odd for a file name
+                is_file = False
+            if not is_file:
+                text, where = source, "the text given"
+        if text is None:
+            try:
+                text = Path(source).read_text(encoding="utf-8-sig")  # a BOM is skipped
+            except (OSError, UnicodeDecodeError) as exc:
                 raise ValueError(f"cannot read a result from {source}: {exc}") from exc
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{where} is not JSON: {exc}") from exc
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
 
     def plot(self, kind: str = "summary", **kwargs: Any) -> Any:
         """A matplotlib Figure of this result: ``kind`` is ``"summary"``, ``"metrics_vs_k"``,

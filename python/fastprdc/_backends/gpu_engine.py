@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import os
 import time
-import traceback
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,6 +31,7 @@ import numpy as np
 
 from .. import _core
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
+from .._frames import clear_own_frames
 from .._options import RunOptions
 from .._validation import max_magnitude
 from .contract import CrossResult, KnnResult
@@ -167,38 +167,46 @@ def _out_of_memory(exc: Exception, needed: int) -> MemoryError:
     )
 
 
+def _needed_bytes(args: tuple[Any, ...]) -> int:
+    """Device bytes a run on the sets ``args[:2]`` needs besides its tile and scratch."""
+    return sum(
+        int(a.shape[0]) * int(a.shape[1]) * (np.dtype(a.dtype).itemsize + 4) + 64 * a.shape[0]
+        for a in args[:2]
+        if hasattr(a, "shape")
+    )
+
+
 def _guard_memory(method: Any) -> Any:
     """Runs a public method on the backend's device; turns the device's out-of-memory errors
     into a MemoryError saying what the run needs; and hands the run's device memory back
-    however the call ends. On an error or Ctrl-C, the frames the exception's traceback holds
-    are cleared first: their locals (inputs on the device, packed copies, tile, scratch: tens
-    of GiB at 1M rows) would stay allocated as long as the exception is kept (an interactive
-    session keeps the last one), and a retry would run out of memory."""
+    however the call ends, on the backend's device. On an error or Ctrl-C, fastprdc's frames
+    in the exception's traceback are cleared and the call's arguments dropped first: their
+    locals (inputs on the device, packed copies, tile, scratch: tens of GiB at 1M rows) would
+    stay allocated as long as the exception is kept (an interactive session keeps the last
+    one), and a retry would run out of memory."""
 
     def wrapper(self: GpuEngine, *args: Any, **kwargs: Any) -> Any:
-        try:
-            with self.ops.current():
+        with self.ops.current():
+            try:
                 return method(self, *args, **kwargs)
-        except DeviceOutOfMemory as exc:
-            traceback.clear_frames(exc.__traceback__)
-            raise  # said already by an inner call
-        except (RuntimeError, MemoryError) as exc:  # ours / cudaMalloc; CuPy's OutOfMemoryError
-            traceback.clear_frames(exc.__traceback__)
-            text = str(exc).lower()
-            if "out of memory" not in text and "out of gpu memory" not in text:
+            except DeviceOutOfMemory as exc:
+                clear_own_frames(exc.__traceback__)
+                args = kwargs = None  # type: ignore[assignment]  # e.g. a class's gathered rows
+                raise  # said already by an inner call
+            except (RuntimeError, MemoryError) as exc:  # ours / cudaMalloc; CuPy's OutOfMemory
+                clear_own_frames(exc.__traceback__)
+                text = str(exc).lower()
+                needed = _needed_bytes(args)
+                args = kwargs = None  # type: ignore[assignment]
+                if "out of memory" not in text and "out of gpu memory" not in text:
+                    raise
+                raise _out_of_memory(exc, needed) from exc
+            except BaseException as exc:  # ValueError, KeyboardInterrupt from a callback...
+                clear_own_frames(exc.__traceback__)
+                args = kwargs = None  # type: ignore[assignment]
                 raise
-            sets = [a for a in args[:2] if hasattr(a, "shape")]
-            needed = sum(
-                int(a.shape[0]) * int(a.shape[1]) * (np.dtype(a.dtype).itemsize + 4)
-                + 64 * a.shape[0]
-                for a in sets
-            )
-            raise _out_of_memory(exc, needed) from exc
-        except BaseException as exc:  # ValueError, KeyboardInterrupt from a progress callback...
-            traceback.clear_frames(exc.__traceback__)
-            raise
-        finally:
-            self.ops.release()
+            finally:
+                self.ops.release()
 
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__
