@@ -99,7 +99,7 @@ def test_distributed_vs_single_process(make_data, figure, scaled):
         {"N": n, "M": m, "d": D, "workers": WORKERS, "threads_per_worker": 1},
     )  # fmt: skip
     cluster = LocalCluster(
-        n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = Client(cluster)
     try:

@@ -100,7 +100,7 @@ def client():
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     c = Client(cluster)
     yield c
@@ -499,3 +499,17 @@ def test_cli_workers_scheduler_zarr_and_npy_directory(client, tmp_path):
     _cli("eval", tmp_path / "real.zarr", parts, *common, "--scheduler", address,
          "--json", tmp_path / "c.json")  # fmt: skip
     assert _scalars(tmp_path / "c.json") == want
+
+
+def test_local_cluster_starts_beside_a_cluster_on_dasks_default_port():
+    """Port 8787 taken (another cluster's dashboard): local_cluster still starts, without the
+    warning (an error under this suite's filterwarnings) Dask gives when it moves the port."""
+    import contextlib
+    import socket
+
+    with socket.socket() as taken:
+        with contextlib.suppress(OSError):  # already taken by something else: as good
+            taken.bind(("0.0.0.0", 8787))
+            taken.listen()
+        with D.local_cluster(1, processes=False) as client:
+            assert client.submit(sum, [1, 2]).result() == 3

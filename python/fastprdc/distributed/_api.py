@@ -83,8 +83,10 @@ def local_cluster(
 
     One thread per worker by default: each worker runs one block-pair task at a time, and the
     tasks run single-threaded (Dask's nannies set ``OMP_NUM_THREADS=1``), so ``n_workers``
-    (default: one per core) is the number of cores used. ``dashboard_address=":8787"`` turns
-    the dashboard on; other keywords go to ``LocalCluster``.
+    (default: one per core) is the number of cores used. The scheduler's HTTP server (the
+    dashboard, when bokeh is installed) listens on ``dashboard_address``, by default a free
+    port (Dask's default, 8787, clashes with any cluster already running there); other
+    keywords go to ``LocalCluster``.
     """
     from distributed import Client
 
@@ -92,7 +94,7 @@ def local_cluster(
         n_workers=n_workers,
         threads_per_worker=threads_per_worker,
         processes=processes,
-        dashboard_address=dashboard_address,
+        dashboard_address=":0" if dashboard_address is None else dashboard_address,
         **kwargs,
     )
 
