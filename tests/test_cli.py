@@ -703,6 +703,20 @@ def test_show_bad_requests(files, capsys, extra, fragment):
     assert code == 2 and fragment in err and out == ""
 
 
+def test_show_with_the_samples_file_draws_the_histograms(files, capsys):
+    pytest.importorskip("matplotlib")
+    _, _, tmp = files
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--json",
+                        tmp / "r.json", "--samples", tmp / "r.npz", "--quiet")  # fmt: skip
+    assert code == 0, err
+    code, _out, err = _run(capsys, "show", tmp / "r.json", "--samples", tmp / "r.npz",
+                          "--report", tmp / "r.html", "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert "Sample-level histograms" in (tmp / "r.html").read_text(encoding="utf-8")
+    code, _, err = _run(capsys, "show", tmp / "r.json", tmp / "r.json", "--samples", tmp / "r.npz")
+    assert code == 2 and "--samples belongs to one RESULT" in err
+
+
 def test_show_names_files_by_as_many_folders_as_tell_them_apart(files, capsys):
     pytest.importorskip("matplotlib")
     _, _, tmp = files

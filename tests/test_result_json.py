@@ -263,3 +263,41 @@ def test_plot_and_report_of_a_result_read_back(rng):
     assert page(back) == page(res)
     assert list(plot.figures(back)) == list(plot.figures(res))
     assert set(res.scalars) == set(ALL_FAMILIES)
+
+
+# ---------------------------------------------------------------------------
+# the per-sample arrays in their own .npz (save_samples / from_json(samples=...))
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["int", "str", "tuple"])
+def test_json_without_samples_plus_the_samples_file_is_the_whole_result(kind, rng, tmp_path):
+    real, fake = _pair(rng, np.float32, n=150, m=140)
+    values = LABELS[kind]
+    labels = {
+        "real_labels": _labels(values, rng.integers(0, 3, 150)),
+        "fake_labels": _labels(values, rng.integers(1, 3, 140)),
+    }
+    res = fastprdc.evaluate(real, fake, metrics="all", k=[2, 3], sample_level=True, **labels)
+    res.to_json(tmp_path / "r.json", samples=False)
+    assert res.save_samples(tmp_path / "r.samples") == tmp_path / "r.samples"  # name as given
+    back = EvaluationResult.from_json(tmp_path / "r.json", samples=tmp_path / "r.samples")
+    assert back.to_json() == res.to_json()
+    _assert_same(res, back)
+
+
+def test_a_samples_file_of_another_run_is_refused(rng, tmp_path):
+    real, fake = _pair(rng, np.float32)
+    one = fastprdc.evaluate(real, fake, k=[2, 3], sample_level=True)
+    one.save_samples(tmp_path / "one.npz")
+    other_k = fastprdc.evaluate(real, fake, k=[4], sample_level=True)
+    with pytest.raises(ValueError, match=r"of no k this result has for precision_recall \[4\]"):
+        EvaluationResult.from_json(other_k.to_json(samples=False), samples=tmp_path / "one.npz")
+    smaller = fastprdc.evaluate(real[:50], fake, k=[2, 3], sample_level=True)
+    with pytest.raises(ValueError, match=r"has shape \(90,\), but this result has 50 real"):
+        EvaluationResult.from_json(smaller.to_json(samples=False), samples=tmp_path / "one.npz")
+    other_family = fastprdc.evaluate(real, fake, metrics="rarity_score", k=2)
+    with pytest.raises(ValueError, match="is of no family of this result"):
+        EvaluationResult.from_json(other_family.to_json(), samples=tmp_path / "one.npz")
+    with pytest.raises(ValueError, match="cannot read per-sample arrays from"):
+        EvaluationResult.from_json(one.to_json(), samples=tmp_path / "missing.npz")

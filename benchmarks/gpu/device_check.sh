@@ -57,7 +57,7 @@ stage() {  # stage NAME TIMEOUT_SECONDS COMMAND...  (limited to the budget left,
   if [[ $rc -eq 0 ]]; then echo "ok ($((SECONDS - START))s)" >"$LOGS/$name.status"
   elif [[ $rc -eq 124 || $rc -eq 137 ]]; then echo "TIMEOUT after ${limit}s" >"$LOGS/$name.status"
   elif [[ $rc -eq 4 ]] && grep -q "unsupported here" "$LOGS/$name.log"; then
-    echo "unsupported here: $(grep -m1 "unsupported here" "$LOGS/$name.log")" >"$LOGS/$name.status"
+    grep -m1 -o "unsupported here.*" "$LOGS/$name.log" >"$LOGS/$name.status"
   else echo "FAILED (exit $rc)" >"$LOGS/$name.status"; fi
   tail -n 25 "$LOGS/$name.log"
   cat "$LOGS/$name.status"

@@ -245,37 +245,6 @@ def _request(
 # --------------------------------------------------------------------------- outputs
 
 
-def _flatten(prefix: str, value: Any, flat: dict[str, np.ndarray]) -> None:
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            if key is None:  # a family without k
-                name = prefix
-            elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-                name = f"{prefix}_k{key}"
-            else:
-                name = f"{prefix}.{key}" if prefix else str(key)
-            _flatten(name, sub, flat)
-    elif value is not None:
-        flat[prefix] = np.asarray(value)
-
-
-def _sample_arrays(samples: Any, per_class: Any = None) -> dict[str, np.ndarray]:
-    """``{family: {name: {k: array}}}`` -> ``{"family.name_k3": array}`` for ``np.savez``.
-
-    With a mode-level result, each evaluated class adds ``per_class.<c>.real_rows`` /
-    ``fake_rows`` (rows of the full sets) and ``per_class.<c>.<family>.<name>_k3``.
-    """
-    flat: dict[str, np.ndarray] = {}
-    _flatten("", samples or {}, flat)
-    if per_class:
-        for c, rows in (per_class.get("indices") or {}).items():
-            flat[f"per_class.{c}.real_rows"] = np.asarray(rows["real"])
-            flat[f"per_class.{c}.fake_rows"] = np.asarray(rows["fake"])
-        for c, per_family in (per_class.get("samples") or {}).items():
-            _flatten(f"per_class.{c}", per_family or {}, flat)
-    return flat
-
-
 def _write_figures(result: Any, args: argparse.Namespace, title: str) -> None:
     """The --report and --plot files (at --dpi when given)."""
     dpi = {} if args.dpi is None else {"dpi": args.dpi}
@@ -426,8 +395,7 @@ def _eval(args: argparse.Namespace, client: Any) -> int:
         result.to_json(json_out, samples=False)  # per-sample arrays: --samples only
         _note(args, f"wrote {args.json}")
     if args.samples is not None:
-        with open(args.samples, "wb") as fh:  # written under the exact name given
-            np.savez(fh, **_sample_arrays(result.samples, result.per_class))
+        result.save_samples(args.samples)
         _note(args, f"wrote {args.samples}")
     title = f"fastprdc: {Path(args.fake).name} against {Path(args.real).name}"
     _write_figures(result, args, title)
@@ -496,8 +464,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
             "several, --plot draws them side by side)"
         )
     _check_figure_outputs(args)
+    if args.samples is not None and len(args.results) > 1:
+        raise CLIError("--samples belongs to one RESULT, got several")
     names = _short_names(args.results)
-    results = {name: EvaluationResult.from_json(Path(p)) for name, p in zip(names, args.results)}
+    results = {
+        name: EvaluationResult.from_json(Path(p), samples=args.samples)
+        for name, p in zip(names, args.results)
+    }
     for i, (name, result) in enumerate(results.items()):
         if len(results) > 1:
             print(("\n" if i else "") + f"== {name} ==")
@@ -885,6 +858,12 @@ def build_parser() -> argparse.ArgumentParser:
         "of its folders as tell it apart).",
     )
     sh.add_argument("results", nargs="+", metavar="RESULT", help="a result .json file")
+    sh.add_argument(
+        "--samples",
+        metavar="FILE.npz",
+        help="the per-sample arrays of the same run (`eval --samples`), for the histograms of "
+        "--report and --plot (one RESULT)",
+    )
     _add_figure_options(sh, "the result")
     sh.add_argument(
         "--xlabel", metavar="TEXT", help="x axis label of a comparison (default: step for a line)"

@@ -12,6 +12,7 @@ from typing import Any, Union
 import numpy as np
 
 from ._json import PER_SAMPLE, check_class_keys, decode, encode, plain
+from ._samples_file import attach, flatten
 from ._tables import format_result
 
 __all__ = ["EvaluationResult"]
@@ -92,12 +93,13 @@ class EvaluationResult:
         return cls(**decode(data))
 
     @classmethod
-    def from_json(cls, source: PathLike) -> EvaluationResult:
+    def from_json(cls, source: PathLike, *, samples: PathLike | None = None) -> EvaluationResult:
         """Read what :meth:`to_json` (or ``fastprdc eval --json``) wrote: a file path, or the
         JSON text itself (a string that is not an existing file and starts with ``{``).
-        ``to_json`` of the result read gives the same text back. Raises ValueError naming
-        what is wrong (an unreadable file, text that is not JSON, an entry missing or of the
-        wrong kind)."""
+        ``samples``: the .npz of :meth:`save_samples` (``fastprdc eval --samples``) of the same
+        run, for a JSON written without them. ``to_json`` of the result read gives the same
+        text back. Raises ValueError naming what is wrong (an unreadable file, text that is
+        not JSON, an entry missing or of the wrong kind, arrays of another run)."""
         text, where = None, str(source)
         if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
             try:
@@ -116,9 +118,26 @@ class EvaluationResult:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{where} is not JSON: {exc}") from exc
         try:
-            return cls.from_dict(data)
+            result = cls.from_dict(data)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
+        if samples is not None:
+            try:
+                with np.load(samples, allow_pickle=False) as npz:
+                    arrays = {key: npz[key] for key in npz.files}
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"cannot read per-sample arrays from {samples}: {exc}") from exc
+            attach(result, arrays, str(samples))
+        return result
+
+    def save_samples(self, path: PathLike) -> Path:
+        """Every per-sample array, and only those, to one .npz at ``path`` (what ``fastprdc
+        eval --samples`` writes): ``precision_recall.in_real_manifold_k3``, ...; with a
+        per-class table also ``per_class.<class>.real_rows`` / ``fake_rows`` and
+        ``per_class.<class>.<family>.<name>_k3``. Returns the path."""
+        with open(path, "wb") as fh:  # under the exact name given (np.savez would add .npz)
+            np.savez(fh, **flatten(self.samples, self.per_class))
+        return Path(path)
 
     def plot(self, kind: str = "summary", **kwargs: Any) -> Any:
         """A matplotlib Figure of this result: ``kind`` is ``"summary"``, ``"metrics_vs_k"``,
