@@ -23,6 +23,7 @@ __all__ = ["class_key", "decode", "encode"]
 PER_SAMPLE = ("samples", "indices")
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_SCALARS = (str, int, float, bool, type(None))  # what JSON holds as it is (values and keys)
 
 
 def plain(value: Any) -> Any:
@@ -42,7 +43,7 @@ def plain(value: Any) -> Any:
 def _plain_key(key: Any) -> Any:
     if isinstance(key, np.generic):
         key = key.item()
-    return key if key is None or isinstance(key, (str, int, float, bool)) else class_key(key)
+    return key if isinstance(key, _SCALARS) else class_key(key)
 
 
 def class_key(c: Any) -> str:
@@ -87,7 +88,7 @@ def _writable(c: Any) -> bool:
         c = c.item()
     if isinstance(c, tuple):
         return all(_writable(v) for v in c)
-    return c is None or isinstance(c, (str, int, float, bool))
+    return isinstance(c, _SCALARS)
 
 
 def encode(data: dict[str, Any], indent: int | None) -> str:

@@ -9,12 +9,13 @@ rest, and ``EvaluationResult.from_json(json, samples=npz)`` puts the two togethe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["attach", "flatten"]
+__all__ = ["flatten", "read_into", "write"]
 
 
 def _flatten(prefix: str, value: Any, flat: dict[str, np.ndarray]) -> None:
@@ -45,6 +46,13 @@ def flatten(samples: Any, per_class: Any = None) -> dict[str, np.ndarray]:
     return flat
 
 
+def write(path: str | os.PathLike[str], samples: Any, per_class: Any = None) -> None:
+    """The arrays of ``flatten`` as one .npz at ``path``, under the exact name given (np.savez
+    of a path would add .npz)."""
+    with open(path, "wb") as fh:
+        np.savez(fh, **flatten(samples, per_class))
+
+
 def _split(key: str, families: Mapping[str, Any], where: str) -> tuple[str, str, Any]:
     """``"family.name_k3"`` -> (family, name, 3); (family, name, None) for a family without
     k. ValueError when the family is not in the result or the k is not one of its ks."""
@@ -73,10 +81,20 @@ def _check_rows(arr: np.ndarray, info: Mapping[str, Any], key: str, where: str) 
     return arr
 
 
-def attach(result: Any, arrays: Mapping[str, np.ndarray], where: str) -> None:
-    """Put the arrays of a samples file (``flatten``'s keys) into ``result`` (its ``samples``
-    and its per-class ``samples`` and ``indices``). ValueError naming the first array that
-    does not belong to this result (another family, k, class or size)."""
+def read_into(result: Any, path: str | os.PathLike[str]) -> None:
+    """Put the arrays of the samples file at ``path`` (``flatten``'s keys) into ``result``
+    (its ``samples`` and its per-class ``samples`` and ``indices``). ValueError when the file
+    cannot be read, or naming the first array that does not belong to this result (another
+    family, k, class or size)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read per-sample arrays from {path}: {exc}") from exc
+    _attach(result, arrays, str(path))
+
+
+def _attach(result: Any, arrays: Mapping[str, np.ndarray], where: str) -> None:
     ks = {family: list(v) for family, v in result.info.get("ks", {}).items()}
     pc = result.per_class
     by_text = {str(c): c for c in (pc or {}).get("classes", [])}

@@ -483,8 +483,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
         labels = _compare_labels(args.results, names)
         fig = plots.compare(list(results.values()), labels, xlabel=args.xlabel)
-        fmt = plots.SAVE_FORMATS[Path(args.plot).suffix.lower()]
-        fig.savefig(args.plot, format=fmt, dpi=150 if args.dpi is None else args.dpi)
+        plots.save_figure(fig, args.plot, **({} if args.dpi is None else {"dpi": args.dpi}))
         _note(args, f"wrote {args.plot}")
     return 0
 

@@ -46,6 +46,7 @@ __all__ = [
     "metrics_vs_k",
     "pce_rce_re",
     "per_class",
+    "save_figure",
     "save_summary",
     "summary",
 ]
@@ -701,21 +702,32 @@ def summary(result: EvaluationResult, *, k: int | None = None) -> Figure:
 SAVE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}  # file suffix -> matplotlib format
 
 
-def save_summary(
-    result: EvaluationResult, path: str | Path, *, dpi: int = 150, **kwargs: Any
-) -> Path:
-    """Write :func:`summary` to ``path``: PNG, PDF or SVG by its suffix (ValueError otherwise),
-    at ``dpi``. Other keyword arguments go to :func:`summary`. Returns the path."""
-    path = Path(path)
+def _save_format(path: Path) -> str:
+    """The matplotlib format of ``path`` by its suffix; ValueError for any but SAVE_FORMATS."""
     fmt = SAVE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(
-            f"save_summary writes {', '.join(SAVE_FORMATS)} files, got {path.name!r} "
+            f"figures are written as {', '.join(SAVE_FORMATS)} files, got {path.name!r} "
             f"(suffix {path.suffix or 'none'!r})"
         )
-    fig = summary(result, **kwargs)
-    fig.savefig(path, format=fmt, dpi=dpi)
+    return fmt
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
+    """Write ``fig`` to ``path``: PNG, PDF or SVG by its suffix (ValueError otherwise), at
+    ``dpi``. Returns the path."""
+    path = Path(path)
+    fig.savefig(path, format=_save_format(path), dpi=dpi)
     return path
+
+
+def save_summary(
+    result: EvaluationResult, path: str | Path, *, dpi: int = 150, **kwargs: Any
+) -> Path:
+    """Write :func:`summary` to ``path`` with :func:`save_figure` (PNG, PDF or SVG by its
+    suffix, at ``dpi``). Other keyword arguments go to :func:`summary`. Returns the path."""
+    _save_format(Path(path))  # a bad suffix before any drawing
+    return save_figure(summary(result, **kwargs), path, dpi=dpi)
 
 
 def figures(result: EvaluationResult) -> dict[str, Figure]:

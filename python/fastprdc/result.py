@@ -12,7 +12,7 @@ from typing import Any, Union
 import numpy as np
 
 from ._json import PER_SAMPLE, check_class_keys, decode, encode, plain
-from ._samples_file import attach, flatten
+from ._samples_file import read_into, write
 from ._tables import format_result
 
 __all__ = ["EvaluationResult"]
@@ -122,12 +122,7 @@ class EvaluationResult:
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
         if samples is not None:
-            try:
-                with np.load(samples, allow_pickle=False) as npz:
-                    arrays = {key: npz[key] for key in npz.files}
-            except (OSError, ValueError) as exc:
-                raise ValueError(f"cannot read per-sample arrays from {samples}: {exc}") from exc
-            attach(result, arrays, str(samples))
+            read_into(result, samples)
         return result
 
     def save_samples(self, path: PathLike) -> Path:
@@ -135,8 +130,7 @@ class EvaluationResult:
         eval --samples`` writes): ``precision_recall.in_real_manifold_k3``, ...; with a
         per-class table also ``per_class.<class>.real_rows`` / ``fake_rows`` and
         ``per_class.<class>.<family>.<name>_k3``. Returns the path."""
-        with open(path, "wb") as fh:  # under the exact name given (np.savez would add .npz)
-            np.savez(fh, **flatten(self.samples, self.per_class))
+        write(path, self.samples, self.per_class)
         return Path(path)
 
     def plot(self, kind: str = "summary", **kwargs: Any) -> Any:

@@ -167,6 +167,15 @@ def _out_of_memory(exc: Exception, needed: int) -> MemoryError:
     )
 
 
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """The device's own out-of-memory error (ours / cudaMalloc: RuntimeError; CuPy's: a
+    MemoryError), not yet said in terms of the run (DeviceOutOfMemory)."""
+    if not isinstance(exc, (RuntimeError, MemoryError)) or isinstance(exc, DeviceOutOfMemory):
+        return False
+    text = str(exc).lower()
+    return "out of memory" in text or "out of gpu memory" in text
+
+
 def _needed_bytes(args: tuple[Any, ...]) -> int:
     """Device bytes a run on the sets ``args[:2]`` needs besides its tile and scratch."""
     return sum(
@@ -189,21 +198,12 @@ def _guard_memory(method: Any) -> Any:
         with self.ops.current():
             try:
                 return method(self, *args, **kwargs)
-            except DeviceOutOfMemory as exc:
+            except BaseException as exc:  # an error, or Ctrl-C from a progress callback
                 clear_own_frames(exc.__traceback__)
+                needed = _needed_bytes(args) if _is_out_of_memory(exc) else 0
                 args = kwargs = None  # type: ignore[assignment]  # e.g. a class's gathered rows
-                raise  # said already by an inner call
-            except (RuntimeError, MemoryError) as exc:  # ours / cudaMalloc; CuPy's OutOfMemory
-                clear_own_frames(exc.__traceback__)
-                text = str(exc).lower()
-                needed = _needed_bytes(args)
-                args = kwargs = None  # type: ignore[assignment]
-                if "out of memory" not in text and "out of gpu memory" not in text:
-                    raise
-                raise _out_of_memory(exc, needed) from exc
-            except BaseException as exc:  # ValueError, KeyboardInterrupt from a callback...
-                clear_own_frames(exc.__traceback__)
-                args = kwargs = None  # type: ignore[assignment]
+                if needed:
+                    raise _out_of_memory(exc, needed) from exc
                 raise
             finally:
                 self.ops.release()
