@@ -31,6 +31,25 @@ def _assert_cross_same(a, b, label):
             assert_same(a[key], b[key], f"{label} {key}")
 
 
+def _every_family(k: int) -> tuple[list, _engine.Needs]:
+    """Every family at k (or without one) and what the engine must compute for them."""
+    requests = [(f, [k]) if f.uses_k else (f, [None]) for f in FAMILIES.values()]
+    needs = _engine.Needs()
+    for family, ks in requests:
+        needs = needs | family.needs(ks)
+    return requests, needs
+
+
+def _assert_families_same(out, ref, requests, label: str = "") -> None:
+    """Every scalar, per-sample array and curve derived from two engine outputs is the same."""
+    for family, ks in requests:
+        got, want = family.derive(out, ks, True), family.derive(ref, ks, True)
+        for part in ("scalars", "samples", "curves"):
+            for name, per_k in getattr(want, part).items():
+                for k, v in per_k.items():
+                    assert_same(getattr(got, part)[name][k], v, f"{family.name}.{name} {label}")
+
+
 @pytest.mark.parametrize("kind", ["gauss", "repeats", "lattice", "offset"])
 def test_device_resident_inputs(kind, rng):
     """knn, cross pass, oracle distances, means and row gathering on inputs the pipeline only
@@ -62,21 +81,12 @@ def test_engine_on_device_resident_inputs(rng):
     rows on the device): identical to the host run."""
     real, fake = make_pair(rng, "gauss", 260, 230, 6)
     fake[:20] = real[:20]  # ties for the authenticity completion, no zero k-th distances
-    requests = [(f, [3]) if f.uses_k else (f, [None]) for f in FAMILIES.values()]
+    requests, needs = _every_family(3)
     host = run_families(real, fake, requests, device="cpu", sample_level=True)
-    sim = get_backend("sim")
-    needs = _engine.Needs()
-    for family, ks in requests:
-        needs = needs | family.needs(ks)
     R, F = _device_view(real, "real"), _device_view(fake, "fake")
-    out = _engine.run(R, F, needs, False, RunOptions(tile_rows=50), sim)
+    out = _engine.run(R, F, needs, False, RunOptions(tile_rows=50), get_backend("sim"))
     ref = _engine.run(real, fake, needs, False, RunOptions(), get_backend("cpu"))
-    for family, ks in requests:
-        got, want = family.derive(out, ks, True), family.derive(ref, ks, True)
-        for part in ("scalars", "samples", "curves"):
-            for name, per_k in getattr(want, part).items():
-                for k, v in per_k.items():
-                    assert_same(getattr(got, part)[name][k], v, f"{family.name}.{name}")
+    _assert_families_same(out, ref, requests)
     assert host.scalars  # the public path ran as well
 
 
@@ -110,6 +120,49 @@ def test_results_do_not_depend_on_thread_order(kind, rng, monkeypatch):
         for key in want[2].keys():  # noqa: SIM118 (a CrossResult, not a dict)
             assert_same(got[2][key], want[2][key], f"{kind} order {order} {key}")
         assert_results_equal(got[3], want[3], f"{kind} order {order}")
+
+
+class _ListProbe:
+    """SimOps that records the longest hit list the scan left for a pass (read before
+    cross_rows / cross_cols take them)."""
+
+    def __init__(self, ops):
+        self.ops, self.longest = ops, 0
+
+    def __getattr__(self, name):
+        return getattr(self.ops, name)
+
+    def launch(self, kernel, n, p, t):
+        import ctypes
+
+        if kernel in ("cross_rows", "cross_cols"):
+            side, rows = ("a", int(t["ni"])) if kernel == "cross_rows" else ("b", int(t["nj"]))
+            counts = (ctypes.c_int32 * rows).from_address(int(p[f"hit_count_{side}"]))
+            listed = [c for c in counts if c <= int(p["hit_cap"])]
+            self.longest = max([self.longest, *listed])
+        self.ops.launch(kernel, n, p, t)
+
+
+@pytest.mark.parametrize("hit_cap", [1, 4096])
+def test_hit_lists_of_any_length(hit_cap, rng):
+    """Every row a full pass (a one-pair list always overflows) and lists as long as the tile
+    (a cap beyond the tile side: hub points inside many balls list hundreds of pairs per tile,
+    sorted before the pass): every family equals the cpu backend's, in any thread order."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    real, fake = make_pair(rng, "gauss", 330, 300, 4)
+    # hubs, inside most balls of the other set: points near its mean
+    fake[:12] = float64_mean(real) + 0.01 * rng.standard_normal((12, 4))
+    real[:6] = float64_mean(fake[12:]) + 0.01 * rng.standard_normal((6, 4))
+    requests, needs = _every_family(40)
+    want = _engine.run(real, fake, needs, False, RunOptions(), get_backend("cpu"))
+    for order in (0, -1, 11):
+        probe = _ListProbe(SimOps(order=order))
+        engine = GpuEngine(probe, "sim", tile_max=256, launch_chunk=700, hit_cap=hit_cap)
+        got = _engine.run(real, fake, needs, False, RunOptions(tile_rows=160), engine)
+        _assert_families_same(got, want, requests, f"order {order}")
+        assert probe.longest <= 1 if hit_cap == 1 else probe.longest > 100, probe.longest
 
 
 def test_tf32x3_path_is_exact(rng, monkeypatch):

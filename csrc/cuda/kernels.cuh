@@ -130,16 +130,28 @@ FASTPRDC_HD void col_pass(const CrossParams& p, const TileArgs& t, int64_t jj, c
   if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
 }
 
-// Sorts list[0..n) ascending (insertion sort: lists are short).
+// Moves list[root] down the max-heap list[0..n) to its place.
+FASTPRDC_HD void sift_down(int32_t* list, int32_t root, int32_t n) {
+  const int32_t v = list[root];
+  int32_t at = root;
+  for (int32_t child = 2 * at + 1; child < n; child = 2 * at + 1) {
+    if (child + 1 < n && list[child + 1] > list[child]) ++child;
+    if (list[child] <= v) break;
+    list[at] = list[child];
+    at = child;
+  }
+  list[at] = v;
+}
+
+// Sorts list[0..n) ascending in place (heapsort: O(n log n) with no extra memory, so that the
+// long lists of hub rows, hundreds of pairs per tile, cost little next to the pass itself).
 FASTPRDC_HD void sort_list(int32_t* list, int32_t n) {
-  for (int32_t a = 1; a < n; ++a) {
-    const int32_t v = list[a];
-    int32_t b = a - 1;
-    while (b >= 0 && list[b] > v) {
-      list[b + 1] = list[b];
-      --b;
-    }
-    list[b + 1] = v;
+  for (int32_t r = n / 2 - 1; r >= 0; --r) sift_down(list, r, n);
+  for (int32_t end = n - 1; end > 0; --end) {
+    const int32_t top = list[0];
+    list[0] = list[end];
+    list[end] = top;
+    sift_down(list, 0, end);
   }
 }
 

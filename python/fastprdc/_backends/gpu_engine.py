@@ -223,14 +223,18 @@ class GpuEngine:
         gemm_path: str | None = None,
         tile_max: int = 8192,
         launch_chunk: int = 1 << 22,
-        hit_cap: int = 64,
+        hit_cap: int = 1024,
     ):
         self.ops = ops
         self.name = name
         self._gemm_path = gemm_path
         self.tile_max = tile_max
         self.launch_chunk = launch_chunk
-        self.hit_cap = max(1, hit_cap)  # pairs listed per row and tile by the scan; more: full pass
+        # Pairs listed per row and tile by the scan; a row with more gets a full pass by its one
+        # thread, which the whole tile then waits for. Hub rows of a cross pass (points inside
+        # many balls) need hundreds of pairs per 8192-wide tile (up to about 500 in the sim on
+        # Gaussian data, N = 24576, d = 1024): 1024 keeps them listed, at 8 KiB per tile row.
+        self.hit_cap = max(1, hit_cap)
         self.location = "host" if name == "sim" else "cuda"
 
     @property
@@ -363,13 +367,15 @@ class GpuEngine:
             return int(opts.tile_rows)
         budget = opts.max_memory or self.ops.free_bytes()
         side = self.tile_max
-        if budget:
-            # tile (4 side^2) + scratch (20 cap per thread, 2 side threads)
-            side = int((-(40 * cap) + math.sqrt((40 * cap) ** 2 + 16 * budget * 0.5)) / 8)
+        # per tile row: the scratch (20 bytes per candidate, counted for both sides' threads)
+        # and both sides' hit lists with their counts (4 bytes per pair and per row)
+        per_row = 40 * cap + 8 * self.hit_cap + 8
+        if budget:  # tile (4 side^2) + per_row * side within half the budget
+            side = int((-per_row + math.sqrt(per_row**2 + 8 * budget)) / 8)
         if side < 1:
             raise ValueError(
                 f"max_memory={opts.max_memory} is too small for one tile row on the GPU; "
-                f"give at least {8 + 80 * cap} bytes"
+                f"give at least {8 + 2 * per_row} bytes"
             )
         return max(1, min(self.tile_max, side))
 
@@ -394,8 +400,9 @@ class GpuEngine:
         rechecks = ops.full(1, 0, np.uint64)
         tile = ops.empty(tr * tr, np.float32)
         # the scan's per-row hit lists and the gates the rows had after their last tile
-        hits_a = ops.empty(tr * self.hit_cap, np.int32)
-        hits_b = ops.empty(tr * self.hit_cap, np.int32)
+        hit_cap = min(self.hit_cap, tr)  # a list holds at most a tile side
+        hits_a = ops.empty(tr * hit_cap, np.int32)
+        hits_b = ops.empty(tr * hit_cap, np.int32)
         count_a, count_b = ops.full(tr, 0, np.int32), ops.full(tr, 0, np.int32)
         gate_a = ops.full(A.rows, np.inf, np.float32)
         gate_b = gate_a if self_pass else ops.full(B.rows, np.inf, np.float32)
@@ -413,7 +420,7 @@ class GpuEngine:
             hits_b=ops.ptr(hits_b),
             hit_count_a=ops.ptr(count_a),
             hit_count_b=ops.ptr(count_b),
-            hit_cap=self.hit_cap,
+            hit_cap=hit_cap,
             **fields,
         )
         blocks_a = range(0, A.rows, tr)
