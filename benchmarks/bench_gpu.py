@@ -11,6 +11,9 @@
 * ``gpu_exact_overhead``: exact=True vs exact=False at 100k (goal <= 5 %).
 * ``gpu_cupy_vs_cuda``: the cupy backend vs the cuda backend at 100k (goal <= 1.3x).
 * ``gpu_gemm_paths``: fp32 vs tf32x3 at 100k (both exact; which is faster, and the rechecks).
+* ``gpu_kernel_profile``: where evaluate(metrics="all")'s device time goes at 100k (Gaussian):
+  each GEMM and kernel timed on its own, and the passes' kernels against their GEMMs (what to
+  look at first when a pass misses its 1.2x goal).
 
 Two data kinds (architecture notes: "Realistic data for speed figures"): isotropic Gaussians (the
 worst case for distance concentration) and structured features (a 32-dimensional latent mixture
@@ -26,6 +29,7 @@ import time
 
 import numpy as np
 import pytest
+from _kernel_profile import breakdown, kernel_profile
 
 import fastprdc
 from fastprdc._backends import available_backends, get_backend
@@ -275,3 +279,37 @@ def test_gpu_gemm_paths(figure, scaled, monkeypatch):
         same = all(np.array_equal(dx3[k], v) for k, v in d32.items())
         fig.check(f"{kind}_identical", same)
         assert same
+
+
+def test_gpu_kernel_profile(figure, scaled):
+    n = m = scaled(100_000)
+    real, fake = gaussian(n, D, 60), gaussian(m, D, 61, shift=0.05)
+    backend = get_backend("cuda")
+    fig = figure(
+        "gpu_kernel_profile", "evaluate(metrics='all') on the GPU, each GEMM and kernel timed",
+        {"N": n, "M": m, "d": D, "device": torch.cuda.get_device_name()},
+    )  # fmt: skip
+
+    def run():
+        return fastprdc.evaluate(real, fake, metrics="all", device="cuda")
+
+    want = fig.run("fastprdc_cuda", run, main_rounds=1)
+    with kernel_profile(backend) as profiled:
+        got = run()
+    parts = breakdown(profiled)
+    gemm = sum(v["seconds"] for name, v in parts.items() if name.startswith("gemm_"))
+    kernels = sum(parts[name]["seconds"] for name in PASS_KERNELS if name in parts)
+    for field in ("seconds", "share", "calls"):
+        fig.check(f"kernel_{field}", {name: v[field] for name, v in parts.items()})
+    fig.check("pass_kernels_vs_gemm", kernels / gemm)
+    fig.check("profiled_total_seconds", sum(v["seconds"] for v in parts.values()))
+    fig.check("same_results_profiled", got.scalars == want.scalars)
+    fig.note(
+        "each GEMM and kernel is synchronised before and after in the profiled run (slower than "
+        "the plain run timed above); pass_kernels_vs_gemm = (scan_hits + cross_rows + "
+        "cross_cols) / the GEMMs of the passes"
+    )
+    assert got.scalars == want.scalars
+
+
+PASS_KERNELS = ("scan_hits", "cross_rows", "cross_cols")

@@ -60,6 +60,10 @@ GPU_FIGURES = {
     ),
     "gpu_exact_overhead": "13. Cost of exactness on the GPU (goal: <= 5% overhead)",
     "gpu_cupy_vs_cuda": "14. cupy backend vs cuda backend (goal: <= 1.3x its time)",
+    "gpu_kernel_profile": (
+        '15. Where the GPU time goes: evaluate(metrics="all"), N = M = 100k, each GEMM and '
+        "kernel timed on its own"
+    ),
 }
 
 

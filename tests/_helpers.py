@@ -13,9 +13,11 @@ package against an independent implementation:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -416,3 +418,11 @@ def peak_bytes():
                 return int(line.split()[1]) * 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
 """
+
+
+def load_source_module(path: Path, name: str) -> ModuleType:
+    """A module of the source tree that is not a package (benchmarks' helpers and scripts)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

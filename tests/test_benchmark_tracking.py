@@ -23,6 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from _helpers import load_source_module
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
@@ -34,11 +35,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _load_machine_module():
-    path = BENCHMARKS / "_machine.py"
-    spec = importlib.util.spec_from_file_location("fastprdc_bench_machine", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_source_module(BENCHMARKS / "_machine.py", "fastprdc_bench_machine")
 
 
 # What benchmarks/conftest.py saves as machine_info (pytest-benchmark's keys when it is

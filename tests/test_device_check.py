@@ -4,13 +4,13 @@ summary table it prints last."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _helpers import load_source_module
 
 GPU_DIR = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu"
 
@@ -45,9 +45,7 @@ def test_the_faster_path_is_chosen(tmp_path):
 
 
 def test_no_choice_without_identical_decisions_or_figure(tmp_path):
-    spec = importlib.util.spec_from_file_location("gemm_choice", GPU_DIR / "gemm_choice.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_source_module(GPU_DIR / "gemm_choice.py", "gemm_choice")
     assert module.faster_path(_paths_json(tmp_path, 3.0, 1.5, identical=False)) is None
     assert module.faster_path(tmp_path / "missing.json") is None
     assert _choice(tmp_path / "missing.json", env={"FASTPRDC_GPU_GEMM": "tf32x3"}) == "tf32x3"
@@ -209,9 +207,7 @@ def _gpu_json(path: Path, card: str) -> Path:
 
 
 def test_report_adds_the_gpu_figures_with_their_card(tmp_path):
-    spec = importlib.util.spec_from_file_location("report", GPU_DIR.parent / "report.py")
-    report = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(report)
+    report = load_source_module(GPU_DIR.parent / "report.py", "report")
     cpu = GPU_DIR.parent / "RESULTS.json"
     out = tmp_path / "RESULTS.md"
     gpu = _gpu_json(tmp_path / "bench_gpu_1m.json", "NVIDIA H100 80GB HBM3")

@@ -26,7 +26,14 @@ for bench in sorted(out.glob("bench_gpu*.json")):
         for r in info.get("ratios", []):
             mark = "met" if r["met"] else "MISSED"
             print(f"      {r['name']} = {r['value']:.3f} ({r['op']} {r['goal']}: {mark})")
-        shown = ("n_rechecked", "peak_device_bytes", "torch_decisions_differing_from_oracle")
+        shown = ("n_rechecked", "peak_device_bytes", "torch_decisions_differing_from_oracle",
+                 "pass_kernels_vs_gemm")  # fmt: skip
         for key, value in info.get("checks", {}).items():
-            if key in shown or key.endswith(("_seconds", "_rechecks", "_identical")):
+            if key == "kernel_share":  # the profile, largest first
+                shares = ", ".join(f"{name} {share:.0%}" for name, share in value.items())
+                print(f"      kernel shares: {shares}")
+            elif key in shown or (
+                key.endswith(("_seconds", "_rechecks", "_identical"))
+                and not key.startswith("kernel_")
+            ):
                 print(f"      {key}: {value}")
