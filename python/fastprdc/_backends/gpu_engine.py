@@ -223,7 +223,7 @@ class GpuEngine:
         gemm_path: str | None = None,
         tile_max: int = 8192,
         launch_chunk: int = 1 << 22,
-        hit_cap: int = 1024,
+        hit_cap: int = 2048,
     ):
         self.ops = ops
         self.name = name
@@ -232,8 +232,9 @@ class GpuEngine:
         self.launch_chunk = launch_chunk
         # Pairs listed per row and tile by the scan; a row with more gets a full pass by its one
         # thread, which the whole tile then waits for. Hub rows of a cross pass (points inside
-        # many balls) need hundreds of pairs per 8192-wide tile (up to about 500 in the sim on
-        # Gaussian data, N = 24576, d = 1024): 1024 keeps them listed, at 8 KiB per tile row.
+        # many balls) need hundreds of pairs per 8192-wide tile, more as N grows (in the sim on
+        # Gaussian data, d = 2048: up to 642 at N = M = 16384, 839 at 32768): 2048 keeps them
+        # listed, at 16 KiB per tile row (sorting a longer list costs about a full pass).
         self.hit_cap = max(1, hit_cap)
         self.location = "host" if name == "sim" else "cuda"
 
