@@ -9,6 +9,8 @@ are reproduced here from fastprdc's primitives where they differ from the native
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from _helpers import (
@@ -94,6 +96,28 @@ def test_default_center_is_mean_of_real(backend, rng):
                                              device=backend)  # fmt: skip
     for name in ("alpha_precision_curve", "beta_recall_curve", *SCALARS):
         assert_same(a[name], b[name], name)
+
+
+@pytest.mark.parametrize(
+    ("center", "fragment"),
+    [
+        (np.array([1, 2, 3], dtype=np.longdouble) + np.longdouble(2.0) ** -60, "cannot hold"),
+        (np.array([2**60 + 1, 0, 0]), "integers above 2^53"),
+        (np.array([1, 2, 2**60 + 1], dtype=object), "cannot represent exactly"),
+        (np.array([1 + 1j, 2, 3]), "must hold real numbers"),
+        (["1", "2", "3"], "must hold real numbers"),
+        ([[0.0, 1.0, 2.0]], "must be a 1-D array"),
+        ([0.0, np.inf, 1.0], "NaN or inf"),
+    ],
+)
+def test_a_center_is_held_to_the_rules_of_features(center, fragment, rng):
+    """A given centre is never rounded either: refused when float64 would change a value."""
+    wide = isinstance(center, np.ndarray) and center.dtype == np.longdouble
+    if wide and np.finfo(np.longdouble).nmant <= 52:
+        pytest.skip("longdouble is float64 on this platform")
+    real, fake = make_pair(rng, "gauss", 40, 30, 3)
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        fastprdc.alpha_precision_beta_recall(real, fake, center=center)
 
 
 def test_alpha_precision_curve_endpoints(backend, rng):

@@ -111,7 +111,7 @@ def test_eval_npy_table_json_samples(files, capsys):
             for name, per_k in per_name.items():
                 for k, arr in per_k.items():
                     flat[f"{family}.{name}" + ("" if k is None else f"_k{k}")] = arr
-        assert set(npz.files) == set(flat)
+        assert set(npz.files) == {*flat, "__run__"}  # and the digest of the run
         for key, arr in flat.items():
             np.testing.assert_array_equal(npz[key], arr)
 
@@ -280,7 +280,7 @@ def test_eval_metrics_all_table_json_samples(files, capsys):
     _assert_json_scalars(data, expected)
     with np.load(tmp / "s.npz") as npz:
         flat = _flat_samples(expected.samples)
-        assert set(npz.files) == set(flat)
+        assert set(npz.files) == {*flat, "__run__"}
         for key, arr in flat.items():
             np.testing.assert_array_equal(npz[key], arr, err_msg=key)
     # every family contributes per-sample arrays
@@ -883,6 +883,79 @@ def test_reference_errors(files, capsys):
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
         for fragment in fragments:
             assert fragment in err, (fragment, err)
+
+
+def _damaged(path, at):
+    """A copy of ``path`` with the byte at ``at`` (a fraction of the size) flipped."""
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * at)] ^= 0xFF
+    out = path.with_name("damaged_" + path.name)
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_damaged_files_are_one_line_errors(files, capsys, compress):
+    """A reference, features or samples file with a flipped byte (a bad zip CRC, a broken
+    deflate stream, a damaged header): exit 2, one line naming the file, no traceback."""
+    _, fake, tmp = files
+    extra = ["--compress"] if compress else []
+    code, _, err = _run(capsys, "reference", tmp / "real.npy", "--out", tmp / "r.npz",
+                        "--include-features", *extra, "--quiet")  # fmt: skip
+    assert code == 0, err
+    save = np.savez_compressed if compress else np.savez
+    save(tmp / "f.npz", feats=fake)
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--json",
+                        tmp / "s.json", "--samples", tmp / "s.npz", "--quiet")  # fmt: skip
+    assert code == 0, err
+    cases = [
+        (["eval", "{bad}", tmp / "fake.npy"], tmp / "r.npz"),
+        (["eval", tmp / "real.npy", "{bad}"], tmp / "f.npz"),
+        (["show", tmp / "s.json", "--samples", "{bad}"], tmp / "s.npz"),
+    ]
+    for args, path in cases:
+        refused = 0
+        for at in (0.1, 0.3, 0.5, 0.7, 0.9):
+            bad = _damaged(path, at)
+            argv = [bad if a == "{bad}" else a for a in args]
+            code, _, err = _run(capsys, *argv, "--quiet")
+            if code == 0:  # the flipped byte was in padding no reader looks at
+                continue
+            refused += 1
+            assert code == 2, (argv, err)
+            assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+            assert bad.name in err, err
+        assert refused >= 3, (args, refused)
+
+
+def test_fake_that_is_a_reference_file_is_refused(files, capsys):
+    _, _, tmp = files
+    code, _, err = _run(capsys, "reference", tmp / "real.npy", "--out", tmp / "r.npz",
+                        "--include-features", "--quiet")  # fmt: skip
+    assert code == 0, err
+    code, _, err = _run(capsys, "eval", tmp / "fake.npy", tmp / "r.npz", "--quiet")
+    assert code == 2 and "is a reference file" in err and "REFERENCE FAKE" in err, err
+
+
+def test_an_output_that_is_an_input_is_refused(files, capsys):
+    """Writing an output over one of the command's inputs would destroy it: refused before
+    any work, the input unchanged."""
+    _, _, tmp = files
+    before = {p: p.read_bytes() for p in (tmp / "real.npy", tmp / "fake.npy")}
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--json",
+                        tmp / "r.json", "--samples", tmp / "s.npz", "--quiet")  # fmt: skip
+    assert code == 0, err
+    (tmp / "r.html").write_bytes((tmp / "r.json").read_bytes())  # a result under an odd name
+    cases = [
+        ["reference", tmp / "real.npy", "--out", tmp / "real.npy"],
+        ["eval", tmp / "real.npy", tmp / "fake.npy", "--samples", tmp / "fake.npy"],
+        ["eval", tmp / "real.npy", tmp / "fake.npy", "--json", tmp / "." / "real.npy"],
+        ["show", tmp / "r.html", "--samples", tmp / "s.npz", "--report", tmp / "r.html"],
+    ]
+    for args in cases:
+        code, _, err = _run(capsys, *args, "--quiet")
+        assert code == 2 and "is also an input of this command" in err, (args, err)
+    assert {p: p.read_bytes() for p in before} == before
 
 
 def test_plain_npz_with_a_meta_array_is_features(tmp_path, capsys):

@@ -8,6 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import pickle
+import stat
 import warnings
 import zipfile
 
@@ -441,11 +444,51 @@ def test_missing_parts_are_named(rng):
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_damaged_file_is_a_value_error_naming_it(tmp_path, compress, rng):
+    """A flipped byte anywhere (a bad CRC, a broken deflate stream, a damaged header or
+    directory): a ValueError naming the file, never a zip or zlib error."""
+    real, _ = make_pair(rng, "gauss", 60, 50, 4)
+    good = tmp_path / "good.npz"
+    Reference(real, metrics="all").save(good, include_features=True, compress=compress)
+    data = good.read_bytes()
+    refused = 0
+    for at in range(0, len(data), max(1, len(data) // 97)):
+        bad = bytearray(data)
+        bad[at] ^= 0xFF
+        path = tmp_path / f"bad{at}.npz"
+        path.write_bytes(bytes(bad))
+        try:
+            Reference.load(path)
+        except ValueError as exc:
+            assert str(path) in str(exc), exc
+            refused += 1
+        path.unlink()
+    assert refused > 50
+
+
+def test_saved_file_mode_follows_the_umask(tmp_path, rng):
+    real, _ = make_pair(rng, "gauss", 30, 20, 3)
+    ref = Reference(real, k=3)
+    old = os.umask(0o022)
+    try:
+        ref.save(tmp_path / "r.npz")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "r.npz").stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.npz"]  # no temporary file left
+    with pytest.raises(OSError, match=r"cannot write .*missing/r\.npz"):
+        ref.save(tmp_path / "missing" / "r.npz")
+
+
 def test_construction_errors_as_evaluate(rng):
     real, _ = make_pair(rng, "gauss", 10, 10, 3)
     with pytest.raises(ValueError, match=r"k=10 is too large: needs k < N=10"):
         Reference(real, k=10)
     with pytest.raises(ValueError, match="k=4 is too large for precision_recall_cover with C=3"):
+        Reference(real, metrics=["precision_recall_cover"], k=4)
+    # no fake set yet: the message speaks of N alone
+    with pytest.raises(ValueError, match=r"k' = C\*k = 12 smaller than N=10, the number of real"):
         Reference(real, metrics=["precision_recall_cover"], k=4)
     with pytest.raises(ValueError, match="center has width 2 but the features have width 3"):
         Reference(
@@ -599,7 +642,10 @@ def test_bad_files(tmp_path, rng):
             Reference.load(path, **kwargs)
 
     (tmp_path / "text.npz").write_text("not an archive")
-    fails(tmp_path / "text.npz", "is not a fastprdc reference file")
+    fails(tmp_path / "text.npz", "not an .npz \\(zip\\) archive")
+    with open(tmp_path / "pickle.npz", "wb") as fh:  # never unpickled: refused by its first bytes
+        pickle.dump({"format": "fastprdc.reference"}, fh)
+    fails(tmp_path / "pickle.npz", "not an .npz \\(zip\\) archive")
     with pytest.raises(FileNotFoundError):
         Reference.load(tmp_path / "missing.npz")
     np.save(tmp_path / "one.npy", real)
@@ -642,6 +688,8 @@ def test_bad_files(tmp_path, rng):
           "stored features do not match the stored fingerprint")  # fmt: skip
     fails(_tamper(good, tmp_path / "fam.npz", meta=meta_set("metrics", ["nope"])),
           "bad requests")  # fmt: skip
+    fails(_tamper(good, tmp_path / "par.npz", meta=meta_set("params", {"realism_score": 5})),
+          "the parameters of 'realism_score' are 5, not a mapping")  # fmt: skip
     # an older library version is fine (the real side is defined by the oracle); recorded
     old = _tamper(good, tmp_path / "old.npz", meta=meta_set("library_version", "0.0.1"))
     assert Reference.load(old).library_version == "0.0.1"

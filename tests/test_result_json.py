@@ -287,9 +287,28 @@ def test_json_without_samples_plus_the_samples_file_is_the_whole_result(kind, rn
 
 
 def test_a_samples_file_of_another_run_is_refused(rng, tmp_path):
+    """The file carries its run's digest: another run's arrays are refused even when their
+    families, ks and sizes are the same (another fake set, or the same one run again)."""
     real, fake = _pair(rng, np.float32)
     one = fastprdc.evaluate(real, fake, k=[2, 3], sample_level=True)
     one.save_samples(tmp_path / "one.npz")
+    for other_fake in (fake[::-1].copy(), fake):
+        other = fastprdc.evaluate(real, other_fake, k=[2, 3], sample_level=True)
+        with pytest.raises(ValueError, match="per-sample arrays of another run than this result"):
+            EvaluationResult.from_json(other.to_json(samples=False), samples=tmp_path / "one.npz")
+    back = EvaluationResult.from_json(one.to_json(samples=False), samples=tmp_path / "one.npz")
+    _assert_same(one, back)
+
+
+def test_a_samples_file_without_a_run_digest_is_checked_by_its_arrays(rng, tmp_path):
+    """Files written before the run digest: arrays of another family, k or size are refused."""
+    real, fake = _pair(rng, np.float32)
+    one = fastprdc.evaluate(real, fake, k=[2, 3], sample_level=True)
+    one.save_samples(tmp_path / "with.npz")
+    with np.load(tmp_path / "with.npz") as npz:
+        np.savez(tmp_path / "one.npz", **{k: npz[k] for k in npz.files if k != "__run__"})
+    back = EvaluationResult.from_json(one.to_json(samples=False), samples=tmp_path / "one.npz")
+    _assert_same(one, back)
     other_k = fastprdc.evaluate(real, fake, k=[4], sample_level=True)
     with pytest.raises(ValueError, match=r"of no k this result has for precision_recall \[4\]"):
         EvaluationResult.from_json(other_k.to_json(samples=False), samples=tmp_path / "one.npz")

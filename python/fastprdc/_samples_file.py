@@ -2,7 +2,8 @@
 
 Keys: ``<family>.<name>_k<k>`` (``<family>.<name>`` for a family without k); with a per-class
 table also ``per_class.<class>.real_rows`` / ``fake_rows`` (rows of the full sets) and
-``per_class.<class>.<family>.<name>_k<k>``, ``<class>`` being ``str`` of the class id. This is
+``per_class.<class>.<family>.<name>_k<k>``, ``<class>`` being ``str`` of the class id; and
+``__run__``, the digest of the run the arrays belong to (files written before it have none). This is
 what ``fastprdc eval --samples`` writes; the JSON of the same result (``--json``) holds the
 rest, and ``EvaluationResult.from_json(json, samples=npz)`` puts the two together again.
 """
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from .io import NPZ_ERRORS
 
 __all__ = ["flatten", "read_into", "write"]
 
@@ -46,11 +49,14 @@ def flatten(samples: Any, per_class: Any = None) -> dict[str, np.ndarray]:
     return flat
 
 
-def write(path: str | os.PathLike[str], samples: Any, per_class: Any = None) -> None:
-    """The arrays of ``flatten`` as one .npz at ``path``, under the exact name given (np.savez
-    of a path would add .npz)."""
+RUN_KEY = "__run__"
+
+
+def write(path: str | os.PathLike[str], samples: Any, per_class: Any, run: str) -> None:
+    """The arrays of ``flatten`` and the ``run`` digest as one .npz at ``path``, under the
+    exact name given (np.savez of a path would add .npz)."""
     with open(path, "wb") as fh:
-        np.savez(fh, **flatten(samples, per_class))
+        np.savez(fh, **flatten(samples, per_class), **{RUN_KEY: np.array(run)})
 
 
 def _split(key: str, families: Mapping[str, Any], where: str) -> tuple[str, str, Any]:
@@ -81,16 +87,26 @@ def _check_rows(arr: np.ndarray, info: Mapping[str, Any], key: str, where: str) 
     return arr
 
 
-def read_into(result: Any, path: str | os.PathLike[str]) -> None:
+def read_into(result: Any, path: str | os.PathLike[str], run: str) -> None:
     """Put the arrays of the samples file at ``path`` (``flatten``'s keys) into ``result``
     (its ``samples`` and its per-class ``samples`` and ``indices``). ValueError when the file
-    cannot be read, or naming the first array that does not belong to this result (another
-    family, k, class or size)."""
+    cannot be read, was written for another run than ``run`` (the result's digest), or naming
+    the first array that does not belong to this result (another family, k, class or size)."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError) as exc:
+        with open(path, "rb") as fh:  # our handle: closed even when the archive is broken
+            if fh.read(2) != b"PK":  # a .npy, or no numpy file at all
+                raise ValueError("not an .npz archive (written by --samples / save_samples)")
+            fh.seek(0)
+            with np.load(fh, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+    except NPZ_ERRORS as exc:
         raise ValueError(f"cannot read per-sample arrays from {path}: {exc}") from exc
+    stored = arrays.pop(RUN_KEY, None)
+    if stored is not None and str(stored[()]) != run:
+        raise ValueError(
+            f"{path} holds the per-sample arrays of another run than this result's (their run "
+            "digests differ): give the --samples file written with this JSON"
+        )
     _attach(result, arrays, str(path))
 
 

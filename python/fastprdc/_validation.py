@@ -124,6 +124,24 @@ def _target_dtype(a: np.ndarray, name: str) -> type:
     return np.float64
 
 
+def validate_vector(x: Any, name: str) -> np.ndarray:
+    """A float64 copy of the 1-D array ``x`` (a centre given by the caller), held by the same
+    rules as features: real numbers only, none that float64 would round, all finite."""
+    try:
+        a = np.asarray(x)
+    except Exception as exc:
+        raise ValueError(f"{name} could not be converted to a numpy array: {exc}") from exc
+    if a.ndim != 1 or a.shape[0] == 0:
+        raise ValueError(f"{name} must be a 1-D array of real numbers, got shape {a.shape}")
+    row = _as_array(a.reshape(1, -1), name)
+    _target_dtype(row, name)  # refuses what float64 cannot hold exactly
+    with np.errstate(over="ignore"):
+        out = np.array(row[0], dtype=np.float64)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    return out
+
+
 def _check_shape(a: np.ndarray, name: str, min_rows: int) -> None:
     n, d = a.shape
     if n == 0 or d == 0:

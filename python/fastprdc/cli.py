@@ -140,8 +140,24 @@ def _fake_labels(args: argparse.Namespace) -> np.ndarray:
     return load_labels(args.fake, "fake", args.labels_key, features=True)
 
 
-def _check_output(path: str | None, option: str, suffixes: Sequence[str] = ()) -> None:
-    """Fail before any work when an output cannot be written where it was asked."""
+def _input_paths(args: argparse.Namespace) -> list[str]:
+    """The files the command reads (an output must not replace one of them)."""
+    names = ("results", "samples") if args.command == "show" else _INPUT_OPTIONS
+    paths: list[str] = []
+    for name in names:
+        value = getattr(args, name, None)
+        paths += value if isinstance(value, list) else [] if value is None else [value]
+    return paths
+
+
+_INPUT_OPTIONS = ("real", "fake", "real_features", "real_labels", "fake_labels")
+
+
+def _check_output(
+    path: str | None, option: str, args: argparse.Namespace, suffixes: Sequence[str] = ()
+) -> None:
+    """Fail before any work when an output cannot be written where it was asked, or would
+    replace one of the command's inputs."""
     if path is None:
         return
     p = Path(path)
@@ -154,6 +170,12 @@ def _check_output(path: str | None, option: str, suffixes: Sequence[str] = ()) -
         raise CLIError(f"{option} {path}: is a directory; give a file name")
     if not p.parent.is_dir():
         raise CLIError(f"{option} {path}: no such directory: {p.parent}")
+    for source in _input_paths(args):
+        if p.exists() and Path(source).exists() and os.path.samefile(p, source):
+            raise CLIError(
+                f"{option} {path}: is also an input of this command ({source}); writing it "
+                "would destroy that input: give another file name"
+            )
 
 
 def _need_matplotlib(option: str) -> None:
@@ -169,10 +191,10 @@ def _need_matplotlib(option: str) -> None:
 
 
 def _check_figure_outputs(args: argparse.Namespace) -> None:
-    _check_output(args.report, "--report", _REPORT_SUFFIXES)
+    _check_output(args.report, "--report", args, _REPORT_SUFFIXES)
     from fastprdc.plot import SAVE_FORMATS
 
-    _check_output(args.plot, "--plot", tuple(SAVE_FORMATS))
+    _check_output(args.plot, "--plot", args, tuple(SAVE_FORMATS))
     if args.report is not None:
         _need_matplotlib("--report")
     elif args.plot is not None:
@@ -318,8 +340,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace, client: Any) -> int:
     json_out = args.json  # "-": stdout
-    _check_output(None if json_out == "-" else json_out, "--json")
-    _check_output(args.samples, "--samples")
+    _check_output(None if json_out == "-" else json_out, "--json", args)
+    _check_output(args.samples, "--samples", args)
     _check_figure_outputs(args)
     from fastprdc.reference import Reference, is_reference_file
 
@@ -348,6 +370,11 @@ def _eval(args: argparse.Namespace, client: Any) -> int:
             )
         real_key, fake_key = _keys(args, args.real)
         real = _load_set(args.real, real_key, client)
+    if is_reference_file(args.fake):
+        raise CLIError(
+            f"FAKE {args.fake} is a reference file (written by `fastprdc reference`): give it "
+            "as REAL, the first set (fastprdc eval REFERENCE FAKE)"
+        )
     fake = _load_set(args.fake, fake_key, client)
     metrics, k, params = _request(args, ref)
     labels: dict[str, Any] = {}
@@ -414,7 +441,7 @@ def _size_text(nbytes: int) -> str:
 def _cmd_reference(args: argparse.Namespace) -> int:
     from fastprdc import Reference
 
-    _check_output(args.out, "--out")
+    _check_output(args.out, "--out", args)
     real_key, _ = _keys(args, args.real)
     real = load_features(args.real, real_key)
     metrics, k, params = _request(args)

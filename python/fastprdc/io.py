@@ -16,7 +16,9 @@ metric functions' job (docs/metrics.md section 9).
 
 from __future__ import annotations
 
+import tokenize
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Union
@@ -41,6 +43,15 @@ LABEL_KEYS = ("{set}_labels", "labels", "label", "y", "targets", "target", "clas
 
 _FEATURE_SUFFIXES = ".npy, .npz or .pt"
 _PICKLED = "refusing to load pickled data (object array)"
+
+#: What reading a damaged or foreign .npz can raise: numpy's header errors (a damaged header
+#: can also fail its tokenizer or parser), a truncated file, the zip archive's own (bad CRC,
+#: bad directory; RuntimeError / NotImplementedError for a header that claims encryption or
+#: an unknown method) and a compressed member's inflate errors.
+NPZ_ERRORS = (
+    ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError, RuntimeError,
+    zipfile.BadZipFile, zlib.error,
+)  # fmt: skip
 
 
 class FileReadError(ValueError):
@@ -124,7 +135,7 @@ def _read_npz(path: Path, choose: Callable[[list[str]], str]) -> tuple[str, np.n
                 return name, npz[name]
     except FileReadError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except NPZ_ERRORS as exc:
         if name is not None and "pickle" in str(exc).lower():
             raise FileReadError(f"{path}[{name}]: {_PICKLED}") from None
         where = f"{path}[{name}]" if name is not None else str(path)

@@ -33,10 +33,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import sys
-import tempfile
 import time
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -50,6 +49,7 @@ from ._engine import FAKE_MEAN, Centre, Needs, Plan, SideOutput, run_side
 from ._options import MemoryLike, ProgressLike, RunOptions, make_options
 from ._validation import validate_features, validate_pair
 from .evaluate import KLike, _bind, _families, _requests
+from .io import NPZ_ERRORS
 from .metrics._base import MetricFamily, merged_needs, plan_requests, run_families
 from .result import EvaluationResult
 
@@ -243,10 +243,22 @@ class _Reader:
     def fail(self, text: str) -> None:
         raise _FileError(f"{self.path} is not a valid fastprdc reference file: {text}")
 
-    def array(self, key: str, shape: tuple[int, ...], kind: str) -> np.ndarray:
+    def read(self, key: str) -> np.ndarray:
+        """The array ``key``; a _FileError naming it when it is missing or damaged."""
         if key not in self.npz.files:
             self.fail(f"the array {key!r} is missing")
-        a = self.npz[key]
+        try:
+            return self.npz[key]
+        except NPZ_ERRORS as exc:
+            if "allow_pickle" in str(exc):
+                raise _FileError(
+                    f"{self.path} is not a fastprdc reference file: {key!r} holds pickled "
+                    "objects, which are never loaded"
+                ) from None
+            raise _FileError(f"{self.path} is damaged: cannot read {key!r} ({exc})") from None
+
+    def array(self, key: str, shape: tuple[int, ...], kind: str) -> np.ndarray:
+        a = self.read(key)
         if a.shape != shape or a.dtype.kind != kind:
             self.fail(f"{key!r} has shape {a.shape} and dtype {a.dtype}, expected {shape} ({kind})")
         return a
@@ -294,8 +306,9 @@ def _reference_meta(npz: Any, name: str) -> dict[str, Any]:
             f"{name} is not a fastprdc reference file: no 'meta' entry "
             f"(it holds {sorted(npz.files)[:5]})"
         )
+    meta_text = _Reader(npz, name).read("meta")
     try:
-        meta = json.loads(str(npz["meta"][()]))
+        meta = json.loads(str(meta_text[()]))
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} is not a fastprdc reference file: bad 'meta' ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -315,7 +328,10 @@ def is_reference_file(path: str | Path) -> bool:
                 return False
             fh.seek(0)
             with np.load(fh, allow_pickle=False) as npz:
-                _reference_meta(npz, str(p))
+                try:
+                    _reference_meta(npz, str(p))
+                except _FileError:  # its 'meta' is damaged: Reference.load says so
+                    return "meta" in npz.files and any(f.startswith("side/") for f in npz.files)
     except Exception:  # not readable as a reference: the features reader says why
         return False
     return True
@@ -755,7 +771,13 @@ class Reference:
             arrays["features"] = self._real
         arrays["meta"] = np.array(json.dumps(meta))
         target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+        # a new file beside the target, moved over it once complete; os.open's mode (under the
+        # umask, like any other output) rather than mkstemp's 0600
+        tmp = target.with_name(f"{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot write {target}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "wb") as fh:
                 (np.savez_compressed if compress else np.savez)(fh, **arrays)
@@ -777,18 +799,24 @@ class Reference:
         """
         name = str(path)
         with open(path, "rb") as fh:  # our handle: closed even when np.load fails
-            try:
-                npz = np.load(fh, allow_pickle=False)
-            except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-                raise ValueError(
-                    f"{name} is not a fastprdc reference file (a .npz written by "
-                    f"Reference.save): {exc}"
-                ) from exc
-            if not isinstance(npz, np.lib.npyio.NpzFile):
+            magic = fh.read(6)
+            if magic == np.lib.format.MAGIC_PREFIX:
                 raise ValueError(
                     f"{name} is not a fastprdc reference file: it holds a single array, "
                     "not the .npz archive written by Reference.save"
                 )
+            if not magic.startswith(b"PK"):  # np.load would try to unpickle anything else
+                raise ValueError(
+                    f"{name} is not a fastprdc reference file: not an .npz (zip) archive"
+                )
+            fh.seek(0)
+            try:
+                npz = np.load(fh, allow_pickle=False)
+            except NPZ_ERRORS as exc:
+                raise ValueError(
+                    f"{name} is not a fastprdc reference file (a .npz written by "
+                    f"Reference.save): {exc}"
+                ) from exc
             with npz:
                 ref = cls._from_npz(npz, name)
         if real is not None:
@@ -818,12 +846,12 @@ class Reference:
             reader.fail(f"incomplete metadata ({exc!r})")
         if dtype not in ("float32", "float64"):
             reader.fail(f"dtype {dtype!r}")
-        for values in params.values():
+        for family, values in params.items():
+            if not isinstance(values, dict):
+                reader.fail(f"the parameters of {family!r} are {values!r}, not a mapping")
             for pname, value in values.items():
                 if isinstance(value, dict) and "array" in value:
-                    if value["array"] not in npz.files:
-                        reader.fail(f"the array {value['array']!r} is missing")
-                    values[pname] = np.array(npz[value["array"]])
+                    values[pname] = np.array(reader.read(str(value["array"])))
         try:
             families = _bind(_families(metrics), params)
             requests = [(fam, [None if v is None else int(v) for v in ks[fam.name]])
@@ -857,7 +885,7 @@ class Reference:
         ref._side = side
         labels_meta = meta.get("labels")
         if labels_meta is not None:
-            labels = npz["labels"] if "labels" in npz.files else None
+            labels = reader.read("labels") if "labels" in npz.files else None
             if labels is None or labels.shape != (n,):
                 reader.fail("labels missing or of the wrong length")
             groups = modes._groups(labels)

@@ -3,6 +3,7 @@ rendered by ``_tables.format_result``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -122,7 +123,7 @@ class EvaluationResult:
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
         if samples is not None:
-            read_into(result, samples)
+            read_into(result, samples, result._run_digest())
         return result
 
     def save_samples(self, path: PathLike) -> Path:
@@ -130,8 +131,15 @@ class EvaluationResult:
         eval --samples`` writes): ``precision_recall.in_real_manifold_k3``, ...; with a
         per-class table also ``per_class.<class>.real_rows`` / ``fake_rows`` and
         ``per_class.<class>.<family>.<name>_k3``. Returns the path."""
-        write(path, self.samples, self.per_class)
+        write(path, self.samples, self.per_class, self._run_digest())
         return Path(path)
+
+    def _run_digest(self) -> str:
+        """What tells this run from another: a hash of its JSON without per-sample arrays
+        (scalars, curves, info with its timings, the per-class table), which ``from_json``
+        reads back to the same text."""
+        text = encode(self.to_dict(samples=False), None)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def plot(self, kind: str = "summary", **kwargs: Any) -> Any:
         """A matplotlib Figure of this result: ``kind`` is ``"summary"``, ``"metrics_vs_k"``,

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._engine import FAKE_MEAN, REAL_MEAN, EngineOutput, Needs, given_centre
 from .._options import MemoryLike, ProgressLike
-from .._validation import check_values
+from .._validation import check_values, validate_vector
 from ._base import NO_K, Derived, MetricFamily, reshape_single, run_families
 
 __all__ = ["FAMILY", "alpha_precision_beta_recall"]
@@ -29,15 +29,7 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
     if isinstance(n_alphas, bool) or not isinstance(n_alphas, numbers.Integral) or n_alphas < 2:
         raise ValueError(f"n_alphas must be an int >= 2, got {n_alphas!r}")
     if center is not None:
-        try:
-            c = np.array(center, dtype=np.float64)  # a copy: later changes to it do not leak in
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"center must be a 1-D array of real numbers: {exc}") from exc
-        if c.ndim != 1 or c.shape[0] == 0:
-            raise ValueError(f"center must be a 1-D array, got shape {c.shape}")
-        if not np.isfinite(c).all():
-            raise ValueError("center contains NaN or inf")
-        center = c
+        center = validate_vector(center, "center")  # a copy: later changes do not leak in
     return {"n_alphas": int(n_alphas), "center": center}
 
 

@@ -40,11 +40,12 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 def _check_data(ks: Sequence[int], params: Mapping[str, Any], n: int, m: int, d: int) -> None:
     for k in ks:
         kp = params["C"] * k
-        if kp >= n or kp >= m:
-            raise ValueError(
-                f"k={k} is too large for precision_recall_cover with C={params['C']}: needs "
-                f"k' = C*k = {kp} < N={n} and < M={m} (numbers of real and fake samples)"
-            )
+        for size, what in ((n, "N={}, the number of real"), (m, "M={}, the number of fake")):
+            if kp >= size:
+                raise ValueError(
+                    f"k={k} is too large for precision_recall_cover with C={params['C']}: needs "
+                    f"k' = C*k = {kp} smaller than {what.format(size)} samples"
+                )
 
 
 def _needs(ks: Sequence[int], params: Mapping[str, Any]) -> Needs:
