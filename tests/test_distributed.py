@@ -9,6 +9,7 @@ FASTPRDC_REQUIRE_DISTRIBUTED=1 (CI), which turns the skip into a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -353,6 +354,81 @@ def test_validation_errors_name_the_global_row(client):
     with pytest.raises(ValueError, match="k=30 is too large"):
         fastprdc.evaluate(chunked(real, 7), chunked(real, 7), k=30)
     assert _no_keys_left(client)
+
+
+def test_the_first_bad_row_is_the_single_machine_ones_whichever_block_fails_first(client):
+    rng = np.random.default_rng(10)
+    real, fake = rng.standard_normal((40, 3)), rng.standard_normal((30, 3))
+    real[[5, 33]] = np.nan
+    with pytest.raises(ValueError) as single:
+        fastprdc.evaluate(real, fake)
+    for _ in range(4):  # the blocks finish in any order
+        with pytest.raises(ValueError) as dist:
+            fastprdc.evaluate(chunked(real, 9), fake)
+        assert str(dist.value) == str(single.value) == "real contains NaN or inf (first bad row: 5)"
+
+
+def test_bad_block_rows_and_client_are_named(client):
+    rng = np.random.default_rng(11)
+    real, fake = rng.standard_normal((40, 3)), rng.standard_normal((30, 3))
+    for bad in (0, -1, 2.5, "10", True):
+        for r, f in ((real, fake), (chunked(real, 7), chunked(fake, 7))):
+            with pytest.raises(ValueError, match="block_rows must be a positive int or None"):
+                D.evaluate(r, f, block_rows=bad)
+    bad_client = r"client must be a distributed.Client, got str .*Client\(address\)"
+    with pytest.raises(ValueError, match=bad_client):
+        fastprdc.evaluate(real, fake, client=client.scheduler.address)
+    assert _no_keys_left(client)
+
+
+def test_tiny_row_chunks_are_joined(client):
+    """One row per chunk (da.stack of per-sample features): the passes' tasks would grow with
+    the square of the chunks; they are joined into automatic blocks, with the same result."""
+    rng = np.random.default_rng(12)
+    real, fake = rng.standard_normal((150, 4)), rng.standard_normal((130, 4)) + 0.1
+    got = fastprdc.evaluate(chunked(real, 1), chunked(fake, 1), metrics="all", sample_level=True)
+    assert got.info["distributed"]["blocks"] == [2, 2]  # one per worker thread
+    assert_same_result(got, fastprdc.evaluate(real, fake, metrics="all", sample_level=True))
+    kept = fastprdc.evaluate(chunked(real, 50), chunked(fake, 50))
+    assert kept.info["distributed"]["blocks"] == [3, 3]  # a few chunks: kept as they are
+
+
+def test_a_copy_on_write_memmap_is_read_as_the_caller_sees_it(client, tmp_path):
+    """mmap_mode="c": changes live in the caller's process only, so the workers must not read
+    the file (they would see the old values)."""
+    rng = np.random.default_rng(13)
+    np.save(tmp_path / "real.npy", rng.standard_normal((60, 4)).astype(np.float32))
+    fake = rng.standard_normal((50, 4)).astype(np.float32)
+    real = np.load(tmp_path / "real.npy", mmap_mode="c")
+    real *= 3.0
+    got = fastprdc.evaluate(real, fake, client=client, sample_level=True)
+    assert_same_result(got, fastprdc.evaluate(np.array(real), fake, sample_level=True))
+
+
+def test_a_reference_with_a_dask_fake_set_is_refused(client, tmp_path):
+    """A Reference evaluates on this machine (the distributed path would recompute the real
+    side it stores): a dask fake set, or --workers with a reference file, is refused; a
+    directory of .npy files as FAKE is read whole here."""
+    rng = np.random.default_rng(14)
+    real, fake = make_pair(rng, "gauss", 80, 60, 4)
+    ref = fastprdc.Reference(real, metrics=["precision_recall"], k=3)
+    with pytest.raises(ValueError, match="a Reference evaluates on this machine"):
+        ref.evaluate(chunked(fake, 20))
+    ref.save(tmp_path / "ref.npz", include_features=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastprdc", "eval", str(tmp_path / "ref.npz"),
+         str(tmp_path / "ref.npz"), "--workers", "2", "--quiet"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "drop --workers / --scheduler" in proc.stderr, proc.stderr
+    parts = tmp_path / "fake_parts"
+    parts.mkdir()
+    np.save(parts / "a.npy", fake[:25])
+    np.save(parts / "b.npy", fake[25:])
+    _cli("eval", tmp_path / "ref.npz", parts, "--quiet", "--json", tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert "distributed" not in data["info"]
+    assert data["scalars"] == json.loads(ref.evaluate(fake).to_json())["scalars"]
 
 
 def test_import_fastprdc_does_not_import_dask_and_no_client_is_a_clear_error():

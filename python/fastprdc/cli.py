@@ -298,6 +298,15 @@ def _is_lazy_store(path: str) -> bool:
 def _cluster(args: argparse.Namespace) -> Any:
     """The Dask client of --scheduler / --workers (or a local cluster for lazy inputs), else
     None. Needs the `distributed` extra."""
+    from fastprdc.reference import is_reference_file
+
+    if is_reference_file(args.real):  # evaluated here; a lazy FAKE is read whole (_load_set)
+        if args.scheduler is not None or args.workers is not None:
+            raise CLIError(
+                f"{args.real} is a reference file, which is evaluated on this machine: drop "
+                "--workers / --scheduler, or give the real features to run on the cluster"
+            )
+        return None
     lazy = _is_lazy_store(args.real) or _is_lazy_store(args.fake)
     if args.scheduler is None and args.workers is None and not lazy:
         return None
@@ -306,10 +315,7 @@ def _cluster(args: argparse.Namespace) -> Any:
 
         from fastprdc.distributed import local_cluster
     except ImportError as exc:
-        raise CLIError(
-            f"--scheduler, --workers and .zarr / directory inputs need Dask ({exc}); "
-            'pip install "fastprdc[distributed]"'
-        ) from None
+        raise CLIError(_NEEDS_DASK.format(exc)) from None
     if args.scheduler is not None:
         return distributed.Client(args.scheduler)
     if args.workers is None:
@@ -317,16 +323,26 @@ def _cluster(args: argparse.Namespace) -> Any:
     return local_cluster(args.workers)
 
 
+_NEEDS_DASK = (
+    "--scheduler, --workers and .zarr / directory inputs need Dask ({}); "
+    'pip install "fastprdc[distributed]"'
+)
+
+
 def _load_set(path: str, key: str | None, client: Any) -> Any:
     """Features for `eval`: a lazy dask array of a .zarr store or a directory of .npy files
-    (read by block on the cluster), else the file read by fastprdc.io."""
-    if client is not None and _is_lazy_store(path):
+    (read by block on the cluster; without one, against a reference, read whole here), else
+    the file read by fastprdc.io."""
+    if not _is_lazy_store(path):
+        return load_features(path, key)
+    try:
         from fastprdc.distributed import open_features
-
-        if key is not None:
-            raise CLIError(f"{path}: --key applies to .npz and .pt files only")
-        return open_features(path)
-    return load_features(path, key)
+    except ImportError as exc:
+        raise CLIError(_NEEDS_DASK.format(exc)) from None
+    if key is not None:
+        raise CLIError(f"{path}: --key applies to .npz and .pt files only")
+    x = open_features(path)
+    return x if client is not None else x.compute(scheduler="threads")
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:

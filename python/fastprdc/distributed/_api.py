@@ -55,9 +55,15 @@ logger = logging.getLogger("fastprdc.distributed")
 
 def get_client(client: Any = None) -> Any:
     """``client`` if given, else the current Dask client (``distributed.default_client()``)."""
+    from distributed import Client, default_client
+
     if client is not None:
+        if not isinstance(client, Client):
+            raise ValueError(
+                f"client must be a distributed.Client, got {type(client).__name__} {client!r}"
+                + (": connect with distributed.Client(address)" if isinstance(client, str) else "")
+            )
         return client
-    from distributed import default_client
 
     try:
         return default_client()

@@ -39,7 +39,7 @@ from .._engine import Centre, EngineOutput, Plan, SideOutput
 from .._options import RunOptions
 from .._validation import _check_shape, _target_dtype
 from . import _tasks
-from ._inputs import Source, raw_blocks
+from ._inputs import Source, check_block_rows, raw_blocks
 from ._merge import merge_parts
 
 __all__ = [
@@ -146,8 +146,18 @@ class Tracker:
                 break
         self._report()
 
-    def gather(self, futures: Sequence[Any]) -> list[Any]:
+    def check(self, futures: Sequence[Any]) -> None:
+        """Wait for ``futures``; when some failed, raise the error of the first in their order
+        (validation: the first bad row of the first bad set, as one machine reports it,
+        whichever task failed first)."""
+        futures = list(futures)
         self.wait(futures)
+        for f in futures:
+            if f.status == "error":
+                f.result()
+
+    def gather(self, futures: Sequence[Any]) -> list[Any]:
+        self.check(futures)
         return self.client.gather(list(futures))
 
     def cancel(self, force: bool = True) -> None:
@@ -252,6 +262,7 @@ def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None)
     (float64 when any set needs it; ``_validation``'s rules and messages, rows counted in the
     whole set). The validated blocks stay in worker memory for the run."""
     client = tracker.client
+    block_rows = check_block_rows(block_rows)
     raws = []
     for src in sources:
         futures, sizes = raw_blocks(src, client, tracker, block_rows, tracker.workers)
@@ -284,6 +295,7 @@ def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None)
             for f, off, home in zip(futures, offsets, homes)
         ]
         out.append(Blocks(prepared, sizes, src.shape[1], dtype, homes))
+    tracker.check([f for blocks in out for f in blocks.futures])
     return out
 
 

@@ -7,7 +7,8 @@
   files: :func:`open_features` (read lazily by block, on the workers);
 * numpy memmaps (C order, e.g. ``np.load(path, mmap_mode="r")``): every block is read by a
   task on a worker from (file, byte offset, rows), so the data never passes through the
-  driver; the workers must see the same path;
+  driver; the workers must see the same path (a copy-on-write map, ``mmap_mode="c"``, may
+  differ from its file: it is scattered like a numpy array);
 * numpy arrays and other host array-likes: scattered to the workers block by block, round
   robin. Dask cannot recompute scattered data: a run that loses a worker holding some starts
   again (``_api._run``).
@@ -31,10 +32,24 @@ from .._validation import _as_array
 from ..io import npy_header
 from . import _tasks
 
-__all__ = ["Source", "auto_block_rows", "open_features", "source"]
+__all__ = ["Source", "auto_block_rows", "check_block_rows", "open_features", "source"]
 
 #: Largest automatic block (rows) for numpy and memmap inputs and for open_features.
 MAX_AUTO_ROWS = 65536
+#: Row chunks of a dask input kept as they are up to this many (and 4 times the automatic
+#: block count); more are joined into automatic blocks (block_rows= sets them explicitly).
+MAX_DASK_BLOCKS = 64
+
+
+def check_block_rows(block_rows: Any) -> int | None:
+    """``block_rows`` as given (None: automatic); ValueError unless a positive int."""
+    if block_rows is None:
+        return None
+    if isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)):
+        raise ValueError(f"block_rows must be a positive int or None, got {block_rows!r}")
+    if block_rows < 1:
+        raise ValueError(f"block_rows must be a positive int or None, got {block_rows}")
+    return int(block_rows)
 
 
 def auto_block_rows(n: int, threads: int) -> int:
@@ -62,6 +77,8 @@ def _memmap_location(x: Any) -> tuple[str, int] | None:
     """(file, byte offset of the first element) of a C-contiguous numpy memmap (also a row
     slice of one), or None when it cannot be told."""
     if not isinstance(x, np.memmap) or not x.flags.c_contiguous or x.ndim != 2:
+        return None
+    if getattr(x, "mode", None) == "c":  # copy-on-write: changes live in this process only
         return None
     raw = getattr(x, "_mmap", None)
     path = getattr(x, "filename", None)
@@ -134,18 +151,23 @@ def raw_blocks(
     Scattered numpy blocks are the run's own (``tracker.futures``: dropped with the run, and
     ``tracker.scattered``: a lost one restarts the run)."""
     n = src.shape[0]
+    threads = sum(client.nthreads().values())
     if src.kind == "dask":
         x = src.obj
         if x.numblocks[1] > 1:
             x = x.rechunk({1: -1})
         if block_rows is not None:
             x = x.rechunk({0: block_rows})
+        elif x.numblocks[0] > max(MAX_DASK_BLOCKS, 4 * math.ceil(n / auto_block_rows(n, threads))):
+            # tiny row chunks (one per sample, from da.stack): the passes' tasks grow with
+            # the square of the blocks, so they are joined into the automatic size
+            x = x.rechunk({0: auto_block_rows(n, threads)})
         sizes = [int(c) for c in x.chunks[0]]
         delayed = list(x.to_delayed().ravel())
         futures = client.compute(delayed)
         kept = [(f, s) for f, s in zip(futures, sizes) if s > 0]
         return [f for f, _ in kept], [s for _, s in kept]
-    rows = block_rows or auto_block_rows(n, sum(client.nthreads().values()))
+    rows = block_rows or auto_block_rows(n, threads)
     cuts = _cuts(n, rows)
     if src.kind == "memmap":
         path, offset = src.obj

@@ -156,6 +156,11 @@ def run_families(
     """
     sample_level = check_bool(sample_level, "sample_level")
     if is_distributed_input(real, fake):
+        if real_side is not None:
+            raise ValueError(
+                "a Reference evaluates on this machine, but fake is a dask array: give it as "
+                "numpy (fake.compute()), or run fastprdc.evaluate(real, fake) on the cluster"
+            )
         return distributed().run_families(
             real, fake, requests, boundary=boundary, sample_level=sample_level, device=device,
             exact=exact, max_memory=max_memory, num_threads=num_threads, progress=progress,
