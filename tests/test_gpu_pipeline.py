@@ -294,6 +294,24 @@ def test_out_of_memory_says_what_the_run_needs(monkeypatch, rng, error):
         sim.knn(real, None, 2, RunOptions())
 
 
+@pytest.mark.parametrize("hit_cap", [16, 2048])
+def test_tile_side_is_the_largest_within_the_budget(hit_cap):
+    """The tile, both sides' hit lists (at most a side long) and the scratch of the largest
+    side fit half of max_memory; one row more would not."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    engine = GpuEngine(SimOps(), "sim", tile_max=1 << 20, hit_cap=hit_cap)
+    cap = 12
+
+    def need(side):
+        return 4 * side * side + (40 * cap + 8) * side + 8 * min(hit_cap, side) * side
+
+    for budget in (1320 + 80 * cap, 10**5, 10**6, 8 * 10**6, 10**9):
+        side = engine._tile_rows(RunOptions(max_memory=budget), 8, cap)
+        assert need(side) <= budget / 2 < need(side + 1), (budget, side)
+
+
 def test_max_memory_too_small_on_the_gpu(rng):
     real, fake = make_pair(rng, "gauss", 50, 50, 4)
     with pytest.raises(ValueError, match="too small for one tile row"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -298,6 +299,26 @@ def test_a_samples_file_of_another_run_is_refused(rng, tmp_path):
             EvaluationResult.from_json(other.to_json(samples=False), samples=tmp_path / "one.npz")
     back = EvaluationResult.from_json(one.to_json(samples=False), samples=tmp_path / "one.npz")
     _assert_same(one, back)
+    # the same run's JSON reformatted by a tool (keys sorted, 1.0 written as 1): still its own
+    text = json.dumps(json.loads(one.to_json(samples=False)), sort_keys=True, indent=1)
+    text = re.sub(r"(\d)\.0([,\n])", r"\1\2", text)
+    assert text != one.to_json(samples=False)
+    back = EvaluationResult.from_json(text, samples=tmp_path / "one.npz")
+    assert back.scalars == one.scalars  # (in the file's key order)
+    for family, names in one.samples.items():
+        for name, per_k in names.items():
+            for k, arr in per_k.items():
+                np.testing.assert_array_equal(back.samples[family][name][k], arr)
+
+
+def test_a_class_id_none_reads_back_its_samples(rng, tmp_path):
+    real, fake = _pair(rng, np.float32, n=80, m=70)
+    labels = {"real_labels": [None if i % 2 else "a" for i in range(80)],
+              "fake_labels": [None if i % 3 else "a" for i in range(70)]}  # fmt: skip
+    res = fastprdc.evaluate(real, fake, k=3, sample_level=True, **labels)
+    res.save_samples(tmp_path / "s.npz")
+    back = EvaluationResult.from_json(res.to_json(samples=False), samples=tmp_path / "s.npz")
+    assert back.to_json() == res.to_json()
 
 
 def test_a_samples_file_without_a_run_digest_is_checked_by_its_arrays(rng, tmp_path):

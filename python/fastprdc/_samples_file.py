@@ -128,9 +128,9 @@ def _attach(result: Any, arrays: Mapping[str, np.ndarray], where: str) -> None:
                 indices.setdefault(c, {})[tail[:4]] = np.asarray(arr, dtype=np.int64)
                 continue
             text, _, family_name = body[: len(body) - len(tail) - 1].rpartition(".")
-            c = by_text.get(text)
-            if c is None or c not in pc.get("info", {}):
+            if text not in by_text or by_text[text] not in pc.get("info", {}):
                 raise ValueError(f"{where}: the array {key!r} is of no evaluated class here")
+            c = by_text[text]  # may be None: a class id like any other
             info = pc["info"][c]
             family, name, k = _split(f"{family_name}.{tail}", info.get("ks", {}), where)
             arr = _check_rows(np.asarray(arr), info, key, where)

@@ -136,9 +136,9 @@ class EvaluationResult:
 
     def _run_digest(self) -> str:
         """What tells this run from another: a hash of its JSON without per-sample arrays
-        (scalars, curves, info with its timings, the per-class table), which ``from_json``
-        reads back to the same text."""
-        text = encode(self.to_dict(samples=False), None)
+        (scalars, curves, info with its timings, the per-class table) in a canonical form, so
+        that a JSON reformatted by a tool (keys sorted, 1.0 written as 1) still matches."""
+        text = json.dumps(_canonical(self.to_dict(samples=False)), sort_keys=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def plot(self, kind: str = "summary", **kwargs: Any) -> Any:
@@ -153,3 +153,15 @@ class EvaluationResult:
     def __repr__(self) -> str:
         """The run facts, one row per metric and one column per k, the per-class table."""
         return format_result(self)
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` (plain JSON containers) with every number as a float: the same for a JSON
+    rewritten by tools that change number forms or key order."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value

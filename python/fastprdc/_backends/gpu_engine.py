@@ -176,6 +176,11 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     return "out of memory" in text or "out of gpu memory" in text
 
 
+def _largest_root(a: float, b: float, c: float) -> int:
+    """The largest integer s with a s^2 + b s <= c (a, b, c > 0)."""
+    return int((-b + math.sqrt(b * b + 4 * a * c)) / (2 * a))
+
+
 def _needed_bytes(args: tuple[Any, ...]) -> int:
     """Device bytes a run on the sets ``args[:2]`` needs besides its tile and scratch."""
     return sum(
@@ -368,15 +373,18 @@ class GpuEngine:
             return int(opts.tile_rows)
         budget = opts.max_memory or self.ops.free_bytes()
         side = self.tile_max
-        # per tile row: the scratch (20 bytes per candidate, counted for both sides' threads)
-        # and both sides' hit lists with their counts (4 bytes per pair and per row)
-        per_row = 40 * cap + 8 * self.hit_cap + 8
-        if budget:  # tile (4 side^2) + per_row * side within half the budget
-            side = int((-per_row + math.sqrt(per_row**2 + 8 * budget)) / 8)
+        # Within half the budget: the tile (4 side^2 bytes) and per tile row the scratch (20
+        # bytes per candidate, counted for both sides' threads), both sides' hit counts (8) and
+        # hit lists (8 bytes per pair, min(hit_cap, side) pairs: a list holds at most a side).
+        fixed = 40 * cap + 8
+        if budget:
+            side = _largest_root(4, fixed + 8 * self.hit_cap, budget / 2)
+            if side < self.hit_cap:  # lists as long as the side
+                side = _largest_root(4 + 8, fixed, budget / 2)
         if side < 1:
             raise ValueError(
                 f"max_memory={opts.max_memory} is too small for one tile row on the GPU; "
-                f"give at least {8 + 2 * per_row} bytes"
+                f"give at least {2 * (4 + fixed + 8)} bytes"
             )
         return max(1, min(self.tile_max, side))
 
