@@ -467,7 +467,7 @@ def test_damaged_file_is_a_value_error_naming_it(tmp_path, compress, rng):
     assert refused > 50
 
 
-def test_saved_file_mode_follows_the_umask(tmp_path, rng):
+def test_saved_file_mode_follows_the_umask_or_the_file_it_replaces(tmp_path, rng):
     real, _ = make_pair(rng, "gauss", 30, 20, 3)
     ref = Reference(real, k=3)
     old = os.umask(0o022)
@@ -477,6 +477,9 @@ def test_saved_file_mode_follows_the_umask(tmp_path, rng):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "r.npz").stat().st_mode) == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.npz"]  # no temporary file left
+    (tmp_path / "r.npz").chmod(0o600)  # a file the user made private stays private
+    ref.save(tmp_path / "r.npz")
+    assert stat.S_IMODE((tmp_path / "r.npz").stat().st_mode) == 0o600
     with pytest.raises(OSError, match=r"cannot write .*missing/r\.npz"):
         ref.save(tmp_path / "missing" / "r.npz")
 

@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -771,12 +772,17 @@ class Reference:
             arrays["features"] = self._real
         arrays["meta"] = np.array(json.dumps(meta))
         target = Path(path)
-        # a new file beside the target, moved over it once complete; os.open's mode (under the
-        # umask, like any other output) rather than mkstemp's 0600
+        # a new file beside the target, moved over it once complete, with the mode of the file
+        # it replaces, else os.open's (under the umask, like any other output; mkstemp's
+        # would be 0600)
         tmp = target.with_name(f"{target.name}.{secrets.token_hex(4)}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            if target.is_file():
+                os.chmod(fd, stat.S_IMODE(target.stat().st_mode))
         except OSError as exc:
+            if tmp.exists():
+                tmp.unlink()
             raise OSError(exc.errno, f"cannot write {target}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "wb") as fh:
