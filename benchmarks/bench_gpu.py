@@ -281,6 +281,9 @@ def test_gpu_gemm_paths(figure, scaled, monkeypatch):
         assert same
 
 
+PASS_KERNELS = ("scan_hits", "cross_rows", "cross_cols")  # the passes' kernels besides GEMMs
+
+
 def test_gpu_kernel_profile(figure, scaled):
     n = m = scaled(100_000)
     real, fake = gaussian(n, D, 60), gaussian(m, D, 61, shift=0.05)
@@ -310,6 +313,3 @@ def test_gpu_kernel_profile(figure, scaled):
         "cross_cols) / the GEMMs of the passes"
     )
     assert got.scalars == want.scalars
-
-
-PASS_KERNELS = ("scan_hits", "cross_rows", "cross_cols")

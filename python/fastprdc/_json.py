@@ -10,6 +10,7 @@ as the values are), the non-finite strings back to floats.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["class_key", "decode", "encode"]
+__all__ = ["class_key", "decode", "digest", "encode"]
 
 #: Per-class entries that hold per-sample arrays (left out by ``to_dict(samples=False)``).
 PER_SAMPLE = ("samples", "indices")
@@ -98,6 +99,23 @@ def encode(data: dict[str, Any], indent: int | None) -> str:
 
 # --------------------------------------------------------------------------- reading
 # Every reader takes ``where``, the path of the value in the document, for its error message.
+
+
+def digest(data: dict[str, Any]) -> str:
+    """A hash of ``data`` (plain containers, as :func:`plain` gives) that a JSON rewritten by
+    tools does not change: keys sorted, every number a float (``1`` and ``1.0`` alike)."""
+    text = json.dumps(_numbers_as_floats(data), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _numbers_as_floats(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _numbers_as_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers_as_floats(v) for v in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def _bad(where: str, what: str) -> ValueError:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .io import NPZ_ERRORS
+from .io import NPZ_ERRORS, archive_kind
 
 __all__ = ["flatten", "read_into", "write"]
 
@@ -94,9 +94,8 @@ def read_into(result: Any, path: str | os.PathLike[str], run: str) -> None:
     the first array that does not belong to this result (another family, k, class or size)."""
     try:
         with open(path, "rb") as fh:  # our handle: closed even when the archive is broken
-            if fh.read(2) != b"PK":  # a .npy, or no numpy file at all
+            if archive_kind(fh) != "npz":  # a .npy, or no numpy file at all
                 raise ValueError("not an .npz archive (written by --samples / save_samples)")
-            fh.seek(0)
             with np.load(fh, allow_pickle=False) as npz:
                 arrays = {key: npz[key] for key in npz.files}
     except NPZ_ERRORS as exc:

@@ -170,8 +170,8 @@ def _check_output(
         raise CLIError(f"{option} {path}: is a directory; give a file name")
     if not p.parent.is_dir():
         raise CLIError(f"{option} {path}: no such directory: {p.parent}")
-    for source in _input_paths(args):
-        if p.exists() and Path(source).exists() and os.path.samefile(p, source):
+    for source in _input_paths(args) if p.exists() else []:
+        if Path(source).exists() and os.path.samefile(p, source):
             raise CLIError(
                 f"{option} {path}: is also an input of this command ({source}); writing it "
                 "would destroy that input: give another file name"
@@ -295,12 +295,10 @@ def _is_lazy_store(path: str) -> bool:
     return p.is_dir() and (any(p.glob("*.npy")) or any((p / m).exists() for m in markers))
 
 
-def _cluster(args: argparse.Namespace) -> Any:
+def _cluster(args: argparse.Namespace, reference: bool) -> Any:
     """The Dask client of --scheduler / --workers (or a local cluster for lazy inputs), else
-    None. Needs the `distributed` extra."""
-    from fastprdc.reference import is_reference_file
-
-    if is_reference_file(args.real):  # evaluated here; a lazy FAKE is read whole (_load_set)
+    None (always for a ``reference`` REAL). Needs the `distributed` extra."""
+    if reference:  # evaluated here; a lazy FAKE is read whole (_load_set)
         if args.scheduler is not None or args.workers is not None:
             raise CLIError(
                 f"{args.real} is a reference file, which is evaluated on this machine: drop "
@@ -346,23 +344,25 @@ def _load_set(path: str, key: str | None, client: Any) -> Any:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    client = _cluster(args)
+    from fastprdc.reference import is_reference_file
+
+    reference = is_reference_file(args.real)
+    client = _cluster(args, reference)
     try:
-        return _eval(args, client)
+        return _eval(args, client, reference)
     finally:
         if client is not None:
             client.close()
 
 
-def _eval(args: argparse.Namespace, client: Any) -> int:
-    json_out = args.json  # "-": stdout
-    _check_output(None if json_out == "-" else json_out, "--json", args)
+def _eval(args: argparse.Namespace, client: Any, reference: bool) -> int:
+    _check_output(None if args.json == "-" else args.json, "--json", args)
     _check_output(args.samples, "--samples", args)
     _check_figure_outputs(args)
     from fastprdc.reference import Reference, is_reference_file
 
     ref = real = None
-    if is_reference_file(args.real):
+    if reference:
         real_key, fake_key = _keys(args, args.real_features)
         real_in = None
         if args.real_features is not None:
@@ -430,12 +430,12 @@ def _eval(args: argparse.Namespace, client: Any) -> int:
             **labels,
             **run,
         )
-    if json_out == "-":  # the JSON alone on stdout, for pipes
+    if args.json == "-":  # the JSON alone on stdout, for pipes
         print(result.to_json(samples=False))
     else:
         print(repr(result))  # includes the per-class table when labels were given
-    if json_out is not None and json_out != "-":
-        result.to_json(json_out, samples=False)  # per-sample arrays: --samples only
+    if args.json not in (None, "-"):
+        result.to_json(args.json, samples=False)  # per-sample arrays: --samples only
         _note(args, f"wrote {args.json}")
     if args.samples is not None:
         result.save_samples(args.samples)

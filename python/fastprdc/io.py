@@ -21,7 +21,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, BinaryIO, Union
 
 import numpy as np
 
@@ -118,18 +118,28 @@ def _read_npy(path: Path) -> np.ndarray:
         raise FileReadError(f"{path}: not a readable .npy file ({exc})") from None
 
 
+def archive_kind(fh: BinaryIO) -> str:
+    """What an open binary file holds, by its first bytes: ``"npz"`` (a zip archive),
+    ``"npy"`` (a single array) or ``"other"`` (which np.load would try to unpickle). The file
+    is left at its start."""
+    magic = fh.read(6)
+    fh.seek(0)
+    if magic.startswith(b"PK"):
+        return "npz"
+    return "npy" if magic == np.lib.format.MAGIC_PREFIX else "other"
+
+
 def _read_npz(path: Path, choose: Callable[[list[str]], str]) -> tuple[str, np.ndarray]:
     """(name, array) of the member ``choose(names)`` picks; every failure is one
     :class:`FileReadError` (``choose`` raises its own)."""
     name = None
     try:
         with open(path, "rb") as fh:  # our handle: closed even when the archive is broken
-            magic = fh.read(6)
-            if magic == np.lib.format.MAGIC_PREFIX:
+            kind = archive_kind(fh)
+            if kind == "npy":
                 raise FileReadError(f"{path}: a single .npy array, not an .npz archive; rename it")
-            if not magic.startswith(b"PK"):  # np.load would try to unpickle anything else
+            if kind != "npz":
                 raise FileReadError(f"{path}: not an .npz (zip) archive")
-            fh.seek(0)
             with np.load(fh, allow_pickle=False) as npz:
                 name = choose(list(npz.files))
                 return name, npz[name]

@@ -50,7 +50,7 @@ from ._engine import FAKE_MEAN, Centre, Needs, Plan, SideOutput, run_side
 from ._options import MemoryLike, ProgressLike, RunOptions, make_options
 from ._validation import validate_features, validate_pair
 from .evaluate import KLike, _bind, _families, _requests
-from .io import NPZ_ERRORS
+from .io import NPZ_ERRORS, archive_kind
 from .metrics._base import MetricFamily, merged_needs, plan_requests, run_families
 from .result import EvaluationResult
 
@@ -325,9 +325,8 @@ def is_reference_file(path: str | Path) -> bool:
         return False
     try:
         with open(p, "rb") as fh:
-            if fh.read(2) != b"PK":
+            if archive_kind(fh) != "npz":
                 return False
-            fh.seek(0)
             with np.load(fh, allow_pickle=False) as npz:
                 try:
                     _reference_meta(npz, str(p))
@@ -805,17 +804,16 @@ class Reference:
         """
         name = str(path)
         with open(path, "rb") as fh:  # our handle: closed even when np.load fails
-            magic = fh.read(6)
-            if magic == np.lib.format.MAGIC_PREFIX:
+            kind = archive_kind(fh)
+            if kind == "npy":
                 raise ValueError(
                     f"{name} is not a fastprdc reference file: it holds a single array, "
                     "not the .npz archive written by Reference.save"
                 )
-            if not magic.startswith(b"PK"):  # np.load would try to unpickle anything else
+            if kind != "npz":  # np.load would try to unpickle it
                 raise ValueError(
                     f"{name} is not a fastprdc reference file: not an .npz (zip) archive"
                 )
-            fh.seek(0)
             try:
                 npz = np.load(fh, allow_pickle=False)
             except NPZ_ERRORS as exc:

@@ -3,7 +3,6 @@ rendered by ``_tables.format_result``)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ._json import PER_SAMPLE, check_class_keys, decode, encode, plain
+from ._json import PER_SAMPLE, check_class_keys, decode, digest, encode, plain
 from ._samples_file import read_into, write
 from ._tables import format_result
 
@@ -138,8 +137,7 @@ class EvaluationResult:
         """What tells this run from another: a hash of its JSON without per-sample arrays
         (scalars, curves, info with its timings, the per-class table) in a canonical form, so
         that a JSON reformatted by a tool (keys sorted, 1.0 written as 1) still matches."""
-        text = json.dumps(_canonical(self.to_dict(samples=False)), sort_keys=True)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return digest(self.to_dict(samples=False))
 
     def plot(self, kind: str = "summary", **kwargs: Any) -> Any:
         """A matplotlib Figure of this result: ``kind`` is ``"summary"``, ``"metrics_vs_k"``,
@@ -153,15 +151,3 @@ class EvaluationResult:
     def __repr__(self) -> str:
         """The run facts, one row per metric and one column per k, the per-class table."""
         return format_result(self)
-
-
-def _canonical(value: Any) -> Any:
-    """``value`` (plain JSON containers) with every number as a float: the same for a JSON
-    rewritten by tools that change number forms or key order."""
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return value

@@ -45,10 +45,9 @@ def check_block_rows(block_rows: Any) -> int | None:
     """``block_rows`` as given (None: automatic); ValueError unless a positive int."""
     if block_rows is None:
         return None
-    if isinstance(block_rows, bool) or not isinstance(block_rows, (int, np.integer)):
+    is_int = isinstance(block_rows, (int, np.integer)) and not isinstance(block_rows, bool)
+    if not is_int or block_rows < 1:
         raise ValueError(f"block_rows must be a positive int or None, got {block_rows!r}")
-    if block_rows < 1:
-        raise ValueError(f"block_rows must be a positive int or None, got {block_rows}")
     return int(block_rows)
 
 
@@ -151,23 +150,23 @@ def raw_blocks(
     Scattered numpy blocks are the run's own (``tracker.futures``: dropped with the run, and
     ``tracker.scattered``: a lost one restarts the run)."""
     n = src.shape[0]
-    threads = sum(client.nthreads().values())
+    auto = auto_block_rows(n, sum(client.nthreads().values()))
     if src.kind == "dask":
         x = src.obj
         if x.numblocks[1] > 1:
             x = x.rechunk({1: -1})
         if block_rows is not None:
             x = x.rechunk({0: block_rows})
-        elif x.numblocks[0] > max(MAX_DASK_BLOCKS, 4 * math.ceil(n / auto_block_rows(n, threads))):
+        elif x.numblocks[0] > max(MAX_DASK_BLOCKS, 4 * math.ceil(n / auto)):
             # tiny row chunks (one per sample, from da.stack): the passes' tasks grow with
             # the square of the blocks, so they are joined into the automatic size
-            x = x.rechunk({0: auto_block_rows(n, threads)})
+            x = x.rechunk({0: auto})
         sizes = [int(c) for c in x.chunks[0]]
         delayed = list(x.to_delayed().ravel())
         futures = client.compute(delayed)
         kept = [(f, s) for f, s in zip(futures, sizes) if s > 0]
         return [f for f, _ in kept], [s for _, s in kept]
-    rows = block_rows or auto_block_rows(n, threads)
+    rows = block_rows or auto
     cuts = _cuts(n, rows)
     if src.kind == "memmap":
         path, offset = src.obj

@@ -40,11 +40,11 @@ def _check(params: dict[str, Any]) -> dict[str, Any]:
 def _check_data(ks: Sequence[int], params: Mapping[str, Any], n: int, m: int, d: int) -> None:
     for k in ks:
         kp = params["C"] * k
-        for size, what in ((n, "N={}, the number of real"), (m, "M={}, the number of fake")):
+        for symbol, size, of in (("N", n, "real"), ("M", m, "fake")):
             if kp >= size:
                 raise ValueError(
                     f"k={k} is too large for precision_recall_cover with C={params['C']}: needs "
-                    f"k' = C*k = {kp} smaller than {what.format(size)} samples"
+                    f"k' = C*k = {kp} smaller than {symbol}={size}, the number of {of} samples"
                 )
 
 
