@@ -30,6 +30,16 @@ COUNT_KEYS = KEYS[:4]
 ENTROPY_KEYS = KEYS[5:]
 
 
+def raw_entropies(n, m, d, k, nu_fake, nu_real, r_real):
+    """The code's H(F,R), H(R,F) and H(R), in its expression order."""
+    log_v = (d / 2) * np.log(np.pi) - loggamma((d / 2) + 1)
+    with np.errstate(divide="ignore"):
+        pce = (1 / m) * np.sum(np.log(n) - digamma(k) + log_v + d * np.log(nu_fake))
+        rce = (1 / n) * np.sum(np.log(m) - digamma(k) + log_v + d * np.log(nu_real))
+        re = (1 / n) * np.sum(np.log(n - 1) - digamma(k) + log_v + d * np.log(r_real))
+    return pce, rce, re
+
+
 def render_compute_metrics(real, fake, k=5):
     """The packaged compute_metrics with exact distances in place of sklearn's."""
     n, d = real.shape
@@ -40,11 +50,7 @@ def render_compute_metrics(real, fake, k=5):
     nu_real = np.sort(d_rf, axis=1)[:, k - 1]  # k-th nearest fake of each real
     nu_fake = np.sort(d_rf.T, axis=1)[:, k - 1]
     g_in = d_rf <= r_real[:, None]
-    log_v = (d / 2) * np.log(np.pi) - loggamma((d / 2) + 1)
-    with np.errstate(divide="ignore"):
-        pce = (1 / m) * np.sum(np.log(n) - digamma(k) + log_v + d * np.log(nu_fake))
-        rce = (1 / n) * np.sum(np.log(m) - digamma(k) + log_v + d * np.log(nu_real))
-        re = (1 / n) * np.sum(np.log(n - 1) - digamma(k) + log_v + d * np.log(r_real))
+    pce, rce, re = raw_entropies(n, m, d, k, nu_fake, nu_real, r_real)
     mu1, s1 = np.mean(real, axis=0), np.cov(real, rowvar=False)
     mu2, s2 = np.mean(fake, axis=0), np.cov(fake, rowvar=False)
     covmean = sqrtm(s1.dot(s2))
@@ -158,3 +164,78 @@ def test_limits():
         info_theory.compute_metrics(real, fake, nearest_k=6)
     with pytest.raises(ValueError):
         info_theory.compute_metrics(real, fake, nearest_k=0)
+
+
+def sklearn_rendering(real, fake, k):
+    """The packaged compute_metrics's neighbour and distance calls as written (scikit-learn's
+    NearestNeighbors(algorithm="auto") and pairwise_distances), counts and raw entropies."""
+    neighbors = pytest.importorskip("sklearn.neighbors", reason="needs scikit-learn")
+    from sklearn.metrics import pairwise_distances
+
+    n, d = real.shape
+    m = fake.shape[0]
+    nn_r = neighbors.NearestNeighbors(n_neighbors=k + 1, algorithm="auto").fit(real)
+    nn_f = neighbors.NearestNeighbors(n_neighbors=k + 1, algorithm="auto").fit(fake)
+    r_real = nn_r.kneighbors(real, k + 1)[0][:, k]
+    r_fake = nn_f.kneighbors(fake, k + 1)[0][:, k]
+    d_rf, d_fr = pairwise_distances(real, fake), pairwise_distances(fake, real)
+    nu_real = nn_f.kneighbors(real, k + 1)[0][:, k - 1]
+    nu_fake = nn_r.kneighbors(fake, k + 1)[0][:, k - 1]
+    g_in = d_rf <= r_real[:, None]
+    pce, rce, re = raw_entropies(n, m, d, k, nu_fake, nu_real, r_real)
+    methods = (nn_r._fit_method, nn_f._fit_method)
+    return methods, {
+        "precision": np.sum(np.any(g_in, axis=0)) / m,
+        "recall": np.sum(np.any(d_fr <= r_fake[:, None], axis=0)) / n,
+        "density": np.sum(g_in) / (k * m),
+        "coverage": np.mean(np.any(g_in, axis=1)),
+        "precision_cross_entropy": pce,
+        "recall_cross_entropy": rce,
+        "recall_entropy": re,
+    }
+
+
+@pytest.mark.parametrize(
+    ("d", "n", "m", "k", "methods"),
+    [
+        (4, 300, 250, 3, ("kd_tree", "kd_tree")),
+        (16, 300, 250, 5, ("brute", "brute")),
+        (40, 200, 180, 3, ("brute", "brute")),
+        (4, 7, 40, 3, ("brute", "kd_tree")),  # k + 1 >= n // 2: brute for the small set
+        (4, 40, 7, 3, ("kd_tree", "brute")),
+    ],
+)
+def test_emulate_float32_distances_matches_sklearn(d, n, m, k, methods):
+    """emulate_float32_distances=True decides and reads distances as scikit-learn does on
+    float32 input, KD-tree and brute searches alike (duplicates make the rounding matter)."""
+    got_methods, want = None, None
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        real = rng.normal(size=(n, d))
+        fake = rng.normal(size=(m, d)) + 0.2
+        real = np.vstack([real, real[: max(n // 10, 1)]]).astype(np.float32)
+        fake = np.vstack([fake, real[: max(m // 20, 1)]]).astype(np.float32)
+        got_methods, want = sklearn_rendering(real, fake, k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # -inf entropies: duplicates
+            got = info_theory.compute_metrics(real, fake, k, emulate_float32_distances=True)
+        for key, value in want.items():
+            assert got[key] == value, (seed, key)
+    assert got_methods == methods  # the cases cover both of scikit-learn's searches
+
+
+def test_float32_distance_is_sklearns():
+    from fastprdc.compat._common import float32_distance, float32_distance_limit
+
+    pytest.importorskip("sklearn", reason="needs scikit-learn")
+    from sklearn.metrics import pairwise_distances
+
+    rng = np.random.default_rng(1)
+    x = (rng.normal(size=(200, 30)) * 3 + 10).astype(np.float32)
+    exact = brute_dist(x)
+    np.fill_diagonal(exact, 0.0)
+    assert np.array_equal(float32_distance(exact), pairwise_distances(x).astype(np.float64))
+    t = np.concatenate([rng.random(5000) * 10, np.exp(rng.uniform(-80, 80, 5000)), [0.0, 3e38]])
+    limit = float32_distance_limit(t)
+    assert np.all(float32_distance(limit) <= t)  # the limit passes ...
+    assert np.all(float32_distance(np.nextafter(limit, np.inf)) > t)  # ... and is the largest

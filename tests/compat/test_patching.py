@@ -22,7 +22,7 @@ def test_import_is_lazy():
     code = (
         "import sys, fastprdc.compat, fastprdc.compat.prdc, fastprdc.compat.dgm_eval, "
         "fastprdc.compat.rarity, fastprdc.compat.info_theory, "
-        "fastprdc.compat.improved_precision_recall\n"
+        "fastprdc.compat.improved_precision_recall, fastprdc.compat.alpha_precision\n"
         "fastprdc.compat.available()\n"
         "bad = [m for m in ('torch', 'prdc', 'sklearn', 'scipy', 'dgm_eval', 'piq', "
         "'torch_fidelity', 'synthcity', 'tensorflow') if m in sys.modules]\n"
@@ -101,7 +101,7 @@ def test_patched_context_manager(upstream_prdc):
 def test_bad_names():
     with pytest.raises(ValueError, match="unknown library 'sklearn'"):
         fastprdc.compat.patch("sklearn")
-    for name in ("rarity", "info_theory", "improved_precision_recall"):
+    for name in ("rarity", "info_theory", "improved_precision_recall", "alpha_precision"):
         with pytest.raises(ValueError, match="directly"):
             fastprdc.compat.patch(name)
     with pytest.raises(ValueError, match="patchable libraries: 'dgm_eval'"):
@@ -162,6 +162,55 @@ def test_unpatch_restores_exactly(dummy_library):
     assert m.Child.__dict__["static"] is raw_static and m.Child.static() == "static"
     assert not hasattr(m, "added")
     assert "dummy" in fastprdc.compat.patchable()
+
+
+def test_patched_blocks_overlap(dummy_library):
+    """Blocks are counted: the library is restored when the last one ends, whatever the
+    order they end in, and only when it was not patched before the first began."""
+    m = dummy_library
+    first, second = fastprdc.compat.patched("dummy"), fastprdc.compat.patched("dummy")
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # not the last: the second block still sees fastprdc
+    assert m.func() == "patched" and fastprdc.compat.is_patched("dummy")
+    second.__exit__(None, None, None)
+    assert m.func() == "original" and not fastprdc.compat.is_patched("dummy")
+    fastprdc.compat.patch("dummy")
+    with fastprdc.compat.patched("dummy"), fastprdc.compat.patched("dummy"):
+        pass
+    assert m.func() == "patched"  # patched before the first block: stays
+
+
+def test_patching_from_threads(dummy_library):
+    """Threads patching, unpatching and opening blocks never lose the originals."""
+    import threading
+
+    m = dummy_library
+    original = m.func
+    barrier = threading.Barrier(8)
+    seen = []
+
+    def block():
+        barrier.wait()
+        for _ in range(200):
+            with fastprdc.compat.patched("dummy"):
+                seen.append(m.func())
+
+    def toggle():
+        barrier.wait()
+        for _ in range(200):
+            fastprdc.compat.patch("dummy")
+            fastprdc.compat.unpatch("dummy")
+
+    threads = [threading.Thread(target=block) for _ in range(6)]
+    threads += [threading.Thread(target=toggle) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    fastprdc.compat.unpatch("dummy")
+    assert m.func is original and not hasattr(m, "added")
+    assert set(seen) <= {"patched", "original"}  # an unpatch() call may end any block early
 
 
 def test_not_installed_names_the_package():

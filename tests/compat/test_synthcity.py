@@ -228,6 +228,19 @@ def test_prdc_score_same_as_prdc_package(case, capsys):
     assert out.count("Num real") == 2  # prdc prints; synthcity's copy and compat do not
 
 
+def test_prdc_score_k_limit():
+    """synthcity's argpartition at nearest_k + 1 needs nearest_k + 1 < n in both sets (real
+    first), like prdc's; nearest_k = n - 2 is the largest that runs."""
+    rng = np.random.default_rng(0)
+    real, fake = rng.standard_normal((7, 3)), rng.standard_normal((9, 3))
+    csc.prdc_score(real, fake, 5)
+    for k, n in ((6, 7), (8, 7)):
+        with pytest.raises(ValueError, match=rf"kth\(={k + 1}\) out of bounds \({n}\)"):
+            csc.prdc_score(real, fake, k)
+    with pytest.raises(ValueError, match=r"kth\(=9\) out of bounds \(9\)"):
+        csc.prdc_score(fake, real, 8)  # the larger real set passes, the fake set does not
+
+
 def test_prdc_score_prints_nothing(capsys):
     real, fake, _ = load_reference("pub_gauss8")
     csc.prdc_score(real, fake)

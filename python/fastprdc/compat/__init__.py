@@ -17,6 +17,9 @@ module                                    upstream
                                           ``compute_authpct``
 :mod:`fastprdc.compat.torch_fidelity`     torch-fidelity ``metric_prc``
 :mod:`fastprdc.compat.synthcity`          synthcity ``PRDCScore``, ``AlphaPrecision``
+:mod:`fastprdc.compat.alpha_precision`    the official alpha-precision code (Alaa et al.,
+                                          ahmedmalaa/evaluating-generative-models)
+                                          ``compute_alpha_precision``
 :mod:`fastprdc.compat.piq`                piq ``PR``
 ========================================  ==============================================
 
@@ -43,6 +46,7 @@ from ._patching import available, is_patched, patch, patchable, patched, unpatch
 __all__ = ["available", "is_patched", "patch", "patchable", "patched", "unpatch"]
 
 _SUBMODULES = (
+    "alpha_precision",
     "dgm_eval",
     "improved_precision_recall",
     "info_theory",

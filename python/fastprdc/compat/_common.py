@@ -8,7 +8,9 @@
   only when both inputs are float32), which several upstreams' arrays inherit.
 - :func:`float32_mean`: the value of a torch float32 ``mean()`` of a 0/1 vector.
 - :func:`largest_preimage` / :func:`round_down`: thresholds that turn a comparison made
-  on rounded values (float16 / float32) into an exact comparison on float64 distances.
+  on rounded values (float16 / float32) into an exact comparison on float64 distances;
+  :func:`float32_distance` / :func:`float32_distance_limit`: the same for scikit-learn's
+  float32 euclidean distances.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "float32_distance",
+    "float32_distance_limit",
     "float32_mean",
     "largest_preimage",
     "round_down",
@@ -106,3 +110,34 @@ def largest_preimage(u: np.ndarray, dtype: type) -> np.ndarray:
     m = (u64 + up) / 2  # exact: both have at most 24 significant bits
     even = (u_t.view(uint) & 1) == 0
     return np.where(even, m, np.nextafter(m, 0.0))
+
+
+def float32_distance(d: np.ndarray) -> np.ndarray:
+    """scikit-learn's float32 euclidean distance for an exact distance ``d`` (float64):
+    ``sqrt`` in float32 of the float32-rounded square, as ``pairwise_distances`` and a brute
+    ``NearestNeighbors`` search return it for float32 input (returned as float64)."""
+    with np.errstate(over="ignore"):
+        square = np.square(np.asarray(d, dtype=np.float64)).astype(np.float32)
+    return np.sqrt(square).astype(np.float64)
+
+
+def float32_distance_limit(t: np.ndarray) -> np.ndarray:
+    """For finite ``t >= 0`` (float64): the largest float64 x with ``float32_distance(x) <= t``,
+    so that the exact test ``d <= x`` decides what scikit-learn's float32 test decides.
+
+    float32_distance is non-decreasing: the limit is derived through each rounding (to
+    float32, sqrt, square) and its last float64 ulps are then settled against the function.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(over="ignore"):  # t or root^2 beyond float32: the largest float32
+        root = largest_preimage(round_down(t, np.float32), np.float32)  # sqrt32(s) <= t
+        square = round_down(root * root, np.float32)  # the largest float32 square passing
+    x = np.sqrt(largest_preimage(square, np.float32))
+    for _ in range(64):
+        up = np.nextafter(x, np.inf)
+        step_up = float32_distance(up) <= t
+        step_down = float32_distance(x) > t
+        if not (step_up.any() or step_down.any()):
+            break
+        x = np.where(step_up, up, np.where(step_down, np.nextafter(x, 0.0), x))
+    return x

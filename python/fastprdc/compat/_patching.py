@@ -41,6 +41,10 @@ Rules the registry enforces:
   left behind). It is a no-op when the library is not patched.
 - A name bound with ``from X import f`` *before* ``patch()`` keeps the original function:
   patch first, or call through the module (``X.f``).
+- ``patch``, ``unpatch`` and the ``patched`` blocks hold one lock, so threads never leave a
+  half-patched library or lose its originals; ``patched`` blocks are counted per library
+  (they may overlap in any order, across threads): the library is restored when the last one
+  ends, unless it was patched before the first began.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ import contextlib
 import importlib
 import importlib.util
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +80,7 @@ _UPSTREAM_MODULES: dict[str, str] = {
 }
 _ALIASES: dict[str, str] = {"torch-fidelity": "torch_fidelity", "dgm-eval": "dgm_eval"}
 # compat modules whose upstream is no installable package: nothing to patch.
-_NOT_PATCHABLE = ("improved_precision_recall", "rarity", "info_theory")
+_NOT_PATCHABLE = ("improved_precision_recall", "rarity", "info_theory", "alpha_precision")
 
 _MISSING = object()
 
@@ -89,9 +94,12 @@ class _Library:
     install_hint: str | None = None
     # (id(owner), attribute) -> (owner, attribute, original raw value or _MISSING)
     saved: dict[tuple[int, str], tuple[Any, str, Any]] = field(default_factory=dict)
+    blocks: int = 0  # patched() blocks open
+    restore: bool = False  # unpatch when the last block ends (not patched before the first)
 
 
 _REGISTRY: dict[str, _Library] = {}
+_LOCK = threading.RLock()  # patch, unpatch and patched() blocks, all libraries
 
 
 def register(
@@ -120,7 +128,7 @@ def register(
     old = _REGISTRY.get(name)
     lib = _Library(name, module, pip, targets, install_hint)
     if old is not None:
-        lib.saved = old.saved
+        lib.saved, lib.blocks, lib.restore = old.saved, old.blocks, old.restore
     _REGISTRY[name] = lib
     for alias in aliases:
         _ALIASES[alias] = name
@@ -188,7 +196,11 @@ def patch(name: str) -> None:
         ModuleNotFoundError: the library is not installed (the message says what to install).
         ImportError: it is installed but its import fails (the original error is chained).
     """
-    lib = _library(name)
+    with _LOCK:
+        _patch(_library(name))
+
+
+def _patch(lib: _Library) -> None:
     if not _installed(lib.module):
         how = lib.install_hint or f"pip install {lib.pip}"
         raise ModuleNotFoundError(
@@ -214,9 +226,13 @@ def patch(name: str) -> None:
 def unpatch(name: str) -> None:
     """Restore the originals saved by :func:`patch`; a no-op when ``name`` is not patched."""
     key = _canonical(name)
-    lib = _REGISTRY.get(key)
-    if lib is None or not lib.saved:
-        return
+    with _LOCK:
+        lib = _REGISTRY.get(key)
+        if lib is not None:
+            _unpatch(lib)
+
+
+def _unpatch(lib: _Library) -> None:
     for owner, attr, original in reversed(list(lib.saved.values())):
         if original is _MISSING:
             with contextlib.suppress(AttributeError):
@@ -230,12 +246,20 @@ def unpatch(name: str) -> None:
 def patched(name: str) -> Iterator[None]:
     """``with patched("prdc"): ...`` patches for the block and restores afterwards.
 
-    A library that was already patched before the block stays patched after it.
+    A library that was already patched before the block stays patched after it. Blocks may
+    overlap, in one thread or several: the library is restored when the last one ends.
     """
-    was = is_patched(name)
-    patch(name)
+    with _LOCK:
+        lib = _library(name)
+        if lib.blocks == 0:
+            lib.restore = not lib.saved
+        _patch(lib)
+        lib.blocks += 1
     try:
         yield
     finally:
-        if not was:
-            unpatch(name)
+        with _LOCK:
+            lib = _library(name)  # the registered one (a provider may have re-registered)
+            lib.blocks -= 1
+            if lib.blocks == 0 and lib.restore:
+                _unpatch(lib)

@@ -19,11 +19,17 @@ same dict, keys in the same order, numpy float64 values, computed as coded:
 
 Everything comes from one fastprdc run (two self-kNNs at depth k, one cross pass with
 the balls of both sets and the k nearest cross neighbours both ways) on exact distances.
-Upstream compares float32 ``pairwise_distances`` with float64 tree radii, which loses
-exact ties on data with duplicates; ``emulate_float32_distances=True`` reproduces that
-(``float32(d) <= r``) for float32 input. A zero distance gives -inf entropies as upstream;
-compat then emits one RuntimeWarning with the count (upstream: numpy's divide-by-zero
-warning).
+Upstream's distances are rounded on float32 input, which loses exact ties (e.g. on data
+with duplicates); ``emulate_float32_distances=True`` reproduces that rounding for float32
+input. scikit-learn's float32 ``pairwise_distances`` (the cross distances of every ball
+test) is ``sqrt`` in float32 of the float32-rounded square, g(d) = sqrt32(f32(d^2)); the
+radii and k-th neighbour distances come from ``NearestNeighbors(algorithm="auto")``, which
+is a KD-tree (float64 distances) unless d > 15 or k + 1 >= n // 2 for the fitted set, and
+brute force otherwise (float32 distances, g(d) again). So a ball test is ``g(d) <= r``
+(tree) or ``g(d) <= g(r)`` (brute), decided here as ``d <= t`` with t the largest float64
+passing it, and the entropies read g(nu) where upstream's search is brute. Without the
+option every decision is exact. A zero distance gives -inf entropies as upstream; compat
+then emits one RuntimeWarning with the count (upstream: numpy's divide-by-zero warning).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .._warn import warn
-from ._common import largest_preimage, round_down, to_numpy
+from ._common import float32_distance, float32_distance_limit, to_numpy
 
 __all__ = ["compute_fd", "compute_metrics"]
 
@@ -93,6 +99,12 @@ def _entropy(n: int, n_other: float, k: int, dist: np.ndarray, d: int) -> np.flo
         return (1 / n) * np.sum(np.log(n_other) - psi + log_v + d * np.log(dist))
 
 
+def _sklearn_brute(n_fit: int, dim: int, n_neighbors: int) -> bool:
+    """Whether ``NearestNeighbors(algorithm="auto")`` searches by brute force (scikit-learn's
+    rule for the euclidean metric): more than 15 features, or n_neighbors >= n_fit // 2."""
+    return dim > 15 or n_neighbors >= n_fit // 2
+
+
 def _check_k(nearest_k: int, n_fit: int, n_query: int) -> None:
     """sklearn's kneighbors(n_neighbors = k + 1) limit."""
     if nearest_k + 1 > n_fit:
@@ -138,10 +150,13 @@ def compute_metrics(
     r_fake = primitives.kth_radii(fake, k)
     assert isinstance(r_real, np.ndarray) and isinstance(r_fake, np.ndarray)
     balls_real, balls_fake = r_real, r_fake
-    if emulate_float32_distances and real_in.dtype == np.float32 and fake_in.dtype == np.float32:
-        # float32(d) <= r  <=>  d <= largest float64 rounding to the largest float32 <= r
-        balls_real = largest_preimage(round_down(r_real, np.float32), np.float32)
-        balls_fake = largest_preimage(round_down(r_fake, np.float32), np.float32)
+    emulate = emulate_float32_distances and real_in.dtype == fake_in.dtype == np.float32
+    # upstream's float32 searches (module docstring): brute force rounds what it returns
+    brute_real = emulate and _sklearn_brute(n, dim, k + 1)
+    brute_fake = emulate and _sklearn_brute(m, dim, k + 1)
+    if emulate:  # a ball test g(d) <= radius as upstream reads it, i.e. d <= the limit
+        balls_real = float32_distance_limit(float32_distance(r_real) if brute_real else r_real)
+        balls_fake = float32_distance_limit(float32_distance(r_fake) if brute_fake else r_fake)
 
     backend = resolve_device("auto", real, fake)
     cross = backend.cross_pass(
@@ -159,6 +174,10 @@ def compute_metrics(
     real_in_fake = cross["a_count"][:, 0] > 0  # real inside some fake ball
     nu_real = cross["a_knn_dist"][:, k - 1]  # k-th nearest fake of each real
     nu_fake = cross["b_knn_dist"][:, k - 1]  # k-th nearest real of each fake
+    if brute_fake:  # upstream searched the fake set by brute force: float32 distances
+        nu_real = float32_distance(nu_real)
+    if brute_real:
+        nu_fake, r_real = float32_distance(nu_fake), float32_distance(r_real)
 
     precision = np.sum(fake_count > 0) / m
     recall = np.sum(real_in_fake) / n

@@ -54,7 +54,7 @@ def _as_sklearn(x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None, t
     return a, b, dtype
 
 
-def _check_radius_k(nearest_k: int, n: int) -> None:
+def check_radius_k(nearest_k: int, n: int) -> None:
     """prdc takes the (k+1)-th smallest of a row of n: numpy's argpartition needs k+1 < n."""
     if nearest_k < 0:
         raise ValueError(f"nearest_k must be >= 0, got {nearest_k}")
@@ -97,7 +97,7 @@ def compute_nearest_neighbour_distances(input_features: Any, nearest_k: int) -> 
     if x.ndim != 2:
         raise ValueError(f"Expected 2D array, got array of shape {x.shape}")
     n = x.shape[0]
-    _check_radius_k(nearest_k, n)
+    check_radius_k(nearest_k, n)
     if nearest_k == 0:  # the (k+1)-th smallest with k = 0 is the self distance
         return np.zeros(n, dtype=dtype)
     radii = primitives.kth_radii(x, int(nearest_k))
@@ -113,7 +113,7 @@ def _prdc_values(real: Any, fake: Any, nearest_k: int) -> dict[str, np.float64]:
     for x, name in ((r, "real_features"), (f, "fake_features")):
         if x.ndim != 2:
             raise ValueError(f"{name}: Expected 2D array, got array of shape {x.shape}")
-        _check_radius_k(nearest_k, x.shape[0])
+        check_radius_k(nearest_k, x.shape[0])
     values = native_compute_prdc(r, f, int(nearest_k))
     # the native values are the same float64 expressions, returned as Python floats
     names = ("precision", "recall", "density", "coverage")
@@ -144,7 +144,7 @@ def _strict_real_balls(real_features: Any, fake_features: Any, nearest_k: int) -
 
     real, fake, _ = _as_sklearn(real_features, fake_features)
     assert fake is not None
-    _check_radius_k(nearest_k, real.shape[0])
+    check_radius_k(nearest_k, real.shape[0])
     radii = primitives.kth_radii(real, int(nearest_k))
     return primitives.ball_membership(fake, real, radii, boundary="strict")
 
