@@ -941,7 +941,8 @@ def test_an_output_that_is_an_input_is_refused(files, capsys):
     """Writing an output over one of the command's inputs would destroy it: refused before
     any work, the input unchanged."""
     _, _, tmp = files
-    before = {p: p.read_bytes() for p in (tmp / "real.npy", tmp / "fake.npy")}
+    np.save(tmp / "center.npy", np.load(tmp / "real.npy").mean(0))
+    before = {p: p.read_bytes() for p in (tmp / "real.npy", tmp / "fake.npy", tmp / "center.npy")}
     code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--json",
                         tmp / "r.json", "--samples", tmp / "s.npz", "--quiet")  # fmt: skip
     assert code == 0, err
@@ -951,7 +952,11 @@ def test_an_output_that_is_an_input_is_refused(files, capsys):
         ["eval", tmp / "real.npy", tmp / "fake.npy", "--samples", tmp / "fake.npy"],
         ["eval", tmp / "real.npy", tmp / "fake.npy", "--json", tmp / "." / "real.npy"],
         ["show", tmp / "r.html", "--samples", tmp / "s.npz", "--report", tmp / "r.html"],
-    ]
+        ["eval", tmp / "real.npy", tmp / "fake.npy", "--center", tmp / "center.npy",
+         "--json", tmp / "center.npy"],
+        ["reference", tmp / "real.npy", "--center", tmp / "center.npy", "--out",
+         tmp / "center.npy"],
+    ]  # fmt: skip
     for args in cases:
         code, _, err = _run(capsys, *args, "--quiet")
         assert code == 2 and "is also an input of this command" in err, (args, err)

@@ -339,6 +339,20 @@ def test_memmap_zarr_and_npy_directory_inputs(client, tmp_path):
     )
 
 
+def test_open_features_names_a_bad_file_of_a_directory(tmp_path):
+    """A damaged or pickled .npy among a directory's files: the error names that file (read
+    from its header, before any task runs)."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    np.save(parts / "part-0.npy", np.zeros((4, 3), np.float32))
+    (parts / "part-1.npy").write_bytes(b"junk")
+    with pytest.raises(ValueError, match=r"part-1\.npy: not a readable \.npy file"):
+        D.open_features(parts)
+    np.save(parts / "part-1.npy", np.array([[object()]] * 4, dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r"part-1\.npy: refusing to load pickled data"):
+        D.open_features(parts)
+
+
 def test_validation_errors_name_the_global_row(client):
     rng = np.random.default_rng(9)
     real = rng.standard_normal((30, 3))

@@ -279,6 +279,23 @@ def test_histograms_realism_rarity_entropy_terms(res_all):
     ]
 
 
+def test_a_k_some_families_lack_applies_where_computed():
+    """Default ks differ by family (3; 5 for density/coverage and PCE/RCE/RE): a k given to a
+    figure of several families is used where a family has it, defaults elsewhere."""
+    rng = np.random.default_rng(5)
+    real, fake = rng.standard_normal((150, 6)), rng.standard_normal((140, 6)) + 0.2
+    res = fastprdc.evaluate(real, fake, metrics="all", sample_level=True)
+    titles = {k: [ax.get_title() for ax in plot.histograms(res, k=k).axes] for k in (3, 5)}
+    assert titles[3] == ["Realism score (k=3)", "Rarity score (k=3)", "Entropy terms (k=5)"]
+    assert titles[5] == titles[3]  # realism and rarity have no k=5: their default
+    for k in (3, 5):
+        assert plot.summary(res, k=k).axes
+    with pytest.raises(ValueError, match=r"no family of this result has k=7; its ks: \[3, 5\]"):
+        plot.summary(res, k=7)
+    with pytest.raises(ValueError, match="no family of this result has k=7"):
+        plot.histograms(res, k=7)
+
+
 def test_histograms_need_sample_level(res_labelled, runs):
     with pytest.raises(ValueError, match=r"sample_level=True"):
         plot.histograms(runs[0])

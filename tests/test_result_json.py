@@ -205,6 +205,20 @@ def _document(rng) -> dict:
         (lambda d: d["per_class"].update(classes=[0, 1, 1]), "not a list of distinct class ids"),
         (lambda d: d["samples"]["rarity_score"]["rarity"].update({"2": 3}),
          "samples.rarity_score.rarity[2] is int, not a list"),
+        (lambda d: d["scalars"]["precision_recall"]["precision"].update({"2": True}),
+         "scalars.precision_recall.precision[2] is bool, not a number"),
+        (lambda d: d["info"].update(params="x"), "info.params is str, not a map"),
+        (lambda d: d["info"]["params"].update(precision_recall=[]),
+         "info.params.precision_recall is list, not a map"),
+        (lambda d: d["info"].update(seconds="fast"), "info.seconds is 'fast', not a number"),
+        (lambda d: d["info"].update(n_real=-1), "info.n_real is -1, not a count"),
+        (lambda d: d["info"].update(exact="yes"), "info.exact is str, not true or false"),
+        (lambda d: d["info"]["ks"].update(precision_recall=["3"]),
+         "info.ks.precision_recall is '3', not a count"),
+        (lambda d: d["info"]["timings"].update(cross=None) or d["info"]["timings"].update(
+            total=[1]), "info.timings.total is list, not a number"),
+        (lambda d: d["per_class"]["info"]["0"].update(n_fake=2.5),
+         "per_class.info[0].n_fake is 2.5, not a count"),
     ],
 )  # fmt: skip
 def test_wrong_entries_are_named(rng, edit, fragment):
@@ -318,6 +332,41 @@ def test_a_class_id_none_reads_back_its_samples(rng, tmp_path):
     res = fastprdc.evaluate(real, fake, k=3, sample_level=True, **labels)
     res.save_samples(tmp_path / "s.npz")
     back = EvaluationResult.from_json(res.to_json(samples=False), samples=tmp_path / "s.npz")
+    assert back.to_json() == res.to_json()
+
+
+@pytest.mark.parametrize("pair", [(None, "None"), (True, "True"), ((1, "a"), "(1, 'a')")])
+def test_class_ids_that_print_alike_keep_their_own_samples(pair, rng, tmp_path):
+    """Distinct class ids whose str() is the same (None and "None") are named by their JSON
+    keys in the samples file, so neither overwrites the other."""
+    real, fake = _pair(rng, np.float32, n=80, m=70)
+    a, b = pair
+    real_labels, fake_labels = np.empty(80, dtype=object), np.empty(70, dtype=object)
+    real_labels[:] = [a if i % 2 else b for i in range(80)]
+    fake_labels[:] = [a if i % 3 else b for i in range(70)]
+    res = fastprdc.evaluate(real, fake, k=3, sample_level=True, real_labels=real_labels,
+                            fake_labels=fake_labels)  # fmt: skip
+    res.save_samples(tmp_path / "s.npz")
+    back = EvaluationResult.from_json(res.to_json(samples=False), samples=tmp_path / "s.npz")
+    assert back.to_json() == res.to_json()
+    assert set(back.per_class["samples"]) == {a, b}
+    for c in (a, b):
+        np.testing.assert_array_equal(back.per_class["indices"][c]["real"],
+                                      res.per_class["indices"][c]["real"])  # fmt: skip
+
+
+def test_a_samples_file_of_class_ids_by_str_still_reads(rng, tmp_path):
+    """Files written before the JSON-key names (class None as "None") still read back."""
+    real, fake = _pair(rng, np.float32, n=80, m=70)
+    labels = {"real_labels": [None if i % 2 else 1 for i in range(80)],
+              "fake_labels": [None if i % 3 else 1 for i in range(70)]}  # fmt: skip
+    res = fastprdc.evaluate(real, fake, k=3, sample_level=True, **labels)
+    res.save_samples(tmp_path / "s.npz")
+    with np.load(tmp_path / "s.npz") as npz:
+        old = {k.replace("per_class.null.", "per_class.None."): npz[k] for k in npz.files}
+    assert any(k.startswith("per_class.None.") for k in old)
+    np.savez(tmp_path / "old.npz", **old)
+    back = EvaluationResult.from_json(res.to_json(samples=False), samples=tmp_path / "old.npz")
     assert back.to_json() == res.to_json()
 
 

@@ -150,9 +150,62 @@ def _number(value: Any, where: str) -> Any:
         if value in _NON_FINITE:
             return _NON_FINITE[value]
         raise _bad(where, f"is {value!r}, not a number")
-    if value is None or isinstance(value, (int, float)):
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return value
     raise _bad(where, f"is {type(value).__name__}, not a number")
+
+
+def _count(value: Any, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise _bad(where, f"is {value!r}, not a count")
+
+
+def _of_type(kind: type, name: str) -> Any:
+    def read(value: Any, where: str) -> Any:
+        if isinstance(value, kind):
+            return value
+        raise _bad(where, f"is {type(value).__name__}, not {name}")
+
+    return read
+
+
+def _ks(value: Any, where: str) -> dict[str, list[Any]]:
+    out = {}
+    for family, ks in _mapping(value, where).items():
+        at = f"{where}.{family}"
+        out[family] = [None if k is None else _count(k, at) for k in _list(ks, at)]
+    return out
+
+
+#: How the entries of ``info`` read back (entries not named here: as they are).
+_INFO: dict[str, Any] = {
+    "n_real": _count,
+    "n_fake": _count,
+    "dim": _count,
+    "n_rechecked": _count,
+    "seconds": _number,
+    "dtype": _of_type(str, "a string"),
+    "backend": _of_type(str, "a string"),
+    "boundary": _of_type(str, "a string"),
+    "exact": _of_type(bool, "true or false"),
+    "ks": _ks,
+    "params": lambda v, at: {
+        family: dict(_mapping(p, f"{at}.{family}")) for family, p in _mapping(v, at).items()
+    },
+    "timings": lambda v, at: {
+        name: _number(t, f"{at}.{name}") for name, t in _mapping(v, at).items()
+    },
+    "reference": lambda v, at: dict(_mapping(v, at)),
+}
+
+
+def _info(value: Any, where: str) -> dict[str, Any]:
+    """``info`` (of the run, or of one class) with its known entries checked."""
+    return {
+        key: _INFO[key](v, f"{where}.{key}") if key in _INFO else v
+        for key, v in _mapping(value, where).items()
+    }
 
 
 def _array(values: Any, where: str, dtype: Any = None) -> np.ndarray:
@@ -189,7 +242,7 @@ _BY_CLASS: dict[str, Any] = {
     "fake_counts": lambda v, at: v,
     "skipped": lambda v, at: v,
     "partial": lambda v, at: v,
-    "info": lambda v, at: dict(_mapping(v, at)),
+    "info": _info,
     "scalars": lambda v, at: _per_k(v, _number, at),
     "curves": lambda v, at: _per_k(v, _array, at),
     "samples": lambda v, at: _per_k(v, _array, at),
@@ -273,7 +326,7 @@ def decode(data: Any) -> dict[str, Any]:
     return {
         "scalars": _per_k(data["scalars"], _number, "scalars"),
         "samples": None if samples is None else _per_k(samples, _array, "samples"),
-        "info": dict(_mapping(data["info"], "info")),
+        "info": _info(data["info"], "info"),
         "curves": _per_k(data.get("curves", {}), _array, "curves"),
         "per_class": None if per_class is None else _per_class(_mapping(per_class, "per_class")),
     }

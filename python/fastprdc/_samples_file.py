@@ -2,7 +2,9 @@
 
 Keys: ``<family>.<name>_k<k>`` (``<family>.<name>`` for a family without k); with a per-class
 table also ``per_class.<class>.real_rows`` / ``fake_rows`` (rows of the full sets) and
-``per_class.<class>.<family>.<name>_k<k>``, ``<class>`` being ``str`` of the class id; and
+``per_class.<class>.<family>.<name>_k<k>``, ``<class>`` being the class id's JSON key
+(``_json.class_key``: distinct ids, distinct keys; files written before it used ``str`` of the
+id, which is still read); and
 ``__run__``, the digest of the run the arrays belong to (files written before it have none). This is
 what ``fastprdc eval --samples`` writes; the JSON of the same result (``--json``) holds the
 rest, and ``EvaluationResult.from_json(json, samples=npz)`` puts the two together again.
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._json import class_key
 from .io import NPZ_ERRORS, archive_kind
 
 __all__ = ["flatten", "read_into", "write"]
@@ -42,10 +45,10 @@ def flatten(samples: Any, per_class: Any = None) -> dict[str, np.ndarray]:
     _flatten("", samples or {}, flat)
     if per_class:
         for c, rows in (per_class.get("indices") or {}).items():
-            flat[f"per_class.{c}.real_rows"] = np.asarray(rows["real"])
-            flat[f"per_class.{c}.fake_rows"] = np.asarray(rows["fake"])
+            flat[f"per_class.{class_key(c)}.real_rows"] = np.asarray(rows["real"])
+            flat[f"per_class.{class_key(c)}.fake_rows"] = np.asarray(rows["fake"])
         for c, per_family in (per_class.get("samples") or {}).items():
-            _flatten(f"per_class.{c}", per_family or {}, flat)
+            _flatten(f"per_class.{class_key(c)}", per_family or {}, flat)
     return flat
 
 
@@ -112,7 +115,9 @@ def read_into(result: Any, path: str | os.PathLike[str], run: str) -> None:
 def _attach(result: Any, arrays: Mapping[str, np.ndarray], where: str) -> None:
     ks = {family: list(v) for family, v in result.info.get("ks", {}).items()}
     pc = result.per_class
-    by_text = {str(c): c for c in (pc or {}).get("classes", [])}
+    classes = (pc or {}).get("classes", [])
+    by_text = {str(c): c for c in classes}  # the names of files written before class_key
+    by_text.update({class_key(c): c for c in classes})
     samples: dict[str, Any] = {}
     per_class_samples: dict[Any, Any] = {}
     indices: dict[Any, dict[str, np.ndarray]] = {}

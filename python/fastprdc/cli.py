@@ -150,7 +150,7 @@ def _input_paths(args: argparse.Namespace) -> list[str]:
     return paths
 
 
-_INPUT_OPTIONS = ("real", "fake", "real_features", "real_labels", "fake_labels")
+_INPUT_OPTIONS = ("real", "fake", "real_features", "real_labels", "fake_labels", "center")
 
 
 def _check_output(
@@ -346,6 +346,9 @@ def _load_set(path: str, key: str | None, client: Any) -> Any:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from fastprdc.reference import is_reference_file
 
+    _check_output(None if args.json == "-" else args.json, "--json", args)
+    _check_output(args.samples, "--samples", args)
+    _check_figure_outputs(args)
     reference = is_reference_file(args.real)
     client = _cluster(args, reference)
     try:
@@ -356,9 +359,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace, client: Any, reference: bool) -> int:
-    _check_output(None if args.json == "-" else args.json, "--json", args)
-    _check_output(args.samples, "--samples", args)
-    _check_figure_outputs(args)
     from fastprdc.reference import Reference, is_reference_file
 
     ref = real = None

@@ -95,25 +95,28 @@ def _labels(arr: Any, where: str) -> np.ndarray:
 
 
 def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
-    """(shape, dtype) from a .npy file's header, without reading its data."""
-    with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-        else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
-    return shape, np.dtype(dtype)
+    """(shape, dtype) from a .npy file's header, without reading its data; FileReadError
+    naming the file when it is no readable .npy file or holds an object array."""
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        dtype = np.dtype(dtype)
+    except NPZ_ERRORS as exc:  # a damaged header can also fail numpy's tokenizer or parser
+        raise FileReadError(f"{path}: not a readable .npy file ({exc})") from None
+    if dtype.hasobject:
+        raise FileReadError(f"{path}: {_PICKLED}")
+    return shape, dtype
 
 
 def _read_npy(path: Path) -> np.ndarray:
     """A memory-mapped .npy array, its header checked first (object arrays refused)."""
+    npy_header(path)
     try:
-        _, dtype = npy_header(path)
-        if dtype.hasobject:
-            raise FileReadError(f"{path}: {_PICKLED}")
         return np.load(path, allow_pickle=False, mmap_mode="r")
-    except FileReadError:
-        raise
     except (ValueError, OSError, EOFError) as exc:
         raise FileReadError(f"{path}: not a readable .npy file ({exc})") from None
 

@@ -174,9 +174,15 @@ def _names(metrics: str | Sequence[str]) -> list[str]:
     return names
 
 
-def _pick_k(available: Iterable[Any], k: int | None, family: str, what: str) -> Any:
+#: A figure's k: one for every panel, or one per family (:func:`_k_per_family`).
+KChoice = Union[int, Mapping[str, Union[int, None]], None]
+
+
+def _pick_k(available: Iterable[Any], k: KChoice, family: str, what: str) -> Any:
     """``k`` when ``what`` has it; by default the family's default k when available, else the
     smallest (None for a family without k)."""
+    if isinstance(k, Mapping):
+        k = k.get(family)
     ks = sorted(v for v in available if v is not None)
     if not ks:
         return None
@@ -186,6 +192,19 @@ def _pick_k(available: Iterable[Any], k: int | None, family: str, what: str) -> 
     if k not in ks:
         raise ValueError(f"{what} has no k={k}; its ks: {', '.join(map(str, ks))}")
     return k
+
+
+def _k_per_family(result: EvaluationResult, k: int | None) -> KChoice:
+    """The k of a figure with panels of several families: ``k`` for every family that has it,
+    each other family's default; ValueError when no family of the result has it."""
+    if k is None:
+        return None
+    ks = result.info.get("ks", {})
+    having = {family for family, values in ks.items() if k in values}
+    if not having:
+        known = sorted({v for values in ks.values() for v in values if v is not None})
+        raise ValueError(f"no family of this result has k={k}; its ks: {known}")
+    return {family: k if family in having else None for family in ks}
 
 
 # --------------------------------------------------------------------------- panels
@@ -284,6 +303,8 @@ def _pce_panel(result: EvaluationResult) -> Panel:
                 if not _finite(v):
                     bar.set_hatch(_MISSING_HATCH)
             ax.bar_label(bars, labels=[_fmt(v) for v in values], fontsize="x-small", padding=2)
+        if not any(_finite(scal[m][k]) for m, _ in names for k in ks):
+            ax.set_ylim(-1.0, 1.0)  # nothing to scale to: only the value labels at 0
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_xticks(x)
         ax.set_xticklabels([label for _, label in names])
@@ -307,7 +328,7 @@ def _class_status(pc: Mapping[str, Any], c: Any) -> str | None:
 
 
 def _per_class_panels(
-    result: EvaluationResult, metric: str | Sequence[str] | None, k: int | None
+    result: EvaluationResult, metric: str | Sequence[str] | None, k: KChoice
 ) -> list[Panel]:
     pc = result.per_class
     if pc is None:
@@ -415,7 +436,7 @@ def _per_class_panels(
     return [make(f, m) for f, m in chosen]
 
 
-def _histogram_panels(result: EvaluationResult, k: int | None, bins: int) -> dict[str, Panel]:
+def _histogram_panels(result: EvaluationResult, k: KChoice, bins: int) -> dict[str, Panel]:
     """Panels by name (``"realism"``, ``"rarity"``, ``"entropy_terms"``) that the result has."""
     samples = result.samples
     if samples is None:
@@ -504,7 +525,7 @@ _SCORES = (*_VS_K, "share_ge_1", "delta_precision_alpha", "delta_coverage_beta",
 
 
 def _scores_panel(
-    result: EvaluationResult, k: int | None, wanted: Sequence[str] | None = _SCORES
+    result: EvaluationResult, k: KChoice, wanted: Sequence[str] | None = _SCORES
 ) -> Panel:
     """Horizontal bars of the ``wanted`` metrics (None: every one) at one k each."""
     rows: list[tuple[str, float, Any]] = []
@@ -559,7 +580,7 @@ def alpha_beta_curves(result: EvaluationResult, *, ax: Axes | None = None) -> Fi
 
 def pce_rce_re(result: EvaluationResult, *, ax: Axes | None = None) -> Figure:
     """PCE, RCE and RE (nats) as grouped bars, one bar per k; a non-finite value (from
-    duplicates) is a hatched bar at 0 labelled with its value."""
+    duplicates) is an empty bar at 0 labelled with its value."""
     return _layout([_pce_panel(result)], ax)
 
 
@@ -590,10 +611,11 @@ def histograms(
     axes: AxesLike = None,
 ) -> Figure:
     """Histograms of the per-sample realism scores, rarity scores and entropy terms (one
-    panel each that the result has; needs ``sample_level=True``). ``k``: default each
-    family's default k when computed, else its smallest. Infinite realism, NaN rarity
-    (outside every ball) and -inf entropy terms are counted in the legend, not drawn."""
-    panels = list(_histogram_panels(result, k, bins).values())
+    panel each that the result has; needs ``sample_level=True``). ``k``: for every family
+    computed at it (ValueError when none is), each other family at its default k when
+    computed, else its smallest. Infinite realism, NaN rarity (outside every ball) and -inf
+    entropy terms are counted in the legend, not drawn."""
+    panels = list(_histogram_panels(result, _k_per_family(result, k), bins).values())
     return _layout(panels, axes, ncols=len(panels))
 
 
@@ -691,8 +713,9 @@ def summary(result: EvaluationResult, *, k: int | None = None) -> Figure:
     """One figure with the panels the result has: metrics against k (or the scores at one
     k when every family has a single k), alpha/beta curves, PCE/RCE/RE, recall per class
     (dropped classes marked) and the realism / rarity histograms; for a result with none of
-    these, its scalars as bars."""
-    panels = _summary_panels(result, k)
+    these, its scalars as bars. ``k``: for every family computed at it (ValueError when none
+    is), each other family at its default k."""
+    panels = _summary_panels(result, _k_per_family(result, k))
     if not panels:
         raise ValueError("this result has nothing to draw")
     ncols = 3 if len(panels) > 4 else 2
@@ -779,7 +802,7 @@ def _has_vs_k(result: EvaluationResult) -> bool:
     )
 
 
-def _summary_panels(result: EvaluationResult, k: int | None) -> list[Panel]:
+def _summary_panels(result: EvaluationResult, k: KChoice) -> list[Panel]:
     panels: list[Panel] = []
     many_k = any(len(ms[m]) > 1 for ms in result.scalars.values() for m in ms if m in _VS_K)
     if many_k:
