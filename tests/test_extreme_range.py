@@ -532,6 +532,33 @@ def _integer_grid(rng, n, d):
     return x
 
 
+@pytest.mark.parametrize("eps", [None, 0.0, 1e-5, 1e-320])
+def test_realism_with_radii_below_the_normal_range(eps, fast_backend):
+    """Radii (and eps) that fall below float64's normal range once scaled into the fast path's
+    frame lose their precision there, down to 0: such balls are decided by the exact ratio (a
+    radius of 5e-324 at distance 0 is +inf, not "on the ball"), on every tile size."""
+    centres, points = np.array([[0.0], [1.0], [8.0]]), np.array([[0.0]])
+    radii = np.array([5e-324, 5.0, 0.0])  # the row at 8 makes the frame scale < 1
+    got = P.ball_membership(points, centres, radii, realism=True, realism_eps=eps,
+                            device=fast_backend)  # fmt: skip
+    if eps is None or eps == 0.0:  # r / 0 or r^2 / 0 (with eps > 0: r^2 / eps, about 0)
+        assert got["realism"][0] == np.inf and got["realism_centre"][0] == 0
+    rng = np.random.default_rng(3)
+    for case in range(12):
+        n, m, d = int(rng.integers(2, 30)), int(rng.integers(1, 25)), int(rng.integers(1, 4))
+        scale = [1e-300, 1.0, 8.0, 1e300][case % 4]
+        centres = np.round(rng.standard_normal((n, d)) * 2) * scale
+        points = np.round(rng.standard_normal((m, d)) * 2) * scale
+        points[: m // 2] = centres[rng.integers(0, n, m // 2)]  # at distance 0 from a centre
+        points[: m // 3] += rng.integers(-3, 4, (m // 3, d)) * 5e-324
+        radii = rng.choice([0.0, 5e-324, 1.5e-323, 1e-320, 1e-310, 2.2e-308, 1.0, 1e300], n)
+        for tile_rows in (None, 3):
+            kwargs = dict(realism=True, realism_eps=eps, tile_rows=tile_rows)
+            want = P.ball_membership(points, centres, radii, device="numpy", **kwargs)
+            got = P.ball_membership(points, centres, radii, device=fast_backend, **kwargs)
+            assert_tree_same(got, want, f"case {case}, tile_rows {tile_rows}")
+
+
 @pytest.mark.parametrize("power", [-1040, -990, -560, 500, 980])
 def test_scale_invariance(power, fast_backend):
     """Every count, share and ratio of X * 2^p equals that of X; rarity and distances scale by

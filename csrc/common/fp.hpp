@@ -49,6 +49,7 @@ FASTPRDC_HD double f64_from_bits(uint64_t u) {
 FASTPRDC_HD float inf_f32() { return f32_from_bits(0x7f800000u); }
 FASTPRDC_HD double inf_f64() { return f64_from_bits(0x7ff0000000000000ull); }
 FASTPRDC_HD double nan_f64() { return f64_from_bits(0x7ff8000000000000ull); }
+constexpr double kMinNormal64 = 2.2250738585072014e-308;  // 2^-1022: below it, fewer than 53 bits
 
 // |v| by clearing the sign bit: exact and branch-free (a compare-and-negate mispredicts on data
 // of random sign, which made the oracle's max pass the cost of exact=True).

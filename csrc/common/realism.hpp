@@ -40,6 +40,19 @@ FASTPRDC_HD double realism_ratio(double r, const OraclePair& p, double eps) {
   return realism_ratio_scaled(scale_pow2(r, te), scale_pow2(p.d2s, 2 * (te - ps)), scale_pow2(eps, 2 * te));
 }
 
+// Whether a positive value v keeps its relative precision once scaled into the frame (vs): not
+// below float64's normal range (subnormal, or flushed to 0) nor beyond it (+inf).
+FASTPRDC_HD bool frame_precise(double v, double vs) { return !(v > 0.0) || (vs >= kMinNormal64 && vs < inf_f64()); }
+
+// Whether realism_key_bounds bounds the ratio of radius r and eps from their frame values (rs,
+// eps_f): only while both are precise there (a radius flushed to 0 would read as "on the ball").
+FASTPRDC_HD bool realism_frame_precise(double r, double rs, double eps, double eps_f) {
+  return frame_precise(r, rs) && frame_precise(eps, eps_f);
+}
+
+// The key bounds of a pair whose frame values are not precise: any ratio in [0, +inf].
+FASTPRDC_HD PairBounds realism_any_key() { return {-inf_f32(), 0.0f}; }
+
 // Bounds of the ratio of frame-scaled radius rs over a pair whose frame d^2 lies in [lo, hi]
 // (the ratio decreases with d^2), as keys -ratio for a top-1 collector: {key_lo, key_hi}.
 FASTPRDC_HD PairBounds realism_key_bounds(double rs, float lo, float hi, double eps_f) {
@@ -55,6 +68,7 @@ FASTPRDC_HD PairBounds realism_key_bounds(double rs, float lo, float hi, double 
 // kept frame radius. +inf while no positive lower bound is known.
 FASTPRDC_HD float realism_gate(float threshold, double rmax, double eps_f) {
   if (!(threshold < 0.0f)) return inf_f32();
+  if (rmax < kMinNormal64) return inf_f32();  // every radius imprecise in the frame (or zero)
   const double best = -static_cast<double>(threshold);
   // ratio <= rmax / sqrt(lo) or rmax^2 / (lo + eps): it can reach `best` only below this.
   const double q = eps_f < 0.0 ? (rmax / best) * (rmax / best) * (1.0 + kGateRel)

@@ -592,7 +592,8 @@ class GpuEngine:
         fields.update(top_r.fields(ops, "tr_"))
         fields["kr"] = kr
         if kr:
-            frame = np.where(rr >= 0, rr * scale, -1.0)
+            with np.errstate(over="ignore"):  # +inf: decided exactly (realism_frame_precise)
+                frame = np.where(rr >= 0, rr * scale, -1.0)
             rmax = frame.max(axis=0)
             eps = -1.0 if realism_eps is None else float(realism_eps)
             fields["realism_radii"] = dev(rr)
