@@ -543,6 +543,12 @@ def test_realism_with_radii_below_the_normal_range(eps, fast_backend):
                             device=fast_backend)  # fmt: skip
     if eps is None or eps == 0.0:  # r / 0 or r^2 / 0 (with eps > 0: r^2 / eps, about 0)
         assert got["realism"][0] == np.inf and got["realism_centre"][0] == 0
+    # a normal frame radius whose square underflows (squared form): 1e-340 / 1e-300 wins
+    radii = np.array([1e-170, 1e-21, 0.0])
+    kwargs = dict(realism=True, realism_eps=1e-300 if eps is None else eps)
+    want = P.ball_membership(points, centres, radii, device="numpy", **kwargs)
+    got = P.ball_membership(points, centres, radii, device=fast_backend, **kwargs)
+    assert_tree_same(got, want, "squared radius below the normal range")
     rng = np.random.default_rng(3)
     for case in range(12):
         n, m, d = int(rng.integers(2, 30)), int(rng.integers(1, 25)), int(rng.integers(1, 4))
@@ -551,7 +557,8 @@ def test_realism_with_radii_below_the_normal_range(eps, fast_backend):
         points = np.round(rng.standard_normal((m, d)) * 2) * scale
         points[: m // 2] = centres[rng.integers(0, n, m // 2)]  # at distance 0 from a centre
         points[: m // 3] += rng.integers(-3, 4, (m // 3, d)) * 5e-324
-        radii = rng.choice([0.0, 5e-324, 1.5e-323, 1e-320, 1e-310, 2.2e-308, 1.0, 1e300], n)
+        radii = rng.choice([0.0, 5e-324, 1.5e-323, 1e-320, 1e-310, 2.2e-308, 1e-160, 1.0, 1e300],
+                           n)  # fmt: skip
         for tile_rows in (None, 3):
             kwargs = dict(realism=True, realism_eps=eps, tile_rows=tile_rows)
             want = P.ball_membership(points, centres, radii, device="numpy", **kwargs)

@@ -290,10 +290,21 @@ def test_a_k_some_families_lack_applies_where_computed():
     assert titles[5] == titles[3]  # realism and rarity have no k=5: their default
     for k in (3, 5):
         assert plot.summary(res, k=k).axes
-    with pytest.raises(ValueError, match=r"no family of this result has k=7; its ks: \[3, 5\]"):
+    with pytest.raises(ValueError, match=r"no metric drawn here has k=7; their ks: \[3, 5\]"):
         plot.summary(res, k=7)
-    with pytest.raises(ValueError, match="no family of this result has k=7"):
+    with pytest.raises(ValueError, match="no metric drawn here has k=7"):
         plot.histograms(res, k=7)
+    for k in (3, 5):  # per-class bars and comparisons of metrics of both default ks
+        labelled = fastprdc.evaluate(real, fake, metrics="all", real_labels=np.arange(150) % 2,
+                                     fake_labels=np.arange(140) % 2)  # fmt: skip
+        titles = [ax.get_title() for ax in plot.per_class(labelled, k=k).axes]
+        assert "coverage per class (k=5)" in titles and "recall per class (k=3)" in titles
+        assert len(plot.compare([res, res], k=k).axes) >= 4
+    without_k5 = fastprdc.evaluate(real, fake, metrics=["realism_score", "density_coverage"],
+                                   k={"realism_score": 3, "density_coverage": 5},
+                                   sample_level=True)  # fmt: skip
+    with pytest.raises(ValueError, match="has no k=5"):  # only realism is drawn: it lacks k=5
+        plot.histograms(without_k5, k=5)
 
 
 def test_histograms_need_sample_level(res_labelled, runs):

@@ -45,9 +45,25 @@ FASTPRDC_HD double realism_ratio(double r, const OraclePair& p, double eps) {
 FASTPRDC_HD bool frame_precise(double v, double vs) { return !(v > 0.0) || (vs >= kMinNormal64 && vs < inf_f64()); }
 
 // Whether realism_key_bounds bounds the ratio of radius r and eps from their frame values (rs,
-// eps_f): only while both are precise there (a radius flushed to 0 would read as "on the ball").
+// eps_f): only while both are precise there, and rs^2 too for the squared form (eps >= 0).
 FASTPRDC_HD bool realism_frame_precise(double r, double rs, double eps, double eps_f) {
-  return frame_precise(r, rs) && frame_precise(eps, eps_f);
+  return frame_precise(r, eps < 0.0 ? rs : rs * rs) && frame_precise(eps, eps_f);
+}
+
+// The realism columns in the frame (rows x k radii, negative = pruned): frame = radius x scale
+// (-1 when pruned; a positive radius that underflows keeps the smallest positive value, so that
+// it still reads as positive, and imprecise) and rmax, the largest per column (-1: all pruned).
+FASTPRDC_HD void realism_frame(const double* radii, int64_t rows, int32_t k, double scale, double* frame,
+                               double* rmax) {
+  for (int32_t c = 0; c < k; ++c) rmax[c] = -1.0;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int32_t c = 0; c < k; ++c) {
+      const double v = radii[i * k + c];
+      double rs = v < 0.0 ? -1.0 : v * scale;
+      if (v > 0.0 && rs == 0.0) rs = f64_from_bits(1);
+      frame[i * k + c] = rs;
+      rmax[c] = rs > rmax[c] ? rs : rmax[c];
+    }
 }
 
 // The key bounds of a pair whose frame values are not precise: any ratio in [0, +inf].
@@ -68,7 +84,7 @@ FASTPRDC_HD PairBounds realism_key_bounds(double rs, float lo, float hi, double 
 // kept frame radius. +inf while no positive lower bound is known.
 FASTPRDC_HD float realism_gate(float threshold, double rmax, double eps_f) {
   if (!(threshold < 0.0f)) return inf_f32();
-  if (rmax < kMinNormal64) return inf_f32();  // every radius imprecise in the frame (or zero)
+  if (!frame_precise(rmax, eps_f < 0.0 ? rmax : rmax * rmax)) return inf_f32();  // no bound from rmax
   const double best = -static_cast<double>(threshold);
   // ratio <= rmax / sqrt(lo) or rmax^2 / (lo + eps): it can reach `best` only below this.
   const double q = eps_f < 0.0 ? (rmax / best) * (rmax / best) * (1.0 + kGateRel)

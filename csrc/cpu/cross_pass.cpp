@@ -40,13 +40,8 @@ struct BallBuffers {
 struct RealismBuffers {
   std::vector<double> frame, rmax;
   RealismBuffers(int64_t rows, int64_t k, const double* radii, double scale)
-      : frame(static_cast<size_t>(rows * k)), rmax(static_cast<size_t>(k), -1.0) {
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t c = 0; c < k; ++c) {
-        const double v = radii[i * k + c];
-        frame[i * k + c] = v < 0.0 ? -1.0 : v * scale;
-        if (v >= 0.0) rmax[c] = std::max(rmax[c], v * scale);
-      }
+      : frame(static_cast<size_t>(rows * k)), rmax(static_cast<size_t>(k)) {
+    realism_frame(radii, rows, static_cast<int32_t>(k), scale, frame.data(), rmax.data());
   }
 };
 

@@ -174,7 +174,7 @@ def _names(metrics: str | Sequence[str]) -> list[str]:
     return names
 
 
-#: A figure's k: one for every panel, or one per family (:func:`_k_per_family`).
+#: A figure's k: one for every panel, or one per family (:func:`_k_where_drawn`).
 KChoice = Union[int, Mapping[str, Union[int, None]], None]
 
 
@@ -194,17 +194,25 @@ def _pick_k(available: Iterable[Any], k: KChoice, family: str, what: str) -> Any
     return k
 
 
-def _k_per_family(result: EvaluationResult, k: int | None) -> KChoice:
-    """The k of a figure with panels of several families: ``k`` for every family that has it,
-    each other family's default; ValueError when no family of the result has it."""
-    if k is None:
-        return None
-    ks = result.info.get("ks", {})
-    having = {family for family, values in ks.items() if k in values}
+def _k_where_drawn(k: int | None, drawn: Mapping[str, Iterable[Any]]) -> KChoice:
+    """The k of a figure drawing several families (``drawn``: family -> its ks): ``k`` for
+    every family that has it, each other family's default; ValueError when none has it. With
+    one family, ``k`` as given (a k it lacks is an error there)."""
+    if k is None or len(drawn) <= 1:
+        return k
+    having = {family for family, ks in drawn.items() if k in ks}
     if not having:
-        known = sorted({v for values in ks.values() for v in values if v is not None})
-        raise ValueError(f"no family of this result has k={k}; its ks: {known}")
-    return {family: k if family in having else None for family in ks}
+        known = sorted({v for ks in drawn.values() for v in ks if v is not None})
+        raise ValueError(f"no metric drawn here has k={k}; their ks: {known}")
+    return {family: k if family in having else None for family in drawn}
+
+
+def _drawn(chosen: Iterable[tuple[str, str]], known: Mapping[str, Mapping[str, Any]]) -> dict:
+    """family -> ks of the (family, metric) pairs a figure draws."""
+    out: dict[str, set[Any]] = {}
+    for family, name in chosen:
+        out.setdefault(family, set()).update(known[family][name])
+    return out
 
 
 # --------------------------------------------------------------------------- panels
@@ -349,6 +357,7 @@ def _per_class_panels(
             raise ValueError("the per-class table has no metrics (no class was evaluated)")
     else:
         chosen = [_resolve(known, name) for name in _names(metric)]
+    k = _k_where_drawn(k, _drawn(chosen, known))
     classes = list(pc["classes"])
     names = {c: str(c) for c in classes}
     if len(set(names.values())) < len(names):  # e.g. 1 and "1"
@@ -434,6 +443,16 @@ def _per_class_panels(
         return panel
 
     return [make(f, m) for f, m in chosen]
+
+
+def _histogram_ks(result: EvaluationResult) -> dict[str, Any]:
+    """family -> ks of the per-sample arrays the histograms draw (empty when absent)."""
+    samples = result.samples or {}
+    return {
+        "realism_score": samples.get("realism_score", {}).get("realism") or {},
+        "rarity_score": samples.get("rarity_score", {}).get("rarity") or {},
+        _PCE: samples.get(_PCE, {}).get("h_fake_real_terms") or {},
+    }
 
 
 def _histogram_panels(result: EvaluationResult, k: KChoice, bins: int) -> dict[str, Panel]:
@@ -597,8 +616,9 @@ def per_class(
     classes without real samples (``no real``), skipped ones (``skipped``) and (family, k)
     pairs a class was too small for (``n/a``) a grey one. Dashed line: the whole-set value;
     dotted: the unweighted mean over the classes. ``metric``: one or several names
-    (default: those of recall, coverage, precision, RCE that the result has); ``k``: default
-    the family's default k when computed, else its smallest.
+    (default: those of recall, coverage, precision, RCE that the result has); ``k``: for every
+    metric computed at it (ValueError when none is), the others at their family's default k
+    when computed, else their smallest.
     """
     return _layout(_per_class_panels(result, metric, k), axes, size=(7.0, 3.8))
 
@@ -612,10 +632,11 @@ def histograms(
 ) -> Figure:
     """Histograms of the per-sample realism scores, rarity scores and entropy terms (one
     panel each that the result has; needs ``sample_level=True``). ``k``: for every family
-    computed at it (ValueError when none is), each other family at its default k when
-    computed, else its smallest. Infinite realism, NaN rarity (outside every ball) and -inf
+    drawn that has it (ValueError when none has), each other at its default k when computed,
+    else its smallest. Infinite realism, NaN rarity (outside every ball) and -inf
     entropy terms are counted in the legend, not drawn."""
-    panels = list(_histogram_panels(result, _k_per_family(result, k), bins).values())
+    drawn = {family: ks for family, ks in _histogram_ks(result).items() if ks}
+    panels = list(_histogram_panels(result, _k_where_drawn(k, drawn), bins).values())
     return _layout(panels, axes, ncols=len(panels))
 
 
@@ -635,8 +656,9 @@ def compare(
     label -> result. ``kind``: ``"bar"`` (generators) or ``"line"`` (e.g. training steps;
     drawn in x order); default ``"line"`` when every label is a number (then x is the number
     itself) else ``"bar"``. ``metrics``: names; default the usual ones any result has.
-    ``k``: default the family's default k (else its smallest) in the first result that has
-    the metric. A result lacking a metric gets no point, or a zero bar marked ``n/a``.
+    ``k``: for every metric computed at it (ValueError when none is), the others at their
+    family's default k (else its smallest) in the first result that has the metric. A result
+    lacking a metric gets no point, or a zero bar marked ``n/a``.
     """
     if isinstance(results, Mapping):
         if labels is not None:
@@ -666,10 +688,11 @@ def compare(
             raise ValueError(f"none of the results has any of {', '.join(_COMPARE)}")
     else:
         chosen = [_resolve(known, name) for name in _names(metrics)]
+    kk_all = _k_where_drawn(k, _drawn(chosen, known))
 
     def make(family: str, name: str) -> Panel:
         first = next(r for r in items if name in r.scalars.get(family, {}))
-        kk = _pick_k(first.scalars[family][name], k, family, f"{family}.{name}")
+        kk = _pick_k(first.scalars[family][name], kk_all, family, f"{family}.{name}")
         raw = [res.scalars.get(family, {}).get(name, {}).get(kk) for res in items]
         ys = [float(v) if _finite(v) else math.nan for v in raw]
 
@@ -715,7 +738,7 @@ def summary(result: EvaluationResult, *, k: int | None = None) -> Figure:
     (dropped classes marked) and the realism / rarity histograms; for a result with none of
     these, its scalars as bars. ``k``: for every family computed at it (ValueError when none
     is), each other family at its default k."""
-    panels = _summary_panels(result, _k_per_family(result, k))
+    panels = _summary_panels(result, _k_where_drawn(k, result.info.get("ks", {})))
     if not panels:
         raise ValueError("this result has nothing to draw")
     ncols = 3 if len(panels) > 4 else 2

@@ -239,3 +239,17 @@ def test_float32_distance_is_sklearns():
     limit = float32_distance_limit(t)
     assert np.all(float32_distance(limit) <= t)  # the limit passes ...
     assert np.all(float32_distance(np.nextafter(limit, np.inf)) > t)  # ... and is the largest
+    # a radius whose float32 square overflows (brute search: +inf): every finite d passes
+    r = np.array([1e19, 2e19, 1e30])
+    assert np.isfinite(float32_distance(r)[0]) and np.all(np.isinf(float32_distance(r)[1:]))
+    assert np.all(float32_distance_limit(float32_distance(r))[1:] == np.finfo(np.float64).max)
+
+
+def test_emulate_float32_distances_at_large_scale():
+    """Data at 1e19 (float32): scikit-learn's brute radii overflow to +inf; every ball holds
+    every point, and the emulation says so."""
+    rng = np.random.default_rng(0)
+    real = (rng.standard_normal((60, 16)) * 1e19).astype(np.float32)
+    fake = (rng.standard_normal((50, 16)) * 1e19).astype(np.float32)
+    got = info_theory.compute_metrics(real, fake, 3, emulate_float32_distances=True)
+    assert got["precision"] == got["recall"] == got["coverage"] == 1.0

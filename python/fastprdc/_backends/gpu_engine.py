@@ -592,9 +592,7 @@ class GpuEngine:
         fields.update(top_r.fields(ops, "tr_"))
         fields["kr"] = kr
         if kr:
-            with np.errstate(over="ignore"):  # +inf: decided exactly (realism_frame_precise)
-                frame = np.where(rr >= 0, rr * scale, -1.0)
-            rmax = frame.max(axis=0)
+            frame, rmax = _core.realism_frame(rr, scale)
             eps = -1.0 if realism_eps is None else float(realism_eps)
             fields["realism_radii"] = dev(rr)
             fields["realism_frame"] = dev(frame)

@@ -122,13 +122,16 @@ def float32_distance(d: np.ndarray) -> np.ndarray:
 
 
 def float32_distance_limit(t: np.ndarray) -> np.ndarray:
-    """For finite ``t >= 0`` (float64): the largest float64 x with ``float32_distance(x) <= t``,
-    so that the exact test ``d <= x`` decides what scikit-learn's float32 test decides.
+    """For ``t >= 0`` (float64): the largest float64 x with ``float32_distance(x) <= t``, so
+    that the exact test ``d <= x`` decides what scikit-learn's float32 test decides (``t =
+    +inf``, a radius whose float32 square overflows: every finite d passes).
 
     float32_distance is non-decreasing: the limit is derived through each rounding (to
     float32, sqrt, square) and its last float64 ulps are then settled against the function.
     """
     t = np.asarray(t, dtype=np.float64)
+    infinite = np.isinf(t)
+    t = np.where(infinite, np.finfo(np.float32).max, t)  # any finite value, replaced below
     with np.errstate(over="ignore"):  # t or root^2 beyond float32: the largest float32
         root = largest_preimage(round_down(t, np.float32), np.float32)  # sqrt32(s) <= t
         square = round_down(root * root, np.float32)  # the largest float32 square passing
@@ -140,4 +143,4 @@ def float32_distance_limit(t: np.ndarray) -> np.ndarray:
         if not (step_up.any() or step_down.any()):
             break
         x = np.where(step_up, up, np.where(step_down, np.nextafter(x, 0.0), x))
-    return x
+    return np.where(infinite, np.finfo(np.float64).max, x)

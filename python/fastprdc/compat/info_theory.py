@@ -27,8 +27,11 @@ radii and k-th neighbour distances come from ``NearestNeighbors(algorithm="auto"
 is a KD-tree (float64 distances) unless d > 15 or k + 1 >= n // 2 for the fitted set, and
 brute force otherwise (float32 distances, g(d) again). So a ball test is ``g(d) <= r``
 (tree) or ``g(d) <= g(r)`` (brute), decided here as ``d <= t`` with t the largest float64
-passing it, and the entropies read g(nu) where upstream's search is brute. Without the
-option every decision is exact. A zero distance gives -inf entropies as upstream; compat
+passing it, and the entropies read g(nu) where upstream's search is brute. scikit-learn
+takes d^2 as |x|^2 - 2 x.y + |y|^2 in float64, which far from the origin can round a
+distance within about 1e-16 |x|^2 of a float32 rounding boundary the other way: the
+emulation reproduces upstream exactly up to that rounding. Without the option every decision
+is exact. A zero distance gives -inf entropies as upstream; compat
 then emits one RuntimeWarning with the count (upstream: numpy's divide-by-zero warning).
 """
 
