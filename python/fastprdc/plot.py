@@ -445,8 +445,9 @@ def _per_class_panels(
     return [make(f, m) for f, m in chosen]
 
 
-def _histogram_ks(result: EvaluationResult) -> dict[str, Any]:
-    """family -> ks of the per-sample arrays the histograms draw (empty when absent)."""
+def _histogram_arrays(result: EvaluationResult) -> dict[str, Any]:
+    """family -> {k: array} of the per-sample arrays the histograms draw (empty when absent;
+    for PCE/RCE/RE the first of its entropy terms)."""
     samples = result.samples or {}
     return {
         "realism_score": samples.get("realism_score", {}).get("realism") or {},
@@ -461,17 +462,18 @@ def _histogram_panels(result: EvaluationResult, k: KChoice, bins: int) -> dict[s
     if samples is None:
         raise ValueError("histograms need per-sample arrays: evaluate with sample_level=True")
     panels: dict[str, Panel] = {}
-    realism = samples.get("realism_score", {}).get("realism")
+    arrays = _histogram_arrays(result)
+    realism = arrays["realism_score"]
     if realism:
         kk = _pick_k(realism, k, "realism_score", "realism_score")
         panels["realism"] = _realism_hist(np.asarray(realism[kk], dtype=np.float64), kk, bins)
-    rarity = samples.get("rarity_score", {}).get("rarity")
+    rarity = arrays["rarity_score"]
     if rarity:
         kk = _pick_k(rarity, k, "rarity_score", "rarity_score")
         panels["rarity"] = _rarity_hist(np.asarray(rarity[kk], dtype=np.float64), kk, bins)
-    terms = samples.get(_PCE, {})
-    if terms.get("h_fake_real_terms"):
-        kk = _pick_k(terms["h_fake_real_terms"], k, _PCE, _PCE)
+    if arrays[_PCE]:
+        terms = samples[_PCE]
+        kk = _pick_k(arrays[_PCE], k, _PCE, _PCE)
         chosen = {name: terms[name][kk] for name in _TERMS if name in terms}
         panels["entropy_terms"] = _terms_hist(chosen, kk, bins)
     if not panels:
@@ -635,7 +637,7 @@ def histograms(
     drawn that has it (ValueError when none has), each other at its default k when computed,
     else its smallest. Infinite realism, NaN rarity (outside every ball) and -inf
     entropy terms are counted in the legend, not drawn."""
-    drawn = {family: ks for family, ks in _histogram_ks(result).items() if ks}
+    drawn = {family: ks for family, ks in _histogram_arrays(result).items() if ks}
     panels = list(_histogram_panels(result, _k_where_drawn(k, drawn), bins).values())
     return _layout(panels, axes, ncols=len(panels))
 

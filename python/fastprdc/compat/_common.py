@@ -7,6 +7,8 @@
 - :func:`sklearn_dtype`: the dtype scikit-learn's ``pairwise_distances`` returns (float32
   only when both inputs are float32), which several upstreams' arrays inherit.
 - :func:`float32_mean`: the value of a torch float32 ``mean()`` of a 0/1 vector.
+- :func:`row_norms` / :func:`nearest_real_and_synthetic`: the centre distances and the two
+  neighbour searches of the alpha-precision codes (official and synthcity).
 - :func:`largest_preimage` / :func:`round_down`: thresholds that turn a comparison made
   on rounded values (float16 / float32) into an exact comparison on float64 distances;
   :func:`float32_distance` / :func:`float32_distance_limit`: the same for scikit-learn's
@@ -24,7 +26,9 @@ __all__ = [
     "float32_distance_limit",
     "float32_mean",
     "largest_preimage",
+    "nearest_real_and_synthetic",
     "round_down",
+    "row_norms",
     "sklearn_dtype",
     "tensor_to_float_array",
     "to_numpy",
@@ -144,3 +148,20 @@ def float32_distance_limit(t: np.ndarray) -> np.ndarray:
             break
         x = np.where(step_up, up, np.where(step_down, np.nextafter(x, 0.0), x))
     return np.where(infinite, np.finfo(np.float64).max, x)
+
+
+def row_norms(x: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """``sqrt(sum((x - centre)^2))`` per row, in the dtype numpy gives (as the upstreams)."""
+    return np.sqrt(np.sum((x - centre) ** 2, axis=1))
+
+
+def nearest_real_and_synthetic(
+    real: np.ndarray, synth: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The neighbour searches of the alpha-precision codes, exact, lowest index on ties: per
+    real row, the distance to its nearest other real row, and its nearest synthetic row's
+    distance and index."""
+    from ..primitives import knn, kth_radii
+
+    dist, idx = knn(real, synth, 1)
+    return kth_radii(real, 1), dist[:, 0], idx[:, 0]

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import to_numpy
+from ._common import nearest_real_and_synthetic, row_norms, to_numpy
 
 __all__ = ["compute_alpha_precision"]
 
@@ -57,10 +57,6 @@ def _centre_dtype(emb_center: Any) -> type:
     float64 array or tensor, float32 otherwise (a Python list becomes a float32 tensor)."""
     dtype = getattr(emb_center, "dtype", None)
     return np.float64 if str(dtype) in ("float64", "torch.float64") else np.float32
-
-
-def _norms(x: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.sum((x - centre) ** 2, axis=1))
 
 
 def _delta(alphas: np.ndarray, curve: list[Any]) -> Any:
@@ -85,8 +81,6 @@ def compute_alpha_precision(
         IndexError: a real row's nearest synthetic index is not a real index (only possible
             with more synthetic than real rows), as the official code.
     """
-    from ..primitives import knn, kth_radii
-
     real = to_numpy(real_data)
     synth = to_numpy(synthetic_data)
     dtype = _centre_dtype(emb_center)
@@ -94,16 +88,13 @@ def compute_alpha_precision(
     real32, synth32 = real.astype(np.float32), synth.astype(np.float32)
 
     alphas = np.linspace(0, 1, N_STEPS)
-    radii = np.quantile(_norms(real32.astype(dtype), centre), alphas)
-    synth_to_center = _norms(synth32.astype(dtype), centre)
+    radii = np.quantile(row_norms(real32.astype(dtype), centre), alphas)
+    synth_to_center = row_norms(synth32.astype(dtype), centre)
 
-    # The neighbour searches: exact distances, lowest index on ties.
-    real_to_real = kth_radii(real, 1)  # nearest other real row
-    dist, idx = knn(real, synth, 1)  # nearest synthetic row of each real row
-    real_to_synth, nearest_synth = dist[:, 0], idx[:, 0]
+    real_to_real, real_to_synth, nearest_synth = nearest_real_and_synthetic(real, synth)
 
     synth_center = np.mean(synth, axis=0).astype(np.float32)
-    closest_d = _norms(synth32[nearest_synth], synth_center)  # float32, as torch
+    closest_d = row_norms(synth32[nearest_synth], synth_center)  # float32, as torch
     closest_radii = np.quantile(closest_d, alphas)
     in_own_ball = real_to_synth <= real_to_real
 

@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import to_numpy
+from ._common import nearest_real_and_synthetic, row_norms, to_numpy
 from ._patching import register
 
 __all__ = ["alpha_precision_metrics", "prdc_score"]
@@ -105,8 +105,6 @@ def alpha_precision_metrics(
     Raises:
         RuntimeError: different lengths, or a negative Delta (as synthcity).
     """
-    from ..primitives import knn, kth_radii
-
     X = to_numpy(X)
     X_syn = to_numpy(X_syn)
     if len(X) != len(X_syn):
@@ -114,16 +112,12 @@ def alpha_precision_metrics(
     emb_center = np.mean(X, axis=0) if emb_center is None else to_numpy(emb_center)
 
     alphas = np.linspace(0, 1, N_ALPHAS)
-    radii = np.quantile(np.sqrt(np.sum((X - emb_center) ** 2, axis=1)), alphas)
+    radii = np.quantile(row_norms(X, emb_center), alphas)
     synth_center = np.mean(X_syn, axis=0)
-    synth_to_center = np.sqrt(np.sum((X_syn - emb_center) ** 2, axis=1))
+    synth_to_center = row_norms(X_syn, emb_center)
+    real_to_real, real_to_synth, nearest_synth = nearest_real_and_synthetic(X, X_syn)
 
-    # The neighbour searches: exact distances, lowest index on ties.
-    real_to_real = kth_radii(X, 1)  # nearest other real row
-    dist, idx = knn(X, X_syn, 1)  # nearest synthetic row of each real row
-    real_to_synth, nearest_synth = dist[:, 0], idx[:, 0]
-
-    closest_d = np.sqrt(np.sum((X_syn[nearest_synth] - synth_center) ** 2, axis=1))
+    closest_d = row_norms(X_syn[nearest_synth], synth_center)
     closest_radii = np.quantile(closest_d, alphas)
     in_own_ball = real_to_synth <= real_to_real
 
