@@ -224,7 +224,7 @@ struct CrossState {
         const double rs = realism_frame[i * kr + c];
         if (rs < 0.0) continue;
         // frame values that lost their precision: the exact recheck decides
-        const bool precise = realism_frame_precise(realism_radii[i * kr + c], rs, realism_eps, realism_eps_frame);
+        const bool precise = realism_frame_precise(rs, realism_eps, realism_eps_frame);
         const PairBounds kb = exact && !precise ? realism_any_key() : realism_key_bounds(rs, lo, hi, realism_eps_frame);
         evaluated += topk::offer(top_r, j * kr + c, kb.lo, kb.hi, i, exact, keys, IdentityDomain{}, sc);
       }

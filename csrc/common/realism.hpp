@@ -44,10 +44,11 @@ FASTPRDC_HD double realism_ratio(double r, const OraclePair& p, double eps) {
 // below float64's normal range (subnormal, or flushed to 0) nor beyond it (+inf).
 FASTPRDC_HD bool frame_precise(double v, double vs) { return !(v > 0.0) || (vs >= kMinNormal64 && vs < inf_f64()); }
 
-// Whether realism_key_bounds bounds the ratio of radius r and eps from their frame values (rs,
-// eps_f): only while both are precise there, and rs^2 too for the squared form (eps >= 0).
-FASTPRDC_HD bool realism_frame_precise(double r, double rs, double eps, double eps_f) {
-  return frame_precise(r, eps < 0.0 ? rs : rs * rs) && frame_precise(eps, eps_f);
+// Whether realism_key_bounds bounds the ratio from a frame radius rs (of realism_frame: positive
+// exactly when the radius is) and eps's frame value eps_f: only while both are precise there, and
+// rs^2 too for the squared form (eps >= 0).
+FASTPRDC_HD bool realism_frame_precise(double rs, double eps, double eps_f) {
+  return frame_precise(rs, eps < 0.0 ? rs : rs * rs) && frame_precise(eps, eps_f);
 }
 
 // The realism columns in the frame (rows x k radii, negative = pruned): frame = radius x scale
