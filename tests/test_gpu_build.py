@@ -83,9 +83,11 @@ def test_nvrtc_compiles_the_kernel_text(tmp_path, monkeypatch):
     """The cupy backend's kernels (the same headers as the nvcc build) compile through NVRTC for
     Ampere and Hopper without a GPU; the result is a cubin."""
     try:
-        from cupy_backends.cuda.libs import nvrtc  # noqa: F401
+        from cupy_backends.cuda.libs import nvrtc
+
+        nvrtc.getVersion()  # loads libnvrtc: CuPy without the toolkit's NVRTC fails here
     except Exception as exc:
-        _require("FASTPRDC_REQUIRE_NVRTC", f"CuPy's NVRTC binding is not importable: {exc}")
+        _require("FASTPRDC_REQUIRE_NVRTC", f"CuPy's NVRTC is not usable: {exc}")
     from fastprdc._backends.cupy_backend import compile_kernels
 
     monkeypatch.setenv("FASTPRDC_KERNEL_CACHE", str(tmp_path))
