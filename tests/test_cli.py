@@ -249,12 +249,22 @@ def test_k_too_large_exit_code_2(files, capsys):
 
 @pytest.mark.parametrize(
     "args",
-    [["eval"], ["eval", "a.npy"], ["frobnicate"], ["eval", "a", "b", "--boundary", "open"], []],
+    [
+        ["eval"],
+        ["eval", "a.npy"],
+        ["frobnicate"],
+        ["eval", "a", "b", "--boundary", "open"],
+        ["eval", "a", "b", "--prune", "2"],
+        ["eval", "a", "b", "--k", "0"],
+        [],
+    ],
 )
 def test_usage_errors(args, capsys):
-    code, _, err = _run(capsys, *args)
-    assert code == 2
-    assert "usage" in err.lower()
+    """A malformed command line is one line on stderr naming the problem and --help."""
+    code, out, err = _run(capsys, *args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("fastprdc") and ": error: " in err, err
+    assert "--help`" in err
 
 
 # ---------------------------------------------------------------------------

@@ -789,11 +789,19 @@ def _add_figure_options(p: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2), like
+    every other error of the command; ``--help`` prints the usage."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``fastprdc`` argument parser."""
     from fastprdc._config import _version
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fastprdc",
         description="Exact kNN evaluation metrics for generative models.",
     )

@@ -138,8 +138,9 @@ def evaluate(
             "precision_recall_cover": {"C": 3, "variant": "native"},
             "alpha_precision_beta_recall": {"n_alphas": 30, "center": None}}``.
         device, exact, max_memory, num_threads, progress, tile_rows: how to run
-            (``"auto"``/``"cpu"``/``"numpy"``; float64 recheck; memory budget like "8GB";
-            threads; ``True`` for a progress bar or a ``callable(done, total)``; rows per tile).
+            (``"auto"``/``"cpu"``/``"numpy"``/``"cuda"``/``"cupy"``/``"sim"``; float64 recheck;
+            memory budget like "8GB"; threads; ``True`` for a progress bar or a
+            ``callable(done, total)``; rows per tile).
         client: a Dask ``distributed.Client``: run on its cluster (:mod:`fastprdc.distributed`,
             the same results). Dask array inputs run there too, on the current client when
             ``client`` is None.

@@ -1,14 +1,16 @@
 """Figures of an :class:`~fastprdc.EvaluationResult` (matplotlib: ``pip install "fastprdc[plot]"``).
 
-Every function returns a :class:`matplotlib.figure.Figure` built without pyplot (no global
-state, no GUI backend; ``fig.savefig(path)`` writes it; a notebook with an active inline
-backend displays it). Functions with one panel take ``ax=``, those with several take
-``axes=`` (a sequence with one Axes per panel) to draw into an existing figure. matplotlib
+Every figure function returns a :class:`matplotlib.figure.Figure` built without pyplot (no
+global state, no GUI backend; ``fig.savefig(path)`` writes it; a notebook with an active
+inline backend displays it); ``save_figure`` and ``save_summary`` return the path written.
+Functions with one panel take ``ax=``, those with several take ``axes=`` (a sequence with one
+Axes per panel) to draw into an existing figure; ``summary`` makes a figure of its own. matplotlib
 is imported on first use, so ``import fastprdc`` never needs it.
 
 - :func:`metrics_vs_k`: metrics against k (one line per metric);
 - :func:`alpha_beta_curves`: the alpha-precision and beta-recall curves, the diagonal and
-  the shaded areas between them (Delta = 1 - 2 mean|alpha - curve|, about 1 - 2 x area);
+  the shaded areas between them (Delta = 1 - 2 sum|alpha - curve| / (n_alphas - 1), about
+  1 - 2 x area);
 - :func:`pce_rce_re`: PCE, RCE and RE bars, one per k;
 - :func:`per_class`: one bar per class (mode level), dropped classes marked;
 - :func:`histograms`: realism, rarity and per-sample entropy terms (``sample_level=True``);
@@ -594,8 +596,9 @@ def metrics_vs_k(
 
 def alpha_beta_curves(result: EvaluationResult, *, ax: Axes | None = None) -> Figure:
     """alpha-precision and beta-recall curves against alpha / beta, the diagonal (ideal),
-    the area between each curve and the diagonal shaded (Delta = 1 - 2 mean|alpha - curve|,
-    about 1 - 2 x that area), the Delta values in the legend, authenticity in the title."""
+    the area between each curve and the diagonal shaded (Delta =
+    1 - 2 sum|alpha - curve| / (n_alphas - 1), about 1 - 2 x that area), the Delta values in
+    the legend, authenticity in the title."""
     return _layout([_alpha_beta_panel(result)], ax)
 
 

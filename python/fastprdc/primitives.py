@@ -1,7 +1,8 @@
 """The primitives every metric is built from, for other libraries to build on.
 
 All distances are exact Euclidean distances (float64 evaluation of the given values, see
-the README); float64 input stays float64, any other dtype is used as float32. Ties in
+the README); float64 input, integers beyond 2^24 and object arrays are used as float64, any
+other dtype as float32. Ties in
 neighbour lists are broken by the lower index.
 """
 

@@ -69,9 +69,10 @@ def get_client(client: Any = None) -> Any:
         return default_client()
     except ValueError:
         raise ValueError(
-            "fastprdc.distributed needs a Dask distributed client: pass client=, or create one "
-            "first (distributed.Client(address) for a running cluster, "
-            "fastprdc.distributed.local_cluster(n_workers) for one on this machine); "
+            "fastprdc.distributed needs a Dask distributed client: create one first "
+            "(distributed.Client(address) for a running cluster, "
+            "fastprdc.distributed.local_cluster(n_workers) for one on this machine) or pass "
+            "client= to fastprdc.evaluate or a fastprdc.distributed function; "
             "for a single-machine run pass numpy arrays (np.asarray(x))"
         ) from None
 

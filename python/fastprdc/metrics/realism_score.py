@@ -83,8 +83,8 @@ def realism_score(
 
     Returns:
         ``"realism"`` ((M,) float64 per fake), ``"mean"`` (+inf when a fake sits on a kept
-        real), ``"share_ge_1"`` (share of fakes with realism >= 1) and ``"n_kept_balls"``;
-        ``{k: value}`` per entry for a list of k. ``sample_level=True`` adds
+        real of positive radius), ``"share_ge_1"`` (share of fakes with realism >= 1) and
+        ``"n_kept_balls"``; ``{k: value}`` per entry for a list of k. ``sample_level=True`` adds
         ``"realism_real_index"`` ((M,) int64, the maximising real, lowest index on ties).
     """
     ks, is_list = parse_k(k)
