@@ -141,7 +141,9 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
   const bool exact = cfg.exact;
   const KnnKeys keys_a{&st.a, &st.b}, keys_b{&st.b, &st.a};
   const RealismKeys keys_r{&st.a, &st.b, in.realism_radii, st.kr, in.realism_eps};
-#pragma omp parallel num_threads(nt) reduction(+ : total)
+  const int64_t lists = A.rows * in.knn_a + B.rows * (in.knn_b + in.kr);
+  const int team = threads_for(nt, lists * (A.cols + 1));
+#pragma omp parallel num_threads(team) reduction(+ : total)
   {
     ScratchBuffers local(cap);
     const TopkScratch sc = local.view();

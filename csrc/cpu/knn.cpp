@@ -52,7 +52,8 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg, int64_t
   r.idx.resize(static_cast<size_t>(x.rows * k));
   int64_t rechecked = 0;
   for (int64_t v : rechecks) rechecked += v;
-#pragma omp parallel num_threads(nt) reduction(+ : rechecked)
+  const int team = threads_for(nt, x.rows * k * (x.cols + 1));
+#pragma omp parallel num_threads(team) reduction(+ : rechecked)
   {
     ScratchBuffers local(buffers.cap());
     const TopkScratch sc = local.view();

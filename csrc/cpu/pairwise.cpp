@@ -7,7 +7,7 @@
 namespace fastprdc {
 
 std::vector<double> pairwise_distances(const MatrixView& x, const MatrixView& y, int num_threads) {
-  const int nt = resolve_threads(num_threads);
+  const int nt = threads_for(resolve_threads(num_threads), x.rows * y.rows * x.cols);
   std::vector<double> out(static_cast<size_t>(x.rows * y.rows));
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t i = 0; i < x.rows; ++i)

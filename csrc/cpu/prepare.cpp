@@ -21,6 +21,11 @@ int resolve_threads(int requested) {
 #endif
 }
 
+int threads_for(int nt, int64_t work) {
+  const int64_t useful = std::max<int64_t>(1, work / kMinWorkPerThread);
+  return static_cast<int>(std::min<int64_t>(std::max(nt, 1), useful));
+}
+
 namespace {
 
 // Calls fn(row pointer) with the row typed as float or double.
@@ -97,9 +102,9 @@ int frame_exponent(double maxabs) {
 }
 
 Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
-  const int nt = resolve_threads(num_threads);
   const int64_t d = sets.front()->cols;
   const Chunks chunks(sets);
+  const int nt = threads_for(resolve_threads(num_threads), chunks.total_rows * d);
   const int64_t nc = chunks.size();
   Frame f;
   // Largest |value|: the sums below are taken on values scaled by 2^-e_max (exact), so that the
@@ -142,7 +147,7 @@ Frame make_frame(const std::vector<const MatrixView*>& sets, int num_threads) {
 
 void pack_rows(const MatrixView& m, const Frame& frame, int64_t r0, int64_t n, float* out, float* norm2,
                int num_threads) {
-  const int nt = resolve_threads(num_threads);
+  const int nt = threads_for(resolve_threads(num_threads), n * m.cols);
   const double s = frame.scale;
   const double* c = frame.centre.data();
   const int64_t d = m.cols;

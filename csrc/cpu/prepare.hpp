@@ -42,4 +42,11 @@ void pack_rows(const MatrixView& m, const Frame& frame, int64_t r0, int64_t n, f
 // Number of OpenMP threads to use for a requested count (0 = default).
 int resolve_threads(int requested);
 
+// Threads for one parallel region of about `work` elementary operations: nt, or fewer so that
+// each gets at least kMinWorkPerThread. Waking a thread costs microseconds, and a whole scheduler
+// time slice on a loaded machine, which small calls (e.g. one class of a per-class run) would pay
+// at every region. No result depends on the thread count.
+constexpr int64_t kMinWorkPerThread = int64_t{1} << 16;
+int threads_for(int nt, int64_t work);
+
 }  // namespace fastprdc

@@ -144,7 +144,7 @@ void run_tiles(const MatrixView& a, const MatrixView* b_or_null, const Frame& fr
     const int64_t block_a0 = pa.r0 / tr, block_b0 = pb.r0 / tr;
     std::atomic<int64_t> next{0};
 
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(nt, count)))
     {
       int tid = 0;
 #ifdef _OPENMP
