@@ -156,8 +156,9 @@ def test_saved_machine_info_round_trip_compares_clean(descriptions, tmp_path, mo
 
 
 def _bench_pytest(*args: str, seed: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONHASHSEED": seed, "FASTPRDC_BENCH_SCALE": "0.01",
-           "FASTPRDC_BENCH_ROUNDS": "1"}  # fmt: skip
+    # Not the xdist worker's variables: pytest-benchmark would take the child for a worker.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
+    env.update(PYTHONHASHSEED=seed, FASTPRDC_BENCH_SCALE="0.01", FASTPRDC_BENCH_ROUNDS="1")
     return subprocess.run(
         [sys.executable, "-m", "pytest", "benchmarks/bench_full_prdc.py", "--benchmark-only",
          "-p", "no:cacheprovider", "-q", *args],
