@@ -316,3 +316,33 @@ def test_width_one_mean_is_the_same_everywhere(backend, dtype):
     got = fastprdc.alpha_precision_beta_recall(real, fake, sample_level=True, device=backend)
     want = np.abs(fake[:, 0] - mean)
     assert_same(got["fake_center_distance"], want, "distance to the running-sum mean")
+
+
+def test_authenticity_of_identical_rows_needs_no_deeper_lists(backend):
+    """Every real and fake identical: every radius is 0, so no tied real can flag a fake
+    (0 < 0 is false) and the tie completion must decide every fake from the first list, not
+    by deepening it to every real. Checked on the engine's tie step directly (a deeper list
+    asked for is a failure) and end to end against the numpy oracle."""
+    from fastprdc._engine import nearest_ball_ties
+
+    def no_deeper(rows: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        raise AssertionError(f"deeper lists asked for {len(rows)} rows at depth {depth}")
+
+    dist = np.zeros((6, 3))
+    idx = np.tile(np.arange(3), (6, 1))
+    rho = np.zeros(40)
+    assert not nearest_ball_ties(dist, idx, rho, 40, no_deeper).any()
+    # one real with a positive radius: rows nearer than it still deepen
+    rho[-1] = 1.0
+    asked = []
+
+    def deeper(rows: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        asked.append(depth)
+        return np.zeros((len(rows), depth)), np.tile(np.arange(40 - depth, 40), (len(rows), 1))
+
+    assert nearest_ball_ties(dist, idx, rho, 40, deeper).all() and asked == [6]
+
+    real, fake = np.ones((300, 4)), np.ones((200, 4))
+    got = fastprdc.alpha_precision_beta_recall(real, fake, n_alphas=3, device=backend)
+    exp = fastprdc.alpha_precision_beta_recall(real, fake, n_alphas=3, device="numpy")
+    assert got["authenticity"] == exp["authenticity"] == 1.0

@@ -301,12 +301,15 @@ def nearest_ball_ties(
 
     ``dist`` / ``idx`` are the cross pass's nearest-real lists. Rows whose tie set may run past
     the list (its last entry ties the first) and are not yet decided get exact, deeper lists
-    from ``deeper(rows, depth) -> (dist, idx)``, doubling the depth until decided.
+    from ``deeper(rows, depth) -> (dist, idx)``, doubling the depth until decided. A row whose
+    nearest distance is not below the largest radius is decided (no real can flag it) without
+    them: with heavy duplication (radii 0, every real tied at distance 0) that is every row.
     """
     nearest = dist[:, :1]
     flagged = ((dist == nearest) & (nearest < rho[idx])).any(axis=1)
     depth = dist.shape[1]
-    rows = np.nonzero((dist[:, -1] == nearest[:, 0]) & ~flagged)[0] if depth < n_real else []
+    open_ = (dist[:, -1] == nearest[:, 0]) & ~flagged & (nearest[:, 0] < rho.max())
+    rows = np.nonzero(open_)[0] if depth < n_real else []
     while len(rows):
         depth = min(2 * depth, n_real)
         d2, i2 = deeper(rows, depth)
