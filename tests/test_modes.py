@@ -161,3 +161,25 @@ def test_per_class_text_and_json(backend):
     data = json.loads(res.to_json())
     assert data["per_class"]["missing_in_fake"] == [4, 5]
     assert data["per_class"]["real_counts"]["0"] == 80
+
+
+def test_class_mean_propagates_nan_and_inf(backend):
+    """A class whose fakes lie in no real ball has ``mean_in_ball`` NaN, one with a fake on a
+    kept real has realism ``mean`` +inf: the unweighted class mean is NaN / +inf, not the mean
+    of the other classes (NaN and infinities propagate, docs/metrics.md section 8)."""
+    grid = np.stack(np.meshgrid(np.arange(4.0), np.arange(4.0)), axis=-1).reshape(-1, 2)
+    real = np.concatenate([grid, grid + 100.0])  # class 0 and class 1, 16 rows each
+    fake = np.concatenate([grid[:8] + 0.25, grid[:8] + 1000.0])  # class 1 fakes: no ball
+    fake[0] = real[5]  # class 0: a fake on a real (realism +inf for that class)
+    labels_r = np.repeat([0, 1], 16)
+    labels_f = np.repeat([0, 1], 8)
+    res = fastprdc.evaluate(real, fake, metrics=["rarity_score", "realism_score"], k=3,
+                            real_labels=labels_r, fake_labels=labels_f, device=backend)  # fmt: skip
+    pc = res.per_class
+    assert pc["evaluated"] == [0, 1]
+    rarity = [pc["scalars"][c]["rarity_score"]["mean_in_ball"][3] for c in (0, 1)]
+    assert math.isfinite(rarity[0]) and math.isnan(rarity[1])
+    assert math.isnan(pc["class_mean"]["rarity_score"]["mean_in_ball"][3])
+    realism = [pc["scalars"][c]["realism_score"]["mean"][3] for c in (0, 1)]
+    assert realism[0] == math.inf and math.isfinite(realism[1])
+    assert pc["class_mean"]["realism_score"]["mean"][3] == math.inf

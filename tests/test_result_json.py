@@ -133,6 +133,22 @@ def test_non_finite_values_come_back_as_floats(rng):
     np.testing.assert_array_equal(arr[::2], rarity[::2])
 
 
+def test_negative_infinity_comes_back_negative(rng):
+    """Duplicated reals make H(R) = -inf (so PCE = +inf): the JSON text keeps the sign of each
+    infinity, and both read back as they were."""
+    real, fake = _pair(rng, np.float64)
+    real[1::2] = real[::2]  # every real has an exact copy: rho_k^R = 0 for k = 1
+    with pytest.warns(RuntimeWarning, match="zero k-th neighbour distances"):
+        res = fastprdc.evaluate(real, fake, metrics="pce_rce_re", k=1)
+    scalars = res.scalars["pce_rce_re"]
+    assert scalars["h_real"][1] == -math.inf and scalars["pce"][1] == math.inf
+    text = res.to_json()
+    assert '"-Infinity"' in text and '"Infinity"' in text
+    back = EvaluationResult.from_json(text)
+    _assert_same(res, back)
+    assert back.scalars["pce_rce_re"]["h_real"][1] == -math.inf
+
+
 def test_class_ids_that_share_a_json_key_are_refused(rng):
     real, fake = _pair(rng, np.float32, n=120, m=120)
     labels = _objects([1, "1"], np.arange(120) % 2)
