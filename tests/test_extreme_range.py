@@ -901,3 +901,27 @@ def test_realism_threshold_near_the_magnitude_cap():
     assert a + b == math.inf  # the premise: their plain sum overflows
     res = fastprdc.realism_score(real, fake, k=3, device="cpu")  # warns (an error here)
     assert res["n_kept_balls"] == int((radii <= threshold).sum())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_gemm_rounding_is_within_the_bound(fast_backend, dtype):
+    """The GEMM's own rounding is part of the error bound (gemm_relative_error): a row whose large
+    first coordinate absorbs every later product of the dot product (each 0.94 * 2^-24, below
+    half an ulp of the running float32 sum) has a duplicate that the GEMM puts
+    2 * 255 * 0.94 * 2^-24 too far (240 u32 (n_x + n_y): 6.7 times the bound's fixed terms,
+    within its GEMM term) and farther than a row with none of those coordinates. The duplicate
+    is still the nearest neighbour (self and cross), as in the numpy oracle. (The absorption
+    needs a GEMM that sums each dot product in order within K blocks of >= 256, as OpenBLAS's
+    sgemm.)"""
+    d = 256
+    q = np.full(d, 31 * 2.0**-17)
+    q[0] = 1.0
+    p = np.zeros(d)
+    p[0] = 1.0
+    X = np.stack([q, q, p, -q, -q, -p]).astype(dtype)
+    for Y, nearest in ((None, [1, 0, 0, 4, 3, 3]), (X, [0, 0, 2, 3, 3, 5])):
+        dist, idx = P.knn(X, Y, 1, device=fast_backend)
+        dn, in_ = P.knn(X, Y, 1, device="numpy")
+        assert idx[:, 0].tolist() == nearest
+        assert np.array_equal(dist, dn) and np.array_equal(idx, in_)
+        assert dist[[0, 1, 3, 4], 0].tolist() == [0.0] * 4

@@ -499,3 +499,147 @@ def test_per_class_rows_gathered_on_the_device_are_not_held_by_the_exception(mon
     gc.collect()
     assert kept.value is not None and len(made) == 2
     assert all(ref() is None for ref in made), "a class's gathered rows are still alive"
+
+
+def test_tf32x3_split_parts_are_exact_in_tf32(rng):
+    """The tf32x3 packing: the big part keeps 10 mantissa bits (its 13 low bits cleared: exact
+    in TF32, which the tensor cores would otherwise round) and big + small is the float32 value
+    that the fp32 path packs. The sim's GEMM is plain float32 and cannot tell, so the bits are
+    checked directly."""
+    sim = get_backend("sim")
+    X = rng.standard_normal((64, 9)) * np.exp(rng.uniform(-3, 3, (64, 1)))
+    s = sim._set(X)
+    centre, _, scale, _ = sim._frame([s])
+    sim._pack(s, centre, scale, split=False)
+    plain = s.packed.copy()
+    sim._pack(s, centre, scale, split=True)
+    big, small = s.packed, s.small
+    assert not (big.view(np.uint32) & 0x1FFF).any()
+    assert np.array_equal(big + small, plain)
+    assert (np.abs(small) <= np.abs(plain) * 2.0**-10).all()
+
+
+def test_frame_scale_covers_negative_deviations():
+    """The frame's scale follows the largest |x - centre| (centred_max), the CPU engine's frame:
+    here the largest deviation is negative (rows 0, 0, 0, -8: centre -2, deviations 2 and -6),
+    and every packed value stays within [-1, 1]."""
+    from fastprdc import _core
+
+    sim = get_backend("sim")
+    X = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [-8.0, 1.0]])
+    s = sim._set(X)
+    centre, exp, scale, _ = sim._frame([s])
+    c = sim.ops.download(centre, 2)
+    assert c.tolist() == [-2.0, 1.0]
+    assert exp == int(_core.frame_exponent(6.0)) and scale == 2.0**exp
+    sim._pack(s, centre, scale, split=False)
+    assert np.abs(s.packed[: X.size]).max() <= 1.0
+
+
+class _GemmProbe:
+    """SimOps that records the GEMM paths of a run and the bound coefficient of its scans."""
+
+    def __init__(self, ops):
+        self.ops, self.paths, self.coefs = ops, set(), set()
+
+    def __getattr__(self, name):
+        return getattr(self.ops, name)
+
+    def gemm(self, path, *args):
+        self.paths.add(path)
+        self.ops.gemm(path, *args)
+
+    def launch(self, kernel, n, p, t):
+        if kernel == "scan_hits":
+            self.coefs.add(float(p["coef"]))
+        self.ops.launch(kernel, n, p, t)
+
+
+@pytest.mark.parametrize("path", ["fp32", "tf32x3"])
+def test_gemm_path_sets_the_gemms_and_the_bound(path, rng):
+    """A run on a GEMM path packs for it, runs its GEMMs and decides with its error bound (the
+    tf32x3 bound is the wider: a run that packed split operands but used the fp32 bound, or
+    the reverse, would still pass the sim's float32 GEMM)."""
+    from fastprdc import _core
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    real, fake = make_pair(rng, "gauss", 150, 120, 12)
+    probe = _GemmProbe(SimOps())
+    engine = GpuEngine(probe, "sim", gemm_path=path, tile_max=256, hit_cap=16)
+    opts = RunOptions(tile_rows=64)
+    engine.knn(real, None, 3, opts)
+    engine.cross_pass(real, fake, None, None, False, 2, 2, opts)
+    assert probe.paths == {path}
+    assert probe.coefs == {float(np.float32(_core.error_bounds(12, 0, 0, path)[0]))}
+
+
+def test_recheck_count_includes_the_passes_evaluations(rng):
+    """n_rechecked counts every float64 evaluation: those of the pass's list compactions (one
+    diagonal tile: cross_rows alone) as well as the final lists'. With 59 duplicates per row,
+    every row compacts its candidates many times, more than finalisation alone evaluates."""
+    from fastprdc import _core
+
+    X = np.repeat(rng.standard_normal((4, 3)), 60, axis=0)
+    k = 2
+    res = get_backend("sim").knn(X, None, k, RunOptions(tile_rows=256))
+    assert res.n_rechecked > X.shape[0] * int(_core.topk_capacity(k)), res.n_rechecked
+
+
+class _SortedListProbe(_ListProbe):
+    """SimOps that checks, after each cross_rows / cross_cols launch, that every hit list the
+    pass took (not overflowed) was sorted in place into ascending order; counts them per side."""
+
+    def __init__(self, ops):
+        super().__init__(ops)
+        self.checked = {"cross_rows": 0, "cross_cols": 0}
+
+    def launch(self, kernel, n, p, t):
+        import ctypes
+
+        if kernel not in ("cross_rows", "cross_cols"):
+            return self.ops.launch(kernel, n, p, t)
+        side, rows = ("a", int(t["ni"])) if kernel == "cross_rows" else ("b", int(t["nj"]))
+        cap = int(p["hit_cap"])
+        counts = (ctypes.c_int32 * rows).from_address(int(p[f"hit_count_{side}"]))
+        taken = np.array(counts[:], dtype=np.int64)
+        self.ops.launch(kernel, n, p, t)
+        hits = (ctypes.c_int32 * (rows * cap)).from_address(int(p[f"hits_{side}"]))
+        lists = np.frombuffer(hits, dtype=np.int32).reshape(rows, cap)
+        for r in np.nonzero((taken > 1) & (taken <= cap))[0]:
+            assert (np.diff(lists[r, : taken[r]]) > 0).all(), (kernel, r, lists[r, : taken[r]])
+            self.checked[kernel] += 1
+        return None
+
+
+@pytest.mark.parametrize("order", [-1, 11])
+def test_hit_lists_are_passed_in_ascending_order(order, rng):
+    """The scan fills a row's hit list in the order its threads run; the pass sorts it (heapsort
+    in place) and takes the pairs by ascending column, as a full pass would. Both sides list
+    their pairs once their gates are known (each pass leaves its row's tightened gate for the
+    next tile's scan): rows of A and of B are not all full passes."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    real, fake = make_pair(rng, "gauss", 300, 280, 4)
+    opts = RunOptions(tile_rows=100)
+    radii = get_backend("cpu").knn(real, None, 3, opts).dist[:, 2:3].copy()
+    for run in (
+        lambda engine: engine.cross_pass(real, fake, radii, None, False, 4, 4, opts),
+        lambda engine: engine.knn(real, None, 5, opts),
+    ):
+        probe = _SortedListProbe(SimOps(order=order))
+        run(GpuEngine(probe, "sim", tile_max=256, hit_cap=64))
+        assert min(probe.checked.values()) > 50, probe.checked
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_rows_gathered_on_the_device_keep_their_values(dtype, rng):
+    """take_rows (the few rows needing deeper lists, gathered on the device): the rows asked
+    for, in their order, repeats included, bit for bit in the input's dtype."""
+    X = rng.standard_normal((40, 7)).astype(dtype)
+    sim = get_backend("sim")
+    rows = np.array([39, 0, 17, 17, 5])
+    taken = sim.take_rows(_device_view(X, "X"), rows)
+    assert isinstance(taken, DeviceMatrix) and taken.shape == (5, 7) and taken.dtype == dtype
+    assert np.array_equal(sim.ops.wrap(taken).reshape(5, 7), X[rows])
