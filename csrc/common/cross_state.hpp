@@ -141,7 +141,8 @@ struct CrossState {
   // Realism on balls centred on A: per B row and column, the largest ratio (top-1 of -ratio).
   int32_t kr = 0;
   const double* realism_radii = nullptr;  // A rows x kr (data units; negative = pruned)
-  const double* realism_frame = nullptr;  // A rows x kr: radius x frame scale, negative = pruned
+  const double* realism_frame = nullptr;  // A rows x kr: radius x frame scale, negative = pruned,
+                                          // NaN = imprecise there (realism_frame)
   const double* realism_rmax = nullptr;   // kr: largest kept frame radius, negative if none
   double realism_eps = -1.0;              // form (see realism_ratio), data units
   double realism_eps_frame = -1.0;        // the same in the frame
@@ -223,9 +224,8 @@ struct CrossState {
       for (int32_t c = 0; c < kr; ++c) {
         const double rs = realism_frame[i * kr + c];
         if (rs < 0.0) continue;
-        // frame values that lost their precision: the exact recheck decides
-        const bool precise = realism_frame_precise(rs, realism_eps, realism_eps_frame);
-        const PairBounds kb = exact && !precise ? realism_any_key() : realism_key_bounds(rs, lo, hi, realism_eps_frame);
+        // NaN: frame values that lost their precision, the exact recheck decides
+        const PairBounds kb = rs != rs ? realism_any_key() : realism_key_bounds(rs, lo, hi, realism_eps_frame);
         evaluated += topk::offer(top_r, j * kr + c, kb.lo, kb.hi, i, exact, keys, IdentityDomain{}, sc);
       }
     }

@@ -44,26 +44,27 @@ FASTPRDC_HD double realism_ratio(double r, const OraclePair& p, double eps) {
 // below float64's normal range (subnormal, or flushed to 0) nor beyond it (+inf).
 FASTPRDC_HD bool frame_precise(double v, double vs) { return !(v > 0.0) || (vs >= kMinNormal64 && vs < inf_f64()); }
 
-// Whether realism_key_bounds bounds the ratio from a frame radius rs (of realism_frame: positive
-// exactly when the radius is) and eps's frame value eps_f: only while both are precise there, and
-// rs^2 too for the squared form (eps >= 0).
-FASTPRDC_HD bool realism_frame_precise(double rs, double eps, double eps_f) {
-  return frame_precise(rs, eps < 0.0 ? rs : rs * rs) && frame_precise(eps, eps_f);
-}
+// eps (the squared form's constant, data units; negative: the plain form) in the frame.
+FASTPRDC_HD double realism_eps_in_frame(double eps, double scale) { return eps < 0.0 ? -1.0 : eps * scale * scale; }
 
-// The realism columns in the frame (rows x k radii, negative = pruned): frame = radius x scale
-// (-1 when pruned; a positive radius that underflows keeps the smallest positive value, so that
-// it still reads as positive, and imprecise) and rmax, the largest per column (-1: all pruned).
-FASTPRDC_HD void realism_frame(const double* radii, int64_t rows, int32_t k, double scale, double* frame,
-                               double* rmax) {
+// The realism columns in the frame (rows x k radii, negative = pruned): frame = radius x scale,
+// -1 when pruned, and rmax, the largest per column (-1: all pruned; a positive radius that
+// underflows counts as the smallest positive value). With `exact`, a kept radius whose frame
+// values lose their precision (rs, or rs^2 in the squared form, or eps's frame value, not a
+// normal float64) is stored as NaN: realism_key_bounds cannot bound its ratio, and the pass
+// leaves it to the exact recheck. Decided here once, not per pair.
+FASTPRDC_HD void realism_frame(const double* radii, int64_t rows, int32_t k, double scale, double eps, bool exact,
+                               double* frame, double* rmax) {
+  const bool eps_precise = frame_precise(eps, realism_eps_in_frame(eps, scale));
   for (int32_t c = 0; c < k; ++c) rmax[c] = -1.0;
   for (int64_t i = 0; i < rows; ++i)
     for (int32_t c = 0; c < k; ++c) {
       const double v = radii[i * k + c];
       double rs = v < 0.0 ? -1.0 : v * scale;
       if (v > 0.0 && rs == 0.0) rs = f64_from_bits(1);
-      frame[i * k + c] = rs;
       rmax[c] = rs > rmax[c] ? rs : rmax[c];
+      const bool precise = eps_precise && frame_precise(rs, eps < 0.0 ? rs : rs * rs);
+      frame[i * k + c] = exact && !precise ? nan_f64() : rs;
     }
 }
 

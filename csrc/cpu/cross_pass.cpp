@@ -39,9 +39,9 @@ struct BallBuffers {
 // Host storage of the realism columns: frame radii (negative = pruned) and the largest per column.
 struct RealismBuffers {
   std::vector<double> frame, rmax;
-  RealismBuffers(int64_t rows, int64_t k, const double* radii, double scale)
+  RealismBuffers(int64_t rows, int64_t k, const double* radii, double scale, double eps, bool exact)
       : frame(static_cast<size_t>(rows * k)), rmax(static_cast<size_t>(k)) {
-    realism_frame(radii, rows, static_cast<int32_t>(k), scale, frame.data(), rmax.data());
+    realism_frame(radii, rows, static_cast<int32_t>(k), scale, eps, exact, frame.data(), rmax.data());
   }
 };
 
@@ -67,7 +67,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
   const BallBuffers balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, in.strict);
   const BallBuffers balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, in.strict);
   TopkBuffers top_a(A.rows, in.knn_a), top_b(B.rows, in.knn_b), top_r(B.rows * in.kr, in.kr ? 1 : 0);
-  const RealismBuffers realism(A.rows, in.kr, in.realism_radii, frame.scale);
+  const RealismBuffers realism(A.rows, in.kr, in.realism_radii, frame.scale, in.realism_eps, cfg.exact);
 
   CrossState st;
   st.a = {A};
@@ -90,7 +90,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
   st.realism_frame = realism.frame.data();
   st.realism_rmax = realism.rmax.data();
   st.realism_eps = in.realism_eps;
-  st.realism_eps_frame = in.realism_eps < 0.0 ? -1.0 : in.realism_eps * frame.scale * frame.scale;
+  st.realism_eps_frame = realism_eps_in_frame(in.realism_eps, frame.scale);
   st.top_r = top_r.store();
 
   const int64_t cap = std::max({top_a.cap(), top_b.cap(), top_r.cap(), int32_t{1}});

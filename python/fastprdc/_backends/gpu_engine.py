@@ -592,13 +592,13 @@ class GpuEngine:
         fields.update(top_r.fields(ops, "tr_"))
         fields["kr"] = kr
         if kr:
-            frame, rmax = _core.realism_frame(rr, scale)
             eps = -1.0 if realism_eps is None else float(realism_eps)
+            frame, rmax, eps_frame = _core.realism_frame(rr, scale, eps, opts.exact)
             fields["realism_radii"] = dev(rr)
             fields["realism_frame"] = dev(frame)
             fields["realism_rmax"] = dev(rmax)
             fields["realism_eps"] = eps
-            fields["realism_eps_frame"] = -1.0 if eps < 0 else eps * scale * scale
+            fields["realism_eps_frame"] = eps_frame
         cap = max(top_a.cap, top_b.cap, top_r.cap)
         if n and m and (ka or kb or knn_a or knn_b or kr):
             p, rechecks, threads = self._run(A, B, False, fields, cap, opts)
