@@ -178,8 +178,9 @@ def _lowest_others(n, k):
 
 
 def test_identical_rows_self_knn(fast_backend):
-    """Every pair tied at 0: the exact lists, for O(n^2) float64 evaluations (each row's
-    candidate list is compacted, never grown: about 1.24 n^2 here), counted, not timed."""
+    """Every pair tied at 0: the exact lists, for at most O(n^2) float64 evaluations (the GPU
+    pipeline compacts each row's candidate list, never grows it: about 1.24 n^2 here; the CPU
+    engine needs none, test_identical_rows_need_no_float64_evaluation), counted, not timed."""
     n, d, k = 3000, 8, 5
     X = np.full((n, d), 0.37)
     expected = _lowest_others(n, k)
@@ -286,3 +287,140 @@ def test_numpy_oracle_ties_do_not_depend_on_row_blocks(tile_rows):
     assert_exact(got["realism"], ratio.max(axis=1), "realism")
     assert_exact(got["nearest_centre"], np.argmin(D, axis=1), "nearest centre (lowest)")
     assert_exact(got["nearest_point"], np.argmin(D, axis=0), "nearest point (lowest)")
+
+
+# ---------------------------------------------------------------------------
+# exact duplicates: grouped by value, decided without the oracle (CPU engine)
+# ---------------------------------------------------------------------------
+
+
+def _first_occurrence(*sets):
+    """Per row of the concatenated sets, the position of the first row with the same values
+    (compared as float64: -0.0 == 0.0, and a float32 row equals a float64 row of its values)."""
+    seen: dict = {}
+    rows = [tuple(float(v) + 0.0 for v in r) for s in sets for r in s]
+    return np.array([seen.setdefault(r, p) for p, r in enumerate(rows)], dtype=np.int64)
+
+
+def test_duplicate_groups_compare_values():
+    """Groups hold exactly the rows with equal values: -0.0 joins 0.0, a float32 row joins the
+    float64 row of its values, a row one ulp away or 0.1f against 0.1 stays apart."""
+    from fastprdc import _core
+
+    up = np.nextafter(1.0, 2.0)
+    X = np.array([[0.5, 0.0, 1.0], [0.5, -0.0, 1.0], [0.5, 0.0, up], [0.1, 0, 0]])
+    for dx, dy in ((np.float64, np.float64), (np.float32, np.float64), (np.float32, np.float32)):
+        x, y = X.astype(dx), X[[3, 1, 0, 2]].astype(dy)
+        ids, any_ = _core.duplicate_groups(x, y)
+        assert_exact(ids, _first_occurrence(x, y), f"{dx.__name__} / {dy.__name__}")
+        assert any_
+    ids, _ = _core.duplicate_groups(X[:1].astype(np.float32), np.array([[0.5, 0.0, 1.0]]))
+    assert ids.tolist() == [0, 0]
+    ids, _ = _core.duplicate_groups(X[3:].astype(np.float32), X[3:])
+    assert ids.tolist() == [0, 1]  # 0.1f != 0.1
+    ids, any_ = _core.duplicate_groups(np.eye(4), np.zeros((0, 4)))
+    assert ids.tolist() == [0, 1, 2, 3] and not any_
+
+
+def test_duplicate_groups_random_copies(rng):
+    """Thousands of rows from a small lattice (most of them copies): the ids equal a
+    first-occurrence dictionary's, for any thread count."""
+    from fastprdc import _core
+
+    X = rng.integers(0, 3, (3000, 4)) / 2.0
+    Y = rng.integers(0, 3, (1000, 4)).astype(np.float32) / 2
+    want = _first_occurrence(X, Y)
+    for threads in (1, 2):
+        ids, any_ = _core.duplicate_groups(X, Y.astype(np.float64), num_threads=threads)
+        assert_exact(ids, want, f"{threads} threads")
+        assert any_
+
+
+def _copies(rng, dtype, n_groups=40, d=5):
+    """Rows in groups of 1 to 9 identical copies (sizes around every k tested, so some lists
+    are filled by copies alone and some need one more neighbour), shuffled, with near-copies
+    that must not join a group (one element one ulp away) and copies whose zeros are -0.0
+    (which do: the same values)."""
+    sizes = rng.integers(1, 10, n_groups)
+    X = np.repeat(rng.integers(-2, 3, (n_groups, d)) / 2.0, sizes, axis=0).astype(dtype)
+    near = X[:8].copy()
+    near[:, 0] = np.nextafter(near[:, 0], dtype(np.inf))
+    negative_zero = X[8:16].copy()
+    negative_zero[negative_zero == 0] = -0.0
+    X = np.concatenate([X, near, negative_zero])
+    return X[rng.permutation(len(X))]
+
+
+def _real_and_fake(rng, dtype):
+    real = _copies(rng, dtype)
+    fake = np.concatenate([_copies(rng, dtype), real[rng.integers(0, len(real), 60)]])
+    return real, fake[rng.permutation(len(fake))]
+
+
+@pytest.mark.parametrize("boundary", ["inclusive", "strict"])
+def test_copies_evaluate_all_matches_numpy(boundary, dtype, fast_backend):
+    """Groups of copies inside and across the sets, near-copies, -0.0: metrics="all",
+    sample_level=True equals the oracle at k below, at and above the group sizes."""
+    rng = np.random.default_rng(12)
+    for trial in range(3):
+        R, F = _real_and_fake(rng, dtype)
+        kw = {"k": [1, 3, 5, 8], "metrics": "all", "boundary": boundary, "sample_level": True}
+        rc = quiet(fastprdc.evaluate, R, F, **kw, **_fast(fast_backend))
+        rn = quiet(fastprdc.evaluate, R, F, **kw, **NUMPY)
+        assert_results_equal(rc, rn, f"copies trial {trial}")
+
+
+def test_copies_primitives_match_numpy(dtype, fast_backend):
+    """Self and cross kNN at every k up to beyond the largest group, ball membership with
+    realism (both forms, both boundaries) on radii that are mostly 0."""
+    rng = np.random.default_rng(13)
+    for trial in range(2):
+        R, F = _real_and_fake(rng, dtype)
+        tag = f"copies trial {trial}"
+        for k in (1, 2, 4, 8, 11):
+            _assert_knn_same(fast_backend, R, None, k, f"{tag} self k={k}")
+            _assert_knn_same(fast_backend, F, R, k, f"{tag} cross k={k}")
+            _assert_knn_same(fast_backend, R, F, k, f"{tag} cross back k={k}")
+        radii = P.kth_radii(R, 4, **NUMPY)
+        assert (radii == 0).mean() > 0.3, "the case needs many zero radii"
+        for boundary, eps in (("inclusive", None), ("strict", None), ("inclusive", 1e-3)):
+            _assert_ball_same(
+                fast_backend, F, R, radii, f"{tag} ball {boundary} eps={eps}",
+                boundary=boundary, realism=True, realism_eps=eps,
+            )  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_identical_rows_need_no_float64_evaluation(dtype):
+    """CPU engine: rows are grouped by value once, so identical rows' pairs are decided without
+    the oracle (their distance is 0, and a distinct row is farther than a radius of 0) and a
+    list that k copies fill is preset: no float64 evaluation at all, where each pair of copies
+    would otherwise be rechecked (about 1.24 n^2 evaluations for the self-kNN alone)."""
+    X = np.full((2000, 8), 0.37, dtype=dtype)
+    Y = np.full((1500, 8), 0.37, dtype=dtype)
+    cpu = get_backend("cpu")
+    opts = make_options(num_threads=2)
+    res = cpu.knn(X, None, 5, opts)
+    assert_exact(res.idx, _lowest_others(2000, 5), "self indices")
+    assert res.n_rechecked == 0, res.n_rechecked
+    z = np.zeros((2000, 1))
+    cross = cpu.cross_pass(X, Y, z, np.zeros((1500, 1)), False, 3, 3, opts, realism_radii=z)
+    assert_exact(cross["a_knn_idx"], np.broadcast_to(np.arange(3), (2000, 3)), "cross indices")
+    assert_exact(cross["b_count"], np.full((1500, 1), 2000), "A balls holding each B row")
+    assert_exact(cross["a_ball_count"], np.full((2000, 1), 1500), "B rows in each A ball")
+    assert cross.n_rechecked == 0, cross.n_rechecked
+
+
+def test_strict_zero_radius_balls_need_no_pair(fast_backend):
+    """boundary="strict" with radius 0: d < 0 holds for no pair, so such a ball holds nothing
+    and needs no pair at all, identical rows included: no float64 evaluation on any backend
+    (the GPU pipeline has no row groups, so without this rule it rechecks every copy)."""
+    X = np.full((600, 8), 0.37)
+    Y = X[:500].copy()
+    cross = get_backend(fast_backend).cross_pass(
+        X, Y, np.zeros((600, 1)), np.zeros((500, 1)), True, 0, 0, make_options(num_threads=2)
+    )
+    assert_exact(cross["b_count"], np.zeros((500, 1), dtype=np.int64), "A balls holding B rows")
+    assert_exact(cross["a_ball_count"], np.zeros((600, 1), dtype=np.int64), "B rows in A balls")
+    assert_exact(cross["a_count"], np.zeros((600, 1), dtype=np.int64), "B balls holding A rows")
+    assert cross.n_rechecked == 0, cross.n_rechecked

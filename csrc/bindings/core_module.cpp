@@ -13,6 +13,7 @@
 #include "common/error_bound.hpp"
 #include "cpu/build_info.hpp"
 #include "cpu/cross_pass.hpp"
+#include "cpu/duplicates.hpp"
 #include "cpu/gpu_sim.hpp"
 #include "cpu/knn.hpp"
 #include "cpu/prepare.hpp"
@@ -131,6 +132,22 @@ PYBIND11_MODULE(_core, m) {
         return to_array(std::move(out), a.rows, b.rows);
       },
       py::arg("X"), py::arg("Y"), py::arg("num_threads") = 0);
+
+  m.def(
+      "duplicate_groups",
+      [](const py::array& x, const py::array& y, int num_threads) {
+        const MatrixView a = view(x, "X"), b = view(y, "Y");
+        if (a.cols != b.cols) throw py::value_error("arrays have different widths");
+        DuplicateGroups g;
+        {
+          py::gil_scoped_release nogil;
+          g = duplicate_groups({&a, &b}, num_threads);
+        }
+        const int64_t n = static_cast<int64_t>(g.id.size());
+        return py::make_tuple(to_array(std::move(g.id), n, 1).attr("ravel")(), g.any);
+      },
+      py::arg("X"), py::arg("Y"), py::arg("num_threads") = 0,
+      "Groups of identical rows over X then Y: per row, the position of the first row with its values.");
 
   m.def(
       "knn",

@@ -17,10 +17,78 @@
 
 namespace fastprdc {
 
-// The original rows of one set (the oracle's inputs).
+// The original rows of one set (the oracle's inputs) and, optionally (the CPU engine on data with
+// duplicates, cpu/duplicates.hpp), their groups of identical rows: ids shared by the sets of a pass,
+// equal exactly when the rows hold the same values, i.e. when the oracle distance is 0.
 struct OracleRows {
   MatrixView m;
+  const int64_t* group = nullptr;
 };
+
+// Whether the groups say that row i of a and row j of b are identical (1), distinct (0) or do not
+// say (-1).
+FASTPRDC_HD int identical_rows(const OracleRows& a, int64_t i, const OracleRows& b, int64_t j) {
+  if (!a.group || !b.group) return -1;
+  return a.group[i] == b.group[j] ? 1 : 0;
+}
+
+// oracle_pairs over OracleRows: pairs of identical rows get the oracle's value for them, d2s = 0
+// and s = 1, without an evaluation, and a row identical to an earlier one of js (found through a
+// small cache of groups) gets that row's value, which the oracle computes from the same numbers;
+// the others are evaluated four side by side as before. Returns the number of float64
+// evaluations.
+FASTPRDC_HD int oracle_pairs(const OracleRows& a, int64_t i, const OracleRows& b, const int32_t* js, int n, double* d2s,
+                             double* scale) {
+  if (!a.group || !b.group) {
+    oracle_pairs(a.m, i, b.m, js, n, d2s, scale);
+    return n;
+  }
+  constexpr int kSlots = 16;
+  int64_t slot_group[kSlots];
+  int slot_at[kSlots];
+  for (int q = 0; q < kSlots; ++q) slot_group[q] = -1;
+  int evaluated = 0;
+  int32_t pending[4];
+  int at[4];
+  double pd2[4], ps[4];
+  int np = 0;
+  for (int t = 0; t <= n; ++t) {
+    if (t < n) {
+      const int64_t g = b.group[js[t]];
+      if (g == a.group[i]) {
+        d2s[t] = 0.0;
+        scale[t] = 1.0;
+        continue;
+      }
+      const int q = static_cast<int>(g % kSlots);
+      if (slot_group[q] == g) {
+        scale[t] = -1.0 - slot_at[q];  // a copy of position slot_at[q], filled below
+        continue;
+      }
+      slot_group[q] = g;
+      slot_at[q] = t;
+      pending[np] = js[t];
+      at[np++] = t;
+    }
+    if (np == 4 || (t == n && np > 0)) {
+      oracle_pairs(a.m, i, b.m, pending, np, pd2, ps);
+      for (int q = 0; q < np; ++q) {
+        d2s[at[q]] = pd2[q];
+        scale[at[q]] = ps[q];
+      }
+      evaluated += np;
+      np = 0;
+    }
+  }
+  for (int t = 0; t < n; ++t) {
+    if (scale[t] < 0.0) {
+      const int src = static_cast<int>(-1.0 - scale[t]);
+      d2s[t] = d2s[src];
+      scale[t] = scale[src];
+    }
+  }
+  return evaluated;
+}
 
 // The oracle distance of one pair, evaluated at most once and counted as a recheck.
 struct PairDistance {
@@ -31,7 +99,9 @@ struct PairDistance {
   double d = -1.0;
 
   FASTPRDC_HD OraclePair pair() const { return oracle_pair(a->m, i, b->m, j); }
+  FASTPRDC_HD int identical() const { return identical_rows(*a, i, *b, j); }
   FASTPRDC_HD double get() {
+    if (d < 0.0 && identical() == 1) d = 0.0;
     if (d < 0.0) {
       d = pair().dist();
       ++*rechecks;
@@ -68,8 +138,9 @@ FASTPRDC_HD bool ball_contains(const BallSet& balls, int64_t centre, int32_t c, 
   const int64_t at = centre * balls.k + c;
   if (hi < balls.th_inside[at]) return true;
   if (lo > balls.th_outside[at]) return false;
-  const double d = pd.get();
   const double r = balls.radii[at];
+  if (r == 0.0 && pd.identical() == 0) return false;  // a distinct row is farther than 0
+  const double d = pd.get();
   return strict ? d < r : d <= r;
 }
 
@@ -77,9 +148,10 @@ FASTPRDC_HD bool ball_contains(const BallSet& balls, int64_t centre, int32_t c, 
 struct KnnKeys {
   const OracleRows* from;
   const OracleRows* to;
-  FASTPRDC_HD void operator()(int64_t row, const int32_t* js, int32_t n, double* out, double* scale) const {
-    oracle_pairs(from->m, row, to->m, js, n, out, scale);
+  FASTPRDC_HD int operator()(int64_t row, const int32_t* js, int32_t n, double* out, double* scale) const {
+    const int evaluated = oracle_pairs(*from, row, *to, js, n, out, scale);
     for (int32_t t = 0; t < n; ++t) out[t] = sqrt(out[t]) / scale[t];
+    return evaluated;
   }
 };
 
@@ -99,12 +171,13 @@ struct RealismKeys {
   const double* radii;        // A rows x kr (data units; negative = pruned)
   int32_t kr;
   double eps;
-  FASTPRDC_HD void operator()(int64_t row, const int32_t* is, int32_t n, double* out, double* scale) const {
+  FASTPRDC_HD int operator()(int64_t row, const int32_t* is, int32_t n, double* out, double* scale) const {
     const int64_t j = row / kr;
     const int32_t c = static_cast<int32_t>(row % kr);
-    oracle_pairs(points->m, j, centres->m, is, n, out, scale);
+    const int evaluated = oracle_pairs(*points, j, *centres, is, n, out, scale);
     for (int32_t t = 0; t < n; ++t)
       out[t] = -realism_ratio(radii[static_cast<int64_t>(is[t]) * kr + c], OraclePair{out[t], scale[t]}, eps);
+    return evaluated;
   }
 };
 
@@ -147,6 +220,12 @@ struct CrossState {
   double realism_eps = -1.0;              // form (see realism_ratio), data units
   double realism_eps_frame = -1.0;        // the same in the frame
   TopkStore top_r;                        // B rows * kr rows, k = 1
+  // Optional (the CPU engine, with row groups): whether every point's collectors already hold
+  // the best of the centres of kept radius 0. Such a centre gives a distinct point the ratio 0 and
+  // an identical one a fixed ratio (1 or 0 by the form), so the best of them is the lowest centre
+  // of radius 0 (ratio 0), or the lowest identical one: the pass offers both before the sweep,
+  // the sweep skips every centre of radius 0, and a column whose kept radii are all 0 needs no pair.
+  bool realism_zeros_preset = false;
 
   // A row of A needs a pair (its own state) when the pair's lower bound is at or below this.
   FASTPRDC_HD float gate_a(int64_t i) const {
@@ -162,6 +241,7 @@ struct CrossState {
     if (balls_b.k && balls_b.reach[j] > g) g = balls_b.reach[j];
     for (int32_t c = 0; c < kr; ++c) {
       if (realism_rmax[c] < 0.0) continue;
+      if (realism_zeros_preset && realism_rmax[c] == 0.0) continue;
       const float r = realism_gate(top_r.threshold[j * kr + c], realism_rmax[c], realism_eps_frame);
       if (r > g) g = r;
     }
@@ -224,6 +304,7 @@ struct CrossState {
       for (int32_t c = 0; c < kr; ++c) {
         const double rs = realism_frame[i * kr + c];
         if (rs < 0.0) continue;
+        if (realism_zeros_preset && realism_radii[i * kr + c] == 0.0) continue;
         // NaN: frame values that lost their precision, the exact recheck decides
         const PairBounds kb = rs != rs ? realism_any_key() : realism_key_bounds(rs, lo, hi, realism_eps_frame);
         evaluated += topk::offer(top_r, j * kr + c, kb.lo, kb.hi, i, exact, keys, IdentityDomain{}, sc);

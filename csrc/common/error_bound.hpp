@@ -65,6 +65,7 @@ struct RadiusThresholds {
 };
 
 FASTPRDC_HD RadiusThresholds radius_thresholds(double radius, double scale, bool exact, bool strict) {
+  if (strict && radius == 0.0) return {-inf_f32(), -inf_f32()};  // d < 0 holds for no pair
   const double rs = radius * scale;
   const double r2 = rs * rs;
   if (!exact) {

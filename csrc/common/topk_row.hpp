@@ -27,12 +27,20 @@ struct TopkStore {
   int32_t* count = nullptr;      // rows
   int32_t k = 0;
   int32_t cap = 0;
+  // Optional (the CPU engine on data with identical rows): the candidates' group ids
+  // (cpu/duplicates.hpp) and per row a bar, the k-th entry (group, index) of its last exact
+  // compaction (index -1: none). The row's true k-th only moves ahead of the bar, and a copy of
+  // the bar's row with a higher index has the same key and a higher index: it cannot enter.
+  const int64_t* cand_group = nullptr;
+  int64_t* bar_group = nullptr;
+  int32_t* bar_idx = nullptr;
 
   FASTPRDC_HD bool active() const { return k > 0; }
 };
 
 // Scratch of one thread for compaction and finalisation, each array `cap` long. Exact-key functors
-// are called as ek(row, js, n, keys_out, aux) and may use aux (n doubles) freely.
+// are called as ek(row, js, n, keys_out, aux), may use aux (n doubles) freely and return the number
+// of float64 evaluations they made.
 struct TopkScratch {
   double* key;
   double* aux;
@@ -60,7 +68,8 @@ FASTPRDC_HD void prune(const TopkStore& s, int64_t i) {
 }
 
 // Row i's surviving candidates with their keys (exact, or the lower bounds), the min(k, n) best
-// sorted by (key, index) first in the scratch. Returns the number kept; *evaluated counts exact keys.
+// sorted by (key, index) first in the scratch. Returns the number kept; *evaluated counts the float64
+// evaluations.
 template <class ExactKeys>
 FASTPRDC_HD int32_t select(const TopkStore& s, int64_t i, bool exact, const ExactKeys& ek, const TopkScratch& sc,
                            int64_t* evaluated) {
@@ -70,8 +79,7 @@ FASTPRDC_HD int32_t select(const TopkStore& s, int64_t i, bool exact, const Exac
   const int32_t* j = s.cand_j + i * s.cap;
   for (int32_t c = 0; c < n; ++c) sc.idx[c] = j[c];
   if (exact) {
-    ek(i, sc.idx, n, sc.key, sc.aux);
-    *evaluated += n;
+    *evaluated += ek(i, sc.idx, n, sc.key, sc.aux);
   } else {
     for (int32_t c = 0; c < n; ++c) sc.key[c] = static_cast<double>(lo[c]);
   }
@@ -104,7 +112,26 @@ FASTPRDC_HD int64_t compact(const TopkStore& s, int64_t i, bool exact, const Exa
   s.heap_size[i] = kk;
   heap_make(h, kk);
   if (kk == s.k) set_threshold(s, i);
+  if (exact && s.bar_idx && kk == s.k) {
+    s.bar_group[i] = s.cand_group[j[kk - 1]];
+    s.bar_idx[i] = j[kk - 1];
+  }
   return evaluated;
+}
+
+// Fills row i with its exact top k, known without bounds (the k lowest-indexed copies of the row,
+// at distance 0): lower bounds -inf keep them through every prune, and a threshold of -inf refuses
+// every later offer (a pair whose lower bound is -inf, on data too extreme for the bound, is still
+// taken and decided exactly). finalize evaluates them like any other candidates.
+FASTPRDC_HD void preset(const TopkStore& s, int64_t i, const int32_t* js) {
+  for (int32_t c = 0; c < s.k; ++c) {
+    s.cand_lo[i * s.cap + c] = -inf_f32();
+    s.cand_j[i * s.cap + c] = js[c];
+    s.heap[i * s.k + c] = -inf_f32();
+  }
+  s.count[i] = s.k;
+  s.heap_size[i] = s.k;
+  s.threshold[i] = -inf_f32();
 }
 
 // Offers pair (i, j) with bounds [lo, hi] to row i. Returns the exact evaluations spent compacting.
@@ -112,6 +139,7 @@ template <class ExactKeys, class ToDomain>
 FASTPRDC_HD int64_t offer(const TopkStore& s, int64_t i, float lo, float hi, int64_t j, bool exact, const ExactKeys& ek,
                           const ToDomain& to_domain, const TopkScratch& sc) {
   if (!(lo <= s.threshold[i])) return 0;
+  if (s.bar_idx && j > s.bar_idx[i] && s.bar_idx[i] >= 0 && s.cand_group[j] == s.bar_group[i]) return 0;
   const int32_t c = s.count[i]++;
   s.cand_lo[i * s.cap + c] = lo;
   s.cand_j[i * s.cap + c] = static_cast<int32_t>(j);

@@ -6,6 +6,7 @@
 
 #include "common/cross_state.hpp"
 #include "common/error_bound.hpp"
+#include "cpu/duplicates.hpp"
 #include "cpu/knn.hpp"
 #include "cpu/prepare.hpp"
 #include "cpu/scan.hpp"
@@ -44,6 +45,63 @@ struct RealismBuffers {
     realism_frame(radii, rows, static_cast<int32_t>(k), scale, eps, exact, frame.data(), rmax.data());
   }
 };
+
+// Offers every point's realism collectors the best centres of kept radius 0 (see
+// CrossState::realism_zeros_preset), with their exact keys: per column the lowest such centre, and
+// the lowest one identical to the point. Returns the evaluations.
+int64_t preset_zero_radius_realism(const CrossState& st, int nt) {
+  const int64_t a_rows = st.a.m.rows, b_rows = st.b.m.rows, kr = st.kr;
+  std::vector<int64_t> lowest(static_cast<size_t>(kr), -1);                         // per column
+  std::vector<int64_t> lowest_of(static_cast<size_t>((a_rows + b_rows) * kr), -1);  // per group id and column
+  for (int64_t i = 0; i < a_rows; ++i)
+    for (int64_t c = 0; c < kr; ++c) {
+      if (st.realism_radii[i * kr + c] != 0.0) continue;
+      if (lowest[c] < 0) lowest[c] = i;
+      int64_t& g = lowest_of[st.a.group[i] * kr + c];
+      if (g < 0) g = i;
+    }
+  const RealismKeys keys{&st.a, &st.b, st.realism_radii, st.kr, st.realism_eps};
+  int64_t evaluated = 0;
+  const int team = threads_for(nt, b_rows * kr * (st.a.m.cols + 1));
+#pragma omp parallel num_threads(team) reduction(+ : evaluated)
+  {
+    ScratchBuffers local(st.top_r.cap);
+    const TopkScratch sc = local.view();
+    const auto offer = [&](int64_t row, int64_t z) {
+      const int32_t zi = static_cast<int32_t>(z);
+      double key, scratch;
+      evaluated += keys(row, &zi, 1, &key, &scratch);
+      const PairBounds b = exact_value_bounds(key);
+      evaluated += topk::offer(st.top_r, row, b.lo, b.hi, z, true, keys, IdentityDomain{}, sc);
+    };
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < b_rows; ++j)
+      for (int64_t c = 0; c < kr; ++c) {
+        const int64_t same = lowest_of[st.b.group[j] * kr + c];
+        if (lowest[c] >= 0) offer(j * kr + c, lowest[c]);
+        if (same >= 0 && same != lowest[c]) offer(j * kr + c, same);
+      }
+  }
+  return evaluated;
+}
+
+// Exact mode on data with identical rows (cpu/duplicates.hpp): their pairs are decided without
+// the oracle, neighbour lists that copies fill are preset, lists bar later copies of their k-th
+// entry, and zero realism radii are settled by their lowest centre. Returns the evaluations.
+int64_t use_groups(CrossState& st, const DuplicateGroups& groups, TopkBuffers& top_a, TopkBuffers& top_b, int nt) {
+  const int64_t a_rows = st.a.m.rows, b_rows = st.b.m.rows;
+  st.a.group = groups.id.data();
+  st.b.group = groups.id.data() + a_rows;
+  top_a.use_groups(st.b.group);
+  top_b.use_groups(st.a.group);
+  st.top_a = top_a.store();
+  st.top_b = top_b.store();
+  preset_copies(st.top_a, st.a.group, a_rows, GroupMembers(st.b.group, b_rows), false, nt);
+  preset_copies(st.top_b, st.b.group, b_rows, GroupMembers(st.a.group, a_rows), false, nt);
+  if (!st.kr) return 0;
+  st.realism_zeros_preset = true;
+  return preset_zero_radius_realism(st, nt);
+}
 
 }  // namespace
 
@@ -92,6 +150,9 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
   st.realism_eps = in.realism_eps;
   st.realism_eps_frame = realism_eps_in_frame(in.realism_eps, frame.scale);
   st.top_r = top_r.store();
+  DuplicateGroups groups;
+  if (cfg.exact) groups = duplicate_groups({&A, &B}, nt);
+  const int64_t preset_rechecks = groups.any ? use_groups(st, groups, top_a, top_b, nt) : 0;
 
   const int64_t cap = std::max({top_a.cap(), top_b.cap(), top_r.cap(), int32_t{1}});
   std::vector<ScratchBuffers> scratch(static_cast<size_t>(nt), ScratchBuffers(cap));
@@ -130,7 +191,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
     });
   }
 
-  int64_t total = 0;
+  int64_t total = preset_rechecks;
   for (int64_t v : rechecks) total += v;
   r.a_knn_dist.resize(static_cast<size_t>(A.rows * in.knn_a));
   r.a_knn_idx.resize(static_cast<size_t>(A.rows * in.knn_a));

@@ -5,6 +5,7 @@
 
 #include "common/cross_state.hpp"
 #include "common/error_bound.hpp"
+#include "cpu/duplicates.hpp"
 #include "cpu/prepare.hpp"
 #include "cpu/scan.hpp"
 #include "cpu/tile_engine.hpp"
@@ -18,8 +19,15 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg, int64_t
   const float coef = cfg.exact ? error_bound_coefficient(x.cols) : 0.0f;
   const float absb = cfg.exact ? error_bound_absolute(x.cols, frame.exp, frame.e_max) : 0.0f;
   TopkBuffers buffers(x.rows, k);
+  OracleRows rows{x};
+  DuplicateGroups groups;
+  if (cfg.exact) groups = duplicate_groups({&x}, cfg.num_threads);
+  if (groups.any) {
+    rows.group = groups.id.data();
+    buffers.use_groups(rows.group);
+  }
   const TopkStore top = buffers.store();
-  const OracleRows rows{x};
+  if (groups.any) preset_copies(top, rows.group, x.rows, GroupMembers(rows.group, x.rows), true, cfg.num_threads);
   const KnnKeys keys{&rows, &rows};
   const KnnToDomain to_domain{frame.scale};
   std::vector<ScratchBuffers> scratch(static_cast<size_t>(nt), ScratchBuffers(buffers.cap()));

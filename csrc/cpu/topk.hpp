@@ -32,7 +32,18 @@ class TopkBuffers {
     s.count = count_.data();
     s.k = k_;
     s.cap = cap_;
+    if (!bar_idx_.empty()) {
+      s.cand_group = cand_group_;
+      s.bar_group = bar_group_.data();
+      s.bar_idx = bar_idx_.data();
+    }
     return s;
+  }
+  // Turns on the bars of copies (TopkStore::bar_idx) for candidates with these group ids.
+  void use_groups(const int64_t* cand_group) {
+    cand_group_ = cand_group;
+    bar_group_.assign(count_.size(), -1);
+    bar_idx_.assign(count_.size(), -1);
   }
   int32_t cap() const { return cap_; }
 
@@ -44,6 +55,9 @@ class TopkBuffers {
   std::vector<float> cand_lo_;
   std::vector<int32_t> cand_j_;
   std::vector<int32_t> count_;
+  const int64_t* cand_group_ = nullptr;
+  std::vector<int64_t> bar_group_;
+  std::vector<int32_t> bar_idx_;
 };
 
 // One thread's scratch for compaction and finalisation of lists up to `cap` long.
