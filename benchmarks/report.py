@@ -24,7 +24,8 @@ GPU_RESULTS = HERE / "gpu" / "results"
 GIB = 1 << 30
 
 # figure -> heading and what its goal is; in the order of the issues' benchmark lists
-# (issue 2: figures 1-5, issue 3: figures 6-7, issue 4: figure 8, issue 9: figure 9)
+# (issue 2: figures 1-5, issue 3: figures 6-7, issue 4: figure 8, issue 9: figure 9; the GPU
+# figures 10-15 follow below; duplicated data: figure 16)
 FIGURES = {
     "compute_prdc": "1. compute_prdc vs the prdc package (goal: >= 4x faster)",
     "full_prdc": "2. Full PRDC vs one float32 matmul of the same shape (goal: <= 2.4x its time)",
@@ -45,6 +46,10 @@ FIGURES = {
     "reference": (
         "9. Issue 9: cached reference, Reference(real) + 5 ref.evaluate vs 5 evaluate "
         "(goal: >= 3x faster in total)"
+    ),
+    "duplicated_rows": (
+        '16. Duplicated rows: evaluate(metrics="all") on 20 distinct rows repeated vs distinct '
+        "rows of the same shape (goal: <= 3x its time)"
     ),
 }
 
