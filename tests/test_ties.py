@@ -424,3 +424,16 @@ def test_strict_zero_radius_balls_need_no_pair(fast_backend):
     assert_exact(cross["a_ball_count"], np.zeros((600, 1), dtype=np.int64), "B rows in A balls")
     assert_exact(cross["a_count"], np.zeros((600, 1), dtype=np.int64), "B balls holding A rows")
     assert cross.n_rechecked == 0, cross.n_rechecked
+
+
+def test_copies_on_data_too_extreme_for_the_bound(fast_backend):
+    """A constant column of 2^996 beside differences of 1e-300: the bound's absolute term is
+    +inf, so every pair is offered (lower bound -inf), even to a list its copies already fill:
+    the list must still hold k distinct neighbours, the lowest copies first."""
+    X = np.zeros((8, 2))
+    X[:, 0] = 2.0**996
+    X[:, 1] = np.array([0, 0, 0, 0, 1, 2, 3, 4]) * 1e-300
+    for k in (2, 3, 5):
+        _assert_knn_same(fast_backend, X, None, k, f"extreme self k={k}")
+        _assert_knn_same(fast_backend, X[:3].copy(), X, k, f"extreme cross k={k}")
+        _assert_knn_same(fast_backend, X, X[:3].copy(), 3, "extreme cross back")

@@ -120,9 +120,9 @@ FASTPRDC_HD int64_t compact(const TopkStore& s, int64_t i, bool exact, const Exa
 }
 
 // Fills row i with its exact top k, known without bounds (the k lowest-indexed copies of the row,
-// at distance 0): lower bounds -inf keep them through every prune, and a threshold of -inf refuses
-// every later offer (a pair whose lower bound is -inf, on data too extreme for the bound, is still
-// taken and decided exactly). finalize evaluates them like any other candidates.
+// at distance 0). The list is complete: a threshold of -inf (which no bound produces) marks it,
+// and offer refuses everything from then on, even a pair whose lower bound is -inf (data too
+// extreme for the bound), which would otherwise enter the list a second time.
 FASTPRDC_HD void preset(const TopkStore& s, int64_t i, const int32_t* js) {
   for (int32_t c = 0; c < s.k; ++c) {
     s.cand_lo[i * s.cap + c] = -inf_f32();
@@ -138,7 +138,7 @@ FASTPRDC_HD void preset(const TopkStore& s, int64_t i, const int32_t* js) {
 template <class ExactKeys, class ToDomain>
 FASTPRDC_HD int64_t offer(const TopkStore& s, int64_t i, float lo, float hi, int64_t j, bool exact, const ExactKeys& ek,
                           const ToDomain& to_domain, const TopkScratch& sc) {
-  if (!(lo <= s.threshold[i])) return 0;
+  if (!(lo <= s.threshold[i]) || s.threshold[i] == -inf_f32()) return 0;
   if (s.bar_idx && j > s.bar_idx[i] && s.bar_idx[i] >= 0 && s.cand_group[j] == s.bar_group[i]) return 0;
   const int32_t c = s.count[i]++;
   s.cand_lo[i * s.cap + c] = lo;

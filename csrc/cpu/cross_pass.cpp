@@ -51,14 +51,14 @@ struct RealismBuffers {
 // the lowest one identical to the point. Returns the evaluations.
 int64_t preset_zero_radius_realism(const CrossState& st, int nt) {
   const int64_t a_rows = st.a.m.rows, b_rows = st.b.m.rows, kr = st.kr;
-  std::vector<int64_t> lowest(static_cast<size_t>(kr), -1);                         // per column
-  std::vector<int64_t> lowest_of(static_cast<size_t>((a_rows + b_rows) * kr), -1);  // per group id and column
+  std::vector<int64_t> lowest(static_cast<size_t>(kr), -1);              // per column
+  std::vector<int64_t> lowest_of(static_cast<size_t>(a_rows * kr), -1);  // per group id (< a_rows) and column
   for (int64_t i = 0; i < a_rows; ++i)
     for (int64_t c = 0; c < kr; ++c) {
       if (st.realism_radii[i * kr + c] != 0.0) continue;
       if (lowest[c] < 0) lowest[c] = i;
-      int64_t& g = lowest_of[st.a.group[i] * kr + c];
-      if (g < 0) g = i;
+      int64_t& f = lowest_of[st.a.group[i] * kr + c];
+      if (f < 0) f = i;
     }
   const RealismKeys keys{&st.a, &st.b, st.realism_radii, st.kr, st.realism_eps};
   int64_t evaluated = 0;
@@ -77,7 +77,8 @@ int64_t preset_zero_radius_realism(const CrossState& st, int nt) {
 #pragma omp for schedule(static)
     for (int64_t j = 0; j < b_rows; ++j)
       for (int64_t c = 0; c < kr; ++c) {
-        const int64_t same = lowest_of[st.b.group[j] * kr + c];
+        const int64_t g = st.b.group[j];  // ids of groups with a row of A are positions in A
+        const int64_t same = g < a_rows ? lowest_of[g * kr + c] : -1;
         if (lowest[c] >= 0) offer(j * kr + c, lowest[c]);
         if (same >= 0 && same != lowest[c]) offer(j * kr + c, same);
       }
