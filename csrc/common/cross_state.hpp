@@ -32,6 +32,18 @@ FASTPRDC_HD int identical_rows(const OracleRows& a, int64_t i, const OracleRows&
   return a.group[i] == b.group[j] ? 1 : 0;
 }
 
+// Evaluates row i of a against the np rows pending[] of b and writes each result to position
+// at[] of d2s / scale.
+FASTPRDC_HD void oracle_pairs_at(const MatrixView& a, int64_t i, const MatrixView& b, const int32_t* pending,
+                                 const int* at, int np, double* d2s, double* scale) {
+  double pd2[4], ps[4];
+  oracle_pairs(a, i, b, pending, np, pd2, ps);
+  for (int q = 0; q < np; ++q) {
+    d2s[at[q]] = pd2[q];
+    scale[at[q]] = ps[q];
+  }
+}
+
 // oracle_pairs over OracleRows: pairs of identical rows get the oracle's value for them, d2s = 0
 // and s = 1, without an evaluation, and a row identical to an earlier one of js (found through a
 // small cache of groups) gets that row's value, which the oracle computes from the same numbers;
@@ -47,39 +59,33 @@ FASTPRDC_HD int oracle_pairs(const OracleRows& a, int64_t i, const OracleRows& b
   int64_t slot_group[kSlots];
   int slot_at[kSlots];
   for (int q = 0; q < kSlots; ++q) slot_group[q] = -1;
-  int evaluated = 0;
   int32_t pending[4];
   int at[4];
-  double pd2[4], ps[4];
-  int np = 0;
-  for (int t = 0; t <= n; ++t) {
-    if (t < n) {
-      const int64_t g = b.group[js[t]];
-      if (g == a.group[i]) {
-        d2s[t] = 0.0;
-        scale[t] = 1.0;
-        continue;
-      }
-      const int q = static_cast<int>(g % kSlots);
-      if (slot_group[q] == g) {
-        scale[t] = -1.0 - slot_at[q];  // a copy of position slot_at[q], filled below
-        continue;
-      }
-      slot_group[q] = g;
-      slot_at[q] = t;
-      pending[np] = js[t];
-      at[np++] = t;
+  int np = 0, evaluated = 0;
+  for (int t = 0; t < n; ++t) {
+    const int64_t g = b.group[js[t]];
+    if (g == a.group[i]) {
+      d2s[t] = 0.0;
+      scale[t] = 1.0;
+      continue;
     }
-    if (np == 4 || (t == n && np > 0)) {
-      oracle_pairs(a.m, i, b.m, pending, np, pd2, ps);
-      for (int q = 0; q < np; ++q) {
-        d2s[at[q]] = pd2[q];
-        scale[at[q]] = ps[q];
-      }
+    const int q = static_cast<int>(g % kSlots);
+    if (slot_group[q] == g) {
+      scale[t] = -1.0 - slot_at[q];  // a copy of position slot_at[q], filled below
+      continue;
+    }
+    slot_group[q] = g;
+    slot_at[q] = t;
+    pending[np] = js[t];
+    at[np++] = t;
+    if (np == 4) {
+      oracle_pairs_at(a.m, i, b.m, pending, at, np, d2s, scale);
       evaluated += np;
       np = 0;
     }
   }
+  oracle_pairs_at(a.m, i, b.m, pending, at, np, d2s, scale);
+  evaluated += np;
   for (int t = 0; t < n; ++t) {
     if (scale[t] < 0.0) {
       const int src = static_cast<int>(-1.0 - scale[t]);

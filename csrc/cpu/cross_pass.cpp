@@ -75,20 +75,21 @@ int64_t preset_zero_radius_realism(const CrossState& st, int nt) {
       evaluated += topk::offer(st.top_r, row, b.lo, b.hi, z, true, keys, IdentityDomain{}, sc);
     };
 #pragma omp for schedule(static)
-    for (int64_t j = 0; j < b_rows; ++j)
+    for (int64_t j = 0; j < b_rows; ++j) {
+      const int64_t g = st.b.group[j];  // ids of groups with a row of A are positions in A
       for (int64_t c = 0; c < kr; ++c) {
-        const int64_t g = st.b.group[j];  // ids of groups with a row of A are positions in A
         const int64_t same = g < a_rows ? lowest_of[g * kr + c] : -1;
         if (lowest[c] >= 0) offer(j * kr + c, lowest[c]);
         if (same >= 0 && same != lowest[c]) offer(j * kr + c, same);
       }
+    }
   }
   return evaluated;
 }
 
 // Exact mode on data with identical rows (cpu/duplicates.hpp): their pairs are decided without
 // the oracle, neighbour lists that copies fill are preset, lists bar later copies of their k-th
-// entry, and zero realism radii are settled by their lowest centre. Returns the evaluations.
+// entry, and realism centres of radius 0 are settled before the sweep. Returns the evaluations.
 int64_t use_groups(CrossState& st, const DuplicateGroups& groups, TopkBuffers& top_a, TopkBuffers& top_b, int nt) {
   const int64_t a_rows = st.a.m.rows, b_rows = st.b.m.rows;
   st.a.group = groups.id.data();
