@@ -14,6 +14,8 @@
 * ``gpu_kernel_profile``: where evaluate(metrics="all")'s device time goes at 100k (Gaussian):
   each GEMM and kernel timed on its own, and the passes' kernels against their GEMMs (what to
   look at first when a pass misses its 1.2x goal).
+* ``gpu_duplicated_rows``: figure 16 on the GPU, 100k rows of d = 14 drawn from 20 distinct rows
+  vs distinct rows of the same shape (goal <= 3x; rows grouped by value on the device).
 
 Two data kinds (architecture notes: "Realistic data for speed figures"): isotropic Gaussians (the
 worst case for distance concentration) and structured features (a 32-dimensional latent mixture
@@ -313,3 +315,42 @@ def test_gpu_kernel_profile(figure, scaled):
         "cross_cols) / the GEMMs of the passes"
     )
     assert got.scalars == want.scalars
+
+
+def duplicated(n: int, d: int, seed: int, first: int):
+    """Rows drawn from 20 distinct rows of small integers (categorical-like): rows first..first+19
+    of 25 fixed ones (figure 16's data, generated on the GPU)."""
+    g = torch.Generator(device="cuda").manual_seed(1234)
+    base = torch.randint(0, 5, (25, d), generator=g, device="cuda").float()
+    g.manual_seed(seed)
+    return base[torch.randint(first, first + 20, (n,), generator=g, device="cuda")].contiguous()
+
+
+def test_gpu_duplicated_rows(figure, scaled):
+    """Figure 16 on the GPU: rows grouped by value on the device (a hash per row, then a
+    comparison), so that copies are decided without the float64 oracle; goal <= 3x the time on
+    distinct rows of the same shape (d = 14, as figure 16)."""
+    n = m = scaled(100_000)
+    d = 14
+    real, fake = duplicated(n, d, 70, 0), duplicated(m, d, 71, 5)
+    real_u, fake_u = gaussian(n, d, 72), gaussian(m, d, 73, shift=0.05)
+    fig = figure(
+        "gpu_duplicated_rows", "evaluate(metrics='all') on the GPU, duplicated vs distinct rows",
+        {"N": n, "M": m, "d": d, "distinct_rows": 20, "device": torch.cuda.get_device_name()},
+    )  # fmt: skip
+
+    def run(a, b):
+        return fastprdc.evaluate(a, b, metrics="all", device="cuda")
+
+    res = fig.run(
+        "fastprdc_cuda_duplicated", lambda: run(real, fake),
+        {"fastprdc_cuda_distinct": lambda: run(real_u, fake_u)}, main_rounds=1,
+    )  # fmt: skip
+    fig.goal(
+        "duplicated_vs_distinct",
+        fig.time("fastprdc_cuda_duplicated") / fig.time("fastprdc_cuda_distinct"), "<=", 3.0,
+        "evaluate(all) time on duplicated rows / on distinct rows of the same shape",
+    )  # fmt: skip
+    fig.check("n_rechecked_duplicated", res.info["n_rechecked"])
+    fig.check("n_rechecked_distinct", fig.results["fastprdc_cuda_distinct"].info["n_rechecked"])
+    fig.check("phase_seconds", res.info["timings"])

@@ -227,3 +227,25 @@ def test_report_adds_the_gpu_figures_with_their_card(tmp_path):
     assert "Not measured yet: no GPU has been lent" in cpu_only
     head = cpu_only[: cpu_only.index("## GPU figures")]
     assert text.startswith(head)
+
+
+def test_sanitizer_case_runs_every_kernel(monkeypatch):
+    """compute-sanitizer checks every kernel: its case (run on the sim backend here) launches
+    each one, the row groups' kernels included, and agrees with the cpu backend."""
+    import runpy
+
+    from fastprdc import _core
+    from fastprdc._backends import get_backend
+
+    ops = get_backend("sim").ops
+    seen: set[str] = set()
+    launch = ops.launch
+
+    def recording(kernel, n, p, t):
+        seen.add(kernel)
+        return launch(kernel, n, p, t)
+
+    monkeypatch.setattr(ops, "launch", recording)
+    monkeypatch.setattr(sys, "argv", ["sanitize_case.py", "sim"])
+    runpy.run_path(str(GPU_DIR / "sanitize_case.py"), run_name="__main__")
+    assert seen == {name for name, _ in _core.kernel_names()}

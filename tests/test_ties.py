@@ -178,9 +178,9 @@ def _lowest_others(n, k):
 
 
 def test_identical_rows_self_knn(fast_backend):
-    """Every pair tied at 0: the exact lists, for at most O(n^2) float64 evaluations (the GPU
-    pipeline compacts each row's candidate list, never grows it: about 1.24 n^2 here; the CPU
-    engine needs none, test_identical_rows_need_no_float64_evaluation), counted, not timed."""
+    """Every pair tied at 0: the exact lists, for at most O(n^2) float64 evaluations (a list is
+    compacted, never grown; with the row groups of exact mode none at all,
+    test_identical_rows_need_no_float64_evaluation), counted, not timed."""
     n, d, k = 3000, 8, 5
     X = np.full((n, d), 0.37)
     expected = _lowest_others(n, k)
@@ -290,7 +290,7 @@ def test_numpy_oracle_ties_do_not_depend_on_row_blocks(tile_rows):
 
 
 # ---------------------------------------------------------------------------
-# exact duplicates: grouped by value, decided without the oracle (CPU engine)
+# exact duplicates: grouped by value, decided without the oracle (every fast backend)
 # ---------------------------------------------------------------------------
 
 
@@ -334,6 +334,49 @@ def test_duplicate_groups_random_copies(rng):
         ids, any_ = _core.duplicate_groups(X, Y.astype(np.float64), num_threads=threads)
         assert_exact(ids, want, f"{threads} threads")
         assert any_
+
+
+def _same_values(X):
+    """``same`` for group_ids over the rows of X (float64 comparison, as the device's)."""
+    return lambda x, y: (X[x].astype(np.float64) == X[y].astype(np.float64)).all(axis=1)
+
+
+@pytest.mark.parametrize("spread", [1, 2, 5, 2**64 - 1])
+def test_group_ids_do_not_rest_on_the_hash(spread, rng):
+    """The GPU engine's grouping (row hashes from the device, then comparisons): hashes that
+    collide everywhere (spread 1: every row has the same hash) or often still give the
+    first-occurrence ids, and rows that are equal are compared with their group's first row."""
+    from fastprdc._backends.row_groups import group_ids
+
+    X = rng.integers(0, 3, (400, 3)) / 2.0
+    X[rng.random(X.shape) < 0.1] = -0.0
+    hashes = rng.integers(0, spread, len(X), dtype=np.uint64, endpoint=True)
+    # equal rows must hash alike: take each group's hash from its first row
+    first = _first_occurrence(X)
+    hashes = hashes[first]
+    assert_exact(group_ids(hashes, _same_values(X)), first, f"spread {spread}")
+    assert_exact(group_ids(np.zeros(0, np.uint64), _same_values(X)), np.zeros(0, np.int64), "empty")
+
+
+def test_gpu_groups_equal_the_cpu_groups(rng):
+    """The device hash and comparison (kernels hash_rows, compare_rows, run by the sim backend)
+    give the CPU engine's ids: -0.0 with 0.0, float32 rows with the float64 rows of their values,
+    a row one ulp away apart, sets of different dtypes, a set alone (the self pass)."""
+    from fastprdc import _core
+
+    sim = get_backend("sim")
+    up = np.nextafter(1.0, 2.0)
+    X = np.array([[0.5, 0.0, 1.0], [0.5, -0.0, 1.0], [0.5, 0.0, up], [0.1, 0, 0]])
+    L = rng.integers(0, 3, (900, 9)) / 2.0
+    cases = [(X, X[[3, 1, 0, 2]]), (X.astype(np.float32), X), (L[:600], L[600:].astype(np.float32))]
+    with sim.ops.current():
+        for x, y in cases:
+            want, _ = _core.duplicate_groups(x, y)
+            assert_exact(want, _first_occurrence(x, y), f"cpu {x.dtype} / {y.dtype}")
+            got = sim._groups([sim._set(x, "x"), sim._set(y, "y")])
+            assert_exact(got, want, f"{x.dtype} / {y.dtype}")
+            assert_exact(sim._groups([sim._set(y, "y")]), _first_occurrence(y), "one set")
+        assert sim._groups([sim._set(np.eye(4), "x")]) is None
 
 
 def _copies(rng, dtype, n_groups=40, d=5):
@@ -391,30 +434,54 @@ def test_copies_primitives_match_numpy(dtype, fast_backend):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_identical_rows_need_no_float64_evaluation(dtype):
-    """CPU engine: rows are grouped by value once, so identical rows' pairs are decided without
-    the oracle (their distance is 0, and a distinct row is farther than a radius of 0) and a
-    list that k copies fill is preset: no float64 evaluation at all, where each pair of copies
-    would otherwise be rechecked (about 1.24 n^2 evaluations for the self-kNN alone)."""
+def test_identical_rows_need_no_float64_evaluation(dtype, fast_backend):
+    """Rows are grouped by value once per pass (on the GPU by a device hash and comparison), so
+    identical rows' pairs are decided without the oracle (their distance is 0, and a distinct row
+    is farther than a radius of 0) and a list that k copies fill is preset: no float64 evaluation
+    at all, where each pair of copies would otherwise be rechecked (about 1.24 n^2 evaluations
+    for the self-kNN alone)."""
     X = np.full((2000, 8), 0.37, dtype=dtype)
     Y = np.full((1500, 8), 0.37, dtype=dtype)
-    cpu = get_backend("cpu")
+    engine = get_backend(fast_backend)
     opts = make_options(num_threads=2)
-    res = cpu.knn(X, None, 5, opts)
+    res = engine.knn(X, None, 5, opts)
     assert_exact(res.idx, _lowest_others(2000, 5), "self indices")
     assert res.n_rechecked == 0, res.n_rechecked
     z = np.zeros((2000, 1))
-    cross = cpu.cross_pass(X, Y, z, np.zeros((1500, 1)), False, 3, 3, opts, realism_radii=z)
+    cross = engine.cross_pass(X, Y, z, np.zeros((1500, 1)), False, 3, 3, opts, realism_radii=z)
     assert_exact(cross["a_knn_idx"], np.broadcast_to(np.arange(3), (2000, 3)), "cross indices")
     assert_exact(cross["b_count"], np.full((1500, 1), 2000), "A balls holding each B row")
     assert_exact(cross["a_ball_count"], np.full((2000, 1), 1500), "B rows in each A ball")
     assert cross.n_rechecked == 0, cross.n_rechecked
 
 
+def test_copies_of_the_kth_neighbour_are_barred(fast_backend):
+    """16 rows at distance 1 from a row repeated 2000 times: each row's list holds k of those
+    copies, and every later copy ties with its k-th entry. After one exact compaction the list's
+    bar (the k-th entry's group and index) refuses them, with no further compaction: a few
+    evaluations per row, where each compaction of a list of ties would cost one (about 180 per
+    row without the bars). Neighbours equal the numpy oracle's."""
+    d, k = 8, 3
+    centre = np.full(d, 0.5)
+    rows = centre + np.concatenate([np.eye(d), -np.eye(d)])
+    copies = np.repeat(centre[None], 2000, axis=0)
+    X = np.concatenate([rows, copies])
+    engine, opts = get_backend(fast_backend), make_options(num_threads=2, tile_rows=512)
+    for res, want in (
+        (engine.knn(X, None, k, opts), P.knn(X, k=k, **NUMPY)),
+        (engine.knn(rows, copies, k, opts), P.knn(rows, copies, k=k, **NUMPY)),
+    ):
+        assert_exact(res.idx, want[1], "indices")
+        assert_exact(res.dist, want[0], "distances")
+        assert res.n_rechecked <= 10 * len(rows), res.n_rechecked
+    back = engine.cross_pass(copies, rows, None, None, False, 0, k, opts)  # the lists of B
+    assert_exact(back["b_knn_idx"], want[1], "lists of B")
+    assert back.n_rechecked <= 10 * len(rows), back.n_rechecked
+
+
 def test_strict_zero_radius_balls_need_no_pair(fast_backend):
     """boundary="strict" with radius 0: d < 0 holds for no pair, so such a ball holds nothing
-    and needs no pair at all, identical rows included: no float64 evaluation on any backend
-    (the GPU pipeline has no row groups, so without this rule it rechecks every copy)."""
+    and needs no pair at all, identical rows included: no float64 evaluation on any backend."""
     X = np.full((600, 8), 0.37)
     Y = X[:500].copy()
     cross = get_backend(fast_backend).cross_pass(

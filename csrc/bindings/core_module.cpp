@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <exception>
 #include <optional>
 #include <string>
@@ -288,6 +289,38 @@ PYBIND11_MODULE(_core, m) {
         return to_array(std::move(c), 1, d);
       },
       py::arg("partial"), py::arg("total_rows"), py::arg("shrink"));
+  using Ids = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+  m.def(
+      "copy_presets",
+      [](const Ids& ids, const Ids& to_ids, int64_t k, bool self) {
+        CopyPresets c;
+        {
+          py::gil_scoped_release nogil;
+          c = copy_presets(ids.data(), ids.size(), to_ids.data(), to_ids.size(), k, self);
+        }
+        const int64_t n = static_cast<int64_t>(c.rows.size());
+        return py::make_tuple(to_array(std::move(c.rows), n, 1).attr("ravel")(),
+                              to_array(std::move(c.js), n, std::max<int64_t>(k, 0)));
+      },
+      py::arg("ids"), py::arg("to_ids"), py::arg("k"), py::arg("self"),
+      "The neighbour lists that copies fill: (rows, their k lowest-indexed copies in to_ids).");
+  m.def(
+      "zero_radius_centres",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& radii, const Ids& a_group,
+         const Ids& b_group) {
+        if (radii.ndim() != 2 || radii.shape(0) != a_group.size())
+          throw py::value_error("radii must have shape (len(a_group), k)");
+        const int64_t kr = radii.shape(1), b_rows = b_group.size(), total = a_group.size() + b_rows;
+        for (const Ids* g : {&a_group, &b_group})
+          for (int64_t q = 0; q < g->size(); ++q)
+            if (g->data()[q] < 0 || g->data()[q] >= total)
+              throw py::value_error("group ids must be positions in the concatenated rows");
+        std::vector<int32_t> z =
+            zero_radius_centres(radii.data(), a_group.size(), kr, a_group.data(), b_group.data(), b_rows);
+        return to_array(std::move(z), b_rows * kr, 2);
+      },
+      py::arg("radii"), py::arg("a_group"), py::arg("b_group"),
+      "Per realism collector (point, column): the two centres of radius 0 that settle it, -1 for none.");
   m.def("topk_capacity", [](int32_t k) { return topk_capacity(k); }, py::arg("k"));
   m.def("binary_exponent", [](double v) { return binary_exponent(v); }, py::arg("v"));
 }

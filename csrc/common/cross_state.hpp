@@ -17,8 +17,8 @@
 
 namespace fastprdc {
 
-// The original rows of one set (the oracle's inputs) and, optionally (the CPU engine on data with
-// duplicates, cpu/duplicates.hpp), their groups of identical rows: ids shared by the sets of a pass,
+// The original rows of one set (the oracle's inputs) and, optionally (exact mode on data with
+// identical rows, cpu/duplicates.hpp), their groups of identical rows: ids shared by the sets of a pass,
 // equal exactly when the rows hold the same values, i.e. when the oracle distance is 0.
 struct OracleRows {
   MatrixView m;
@@ -226,12 +226,27 @@ struct CrossState {
   double realism_eps = -1.0;              // form (see realism_ratio), data units
   double realism_eps_frame = -1.0;        // the same in the frame
   TopkStore top_r;                        // B rows * kr rows, k = 1
-  // Optional (the CPU engine, with row groups): whether every point's collectors already hold
+  // Optional (exact mode on data with row groups): whether every point's collectors already hold
   // the best of the centres of kept radius 0. Such a centre gives a distinct point the ratio 0 and
   // an identical one a fixed ratio (1 or 0 by the form), so the best of them is the lowest centre
   // of radius 0 (ratio 0), or the lowest identical one: the pass offers both before the sweep,
   // the sweep skips every centre of radius 0, and a column whose kept radii are all 0 needs no pair.
   bool realism_zeros_preset = false;
+
+  // Offers collector `row` (point j, column c) of the realism lists the centres zs[0..n) (-1: none)
+  // with their exact keys: the presets of realism_zeros_preset. Returns the evaluations.
+  FASTPRDC_HD int64_t offer_realism_exact(int64_t row, const int32_t* zs, int n, const TopkScratch& sc) const {
+    const RealismKeys keys{&a, &b, realism_radii, kr, realism_eps};
+    int64_t evaluated = 0;
+    for (int q = 0; q < n; ++q) {
+      if (zs[q] < 0) continue;
+      double key, aux;
+      evaluated += keys(row, zs + q, 1, &key, &aux);
+      const PairBounds kb = exact_value_bounds(key);
+      evaluated += topk::offer(top_r, row, kb.lo, kb.hi, zs[q], true, keys, IdentityDomain{}, sc);
+    }
+    return evaluated;
+  }
 
   // A row of A needs a pair (its own state) when the pair's lower bound is at or below this.
   FASTPRDC_HD float gate_a(int64_t i) const {

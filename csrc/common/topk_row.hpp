@@ -27,7 +27,7 @@ struct TopkStore {
   int32_t* count = nullptr;      // rows
   int32_t k = 0;
   int32_t cap = 0;
-  // Optional (the CPU engine on data with identical rows): the candidates' group ids
+  // Optional (exact mode on data with identical rows): the candidates' group ids
   // (cpu/duplicates.hpp) and per row a bar, the k-th entry (group, index) of its last exact
   // compaction (index -1: none). The row's true k-th only moves ahead of the bar, and a copy of
   // the bar's row with a higher index has the same key and a higher index: it cannot enter.

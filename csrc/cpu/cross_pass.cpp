@@ -46,63 +46,33 @@ struct RealismBuffers {
   }
 };
 
-// Offers every point's realism collectors the best centres of kept radius 0 (see
-// CrossState::realism_zeros_preset), with their exact keys: per column the lowest such centre, and
-// the lowest one identical to the point. Returns the evaluations.
-int64_t preset_zero_radius_realism(const CrossState& st, int nt) {
-  const int64_t a_rows = st.a.m.rows, b_rows = st.b.m.rows, kr = st.kr;
-  std::vector<int64_t> lowest(static_cast<size_t>(kr), -1);              // per column
-  std::vector<int64_t> lowest_of(static_cast<size_t>(a_rows * kr), -1);  // per group id (< a_rows) and column
-  for (int64_t i = 0; i < a_rows; ++i)
-    for (int64_t c = 0; c < kr; ++c) {
-      if (st.realism_radii[i * kr + c] != 0.0) continue;
-      if (lowest[c] < 0) lowest[c] = i;
-      int64_t& f = lowest_of[st.a.group[i] * kr + c];
-      if (f < 0) f = i;
-    }
-  const RealismKeys keys{&st.a, &st.b, st.realism_radii, st.kr, st.realism_eps};
-  int64_t evaluated = 0;
-  const int team = threads_for(nt, b_rows * kr * (st.a.m.cols + 1));
-#pragma omp parallel num_threads(team) reduction(+ : evaluated)
-  {
-    ScratchBuffers local(st.top_r.cap);
-    const TopkScratch sc = local.view();
-    const auto offer = [&](int64_t row, int64_t z) {
-      const int32_t zi = static_cast<int32_t>(z);
-      double key, scratch;
-      evaluated += keys(row, &zi, 1, &key, &scratch);
-      const PairBounds b = exact_value_bounds(key);
-      evaluated += topk::offer(st.top_r, row, b.lo, b.hi, z, true, keys, IdentityDomain{}, sc);
-    };
-#pragma omp for schedule(static)
-    for (int64_t j = 0; j < b_rows; ++j) {
-      const int64_t g = st.b.group[j];  // ids of groups with a row of A are positions in A
-      for (int64_t c = 0; c < kr; ++c) {
-        const int64_t same = g < a_rows ? lowest_of[g * kr + c] : -1;
-        if (lowest[c] >= 0) offer(j * kr + c, lowest[c]);
-        if (same >= 0 && same != lowest[c]) offer(j * kr + c, same);
-      }
-    }
-  }
-  return evaluated;
-}
-
 // Exact mode on data with identical rows (cpu/duplicates.hpp): their pairs are decided without
 // the oracle, neighbour lists that copies fill are preset, lists bar later copies of their k-th
-// entry, and realism centres of radius 0 are settled before the sweep. Returns the evaluations.
+// entry, and zero realism radii are settled by their lowest centre. Returns the evaluations.
 int64_t use_groups(CrossState& st, const DuplicateGroups& groups, TopkBuffers& top_a, TopkBuffers& top_b, int nt) {
-  const int64_t a_rows = st.a.m.rows, b_rows = st.b.m.rows;
+  const int64_t a_rows = st.a.m.rows, b_rows = st.b.m.rows, kr = st.kr;
   st.a.group = groups.id.data();
   st.b.group = groups.id.data() + a_rows;
   top_a.use_groups(st.b.group);
   top_b.use_groups(st.a.group);
   st.top_a = top_a.store();
   st.top_b = top_b.store();
-  preset_copies(st.top_a, st.a.group, a_rows, GroupMembers(st.b.group, b_rows), false, nt);
-  preset_copies(st.top_b, st.b.group, b_rows, GroupMembers(st.a.group, a_rows), false, nt);
-  if (!st.kr) return 0;
+  preset_copies(st.top_a, copy_presets(st.a.group, a_rows, st.b.group, b_rows, st.top_a.k, false), nt);
+  preset_copies(st.top_b, copy_presets(st.b.group, b_rows, st.a.group, a_rows, st.top_b.k, false), nt);
+  if (!kr) return 0;
   st.realism_zeros_preset = true;
-  return preset_zero_radius_realism(st, nt);
+  const std::vector<int32_t> zs = zero_radius_centres(st.realism_radii, a_rows, kr, st.a.group, st.b.group, b_rows);
+  int64_t evaluated = 0;
+  const int team = threads_for(nt, b_rows * kr * (st.a.m.cols + 1));
+#pragma omp parallel num_threads(team) reduction(+ : evaluated)
+  {
+    ScratchBuffers local(st.top_r.cap);
+    const TopkScratch sc = local.view();
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < b_rows * kr; ++row)
+      evaluated += st.offer_realism_exact(row, zs.data() + row * 2, 2, sc);
+  }
+  return evaluated;
 }
 
 }  // namespace

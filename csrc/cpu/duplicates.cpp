@@ -1,62 +1,12 @@
 #include "cpu/duplicates.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <numeric>
 
+#include "common/row_groups.hpp"
 #include "cpu/prepare.hpp"
 
 namespace fastprdc {
-
-namespace {
-
-uint64_t mix(uint64_t h) {  // splitmix64's finaliser
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  return h ^ (h >> 31);
-}
-
-template <class T>
-uint64_t bits_of(T x) {
-  const double v = static_cast<double>(x) + 0.0;
-  uint64_t b;
-  std::memcpy(&b, &v, sizeof b);
-  return b;
-}
-
-double value(const MatrixView& m, int64_t i, int64_t t) {
-  return m.f64 ? m.row<double>(i)[t] : static_cast<double>(m.row<float>(i)[t]);
-}
-
-// A hash of the row's values as float64 (+0.0 added, so that -0 and +0 hash alike), in eight
-// independent lanes: the mixing chain of one lane is long, the lanes overlap.
-template <class T>
-uint64_t row_hash(const T* x, int64_t d) {
-  constexpr int kLanes = 8;
-  uint64_t h[kLanes];
-  for (int l = 0; l < kLanes; ++l) h[l] = 0x9e3779b97f4a7c15ull * static_cast<uint64_t>(l + 1);
-  int64_t t = 0;
-  for (; t + kLanes <= d; t += kLanes)
-    for (int l = 0; l < kLanes; ++l) h[l] = mix(h[l] ^ bits_of(x[t + l]));
-  uint64_t r = static_cast<uint64_t>(d);
-  for (; t < d; ++t) r = mix(r ^ bits_of(x[t]));
-  for (int l = 0; l < kLanes; ++l) r = mix(r ^ h[l]);
-  return r;
-}
-
-uint64_t row_hash(const MatrixView& m, int64_t i) {
-  return m.f64 ? row_hash(m.row<double>(i), m.cols) : row_hash(m.row<float>(i), m.cols);
-}
-
-bool same_values(const MatrixView& a, int64_t i, const MatrixView& b, int64_t j) {
-  for (int64_t t = 0; t < a.cols; ++t)
-    if (!(value(a, i, t) == value(b, j, t))) return false;
-  return true;
-}
-
-}  // namespace
 
 DuplicateGroups duplicate_groups(const std::vector<const MatrixView*>& sets, int num_threads) {
   std::vector<std::pair<const MatrixView*, int64_t>> where;  // concatenated position -> (set, row)
@@ -100,38 +50,58 @@ DuplicateGroups duplicate_groups(const std::vector<const MatrixView*>& sets, int
   return g;
 }
 
-GroupMembers::GroupMembers(const int64_t* id, int64_t rows) : ids_(id, id + rows), rows_(static_cast<size_t>(rows)) {
-  std::iota(rows_.begin(), rows_.end(), int32_t{0});
-  std::stable_sort(rows_.begin(), rows_.end(), [&](int32_t x, int32_t y) { return id[x] < id[y]; });
-  for (int64_t q = 0; q < rows; ++q) ids_[q] = id[rows_[q]];
-}
-
-void GroupMembers::find(int64_t g, int64_t* first, int64_t* count) const {
-  const auto lo = std::lower_bound(ids_.begin(), ids_.end(), g);
-  const auto hi = std::upper_bound(lo, ids_.end(), g);
-  *first = lo - ids_.begin();
-  *count = hi - lo;
-}
-
-void preset_copies(const TopkStore& top, const int64_t* ids, int64_t rows, const GroupMembers& to, bool self,
-                   int num_threads) {
-  if (!top.active()) return;
-  const int64_t k = top.k;
-  const int team = threads_for(resolve_threads(num_threads), rows * (k + 16));
-#pragma omp parallel num_threads(team)
-  {
-    std::vector<int32_t> js(static_cast<size_t>(k));
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < rows; ++i) {
-      int64_t first, count;
-      to.find(ids[i], &first, &count);
-      if (count < k + (self ? 1 : 0)) continue;
-      int64_t n = 0;
-      for (int64_t q = first; n < k; ++q)
-        if (!self || to.rows()[q] != i) js[n++] = to.rows()[q];
-      topk::preset(top, i, js.data());
+CopyPresets copy_presets(const int64_t* ids, int64_t rows, const int64_t* to_ids, int64_t to_rows, int64_t k,
+                         bool self) {
+  CopyPresets out;
+  if (k <= 0) return out;
+  // the rows of `to` by (group id, index): a group's members are a run, lowest index first
+  std::vector<int32_t> members(static_cast<size_t>(to_rows));
+  std::iota(members.begin(), members.end(), int32_t{0});
+  std::stable_sort(members.begin(), members.end(), [&](int32_t x, int32_t y) { return to_ids[x] < to_ids[y]; });
+  std::vector<int64_t> sorted(static_cast<size_t>(to_rows));
+  for (int64_t q = 0; q < to_rows; ++q) sorted[q] = to_ids[members[q]];
+  for (int64_t i = 0; i < rows; ++i) {
+    const auto lo = std::lower_bound(sorted.begin(), sorted.end(), ids[i]);
+    const auto hi = std::upper_bound(lo, sorted.end(), ids[i]);
+    if (hi - lo < k + (self ? 1 : 0)) continue;
+    out.rows.push_back(i);
+    int64_t n = 0;
+    for (int64_t q = lo - sorted.begin(); n < k; ++q, ++n) {
+      if (self && members[q] == i) ++q;  // a row is not its own neighbour
+      out.js.push_back(members[q]);
     }
   }
+  return out;
+}
+
+void preset_copies(const TopkStore& top, const CopyPresets& presets, int num_threads) {
+  if (!top.active()) return;
+  const int64_t n = static_cast<int64_t>(presets.rows.size());
+  const int team = threads_for(resolve_threads(num_threads), n * (top.k + 16));
+#pragma omp parallel for num_threads(team) schedule(static)
+  for (int64_t q = 0; q < n; ++q) topk::preset(top, presets.rows[q], presets.js.data() + q * top.k);
+}
+
+std::vector<int32_t> zero_radius_centres(const double* radii, int64_t a_rows, int64_t kr, const int64_t* a_group,
+                                         const int64_t* b_group, int64_t b_rows) {
+  std::vector<int64_t> lowest(static_cast<size_t>(kr), -1);                         // per column
+  std::vector<int64_t> lowest_of(static_cast<size_t>((a_rows + b_rows) * kr), -1);  // per group id and column
+  for (int64_t i = 0; i < a_rows; ++i)
+    for (int64_t c = 0; c < kr; ++c) {
+      if (radii[i * kr + c] != 0.0) continue;
+      if (lowest[c] < 0) lowest[c] = i;
+      int64_t& g = lowest_of[a_group[i] * kr + c];
+      if (g < 0) g = i;
+    }
+  std::vector<int32_t> out(static_cast<size_t>(b_rows * kr * 2), -1);
+  for (int64_t j = 0; j < b_rows; ++j)
+    for (int64_t c = 0; c < kr; ++c) {
+      const int64_t same = lowest_of[b_group[j] * kr + c];
+      int32_t* z = out.data() + (j * kr + c) * 2;
+      z[0] = static_cast<int32_t>(lowest[c]);
+      if (same != lowest[c]) z[1] = static_cast<int32_t>(same);
+    }
+  return out;
 }
 
 }  // namespace fastprdc

@@ -1,8 +1,10 @@
-// Exact-duplicate rows of the sets of one pass, so that the engine can decide their pairs without
-// the oracle: two rows hold the same values (compared as float64, so -0 == +0 and float32 rows
-// equal float64 ones) exactly when their oracle distance is 0. Heavily duplicated data (tabular
-// data with categorical columns, collapsed generators) otherwise send every pair of copies through
-// the float64 recheck: no float32 bound can tell a distance of 0 from a tiny one.
+// Exact-duplicate rows of the sets of one pass, so that the engines can decide their pairs without
+// the oracle: two rows hold the same values (common/row_groups.hpp) exactly when their oracle
+// distance is 0. Heavily duplicated data (tabular data with categorical columns, collapsed
+// generators) otherwise send every pair of copies through the float64 recheck: no float32 bound
+// can tell a distance of 0 from a tiny one. The CPU engine groups the rows here; the GPU engine
+// hashes and compares them on the device (fastprdc/_backends/row_groups.py) and takes its presets
+// from copy_presets and zero_radius_centres.
 #pragma once
 
 #include <cstdint>
@@ -24,23 +26,24 @@ struct DuplicateGroups {
 // hashes value by value: ids never rest on a hash alone.
 DuplicateGroups duplicate_groups(const std::vector<const MatrixView*>& sets, int num_threads);
 
-// The rows of one set sorted by (group id, index), to look up a group's members in that set.
-class GroupMembers {
- public:
-  GroupMembers(const int64_t* id, int64_t rows);
-  // The members of group g in ascending index order: [first, first + count) of rows().
-  void find(int64_t g, int64_t* first, int64_t* count) const;
-  const int32_t* rows() const { return rows_.data(); }
-
- private:
-  std::vector<int64_t> ids_;  // sorted
-  std::vector<int32_t> rows_;
+// The neighbour lists that copies fill: every row (ids: the rows' group ids) with at least k
+// identical rows in the set `to` (not counting itself when `self`, i.e. when `to` is the row's own
+// set), with its k lowest-indexed copies (js, rows x k), its exact top k under ties broken by the
+// lower index.
+struct CopyPresets {
+  std::vector<int64_t> rows;
+  std::vector<int32_t> js;
 };
+CopyPresets copy_presets(const int64_t* ids, int64_t rows, const int64_t* to_ids, int64_t to_rows, int64_t k,
+                         bool self);
 
-// Presets the neighbour list of every row (ids: the rows' group ids) that has at least k identical
-// rows in `to` (not counting itself when `self`, i.e. when `to` is the row's own set) with its k
-// lowest-indexed copies (topk::preset): its exact top k, ties broken by the lower index.
-void preset_copies(const TopkStore& top, const int64_t* ids, int64_t rows, const GroupMembers& to, bool self,
-                   int num_threads);
+// Presets those lists (topk::preset).
+void preset_copies(const TopkStore& top, const CopyPresets& presets, int num_threads);
+
+// The realism centres of kept radius 0 that settle them (CrossState::realism_zeros_preset): per
+// point of B (b_rows) and column (kr), two centres of A, -1 for none: the column's lowest centre
+// of radius 0, and the lowest one identical to the point when it differs. radii: A rows x kr.
+std::vector<int32_t> zero_radius_centres(const double* radii, int64_t a_rows, int64_t kr, const int64_t* a_group,
+                                         const int64_t* b_group, int64_t b_rows);
 
 }  // namespace fastprdc

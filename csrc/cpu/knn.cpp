@@ -27,7 +27,7 @@ KnnResult knn_self(const MatrixView& x, int64_t k, const RunConfig& cfg, int64_t
     buffers.use_groups(rows.group);
   }
   const TopkStore top = buffers.store();
-  if (groups.any) preset_copies(top, rows.group, x.rows, GroupMembers(rows.group, x.rows), true, cfg.num_threads);
+  if (groups.any) preset_copies(top, copy_presets(rows.group, x.rows, rows.group, x.rows, k, true), cfg.num_threads);
   const KnnKeys keys{&rows, &rows};
   const KnnToDomain to_domain{frame.scale};
   std::vector<ScratchBuffers> scratch(static_cast<size_t>(nt), ScratchBuffers(buffers.cap()));

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "common/cross_state.hpp"
+#include "common/row_groups.hpp"
 #include "cuda/params.hpp"
 
 namespace fastprdc {
@@ -27,8 +28,14 @@ FASTPRDC_HD T* ptr(uint64_t v) {
 }
 
 FASTPRDC_HD TopkStore topk_store(uint64_t heap, uint64_t heap_size, uint64_t threshold, uint64_t cand_lo,
-                                 uint64_t cand_j, uint64_t count, int32_t k, int32_t cap) {
+                                 uint64_t cand_j, uint64_t count, int32_t k, int32_t cap,
+                                 const int64_t* cand_group = nullptr, uint64_t bar_group = 0, uint64_t bar_idx = 0) {
   TopkStore s;
+  if (cand_group && bar_idx) {
+    s.cand_group = cand_group;
+    s.bar_group = ptr<int64_t>(bar_group);
+    s.bar_idx = ptr<int32_t>(bar_idx);
+  }
   s.heap = ptr<float>(heap);
   s.heap_size = ptr<int32_t>(heap_size);
   s.threshold = ptr<float>(threshold);
@@ -44,6 +51,8 @@ FASTPRDC_HD CrossState cross_state(const CrossParams& p) {
   CrossState st;
   st.a.m = MatrixView{ptr<const void>(p.a_data), p.n_a, p.dim, p.a_f64 != 0};
   st.b.m = MatrixView{ptr<const void>(p.b_data), p.n_b, p.dim, p.b_f64 != 0};
+  st.a.group = ptr<const int64_t>(p.a_group);
+  st.b.group = ptr<const int64_t>(p.b_group);
   st.exact = p.exact != 0;
   st.strict = p.strict != 0;
   st.frame_scale = p.frame_scale;
@@ -57,10 +66,10 @@ FASTPRDC_HD CrossState cross_state(const CrossParams& p) {
   st.a_count = ptr<int64_t>(p.a_count);
   st.a_min_radius = ptr<double>(p.a_min_radius);
   st.b_ball_count = ptr<int64_t>(p.b_ball_count);
-  st.top_a =
-      topk_store(p.ta_heap, p.ta_heap_size, p.ta_threshold, p.ta_cand_lo, p.ta_cand_j, p.ta_count, p.ta_k, p.ta_cap);
-  st.top_b =
-      topk_store(p.tb_heap, p.tb_heap_size, p.tb_threshold, p.tb_cand_lo, p.tb_cand_j, p.tb_count, p.tb_k, p.tb_cap);
+  st.top_a = topk_store(p.ta_heap, p.ta_heap_size, p.ta_threshold, p.ta_cand_lo, p.ta_cand_j, p.ta_count, p.ta_k,
+                        p.ta_cap, st.b.group, p.ta_bar_group, p.ta_bar_idx);
+  st.top_b = topk_store(p.tb_heap, p.tb_heap_size, p.tb_threshold, p.tb_cand_lo, p.tb_cand_j, p.tb_count, p.tb_k,
+                        p.tb_cap, st.a.group, p.tb_bar_group, p.tb_bar_idx);
   st.kr = p.kr;
   st.realism_radii = ptr<const double>(p.realism_radii);
   st.realism_frame = ptr<const double>(p.realism_frame);
@@ -69,6 +78,7 @@ FASTPRDC_HD CrossState cross_state(const CrossParams& p) {
   st.realism_eps_frame = p.realism_eps_frame;
   st.top_r =
       topk_store(p.tr_heap, p.tr_heap_size, p.tr_threshold, p.tr_cand_lo, p.tr_cand_j, p.tr_count, p.tr_k, p.tr_cap);
+  st.realism_zeros_preset = p.zeros_preset != 0;
   return st;
 }
 
@@ -259,6 +269,26 @@ FASTPRDC_HD void finalize_realism(const CrossParams& p, const TileArgs& t, int64
   if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
 }
 
+// Listed row i0 + tid of copy_presets (cpu/duplicates.hpp): the list of A (preset_side 0) or of B
+// that its copies fill gets them, before the sweep.
+FASTPRDC_HD void preset_lists(const CrossParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const CrossState st = cross_state(p);
+  const TopkStore& top = p.preset_side ? st.top_b : st.top_a;
+  const int64_t at = t.i0 + tid;
+  topk::preset(top, ptr<const int64_t>(p.preset_rows)[at], ptr<const int32_t>(p.preset_js) + at * top.k);
+}
+
+// Realism collector row i0 + tid (point j, column c) offered its two centres of radius 0 from
+// zero_radius_centres (preset_js: 2 per row), before the sweep (CrossState::realism_zeros_preset).
+FASTPRDC_HD void preset_realism(const CrossParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const CrossState st = cross_state(p);
+  const int64_t row = t.i0 + tid;
+  const int64_t rc = st.offer_realism_exact(row, ptr<const int32_t>(p.preset_js) + row * 2, 2, scratch(p, tid));
+  if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
+}
+
 FASTPRDC_HD MatrixView rows_view(const RowsParams& p) {
   return MatrixView{ptr<const void>(p.data), p.rows, p.dim, p.f64 != 0};
 }
@@ -348,6 +378,26 @@ FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) 
     }
   }
   ptr<float>(p.norm)[i] = static_cast<float>(n2);
+}
+
+// Row i0 + tid: the hash of its values (common/row_groups.hpp) into `out` (uint64).
+FASTPRDC_HD void hash_rows(const RowsParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const int64_t i = t.i0 + tid;
+  ptr<uint64_t>(p.out)[i] = row_hash(rows_view(p), i);
+}
+
+// Pair i0 + tid of `pairs` (two positions each in the rows of `data` followed by those of `other`):
+// 1 when the two rows hold the same values, else 0, into `out` (int32).
+FASTPRDC_HD void compare_rows(const RowsParams& p, const TileArgs& t, int64_t tid) {
+  if (tid >= t.ni) return;
+  const int64_t at = t.i0 + tid;
+  const MatrixView a = rows_view(p);
+  const MatrixView b{ptr<const void>(p.other), p.other_rows, p.dim, p.other_f64 != 0};
+  const int64_t x = ptr<const int64_t>(p.pairs)[2 * at], y = ptr<const int64_t>(p.pairs)[2 * at + 1];
+  const bool same =
+      same_values(x < p.rows ? a : b, x < p.rows ? x : x - p.rows, y < p.rows ? a : b, y < p.rows ? y : y - p.rows);
+  ptr<int32_t>(p.out)[at] = same ? 1 : 0;
 }
 
 // Oracle distance of pair i0 + tid = i * other_rows + j (rows of `data` x rows of `other`).

@@ -20,6 +20,10 @@ namespace gpu {
   X(int32_t, pad0)
 
 // Everything the cross pass (and the self-kNN, a cross pass of a set with itself) reads and writes.
+// The groups of identical rows (exact mode on data with copies; 0 otherwise): per row of A and of
+// B its group id (common/cross_state.hpp OracleRows), the lists' bars (common/topk_row.hpp) and
+// the presets' inputs (cpu/duplicates.hpp: copy_presets' rows and js for the lists of A
+// (preset_side 0) or B (1); zero_radius_centres' pairs for realism, with zeros_preset).
 #define FASTPRDC_CROSS_FIELDS(X) \
   X(uint64_t, a_data)            \
   X(uint64_t, b_data)            \
@@ -101,7 +105,17 @@ namespace gpu {
   X(uint64_t, out_dist)          \
   X(uint64_t, out_idx)           \
   X(int32_t, out_k)              \
-  X(int32_t, pad3)
+  X(int32_t, pad3)               \
+  X(uint64_t, a_group)           \
+  X(uint64_t, b_group)           \
+  X(uint64_t, ta_bar_group)      \
+  X(uint64_t, ta_bar_idx)        \
+  X(uint64_t, tb_bar_group)      \
+  X(uint64_t, tb_bar_idx)        \
+  X(uint64_t, preset_rows)       \
+  X(uint64_t, preset_js)         \
+  X(int32_t, preset_side)        \
+  X(int32_t, zeros_preset)
 
 // Per-row preparation of one set in a frame (statistics, packing) and oracle distances.
 #define FASTPRDC_ROWS_FIELDS(X) \
@@ -123,7 +137,8 @@ namespace gpu {
   X(int64_t, other_rows)        \
   X(int32_t, other_f64)         \
   X(int32_t, pad0)              \
-  X(uint64_t, out)
+  X(uint64_t, out)              \
+  X(uint64_t, pairs)
 
 #define FASTPRDC_DECLARE_FIELD(type, name) type name;
 
@@ -153,7 +168,11 @@ struct RowsParams {
   X(centred_max, RowsParams)       \
   X(pack_rows, RowsParams)         \
   X(pairwise, RowsParams)          \
-  X(gather_rows, RowsParams)
+  X(gather_rows, RowsParams)       \
+  X(hash_rows, RowsParams)         \
+  X(compare_rows, RowsParams)      \
+  X(preset_lists, CrossParams)     \
+  X(preset_realism, CrossParams)
 
 }  // namespace gpu
 }  // namespace fastprdc

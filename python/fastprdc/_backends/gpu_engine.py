@@ -35,6 +35,7 @@ from .._frames import clear_own_frames
 from .._options import RunOptions
 from .._validation import max_magnitude
 from .contract import CrossResult, KnnResult
+from .row_groups import group_ids
 
 __all__ = ["GEMM_PATHS", "DeviceOps", "GpuEngine"]
 
@@ -143,14 +144,34 @@ class _Topk:
         self.cand_lo = ops.empty(n * cap, np.float32)
         self.cand_j = ops.empty(n * cap, np.int32)
         self.count = ops.full(n, 0, np.int32)
+        self.bar_group: Any = None
+        self.bar_idx: Any = None
+
+    def use_groups(self, ops: DeviceOps) -> None:
+        """Turns on the bars of copies (TopkStore::bar_idx; the candidates' groups come from the
+        pass's group ids)."""
+        if self.k:
+            self.bar_group = ops.full(max(self.rows, 1), -1, np.int64)
+            self.bar_idx = ops.full(max(self.rows, 1), -1, np.int32)
 
     def fields(self, ops: DeviceOps, prefix: str) -> dict[str, int]:
         if not self.k:
             return {f"{prefix}k": 0, f"{prefix}cap": 0}
         names = ("heap", "heap_size", "threshold", "cand_lo", "cand_j", "count")
+        if self.bar_idx is not None:
+            names += ("bar_group", "bar_idx")
         out = {f"{prefix}{n}": ops.ptr(getattr(self, n)) for n in names}
         out.update({f"{prefix}k": self.k, f"{prefix}cap": self.cap})
         return out
+
+
+@dataclass
+class _Presets:
+    """What identical rows settle before a pass's sweep: (side, rows, js) of copy_presets per
+    side (0: the lists of A, 1: of B), and zero_radius_centres' pairs (or None)."""
+
+    lists: list[tuple[int, np.ndarray, np.ndarray]]
+    zeros: np.ndarray | None = None
 
 
 class DeviceOutOfMemory(MemoryError):
@@ -396,9 +417,11 @@ class GpuEngine:
         fields: dict[str, Any],
         cap: int,
         opts: RunOptions,
+        presets: _Presets | None = None,
     ) -> tuple[np.ndarray, Any, int]:
-        """Every tile of A x B (I <= J for a self pass) through the cross kernels; the parameters,
-        the recheck counter and the rows per tile side (the scratch's thread count)."""
+        """Every tile of A x B (I <= J for a self pass) through the cross kernels, after the
+        presets of identical rows; the parameters, the recheck counter and the rows per tile side
+        (the scratch's thread count)."""
         ops = self.ops
         tr = max(1, min(self._tile_rows(opts, A.dim, cap), max(A.rows, B.rows)))
         threads = tr
@@ -432,6 +455,8 @@ class GpuEngine:
             hit_cap=hit_cap,
             **fields,
         )
+        if presets is not None:
+            self._preset(p, threads, presets)
         blocks_a = range(0, A.rows, tr)
         blocks_b = range(0, B.rows, tr)
         tiles = [(i0, j0) for i0 in blocks_a for j0 in blocks_b if not (self_pass and j0 < i0)]
@@ -460,6 +485,14 @@ class GpuEngine:
             opts.progress(0, 0)
         return p, rechecks, tr
 
+    def _chunked(self, kernel: str, p: np.ndarray, rows: int, threads: int) -> None:
+        """Threads for rows 0..rows-1 of a kernel that uses the pass's scratch, ``threads`` (its
+        thread count) at a time."""
+        chunk = max(1, min(rows, threads))
+        for i0 in range(0, rows, chunk):
+            ni = min(chunk, rows - i0)
+            self.ops.launch(kernel, ni, p, tile_args(i0=i0, ni=ni))
+
     def _finalize(
         self, kernel: str, p: np.ndarray, rows: int, k: int, dist: Any, idx: Any, threads: int
     ) -> None:
@@ -474,8 +507,58 @@ class GpuEngine:
         q = p.copy()
         q["scratch_key"], q["scratch_aux"], q["scratch_idx"] = ops.ptr(sk), ops.ptr(sa), ops.ptr(si)
         q["out_dist"], q["out_idx"], q["out_k"] = ops.ptr(dist), ops.ptr(idx), k
-        for i0 in range(0, rows, chunk):
-            ops.launch(kernel, min(chunk, rows - i0), q, tile_args(i0=i0, ni=min(chunk, rows - i0)))
+        self._chunked(kernel, q, rows, chunk)
+
+    # ------------------------------------------------------------------ identical rows
+
+    def _groups(self, sets: list[_Set]) -> np.ndarray | None:
+        """Per row of ``sets`` (concatenated), the position of the first row with the same values
+        (the CPU engine's group ids, csrc/cpu/duplicates.hpp), or None when no two rows are
+        identical: the device hashes every row and compares the rows of equal hashes."""
+        ops = self.ops
+        hashes = []
+        for s in sets:
+            out = ops.empty(max(s.rows, 1), np.uint64)
+            self._launch_rows("hash_rows", s.rows, self._rows_params(s, out=ops.ptr(out)))
+            hashes.append(ops.download(out, s.rows)[: s.rows])
+        first, last = sets[0], sets[-1]
+
+        def same(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            pairs = ops.upload(np.stack([x, y], axis=1).astype(np.int64).ravel())
+            out = ops.empty(len(x), np.int32)
+            p = self._rows_params(
+                first,
+                other=ops.ptr(last.data),
+                other_rows=last.rows,
+                other_f64=int(last.f64),
+                pairs=ops.ptr(pairs),
+                out=ops.ptr(out),
+            )
+            self._launch_rows("compare_rows", len(x), p)
+            return ops.download(out, len(x))[: len(x)] != 0
+
+        ids = group_ids(np.concatenate(hashes), same)
+        return ids if (ids != np.arange(len(ids))).any() else None
+
+    def _preset(self, p: np.ndarray, threads: int, presets: _Presets) -> None:
+        """Before the sweep: the neighbour lists that copies fill, and the realism collectors'
+        centres of radius 0 (csrc/cpu/duplicates.hpp)."""
+        ops = self.ops
+        keep = []
+        for side, rows, js in presets.lists:
+            if not len(rows):
+                continue
+            keep += [ops.upload(np.ascontiguousarray(rows, np.int64)), ops.upload(js.ravel())]
+            q = p.copy()
+            q["preset_rows"], q["preset_js"] = ops.ptr(keep[-2]), ops.ptr(keep[-1])
+            q["preset_side"] = side
+            self._launch_rows("preset_lists", len(rows), q)
+        if presets.zeros is not None:
+            q = p.copy()
+            keep.append(ops.upload(presets.zeros.ravel()))
+            q["preset_js"] = ops.ptr(keep[-1])
+            self._chunked("preset_realism", q, len(presets.zeros), threads)
+        ops.synchronize()  # before the uploads are freed
 
     def _prepare(self, sets: list[_Set], opts: RunOptions) -> tuple[float, float, float]:
         """Frame and pack ``sets``; (frame scale, coef, absb) of the error bound. The GEMM path
@@ -520,9 +603,16 @@ class GpuEngine:
         scale, coef, absb = self._prepare([A], opts)
         top = _Topk(ops, A.rows, k)
         fields = self._base_fields(A, A, scale, coef, absb, opts.exact)
+        ids = self._groups([A]) if opts.exact else None
+        presets = None
+        if ids is not None:
+            groups = ops.upload(ids)
+            fields["a_group"] = fields["b_group"] = ops.ptr(groups)
+            top.use_groups(ops)
+            presets = _Presets([(0, *_core.copy_presets(ids, ids, k, True))])
         fields.update(top.fields(ops, "ta_"))
         fields.update(top.fields(ops, "tb_"))
-        p, rechecks, threads = self._run(A, A, True, fields, top.cap, opts)
+        p, rechecks, threads = self._run(A, A, True, fields, top.cap, opts, presets)
         dist = ops.empty(A.rows * k, np.float64)
         idx = ops.empty(A.rows * k, np.int64)
         self._finalize("finalize_a", p, A.rows, k, dist, idx, threads)
@@ -587,6 +677,22 @@ class GpuEngine:
         zeros("b_ball_count", m, kb, 0, np.int64)
         top_a, top_b = _Topk(ops, n, knn_a), _Topk(ops, m, knn_b)
         top_r = _Topk(ops, m * kr, 1 if kr else 0)
+        ids = self._groups([A, B]) if opts.exact else None
+        presets = None
+        if ids is not None:
+            fields["a_group"] = dev(ids)
+            fields["b_group"] = fields["a_group"] + 8 * n
+            top_a.use_groups(ops)
+            top_b.use_groups(ops)
+            presets = _Presets(
+                [
+                    (0, *_core.copy_presets(ids[:n], ids[n:], knn_a, False)),
+                    (1, *_core.copy_presets(ids[n:], ids[:n], knn_b, False)),
+                ]
+            )
+            if kr:
+                fields["zeros_preset"] = 1
+                presets.zeros = _core.zero_radius_centres(rr, ids[:n], ids[n:])
         fields.update(top_a.fields(ops, "ta_"))
         fields.update(top_b.fields(ops, "tb_"))
         fields.update(top_r.fields(ops, "tr_"))
@@ -601,7 +707,7 @@ class GpuEngine:
             fields["realism_eps_frame"] = eps_frame
         cap = max(top_a.cap, top_b.cap, top_r.cap)
         if n and m and (ka or kb or knn_a or knn_b or kr):
-            p, rechecks, threads = self._run(A, B, False, fields, cap, opts)
+            p, rechecks, threads = self._run(A, B, False, fields, cap, opts, presets)
         else:
             p = params("CrossParams", scratch_cap=max(cap, 1), **fields)
             rechecks, threads = ops.full(1, 0, np.uint64), 1 << 10
