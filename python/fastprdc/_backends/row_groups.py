@@ -24,6 +24,9 @@ def group_ids(hashes: np.ndarray, same: Same) -> np.ndarray:
     n = len(hashes)
     ids = np.arange(n, dtype=np.int64)
     hashes = np.asarray(hashes, dtype=np.uint64)
+    values = np.sort(hashes)  # distinct hashes, the usual case: done (a tenth of the stable sort)
+    if not (values[1:] == values[:-1]).any():
+        return ids
     pending = np.argsort(hashes, kind="stable")  # by (hash, index)
     key = hashes[pending]
     while len(pending) > 1:
