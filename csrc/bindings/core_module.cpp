@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,6 +96,16 @@ const double* radii_ptr(const std::optional<py::array_t<double, py::array::c_sty
     throw py::value_error(std::string(name) + " must have shape (rows, k) matching its centres");
   k = r->shape(1);
   return r->data();
+}
+
+using Ids = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+// Group ids of the rows of a pass index per-group tables: each must be a position in the rows.
+void check_group_ids(std::initializer_list<const Ids*> groups, int64_t total) {
+  for (const Ids* g : groups)
+    for (int64_t q = 0; q < g->size(); ++q)
+      if (g->data()[q] < 0 || g->data()[q] >= total)
+        throw py::value_error("group ids must be positions in the concatenated rows");
 }
 
 }  // namespace
@@ -246,18 +258,18 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "ball_thresholds",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& radii, double scale, bool exact,
-         bool strict) {
+         bool strict, bool zeros_counted) {
         if (radii.ndim() != 2) throw py::value_error("radii must have shape (rows, k)");
         const int64_t rows = radii.shape(0), k = radii.shape(1);
         std::vector<float> in(static_cast<size_t>(rows * k)), out(static_cast<size_t>(rows * k));
         std::vector<float> reach(static_cast<size_t>(rows));
         for (int64_t i = 0; i < rows; ++i)
-          ball_thresholds(radii.data(), static_cast<int32_t>(k), i, scale, exact, strict, in.data(), out.data(),
-                          reach.data());
+          ball_thresholds(radii.data(), static_cast<int32_t>(k), i, scale, exact, strict, zeros_counted, in.data(),
+                          out.data(), reach.data());
         return py::make_tuple(to_array(std::move(in), rows, k), to_array(std::move(out), rows, k),
                               to_array(std::move(reach), rows, 1));
       },
-      py::arg("radii"), py::arg("scale"), py::arg("exact"), py::arg("strict"));
+      py::arg("radii"), py::arg("scale"), py::arg("exact"), py::arg("strict"), py::arg("zeros_counted") = false);
   m.def(
       "realism_frame",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& radii, double scale, double eps,
@@ -289,7 +301,6 @@ PYBIND11_MODULE(_core, m) {
         return to_array(std::move(c), 1, d);
       },
       py::arg("partial"), py::arg("total_rows"), py::arg("shrink"));
-  using Ids = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
   m.def(
       "copy_presets",
       [](const Ids& ids, const Ids& to_ids, int64_t k, bool self) {
@@ -311,16 +322,32 @@ PYBIND11_MODULE(_core, m) {
         if (radii.ndim() != 2 || radii.shape(0) != a_group.size())
           throw py::value_error("radii must have shape (len(a_group), k)");
         const int64_t kr = radii.shape(1), b_rows = b_group.size(), total = a_group.size() + b_rows;
-        for (const Ids* g : {&a_group, &b_group})
-          for (int64_t q = 0; q < g->size(); ++q)
-            if (g->data()[q] < 0 || g->data()[q] >= total)
-              throw py::value_error("group ids must be positions in the concatenated rows");
+        check_group_ids({&a_group, &b_group}, total);
         std::vector<int32_t> z =
             zero_radius_centres(radii.data(), a_group.size(), kr, a_group.data(), b_group.data(), b_rows);
         return to_array(std::move(z), b_rows * kr, 2);
       },
       py::arg("radii"), py::arg("a_group"), py::arg("b_group"),
       "Per realism collector (point, column): the two centres of radius 0 that settle it, -1 for none.");
+  m.def(
+      "zero_radius_ball_counts",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& radii, const Ids& centre_group,
+         const Ids& point_group) {
+        if (radii.ndim() != 2 || radii.shape(0) != centre_group.size())
+          throw py::value_error("radii must have shape (len(centre_group), k)");
+        const int64_t centres = centre_group.size(), points = point_group.size(), k = radii.shape(1);
+        check_group_ids({&centre_group, &point_group}, centres + points);
+        std::vector<int64_t> centre_count(static_cast<size_t>(centres * k), 0);
+        std::vector<int64_t> point_count(static_cast<size_t>(points * k), 0);
+        std::vector<double> point_min(static_cast<size_t>(points * k), std::numeric_limits<double>::infinity());
+        count_zero_radius_balls(radii.data(), centres, k, centre_group.data(), point_group.data(), points,
+                                centre_count.data(), point_count.data(), point_min.data());
+        return py::make_tuple(to_array(std::move(centre_count), centres, k),
+                              to_array(std::move(point_count), points, k), to_array(std::move(point_min), points, k));
+      },
+      py::arg("radii"), py::arg("centre_group"), py::arg("point_group"),
+      "Memberships of the inclusive balls of radius 0, from the row groups: (centre counts, point counts, "
+      "point min radii).");
   m.def("topk_capacity", [](int32_t k) { return topk_capacity(k); }, py::arg("k"));
   m.def("binary_exponent", [](double v) { return binary_exponent(v); }, py::arg("v"));
 }

@@ -125,12 +125,13 @@ struct BallSet {
   const float* reach = nullptr;       // rows: the largest th_outside (gate)
 };
 
-// Fills the thresholds and the reach of centre i (host loop or one thread per centre).
+// Fills the thresholds and the reach of centre i (host loop or one thread per centre);
+// zeros_counted: see radius_thresholds.
 FASTPRDC_HD void ball_thresholds(const double* radii, int32_t k, int64_t i, double scale, bool exact, bool strict,
-                                 float* th_inside, float* th_outside, float* reach) {
+                                 bool zeros_counted, float* th_inside, float* th_outside, float* reach) {
   float g = -inf_f32();
   for (int32_t c = 0; c < k; ++c) {
-    const RadiusThresholds t = radius_thresholds(radii[i * k + c], scale, exact, strict);
+    const RadiusThresholds t = radius_thresholds(radii[i * k + c], scale, exact, strict, zeros_counted);
     th_inside[i * k + c] = t.inside;
     th_outside[i * k + c] = t.outside;
     g = t.outside > g ? t.outside : g;
@@ -143,7 +144,9 @@ FASTPRDC_HD bool ball_contains(const BallSet& balls, int64_t centre, int32_t c, 
                                PairDistance& pd) {
   const int64_t at = centre * balls.k + c;
   if (hi < balls.th_inside[at]) return true;
-  if (lo > balls.th_outside[at]) return false;
+  // -inf (which no bound produces): a ball that needs no pair (radius_thresholds), though data too
+  // extreme for the bound offer every pair with a lower bound of -inf
+  if (lo > balls.th_outside[at] || balls.th_outside[at] == -inf_f32()) return false;
   const double r = balls.radii[at];
   if (r == 0.0 && pd.identical() == 0) return false;  // a distinct row is farther than 0
   const double d = pd.get();

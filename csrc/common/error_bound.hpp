@@ -58,14 +58,17 @@ FASTPRDC_HD PairBounds pair_bounds(float na, float nb, float m2d, float coef, fl
 // Squared radius thresholds in the frame. A pair whose upper bound is below `inside` lies strictly
 // inside the ball (both boundary conventions); one whose lower bound is above `outside` lies
 // outside; anything else is decided by the oracle. Without `exact`, the estimate is compared with
-// r^2 directly.
+// r^2 directly. A radius of 0 needs no pair under the strict boundary (d < 0 holds for none) and,
+// with `zeros_counted`, under the inclusive one too: such a ball holds exactly its centre's copies,
+// counted from the row groups before the sweep (cpu/duplicates.hpp count_zero_radius_balls).
 struct RadiusThresholds {
   float inside;
   float outside;
 };
 
-FASTPRDC_HD RadiusThresholds radius_thresholds(double radius, double scale, bool exact, bool strict) {
-  if (strict && radius == 0.0) return {-inf_f32(), -inf_f32()};  // d < 0 holds for no pair
+FASTPRDC_HD RadiusThresholds radius_thresholds(double radius, double scale, bool exact, bool strict,
+                                               bool zeros_counted = false) {
+  if (radius == 0.0 && (strict || zeros_counted)) return {-inf_f32(), -inf_f32()};
   const double rs = radius * scale;
   const double r2 = rs * rs;
   if (!exact) {

@@ -22,7 +22,7 @@ struct BallBuffers {
   std::vector<float> th_inside, th_outside, reach;
   BallSet set;
 
-  BallBuffers(int64_t rows, int64_t k, const double* radii, double scale, bool exact, bool strict)
+  BallBuffers(int64_t rows, int64_t k, const double* radii, double scale, bool exact, bool strict, bool zeros_counted)
       : th_inside(static_cast<size_t>(rows * k)),
         th_outside(static_cast<size_t>(rows * k)),
         reach(static_cast<size_t>(rows)) {
@@ -33,7 +33,8 @@ struct BallBuffers {
     set.reach = reach.data();
     if (k == 0) return;
     for (int64_t i = 0; i < rows; ++i)
-      ball_thresholds(radii, set.k, i, scale, exact, strict, th_inside.data(), th_outside.data(), reach.data());
+      ball_thresholds(radii, set.k, i, scale, exact, strict, zeros_counted, th_inside.data(), th_outside.data(),
+                      reach.data());
   }
 };
 
@@ -94,8 +95,19 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
   r.a_min_radius.assign(static_cast<size_t>(A.rows * in.kb), inf);
   r.b_ball_count.assign(static_cast<size_t>(B.rows * in.kb), 0);
 
-  const BallBuffers balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, in.strict);
-  const BallBuffers balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, in.strict);
+  DuplicateGroups groups;
+  if (cfg.exact) groups = duplicate_groups({&A, &B}, nt);
+  const int64_t* a_group = groups.id.data();
+  const int64_t* b_group = groups.id.data() + A.rows;
+  const bool zeros_counted = groups.any && !in.strict;  // strict: a radius of 0 holds nothing
+  if (zeros_counted) {
+    count_zero_radius_balls(in.radii_a, A.rows, in.ka, a_group, b_group, B.rows, r.a_ball_count.data(),
+                            r.b_count.data(), r.b_min_radius.data());
+    count_zero_radius_balls(in.radii_b, B.rows, in.kb, b_group, a_group, A.rows, r.b_ball_count.data(),
+                            r.a_count.data(), r.a_min_radius.data());
+  }
+  const BallBuffers balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, in.strict, zeros_counted);
+  const BallBuffers balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, in.strict, zeros_counted);
   TopkBuffers top_a(A.rows, in.knn_a), top_b(B.rows, in.knn_b), top_r(B.rows * in.kr, in.kr ? 1 : 0);
   const RealismBuffers realism(A.rows, in.kr, in.realism_radii, frame.scale, in.realism_eps, cfg.exact);
 
@@ -122,8 +134,6 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
   st.realism_eps = in.realism_eps;
   st.realism_eps_frame = realism_eps_in_frame(in.realism_eps, frame.scale);
   st.top_r = top_r.store();
-  DuplicateGroups groups;
-  if (cfg.exact) groups = duplicate_groups({&A, &B}, nt);
   const int64_t preset_rechecks = groups.any ? use_groups(st, groups, top_a, top_b, nt) : 0;
 
   const int64_t cap = std::max({top_a.cap(), top_b.cap(), top_r.cap(), int32_t{1}});

@@ -104,4 +104,31 @@ std::vector<int32_t> zero_radius_centres(const double* radii, int64_t a_rows, in
   return out;
 }
 
+void count_zero_radius_balls(const double* radii, int64_t centres, int64_t k, const int64_t* centre_group,
+                             const int64_t* point_group, int64_t points, int64_t* centre_count, int64_t* point_count,
+                             double* point_min_radius) {
+  if (k <= 0) return;
+  const size_t ids = static_cast<size_t>(centres + points);
+  std::vector<int64_t> size(ids, 0);  // points per group
+  for (int64_t j = 0; j < points; ++j) ++size[point_group[j]];
+  std::vector<int64_t> zeros(ids * k, 0), last(ids * k, -1);  // per group and column: centres of radius 0
+  for (int64_t i = 0; i < centres; ++i)
+    for (int64_t c = 0; c < k; ++c) {
+      if (radii[i * k + c] != 0.0) continue;
+      const int64_t g = centre_group[i];
+      centre_count[i * k + c] += size[g];
+      ++zeros[g * k + c];
+      last[g * k + c] = i;
+    }
+  for (int64_t j = 0; j < points; ++j)
+    for (int64_t c = 0; c < k; ++c) {
+      const int64_t at = point_group[j] * k + c;
+      if (!zeros[at]) continue;
+      point_count[j * k + c] += zeros[at];
+      const double r = radii[last[at] * k + c];
+      double& m = point_min_radius[j * k + c];
+      m = r < m ? r : m;
+    }
+}
+
 }  // namespace fastprdc

@@ -652,32 +652,47 @@ class GpuEngine:
 
         out: dict[str, Any] = {}
 
-        def zeros(name: str, rows: int, k: int, value: float, dtype: Any) -> None:
-            arr = ops.full(max(rows * k, 1), value, dtype)
+        def zeros(name: str, rows: int, k: int, value: float, dtype: Any, init: Any = None) -> None:
+            """Per-row state (rows x k) filled with value, or a copy of ``init``."""
+            if init is None or not init.size:
+                arr = ops.full(max(rows * k, 1), value, dtype)
+            else:
+                arr = ops.upload(np.ascontiguousarray(init, dtype).ravel())
             out[name] = (arr, rows, k)
             fields[name] = ops.ptr(arr)
 
         ra = np.zeros((n, 0)) if radii_a is None else np.asarray(radii_a, np.float64)
         rb = np.zeros((m, 0)) if radii_b is None else np.asarray(radii_b, np.float64)
         rr = np.zeros((n, 0)) if realism_radii is None else np.asarray(realism_radii, np.float64)
+        for name, radii, rows in (("radii_a", ra, n), ("radii_b", rb, m), ("realism_radii", rr, n)):
+            if radii.ndim != 2 or radii.shape[0] != rows:
+                raise ValueError(f"{name} must have shape (rows, k) matching its centres")
         ka, kb, kr = ra.shape[1], rb.shape[1], rr.shape[1]
+        ids = self._groups([A, B]) if opts.exact else None
+        zeros_counted = ids is not None and not strict  # csrc/cpu/duplicates.hpp
         for tag, radii, k in (("a", ra, ka), ("b", rb, kb)):
             fields[f"k{tag}"] = k
             if k:
-                th_in, th_out, reach = _core.ball_thresholds(radii, scale, opts.exact, strict)
+                th_in, th_out, reach = _core.ball_thresholds(
+                    radii, scale, opts.exact, strict, zeros_counted
+                )
                 fields[f"radii_{tag}"] = dev(radii)
                 fields[f"th_in_{tag}"] = dev(th_in)
                 fields[f"th_out_{tag}"] = dev(th_out)
                 fields[f"reach_{tag}"] = dev(reach)
-        zeros("b_count", m, ka, 0, np.int64)
-        zeros("b_min_radius", m, ka, np.inf, np.float64)
-        zeros("a_ball_count", n, ka, 0, np.int64)
-        zeros("a_count", n, kb, 0, np.int64)
-        zeros("a_min_radius", n, kb, np.inf, np.float64)
-        zeros("b_ball_count", m, kb, 0, np.int64)
+        # the memberships of balls of radius 0, counted from the groups
+        ca = cb = (None, None, None)
+        if zeros_counted:
+            ca = _core.zero_radius_ball_counts(ra, ids[:n], ids[n:])
+            cb = _core.zero_radius_ball_counts(rb, ids[n:], ids[:n])
+        zeros("b_count", m, ka, 0, np.int64, ca[1])
+        zeros("b_min_radius", m, ka, np.inf, np.float64, ca[2])
+        zeros("a_ball_count", n, ka, 0, np.int64, ca[0])
+        zeros("a_count", n, kb, 0, np.int64, cb[1])
+        zeros("a_min_radius", n, kb, np.inf, np.float64, cb[2])
+        zeros("b_ball_count", m, kb, 0, np.int64, cb[0])
         top_a, top_b = _Topk(ops, n, knn_a), _Topk(ops, m, knn_b)
         top_r = _Topk(ops, m * kr, 1 if kr else 0)
-        ids = self._groups([A, B]) if opts.exact else None
         presets = None
         if ids is not None:
             fields["a_group"] = dev(ids)
