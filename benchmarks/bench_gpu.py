@@ -14,8 +14,9 @@
 * ``gpu_kernel_profile``: where evaluate(metrics="all")'s device time goes at 100k (Gaussian):
   each GEMM and kernel timed on its own, and the passes' kernels against their GEMMs (what to
   look at first when a pass misses its 1.2x goal).
-* ``gpu_duplicated_rows``: figure 16 on the GPU, 100k rows of d = 14 drawn from 20 distinct rows
-  vs distinct rows of the same shape (goal <= 3x; rows grouped by value on the device).
+* ``gpu_duplicated_rows`` (figure 17): figure 16's comparison on the GPU, 100k rows of d = 14
+  drawn from 20 distinct rows vs distinct rows of the same shape (goal <= 3x; rows grouped by
+  value on the device).
 
 Two data kinds (architecture notes: "Realistic data for speed figures"): isotropic Gaussians (the
 worst case for distance concentration) and structured features (a 32-dimensional latent mixture
@@ -327,9 +328,9 @@ def duplicated(n: int, d: int, seed: int, first: int):
 
 
 def test_gpu_duplicated_rows(figure, scaled):
-    """Figure 16 on the GPU: rows grouped by value on the device (a hash per row, then a
-    comparison), so that copies are decided without the float64 oracle; goal <= 3x the time on
-    distinct rows of the same shape (d = 14, as figure 16)."""
+    """Figure 17, figure 16's comparison on the GPU: rows grouped by value on the device (a hash
+    per row, then a comparison), so that copies are decided without the float64 oracle; goal <=
+    3x the time on distinct rows of the same shape (d = 14, as figure 16)."""
     n = m = scaled(100_000)
     d = 14
     real, fake = duplicated(n, d, 70, 0), duplicated(m, d, 71, 5)

@@ -532,6 +532,26 @@ def _integer_grid(rng, n, d):
     return x
 
 
+@pytest.mark.parametrize("eps", [1e-310, 0.5])
+def test_pruned_realism_centres_stay_pruned_when_eps_is_imprecise(eps, fast_backend):
+    """A pruned realism centre (negative radius) never scores, even where eps loses its precision
+    in the frame (1e-310: subnormal there; 0.5 beside values of 1e200: beyond float64's range
+    there) and every kept radius is left to the exact recheck: the pruned one must not join
+    them (it would get the ratio (-1)^2 / (d^2 + eps) > 0 and win)."""
+    from fastprdc._backends import get_backend
+    from fastprdc._options import make_options
+
+    unit = 1.0 if eps < 1e-300 else 1e200
+    A, B = np.array([[0.0], [unit]]), np.array([[0.25 * unit]])
+    rr = np.array([[-unit], [0.5 * unit]])
+    opts = make_options(num_threads=2)
+    want = get_backend("numpy").cross_pass(A, B, None, None, False, 0, 0, opts, rr, eps)
+    got = get_backend(fast_backend).cross_pass(A, B, None, None, False, 0, 0, opts, rr, eps)
+    assert_same(got["b_realism_idx"], want["b_realism_idx"], "maximising centre")
+    assert_same(got["b_realism"], want["b_realism"], "ratio")
+    assert want["b_realism_idx"][0, 0] == 1
+
+
 @pytest.mark.parametrize("eps", [None, 0.0, 1e-5, 1e-320])
 def test_realism_with_radii_below_the_normal_range(eps, fast_backend):
     """Radii (and eps) that fall below float64's normal range once scaled into the fast path's

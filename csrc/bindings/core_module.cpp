@@ -332,7 +332,7 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "zero_radius_ball_counts",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& radii, const Ids& centre_group,
-         const Ids& point_group) {
+         const Ids& point_group, bool strict) {
         if (radii.ndim() != 2 || radii.shape(0) != centre_group.size())
           throw py::value_error("radii must have shape (len(centre_group), k)");
         const int64_t centres = centre_group.size(), points = point_group.size(), k = radii.shape(1);
@@ -340,14 +340,14 @@ PYBIND11_MODULE(_core, m) {
         std::vector<int64_t> centre_count(static_cast<size_t>(centres * k), 0);
         std::vector<int64_t> point_count(static_cast<size_t>(points * k), 0);
         std::vector<double> point_min(static_cast<size_t>(points * k), std::numeric_limits<double>::infinity());
-        count_zero_radius_balls(radii.data(), centres, k, centre_group.data(), point_group.data(), points,
+        count_zero_radius_balls(radii.data(), centres, k, strict, centre_group.data(), point_group.data(), points,
                                 centre_count.data(), point_count.data(), point_min.data());
         return py::make_tuple(to_array(std::move(centre_count), centres, k),
                               to_array(std::move(point_count), points, k), to_array(std::move(point_min), points, k));
       },
-      py::arg("radii"), py::arg("centre_group"), py::arg("point_group"),
-      "Memberships of the inclusive balls of radius 0, from the row groups: (centre counts, point counts, "
-      "point min radii).");
+      py::arg("radii"), py::arg("centre_group"), py::arg("point_group"), py::arg("strict"),
+      "Memberships of the balls of radius 0 (none under strict), from the row groups: (centre counts, point "
+      "counts, point min radii).");
   m.def("topk_capacity", [](int32_t k) { return topk_capacity(k); }, py::arg("k"));
   m.def("binary_exponent", [](double v) { return binary_exponent(v); }, py::arg("v"));
 }

@@ -48,8 +48,8 @@ FASTPRDC_HD bool frame_precise(double v, double vs) { return !(v > 0.0) || (vs >
 FASTPRDC_HD double realism_eps_in_frame(double eps, double scale) { return eps < 0.0 ? -1.0 : eps * scale * scale; }
 
 // The realism columns in the frame (rows x k radii, negative = pruned): frame = radius x scale,
-// -1 when pruned, and rmax, the largest per column (-1: all pruned; a positive radius that
-// underflows counts as the smallest positive value). With `exact`, a kept radius whose frame
+// -1 when pruned (whatever eps), and rmax, the largest per column (-1: all pruned; a positive
+// radius that underflows counts as the smallest positive value). With `exact`, a kept radius whose frame
 // values lose their precision (rs, or rs^2 in the squared form, or eps's frame value, not a
 // normal float64) is stored as NaN: realism_key_bounds cannot bound its ratio, and the pass
 // leaves it to the exact recheck. Decided here once, not per pair.
@@ -64,7 +64,7 @@ FASTPRDC_HD void realism_frame(const double* radii, int64_t rows, int32_t k, dou
       if (v > 0.0 && rs == 0.0) rs = f64_from_bits(1);
       rmax[c] = rs > rmax[c] ? rs : rmax[c];
       const bool precise = eps_precise && frame_precise(rs, eps < 0.0 ? rs : rs * rs);
-      frame[i * k + c] = exact && !precise ? nan_f64() : rs;
+      frame[i * k + c] = exact && !precise && rs >= 0.0 ? nan_f64() : rs;  // a pruned one stays -1
     }
 }
 

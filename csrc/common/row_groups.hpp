@@ -1,5 +1,5 @@
-// Identical rows, as the engines group them (cpu/duplicates.cpp on the CPU, the row_hash and
-// rows_equal kernels on the GPU): two rows are identical when they hold the same values compared as
+// Identical rows, as the engines group them (cpu/duplicates.cpp on the CPU, the hash_rows and
+// compare_rows kernels on the GPU): two rows are identical when they hold the same values compared as
 // float64 (so -0 == +0, and a float32 row equals the float64 row of its values), i.e. exactly when
 // their oracle distance is 0. A hash of the values finds the candidates; the comparison decides.
 #pragma once

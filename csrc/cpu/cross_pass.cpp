@@ -97,17 +97,16 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
 
   DuplicateGroups groups;
   if (cfg.exact) groups = duplicate_groups({&A, &B}, nt);
-  const int64_t* a_group = groups.id.data();
-  const int64_t* b_group = groups.id.data() + A.rows;
-  const bool zeros_counted = groups.any && !in.strict;  // strict: a radius of 0 holds nothing
-  if (zeros_counted) {
-    count_zero_radius_balls(in.radii_a, A.rows, in.ka, a_group, b_group, B.rows, r.a_ball_count.data(),
+  if (groups.any) {
+    const int64_t* a_group = groups.id.data();
+    const int64_t* b_group = a_group + A.rows;
+    count_zero_radius_balls(in.radii_a, A.rows, in.ka, in.strict, a_group, b_group, B.rows, r.a_ball_count.data(),
                             r.b_count.data(), r.b_min_radius.data());
-    count_zero_radius_balls(in.radii_b, B.rows, in.kb, b_group, a_group, A.rows, r.b_ball_count.data(),
+    count_zero_radius_balls(in.radii_b, B.rows, in.kb, in.strict, b_group, a_group, A.rows, r.b_ball_count.data(),
                             r.a_count.data(), r.a_min_radius.data());
   }
-  const BallBuffers balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, in.strict, zeros_counted);
-  const BallBuffers balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, in.strict, zeros_counted);
+  const BallBuffers balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, in.strict, groups.any);
+  const BallBuffers balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, in.strict, groups.any);
   TopkBuffers top_a(A.rows, in.knn_a), top_b(B.rows, in.knn_b), top_r(B.rows * in.kr, in.kr ? 1 : 0);
   const RealismBuffers realism(A.rows, in.kr, in.realism_radii, frame.scale, in.realism_eps, cfg.exact);
 

@@ -104,10 +104,10 @@ std::vector<int32_t> zero_radius_centres(const double* radii, int64_t a_rows, in
   return out;
 }
 
-void count_zero_radius_balls(const double* radii, int64_t centres, int64_t k, const int64_t* centre_group,
+void count_zero_radius_balls(const double* radii, int64_t centres, int64_t k, bool strict, const int64_t* centre_group,
                              const int64_t* point_group, int64_t points, int64_t* centre_count, int64_t* point_count,
                              double* point_min_radius) {
-  if (k <= 0) return;
+  if (strict || k <= 0 || std::find(radii, radii + centres * k, 0.0) == radii + centres * k) return;
   const size_t ids = static_cast<size_t>(centres + points);
   std::vector<int64_t> size(ids, 0);  // points per group
   for (int64_t j = 0; j < points; ++j) ++size[point_group[j]];

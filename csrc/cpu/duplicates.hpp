@@ -47,13 +47,14 @@ std::vector<int32_t> zero_radius_centres(const double* radii, int64_t a_rows, in
                                          const int64_t* b_group, int64_t b_rows);
 
 // Balls of radius 0 under the inclusive boundary hold exactly the copies of their centre (a
-// distinct row is farther than 0): with row groups their memberships are counted here and the
-// sweep needs none of their pairs (radius_thresholds' zeros_counted). For the balls of `centres`
+// distinct row is farther than 0; under the strict one nothing, and nothing is added): with row
+// groups their memberships are counted here and the sweep needs none of their pairs
+// (radius_thresholds' zeros_counted). For the balls of `centres`
 // rows (radii: centres x k) over `points` rows, adds to centre_count (centres x k: points in the
 // ball) and point_count (points x k: balls holding the point), and lowers point_min_radius
 // (points x k) to the radius of such a centre (0 or -0.0; with both signs in a column, the sign of
 // the highest-indexed one). Group ids are below centres + points.
-void count_zero_radius_balls(const double* radii, int64_t centres, int64_t k, const int64_t* centre_group,
+void count_zero_radius_balls(const double* radii, int64_t centres, int64_t k, bool strict, const int64_t* centre_group,
                              const int64_t* point_group, int64_t points, int64_t* centre_count, int64_t* point_count,
                              double* point_min_radius);
 

@@ -652,7 +652,7 @@ class GpuEngine:
 
         out: dict[str, Any] = {}
 
-        def zeros(name: str, rows: int, k: int, value: float, dtype: Any, init: Any = None) -> None:
+        def state(name: str, rows: int, k: int, value: float, dtype: Any, init: Any = None) -> None:
             """Per-row state (rows x k) filled with value, or a copy of ``init``."""
             if init is None or not init.size:
                 arr = ops.full(max(rows * k, 1), value, dtype)
@@ -669,7 +669,7 @@ class GpuEngine:
                 raise ValueError(f"{name} must have shape (rows, k) matching its centres")
         ka, kb, kr = ra.shape[1], rb.shape[1], rr.shape[1]
         ids = self._groups([A, B]) if opts.exact else None
-        zeros_counted = ids is not None and not strict  # csrc/cpu/duplicates.hpp
+        zeros_counted = ids is not None  # csrc/cpu/duplicates.hpp count_zero_radius_balls
         for tag, radii, k in (("a", ra, ka), ("b", rb, kb)):
             fields[f"k{tag}"] = k
             if k:
@@ -683,14 +683,14 @@ class GpuEngine:
         # the memberships of balls of radius 0, counted from the groups
         ca = cb = (None, None, None)
         if zeros_counted:
-            ca = _core.zero_radius_ball_counts(ra, ids[:n], ids[n:])
-            cb = _core.zero_radius_ball_counts(rb, ids[n:], ids[:n])
-        zeros("b_count", m, ka, 0, np.int64, ca[1])
-        zeros("b_min_radius", m, ka, np.inf, np.float64, ca[2])
-        zeros("a_ball_count", n, ka, 0, np.int64, ca[0])
-        zeros("a_count", n, kb, 0, np.int64, cb[1])
-        zeros("a_min_radius", n, kb, np.inf, np.float64, cb[2])
-        zeros("b_ball_count", m, kb, 0, np.int64, cb[0])
+            ca = _core.zero_radius_ball_counts(ra, ids[:n], ids[n:], strict)
+            cb = _core.zero_radius_ball_counts(rb, ids[n:], ids[:n], strict)
+        state("b_count", m, ka, 0, np.int64, ca[1])
+        state("b_min_radius", m, ka, np.inf, np.float64, ca[2])
+        state("a_ball_count", n, ka, 0, np.int64, ca[0])
+        state("a_count", n, kb, 0, np.int64, cb[1])
+        state("a_min_radius", n, kb, np.inf, np.float64, cb[2])
+        state("b_ball_count", m, kb, 0, np.int64, cb[0])
         top_a, top_b = _Topk(ops, n, knn_a), _Topk(ops, m, knn_b)
         top_r = _Topk(ops, m * kr, 1 if kr else 0)
         presets = None
