@@ -273,15 +273,16 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "realism_frame",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& radii, double scale, double eps,
-         bool exact) {
+         bool exact, bool zeros_preset) {
         if (radii.ndim() != 2) throw py::value_error("radii must have shape (rows, k)");
         const int64_t rows = radii.shape(0), k = radii.shape(1);
         std::vector<double> frame(static_cast<size_t>(rows * k)), rmax(static_cast<size_t>(k));
-        realism_frame(radii.data(), rows, static_cast<int32_t>(k), scale, eps, exact, frame.data(), rmax.data());
+        realism_frame(radii.data(), rows, static_cast<int32_t>(k), scale, eps, exact, zeros_preset, frame.data(),
+                      rmax.data());
         return py::make_tuple(to_array(std::move(frame), rows, k), to_array(std::move(rmax), 1, k),
                               realism_eps_in_frame(eps, scale));
       },
-      py::arg("radii"), py::arg("scale"), py::arg("eps"), py::arg("exact"));
+      py::arg("radii"), py::arg("scale"), py::arg("eps"), py::arg("exact"), py::arg("zeros_preset") = false);
   m.def(
       "error_bounds",
       [](int64_t d, int frame_exp, int e_max, const std::string& path) {

@@ -25,11 +25,9 @@ struct OracleRows {
   const int64_t* group = nullptr;
 };
 
-// Whether the groups say that row i of a and row j of b are identical (1), distinct (0) or do not
-// say (-1).
-FASTPRDC_HD int identical_rows(const OracleRows& a, int64_t i, const OracleRows& b, int64_t j) {
-  if (!a.group || !b.group) return -1;
-  return a.group[i] == b.group[j] ? 1 : 0;
+// Whether the groups (when there are any) say that row i of a and row j of b are identical.
+FASTPRDC_HD bool same_group(const OracleRows& a, int64_t i, const OracleRows& b, int64_t j) {
+  return a.group && b.group && a.group[i] == b.group[j];
 }
 
 // Evaluates row i of a against the np rows pending[] of b and writes each result to position
@@ -105,9 +103,8 @@ struct PairDistance {
   double d = -1.0;
 
   FASTPRDC_HD OraclePair pair() const { return oracle_pair(a->m, i, b->m, j); }
-  FASTPRDC_HD int identical() const { return identical_rows(*a, i, *b, j); }
   FASTPRDC_HD double get() {
-    if (d < 0.0 && identical() == 1) d = 0.0;
+    if (d < 0.0 && same_group(*a, i, *b, j)) d = 0.0;
     if (d < 0.0) {
       d = pair().dist();
       ++*rechecks;
@@ -148,7 +145,6 @@ FASTPRDC_HD bool ball_contains(const BallSet& balls, int64_t centre, int32_t c, 
   // extreme for the bound offer every pair with a lower bound of -inf
   if (lo > balls.th_outside[at] || balls.th_outside[at] == -inf_f32()) return false;
   const double r = balls.radii[at];
-  if (r == 0.0 && pd.identical() == 0) return false;  // a distinct row is farther than 0
   const double d = pd.get();
   return strict ? d < r : d <= r;
 }
@@ -229,15 +225,10 @@ struct CrossState {
   double realism_eps = -1.0;              // form (see realism_ratio), data units
   double realism_eps_frame = -1.0;        // the same in the frame
   TopkStore top_r;                        // B rows * kr rows, k = 1
-  // Optional (exact mode on data with row groups): whether every point's collectors already hold
-  // the best of the centres of kept radius 0. Such a centre gives a distinct point the ratio 0 and
-  // an identical one a fixed ratio (1 or 0 by the form), so the best of them is the lowest centre
-  // of radius 0 (ratio 0), or the lowest identical one: the pass offers both before the sweep,
-  // the sweep skips every centre of radius 0, and a column whose kept radii are all 0 needs no pair.
-  bool realism_zeros_preset = false;
 
   // Offers collector `row` (point j, column c) of the realism lists the centres zs[0..n) (-1: none)
-  // with their exact keys: the presets of realism_zeros_preset. Returns the evaluations.
+  // with their exact keys: the centres of radius 0 settled before the sweep (realism_frame's
+  // zeros_preset). Returns the evaluations.
   FASTPRDC_HD int64_t offer_realism_exact(int64_t row, const int32_t* zs, int n, const TopkScratch& sc) const {
     const RealismKeys keys{&a, &b, realism_radii, kr, realism_eps};
     int64_t evaluated = 0;
@@ -265,7 +256,6 @@ struct CrossState {
     if (balls_b.k && balls_b.reach[j] > g) g = balls_b.reach[j];
     for (int32_t c = 0; c < kr; ++c) {
       if (realism_rmax[c] < 0.0) continue;
-      if (realism_zeros_preset && realism_rmax[c] == 0.0) continue;
       const float r = realism_gate(top_r.threshold[j * kr + c], realism_rmax[c], realism_eps_frame);
       if (r > g) g = r;
     }
@@ -328,7 +318,6 @@ struct CrossState {
       for (int32_t c = 0; c < kr; ++c) {
         const double rs = realism_frame[i * kr + c];
         if (rs < 0.0) continue;
-        if (realism_zeros_preset && realism_radii[i * kr + c] == 0.0) continue;
         // NaN: frame values that lost their precision, the exact recheck decides
         const PairBounds kb = rs != rs ? realism_any_key() : realism_key_bounds(rs, lo, hi, realism_eps_frame);
         evaluated += topk::offer(top_r, j * kr + c, kb.lo, kb.hi, i, exact, keys, IdentityDomain{}, sc);

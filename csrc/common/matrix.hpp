@@ -15,6 +15,11 @@ struct MatrixView {
   FASTPRDC_HD const T* row(int64_t i) const {
     return static_cast<const T*>(data) + i * cols;
   }
+
+  // Value (i, t) as float64, whatever the storage.
+  FASTPRDC_HD double at(int64_t i, int64_t t) const {
+    return f64 ? row<double>(i)[t] : static_cast<double>(row<float>(i)[t]);
+  }
 };
 
 }  // namespace fastprdc

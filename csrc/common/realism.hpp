@@ -49,18 +49,21 @@ FASTPRDC_HD double realism_eps_in_frame(double eps, double scale) { return eps <
 
 // The realism columns in the frame (rows x k radii, negative = pruned): frame = radius x scale,
 // -1 when pruned (whatever eps), and rmax, the largest per column (-1: all pruned; a positive
-// radius that underflows counts as the smallest positive value). With `exact`, a kept radius whose frame
+// radius that underflows counts as the smallest positive value). With `zeros_preset` (row groups,
+// cpu/duplicates.hpp zero_radius_centres), radii of 0 count as pruned here: their best centre for
+// each point is offered before the sweep (a distinct point gets the ratio 0, an identical one a
+// fixed ratio), so the sweep skips them and a column of zeros needs no pair. With `exact`, a kept radius whose frame
 // values lose their precision (rs, or rs^2 in the squared form, or eps's frame value, not a
 // normal float64) is stored as NaN: realism_key_bounds cannot bound its ratio, and the pass
 // leaves it to the exact recheck. Decided here once, not per pair.
 FASTPRDC_HD void realism_frame(const double* radii, int64_t rows, int32_t k, double scale, double eps, bool exact,
-                               double* frame, double* rmax) {
+                               bool zeros_preset, double* frame, double* rmax) {
   const bool eps_precise = frame_precise(eps, realism_eps_in_frame(eps, scale));
   for (int32_t c = 0; c < k; ++c) rmax[c] = -1.0;
   for (int64_t i = 0; i < rows; ++i)
     for (int32_t c = 0; c < k; ++c) {
       const double v = radii[i * k + c];
-      double rs = v < 0.0 ? -1.0 : v * scale;
+      double rs = v < 0.0 || (zeros_preset && v == 0.0) ? -1.0 : v * scale;
       if (v > 0.0 && rs == 0.0) rs = f64_from_bits(1);
       rmax[c] = rs > rmax[c] ? rs : rmax[c];
       const bool precise = eps_precise && frame_precise(rs, eps < 0.0 ? rs : rs * rs);

@@ -40,14 +40,10 @@ FASTPRDC_HD uint64_t row_hash(const MatrixView& m, int64_t i) {
   return m.f64 ? row_hash(m.row<double>(i), m.cols) : row_hash(m.row<float>(i), m.cols);
 }
 
-FASTPRDC_HD double value_at(const MatrixView& m, int64_t i, int64_t t) {
-  return m.f64 ? m.row<double>(i)[t] : static_cast<double>(m.row<float>(i)[t]);
-}
-
 // Whether row i of a and row j of b hold the same values.
 FASTPRDC_HD bool same_values(const MatrixView& a, int64_t i, const MatrixView& b, int64_t j) {
   for (int64_t t = 0; t < a.cols; ++t)
-    if (!(value_at(a, i, t) == value_at(b, j, t))) return false;
+    if (!(a.at(i, t) == b.at(j, t))) return false;
   return true;
 }
 

@@ -41,9 +41,9 @@ struct BallBuffers {
 // Host storage of the realism columns: frame radii (negative = pruned) and the largest per column.
 struct RealismBuffers {
   std::vector<double> frame, rmax;
-  RealismBuffers(int64_t rows, int64_t k, const double* radii, double scale, double eps, bool exact)
+  RealismBuffers(int64_t rows, int64_t k, const double* radii, double scale, double eps, bool exact, bool zeros_preset)
       : frame(static_cast<size_t>(rows * k)), rmax(static_cast<size_t>(k)) {
-    realism_frame(radii, rows, static_cast<int32_t>(k), scale, eps, exact, frame.data(), rmax.data());
+    realism_frame(radii, rows, static_cast<int32_t>(k), scale, eps, exact, zeros_preset, frame.data(), rmax.data());
   }
 };
 
@@ -61,7 +61,6 @@ int64_t use_groups(CrossState& st, const DuplicateGroups& groups, TopkBuffers& t
   preset_copies(st.top_a, copy_presets(st.a.group, a_rows, st.b.group, b_rows, st.top_a.k, false), nt);
   preset_copies(st.top_b, copy_presets(st.b.group, b_rows, st.a.group, a_rows, st.top_b.k, false), nt);
   if (!kr) return 0;
-  st.realism_zeros_preset = true;
   const std::vector<int32_t> zs = zero_radius_centres(st.realism_radii, a_rows, kr, st.a.group, st.b.group, b_rows);
   int64_t evaluated = 0;
   const int team = threads_for(nt, b_rows * kr * (st.a.m.cols + 1));
@@ -108,7 +107,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
   const BallBuffers balls_a(A.rows, in.ka, in.radii_a, frame.scale, cfg.exact, in.strict, groups.any);
   const BallBuffers balls_b(B.rows, in.kb, in.radii_b, frame.scale, cfg.exact, in.strict, groups.any);
   TopkBuffers top_a(A.rows, in.knn_a), top_b(B.rows, in.knn_b), top_r(B.rows * in.kr, in.kr ? 1 : 0);
-  const RealismBuffers realism(A.rows, in.kr, in.realism_radii, frame.scale, in.realism_eps, cfg.exact);
+  const RealismBuffers realism(A.rows, in.kr, in.realism_radii, frame.scale, in.realism_eps, cfg.exact, groups.any);
 
   CrossState st;
   st.a = {A};

@@ -40,7 +40,7 @@ CopyPresets copy_presets(const int64_t* ids, int64_t rows, const int64_t* to_ids
 // Presets those lists (topk::preset).
 void preset_copies(const TopkStore& top, const CopyPresets& presets, int num_threads);
 
-// The realism centres of kept radius 0 that settle them (CrossState::realism_zeros_preset): per
+// The realism centres of kept radius 0 that settle them (realism_frame's zeros_preset): per
 // point of B (b_rows) and column (kr), two centres of A, -1 for none: the column's lowest centre
 // of radius 0, and the lowest one identical to the point when it differs. radii: A rows x kr.
 std::vector<int32_t> zero_radius_centres(const double* radii, int64_t a_rows, int64_t kr, const int64_t* a_group,

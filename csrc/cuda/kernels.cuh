@@ -78,7 +78,6 @@ FASTPRDC_HD CrossState cross_state(const CrossParams& p) {
   st.realism_eps_frame = p.realism_eps_frame;
   st.top_r =
       topk_store(p.tr_heap, p.tr_heap_size, p.tr_threshold, p.tr_cand_lo, p.tr_cand_j, p.tr_count, p.tr_k, p.tr_cap);
-  st.realism_zeros_preset = p.zeros_preset != 0;
   return st;
 }
 
@@ -280,7 +279,7 @@ FASTPRDC_HD void preset_lists(const CrossParams& p, const TileArgs& t, int64_t t
 }
 
 // Realism collector row i0 + tid (point j, column c) offered its two centres of radius 0 from
-// zero_radius_centres (preset_js: 2 per row), before the sweep (CrossState::realism_zeros_preset).
+// zero_radius_centres (preset_js: 2 per row), before the sweep (realism_frame's zeros_preset).
 FASTPRDC_HD void preset_realism(const CrossParams& p, const TileArgs& t, int64_t tid) {
   if (tid >= t.ni) return;
   const CrossState st = cross_state(p);
@@ -302,8 +301,7 @@ FASTPRDC_HD void row_stats(const RowsParams& p, const TileArgs& t, int64_t tid) 
   double mx = 0.0;
   bool finite = true;
   for (int64_t c = 0; c < p.dim; ++c) {
-    const double v = m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c]);
-    const double a = abs_f64(v);
+    const double a = abs_f64(m.at(i, c));
     finite = finite && a <= 1.7976931348623157e308;  // false for NaN and infinities
     mx = a > mx ? a : mx;
   }
@@ -332,8 +330,7 @@ FASTPRDC_HD void column_sums(const RowsParams& p, const TileArgs& t, int64_t tid
   const int64_t r0 = chunk * p.chunk_rows;
   const int64_t r1 = r0 + p.chunk_rows < p.rows ? r0 + p.chunk_rows : p.rows;
   double acc = 0.0;
-  for (int64_t i = r0; i < r1; ++i)
-    acc += (m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c])) * p.shrink;
+  for (int64_t i = r0; i < r1; ++i) acc += m.at(i, c) * p.shrink;
   ptr<double>(p.partial)[at] = acc;
 }
 
@@ -345,7 +342,7 @@ FASTPRDC_HD void centred_max(const RowsParams& p, const TileArgs& t, int64_t tid
   const double* centre = ptr<const double>(p.centre);
   double mx = 0.0;
   for (int64_t c = 0; c < p.dim; ++c) {
-    const double v = (m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c])) - centre[c];
+    const double v = m.at(i, c) - centre[c];
     const double a = abs_f64(v);
     mx = a > mx ? a : mx;
   }
@@ -366,7 +363,7 @@ FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) 
   float* small = p.split ? ptr<float>(p.packed_small) + i * p.dim : nullptr;
   double n2 = 0.0;
   for (int64_t c = 0; c < p.dim; ++c) {
-    const double x = m.f64 ? m.row<double>(i)[c] : static_cast<double>(m.row<float>(i)[c]);
+    const double x = m.at(i, c);
     const float v = static_cast<float>((x - centre[c]) * p.scale);
     n2 += static_cast<double>(v) * static_cast<double>(v);
     if (p.split) {

@@ -23,7 +23,7 @@ namespace gpu {
 // The groups of identical rows (exact mode on data with copies; 0 otherwise): per row of A and of
 // B its group id (common/cross_state.hpp OracleRows), the lists' bars (common/topk_row.hpp) and
 // the presets' inputs (cpu/duplicates.hpp: copy_presets' rows and js for the lists of A
-// (preset_side 0) or B (1); zero_radius_centres' pairs for realism, with zeros_preset).
+// (preset_side 0) or B (1); zero_radius_centres' pairs for realism).
 #define FASTPRDC_CROSS_FIELDS(X) \
   X(uint64_t, a_data)            \
   X(uint64_t, b_data)            \
@@ -115,7 +115,7 @@ namespace gpu {
   X(uint64_t, preset_rows)       \
   X(uint64_t, preset_js)         \
   X(int32_t, preset_side)        \
-  X(int32_t, zeros_preset)
+  X(int32_t, pad5)
 
 // Per-row preparation of one set in a frame (statistics, packing) and oracle distances.
 #define FASTPRDC_ROWS_FIELDS(X) \

@@ -706,7 +706,6 @@ class GpuEngine:
                 ]
             )
             if kr:
-                fields["zeros_preset"] = 1
                 presets.zeros = _core.zero_radius_centres(rr, ids[:n], ids[n:])
         fields.update(top_a.fields(ops, "ta_"))
         fields.update(top_b.fields(ops, "tb_"))
@@ -714,7 +713,8 @@ class GpuEngine:
         fields["kr"] = kr
         if kr:
             eps = -1.0 if realism_eps is None else float(realism_eps)
-            frame, rmax, eps_frame = _core.realism_frame(rr, scale, eps, opts.exact)
+            zeros_preset = ids is not None  # zero_radius_centres, above
+            frame, rmax, eps_frame = _core.realism_frame(rr, scale, eps, opts.exact, zeros_preset)
             fields["realism_radii"] = dev(rr)
             fields["realism_frame"] = dev(frame)
             fields["realism_rmax"] = dev(rmax)
