@@ -568,3 +568,13 @@ def test_torch_cpu_tensor_in_an_autograd_graph_is_read():
     got = fastprdc.precision_recall(real, fake, k=3)
     assert got == fastprdc.precision_recall(_ok(), _ok(25, seed=1), k=3)
     assert real.grad is None
+
+
+def test_torch_bfloat16_tensor_is_read_as_float32():
+    """bfloat16 features (mixed-precision extractors) widen exactly, as from a .pt file."""
+    torch = pytest.importorskip("torch")
+    real = torch.tensor(_ok()).to(torch.bfloat16)
+    fake = torch.tensor(_ok(25, seed=1)).to(torch.bfloat16)
+    got = fastprdc.precision_recall(real, fake, k=3)
+    assert got == fastprdc.precision_recall(real.float().numpy(), fake.float().numpy(), k=3)
+    assert real.dtype == torch.bfloat16  # the input is not modified

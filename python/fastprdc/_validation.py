@@ -43,6 +43,8 @@ def _as_array(x: Any, name: str) -> np.ndarray:
         )
     if getattr(x, "requires_grad", False) and callable(getattr(x, "detach", None)):
         x = x.detach()  # a torch tensor in an autograd graph: its values, without a copy
+    if str(getattr(x, "dtype", "")) == "torch.bfloat16":
+        x = x.float()  # numpy has no bfloat16; float32 holds every value exactly
     try:
         a = np.asarray(x)
     except Exception as exc:
