@@ -973,6 +973,27 @@ def test_an_output_that_is_an_input_is_refused(files, capsys):
     assert {p: p.read_bytes() for p in before} == before
 
 
+def test_two_outputs_of_one_file_are_refused(files, capsys):
+    """The second output would replace the first (the JSON lost, exit 0): refused before any
+    work, nothing written."""
+    _, _, tmp = files
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--json",
+                        tmp / "r.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    cases = [
+        ["eval", "--json", tmp / "o.json", "--samples", tmp / "o.json"],
+        ["eval", "--json", tmp / "x.html", "--report", tmp / "sub" / ".." / "x.html"],
+        ["eval", "--samples", tmp / "p.png", "--plot", tmp / "p.png"],
+        ["show", tmp / "r.json", "--report", tmp / "r2.html", "--plot", tmp / "r2.html"],
+    ]
+    (tmp / "sub").mkdir()
+    for command, *outputs in cases:
+        inputs = [tmp / "real.npy", tmp / "fake.npy"] if command == "eval" else []
+        code, _, err = _run(capsys, command, *inputs, *outputs, "--quiet")
+        assert code == 2 and "each output needs its own file name" in err, (outputs, err)
+    assert sorted(p.name for p in tmp.iterdir()) == ["fake.npy", "r.json", "real.npy", "sub"]
+
+
 def test_plain_npz_with_a_meta_array_is_features(tmp_path, capsys):
     """Only a reference file's format marker makes REAL a reference."""
     real, fake = _data(seed=5)

@@ -163,6 +163,13 @@ def test_result_object(pair, tmp_path):
         assert metric in table
     assert f"{prec[3]:.4f}" in table and f"{prec[5]:.4f}" in table
 
+    # a read-only mapping of metric names: in, iteration, dict(), keys()
+    assert list(res) == res.keys() == ["precision", "recall", "density", "coverage"]
+    assert "recall" in res and "realism" not in res and 0 not in res
+    assert dict(res) == {m: res[m] for m in res} and dict(res)["precision"] is prec
+    with pytest.raises(KeyError, match=r"no metric 'realism' in this result; it has \['prec"):
+        res["realism"]
+
 
 def test_float64_and_dtype_info(rng):
     real = rng.standard_normal((60, 4))

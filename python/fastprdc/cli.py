@@ -190,7 +190,21 @@ def _need_matplotlib(option: str) -> None:
         ) from None
 
 
-def _check_figure_outputs(args: argparse.Namespace) -> None:
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail before any work when two outputs name one file (the second would replace the
+    first) or a figure output cannot be written (--report, --plot; their suffix, matplotlib)."""
+    seen: dict[Path, str] = {}
+    for option in ("json", "samples", "report", "plot"):
+        path = getattr(args, option, None)
+        if path is None or path == "-":
+            continue
+        where = Path(path).resolve()
+        if where in seen:
+            raise CLIError(
+                f"--{option} {path}: also the file of --{seen[where]}; each output needs its "
+                "own file name"
+            )
+        seen[where] = option
     _check_output(args.report, "--report", args, _REPORT_SUFFIXES)
     from fastprdc.plot import SAVE_FORMATS
 
@@ -348,7 +362,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     _check_output(None if args.json == "-" else args.json, "--json", args)
     _check_output(args.samples, "--samples", args)
-    _check_figure_outputs(args)
+    _check_outputs(args)
     reference = is_reference_file(args.real)
     client = _cluster(args, reference)
     try:
@@ -506,7 +520,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
             f"--report describes one result, got {len(args.results)}: give one RESULT (with "
             "several, --plot draws them side by side)"
         )
-    _check_figure_outputs(args)
+    _check_outputs(args)
     if args.samples is not None and len(args.results) > 1:
         raise CLIError("--samples belongs to one RESULT, got several")
     names = _short_names(args.results)
@@ -574,7 +588,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from fastprdc.demo import run_demo
 
-    _check_figure_outputs(args)
+    _check_outputs(args)
     full = args.report is not None or args.plot is not None
     try:
         out = run_demo(quick=args.quick, device=args.device, full_result=full)

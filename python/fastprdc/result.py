@@ -4,7 +4,7 @@ rendered by ``_tables.format_result``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -51,8 +51,19 @@ class EvaluationResult:
             for family in part.values():
                 if metric in family:
                     return family[metric]
-        known = [m for part in (self.scalars, self.curves) for f in part.values() for m in f]
-        raise KeyError(f"no metric {metric!r} in this result; it has {known}")
+        raise KeyError(f"no metric {metric!r} in this result; it has {self.keys()}")
+
+    def keys(self) -> list[str]:
+        """The metric names ``result[name]`` serves (scalars, then curves), each once; with
+        ``__iter__`` and ``in``, ``dict(result)`` is ``{metric: {k: value}}``."""
+        names = [m for part in (self.scalars, self.curves) for f in part.values() for m in f]
+        return list(dict.fromkeys(names))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __contains__(self, metric: object) -> bool:
+        return metric in self.keys()
 
     def to_dict(self, *, samples: bool = True) -> dict[str, Any]:
         """Plain Python containers (floats, ints, lists) ready for ``json.dumps``.
