@@ -89,6 +89,21 @@ def test_alpha_beta_n_alphas_and_center(backend, n_alphas, rng):
     _check(got, real, fake, n_alphas, center, f"n_alphas={n_alphas}")
 
 
+def test_info_tells_given_centres_apart(rng):
+    """A saved run records which centre it used (shape and digest of its float64 values)."""
+    real, fake = make_pair(rng, "gauss", 60, 50, 3)
+
+    def recorded(center):
+        params = {"alpha_precision_beta_recall": {"center": center}}
+        res = fastprdc.evaluate(real, fake, metrics=["alpha_precision_beta_recall"], params=params)
+        return res.info["params"]["alpha_precision_beta_recall"]["center"]
+
+    one = recorded(np.array([1.0, 2.0, 3.0]))
+    assert re.fullmatch(r"array\(3,\) sha256:[0-9a-f]{16}", one), one
+    assert recorded(np.array([1, 2, 3], dtype=np.int16)) == one  # the same values
+    assert recorded(np.array([1.0, 2.0, 3.5])) != one
+
+
 def test_default_center_is_mean_of_real(backend, rng):
     real, fake = make_pair(rng, "gauss", 90, 80, 5)
     a = fastprdc.alpha_precision_beta_recall(real, fake, device=backend)

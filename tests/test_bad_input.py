@@ -215,6 +215,17 @@ def test_bad_k_values(name, k):
 def test_alpha_precision_takes_no_k():
     with pytest.raises(TypeError):
         fastprdc.alpha_precision_beta_recall(_ok(), _ok(25, seed=1), k=3)
+    alpha = ["alpha_precision_beta_recall"]  # a k that no requested family takes: not ignored
+    _expect_error(lambda: fastprdc.evaluate(_ok(), _ok(25, seed=1), metrics=alpha, k=3),
+                  "k=3 given, but no requested family takes k")  # fmt: skip
+    _expect_error(lambda: fastprdc.Reference(_ok(), metrics=alpha, k=[3]), "takes no")
+
+
+def test_compute_prdc_takes_one_int_k():
+    for bad in (3.0, [3, 5], "3", None):
+        _expect_error(lambda b=bad: fastprdc.compute_prdc(_ok(), _ok(25, seed=1), nearest_k=b),
+                      f"nearest_k must be a positive int, got {bad!r}")  # fmt: skip
+    _expect_error(lambda: fastprdc.compute_prdc(_ok(), _ok(25, seed=1), nearest_k=0), ">= 1")
 
 
 def test_auto_k_only_for_cover():
@@ -222,7 +233,16 @@ def test_auto_k_only_for_cover():
     assert set(got) == {"precision_cover", "recall_cover"}
     _expect_error(lambda: fastprdc.realism_score(_ok(), _ok(25, seed=1), k="auto"), "k")
     _expect_error(lambda: fastprdc.evaluate(_ok(), _ok(25, seed=1), k="auto", metrics="all"),
-                  "auto")  # fmt: skip
+                  "k='auto' applies to precision_recall_cover only, and the metrics also hold "
+                  "precision_recall, density_coverage")  # fmt: skip
+    # cover the only family with k (alpha-precision takes none): "auto" is unambiguous
+    only = ["precision_recall_cover", "alpha_precision_beta_recall"]
+    res = fastprdc.evaluate(_ok(60), _ok(50, seed=1), k="auto", metrics=only)
+    assert res.scalars["precision_recall_cover"] == {
+        name: {res.info["ks"]["precision_recall_cover"][0]: value} for name, value in got.items()
+    }
+    ref = fastprdc.Reference(_ok(60), k=["auto"], metrics=only[:1])
+    assert ref.evaluate(_ok(50, seed=1)).scalars == {"precision_recall_cover": res.scalars[only[0]]}
     _expect_error(lambda: fastprdc.precision_recall_cover(_ok(), _ok(25, seed=1), k="many"),
                   "k")  # fmt: skip
 
@@ -374,6 +394,19 @@ def test_labels_length_mismatch(which):
         lambda: fastprdc.evaluate(real, fake, real_labels=rl, fake_labels=fl),
         f"{which}_labels", str(n_given), str(n_rows),
     )  # fmt: skip
+
+
+def test_labels_mixing_strings_and_numbers_are_refused():
+    """numpy reads [1, "1", 2] as text: the ids 1 and "1" would silently become one class."""
+    mixed = [1, "1", 2] * 10
+    labels = {"real_labels": mixed, "fake_labels": _labels(25)}
+    _expect_error(lambda: fastprdc.evaluate(_ok(30), _ok(25, seed=1), **labels),
+                  "real_labels mixes strings with other ids (e.g. 1)")  # fmt: skip
+    text = np.array(["a", "b", "c"] * 10)  # text ids, as a list or an array, stay accepted
+    for real_labels in (text, text.tolist()):
+        res = fastprdc.evaluate(_ok(30), _ok(30, seed=1), real_labels=real_labels,
+                                fake_labels=text)  # fmt: skip
+        assert set(res.per_class["real_counts"]) == {"a", "b", "c"}
 
 
 def test_labels_given_alone():

@@ -150,6 +150,12 @@ def test_labels_npy_npz_and_features_file(tmp_path):
     np.testing.assert_array_equal(load_labels(tmp_path / "real.npz", "real", features=True), y)
     np.testing.assert_array_equal(load_labels(tmp_path / "real.npz", "fake"), y[::-1])
     np.testing.assert_array_equal(load_labels(tmp_path / "real.npz", key="labels"), y[::-1])
+    # two generic label keys (e.g. coarse and fine classes) are ambiguous, as two feature keys
+    np.savez(tmp_path / "two.npz", feats=_features(6), labels=y, y=y // 2, fake_labels=y)
+    with pytest.raises(FileReadError, match=r"several label keys \(labels, y\).*--labels-key"):
+        load_labels(tmp_path / "two.npz", "real", features=True)
+    np.testing.assert_array_equal(load_labels(tmp_path / "two.npz", "real", key="y"), y // 2)
+    np.testing.assert_array_equal(load_labels(tmp_path / "two.npz", "fake"), y)  # its own key
     np.savez(tmp_path / "feats.npz", feats=_features(6))
     with pytest.raises(FileReadError, match="no labels array found"):
         load_labels(tmp_path / "feats.npz", features=True)

@@ -272,12 +272,15 @@ def check_bool(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def parse_k(k: Any, name: str = "k") -> tuple[list[int], bool]:
-    """A positive int or a non-empty list of them -> (distinct ks in given order, is_list)."""
+def parse_k(k: Any, name: str = "k", *, single: bool = False) -> tuple[list[int], bool]:
+    """A positive int or (unless ``single``) a non-empty list of them -> (distinct ks in
+    given order, is_list)."""
     if isinstance(k, np.ndarray) and k.ndim == 0:
         k = k.item()
     if _is_int(k):
         ks, is_list = [int(k)], False
+    elif single:
+        raise ValueError(f"{name} must be a positive int, got {k!r}")
     elif isinstance(k, (Sequence, np.ndarray)) and not isinstance(k, (str, bytes)):
         if len(k) == 0:
             raise ValueError(f"{name} list is empty")

@@ -83,13 +83,22 @@ def _requests(
             raise ValueError(f"k given for {no_k[0]!r}, which takes no k")
         return [(fam, _family_ks(fam, k.get(fam.name), real)) for fam in families]
     if k is not None:
-        given = [k] if isinstance(k, str) else list(k) if isinstance(k, Sequence) else []
-        if "auto" in given:
+        with_k = [fam.name for fam in families if fam.uses_k]
+        if not with_k:
             raise ValueError(
-                "k='auto' applies to precision_recall_cover only: pass "
-                "k={'precision_recall_cover': 'auto'} (other families keep their defaults)"
+                f"k={k!r} given, but no requested family takes k "
+                f"({', '.join(fam.name for fam in families)} takes none)"
             )
-        parse_k(k)  # one clear error for a bad k, whatever the families
+        given = [k] if isinstance(k, str) else list(k) if isinstance(k, Sequence) else []
+        others = [name for name in with_k if name != "precision_recall_cover"]
+        if "auto" in given and others:
+            raise ValueError(
+                "k='auto' applies to precision_recall_cover only, and the metrics also hold "
+                f"{', '.join(others)}: pass k={{'precision_recall_cover': 'auto'}} (the others "
+                "keep their defaults)"
+            )
+        if "auto" not in given:
+            parse_k(k)  # one clear error for a bad k, whatever the families
     return [(fam, _family_ks(fam, k, real)) for fam in families]
 
 
@@ -123,7 +132,8 @@ def evaluate(
             realism_score 3, rarity_score 3, precision_recall_cover 3, pce_rce_re 5), an
             int or a list of ints used by every family that takes k, or a mapping
             ``{family: k}`` (families left out keep their default; precision_recall_cover
-            also takes ``"auto"``). alpha_precision_beta_recall takes no k.
+            also takes ``"auto"``, given alone when it is the only family with k).
+            alpha_precision_beta_recall takes no k: a k with no family to take it raises.
         metrics: family names (``"precision_recall"``, ``"density_coverage"``,
             ``"realism_score"``, ``"rarity_score"``, ``"precision_recall_cover"``,
             ``"pce_rce_re"``, ``"alpha_precision_beta_recall"``) or ``"all"``.

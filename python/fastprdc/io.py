@@ -201,8 +201,9 @@ def _feature_key(path: Path, key: str | None) -> Callable[[list[str]], str]:
 def _label_key(
     path: Path, set_name: str, key: str | None, only_labels: bool
 ) -> Callable[[list[str]], str]:
-    """Chooser of the labels array: ``key``, the first of LABEL_KEYS present, or (in a
-    labels-only file) the only array."""
+    """Chooser of the labels array: ``key``; ``{set}_labels``; the one other LABEL_KEYS name
+    present (several are ambiguous, as several feature keys are); or (in a labels-only file)
+    the only array."""
 
     def choose(keys: list[str]) -> str:
         listed = ", ".join(keys) or "(none)"
@@ -210,9 +211,17 @@ def _label_key(
             if key not in keys:
                 raise FileReadError(f"{path}: no labels array named {key!r}; keys: {listed}")
             return key
-        for pattern in LABEL_KEYS:
-            if pattern.format(set=set_name) in keys:
-                return pattern.format(set=set_name)
+        own, *generic = (pattern.format(set=set_name) for pattern in LABEL_KEYS)
+        if own in keys:
+            return own
+        found = [k for k in generic if k in keys]
+        if len(found) > 1:
+            raise FileReadError(
+                f"{path}: several label keys ({', '.join(found)}) among {listed}; choose one "
+                "with --labels-key (key= in Python)"
+            )
+        if found:
+            return found[0]
         if len(keys) == 1 and only_labels:
             return keys[0]
         tried = ", ".join(p.format(set=set_name) for p in LABEL_KEYS)
@@ -261,11 +270,12 @@ def load_labels(
 ) -> np.ndarray:
     """Class labels (one id per row) from .npy or .npz.
 
-    In an .npz the array is ``key`` or the first of :data:`LABEL_KEYS` present
-    (``real_labels``/``fake_labels``, ``labels``, ``label``, ``y``, ...); a labels-only .npz
-    with a single array also works. ``features=True`` says that ``path`` is the features
-    file itself (labels stored beside the features): then a key must match, and a .npy
-    file, which holds one array, is an error. Pickled data is refused.
+    In an .npz the array is ``key``, ``real_labels``/``fake_labels`` (``set_name``), or the
+    one other :data:`LABEL_KEYS` name present (``labels``, ``label``, ``y``, ...; several
+    are an error); a labels-only .npz with a single array also works. ``features=True``
+    says that ``path`` is the features file itself (labels stored beside the features): then
+    a key must match, and a .npy file, which holds one array, is an error. Pickled data is
+    refused.
     """
     path = _existing_file(path)
     suffix = path.suffix.lower()

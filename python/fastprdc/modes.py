@@ -69,6 +69,14 @@ def validate_labels(labels: Any, n_rows: int, name: str, set_name: str) -> np.nd
             raise ValueError(
                 f"{name} holds byte strings that are not UTF-8 text ({exc}); decode them first"
             ) from None
+    if kind == "U" and not isinstance(labels, np.ndarray):
+        other = next((v for v in labels if not isinstance(v, (str, np.str_))), None)
+        if other is not None:
+            raise ValueError(
+                f"{name} mixes strings with other ids (e.g. {other!r}); numpy would turn "
+                f"every id into text, so {other!r} and {str(other)!r} would be one class: "
+                "use ids of one type"
+            )
     if kind in "biuU":
         return arr
     if kind == "f":

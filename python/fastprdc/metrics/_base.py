@@ -21,6 +21,7 @@ from .. import _engine
 from .._backends import resolve_device
 from .._dispatch import distributed, is_distributed_input
 from .._engine import EngineOutput, Needs, SideOutput
+from .._json import array_digest
 from .._options import MemoryLike, ProgressLike, RunOptions, make_options
 from .._validation import check_bool, parse_boundary, validate_pair
 from ..result import EvaluationResult
@@ -250,11 +251,12 @@ def derive_result(
 
 
 def _plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters for ``info`` (a centre array is summarised, not copied)."""
+    """Parameters for ``info`` (a centre array is summarised by its shape and digest, not
+    copied: runs with different centres differ)."""
     out: dict[str, Any] = {}
     for name, value in params.items():
         if isinstance(value, np.ndarray):
-            out[name] = f"array{value.shape}"
+            out[name] = f"array{value.shape} sha256:{array_digest(value)[:16]}"
         else:
             out[name] = value
     return out

@@ -67,9 +67,7 @@ def compute_prdc(
     Returns:
         ``{"precision": float, "recall": float, "density": float, "coverage": float}``.
     """
-    ks, is_list = parse_k(nearest_k, "nearest_k")
-    if is_list:
-        raise ValueError("nearest_k must be a single int")
+    ks, _ = parse_k(nearest_k, "nearest_k", single=True)
     result = run_families(
         real_features,
         fake_features,
