@@ -5,6 +5,7 @@ summary table it prints last."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,9 +126,10 @@ def _device_check(tmp_path: Path, budget: int = 400, **env_extra: str):
         "STUB_HANG": "",
         **env_extra,
     }
+    mode = [env.pop("MODE")] if "MODE" in env else []
     proc = subprocess.run(
-        ["bash", str(GPU_DIR / "device_check.sh")], capture_output=True, text=True, env=env,
-        timeout=300,
+        ["bash", str(GPU_DIR / "device_check.sh"), *mode], capture_output=True, text=True,
+        env=env, timeout=300,
     )  # fmt: skip
     statuses = {p.stem: p.read_text().strip() for p in (tmp_path / "logs").glob("*.status")}
     return proc, statuses, log.read_text().splitlines()
@@ -140,19 +142,33 @@ def _pytest_selection(calls: list[str]) -> list[str]:
 def test_device_check_runs_every_stage_in_order(tmp_path):
     proc, status, calls = _device_check(tmp_path)
     assert proc.returncode == 0, proc.stderr
-    for stage in ("install", "smoke", "tests_gpu", "gemm_paths", "bench_1m", "bench", "tests"):
+    for stage in ("install", "smoke", "tests_gpu", "gemm_paths", "bench", "tests"):
         assert status[stage].startswith("ok"), (stage, status)
     assert status["sanitizer"].startswith("unsupported here"), status  # not FAILED
+    assert "bench_1m" not in status  # the 1M figures: the `1m` mode, a second call
+    smokes = [c for c in calls if c.startswith("- ")]
+    assert smokes == ["- cuda", "- cupy"]  # one process per backend
     runs = _pytest_selection(calls)
     marks = ("not 1m", "gemm_paths", "1m and gaussian", "cuda or cupy", "test_gpu.py")
     order = [next(m for m in marks if m in c) for c in runs]
-    assert order == ["test_gpu.py", "gemm_paths", "1m and gaussian", "not 1m", "cuda or cupy"]
+    assert order == ["test_gpu.py", "gemm_paths", "not 1m", "cuda or cupy"]
     assert "-p no:xdist" in runs[0] and "-n 8" in runs[-1]
+    assert "--deselect tests/test_gpu_build.py::test_nvrtc_compiles_the_kernel_text" in runs[0]
     assert "--ignore tests/test_gpu.py" in runs[-1]  # not run twice
+    assert "--continue-on-collection-errors" in runs[-1]
     assert (tmp_path / "logs" / "gemm_path.txt").read_text().strip().endswith("tf32x3")
     assert "GEMM path for the figures: tf32x3" in proc.stdout
-    assert "== device check summary" in proc.stdout
+    next_call = "FASTPRDC_GPU_GEMM=tf32x3 bash benchmarks/gpu/device_check.sh 1m"
+    assert next_call in proc.stdout.split("== device check summary")[1]  # in the summary
     assert (tmp_path / "out" / "logs.tar.gz").is_file()
+
+
+def test_device_check_1m_mode_runs_the_million_sample_figures(tmp_path):
+    proc, status, calls = _device_check(tmp_path, MODE="1m")
+    assert proc.returncode == 0, proc.stderr
+    assert set(status) == {"install", "bench_1m"} and status["bench_1m"].startswith("ok")
+    (run,) = _pytest_selection(calls)
+    assert "-k 1m" in run and "bench_gpu_1m.json" in run
 
 
 def test_device_check_skips_the_figures_when_the_kernels_are_wrong(tmp_path):
@@ -169,8 +185,8 @@ def test_device_check_interrupts_a_stage_that_runs_out_of_time(tmp_path):
     """A stage past its limit gets SIGINT (pytest then reports and writes its JSON), is marked
     TIMEOUT, and the stages after it that no longer fit are skipped, not started."""
     proc, status, calls = _device_check(tmp_path, budget=52, STUB_HANG="smoke")
-    assert status["smoke"] == "TIMEOUT after 30s"
-    assert "interrupted" in calls  # the signal reached the python process
+    assert re.fullmatch(r"TIMEOUT after 3\d+s", status["smoke"]), status["smoke"]
+    assert calls.count("interrupted") == 1  # the signal reached python; cupy's not started
     assert status["tests_gpu"] == "skipped: no time left"
     assert "== device check summary" in proc.stdout
 

@@ -97,6 +97,51 @@ def test_nvrtc_compiles_the_kernel_text(tmp_path, monkeypatch):
     assert compile_kernels("sm_90") == cubin  # from the cache
 
 
+def test_launch_blocks_reach_every_multiprocessor():
+    from fastprdc._backends.gpu_engine import launch_block
+
+    assert launch_block(8192, 132) == 32  # a thread per row of an 8192-row tile: 256 blocks
+    assert launch_block(8192 * 2048, 132) == 128  # a thread per element
+    assert launch_block(3, 132) == 32  # never below one warp
+    for n in (1, 100, 8192, 20_000, 40_000, 10**6):
+        block = launch_block(n, 132)
+        assert block in (32, 64, 128)
+        assert block == 32 or -(-n // block) >= 2 * 132  # fewer blocks only when too few
+
+
+def test_a_cached_cubin_that_does_not_load_is_compiled_again(monkeypatch):
+    """A cubin cut short in the cache (a full disk, a killed writer) is compiled afresh, once,
+    instead of failing every later run."""
+    from types import SimpleNamespace
+
+    from fastprdc._backends import cupy_backend
+
+    class DriverError(Exception):
+        pass
+
+    class Module:
+        def load(self, data):
+            if data != b"whole cubin":
+                raise DriverError("CUDA_ERROR_INVALID_IMAGE")
+            self.data = data
+
+    calls = []
+
+    def compile_kernels(arch, use_cache=True):
+        calls.append((arch, use_cache))
+        return b"cut sh" if use_cache else b"whole cubin"
+
+    monkeypatch.setattr(cupy_backend, "compile_kernels", compile_kernels)
+    ops = cupy_backend.CupyOps.__new__(cupy_backend.CupyOps)  # no device here
+    ops.arch = "sm_90"
+    ops.cp = SimpleNamespace(
+        cuda=SimpleNamespace(function=SimpleNamespace(Module=Module),
+                             driver=SimpleNamespace(CUDADriverError=DriverError))
+    )  # fmt: skip
+    assert ops._load_module().data == b"whole cubin"
+    assert calls == [("sm_90", True), ("sm_90", False)]
+
+
 def test_nvrtc_options_match_the_nvcc_build():
     """Both builds use the same floating-point flags (CMakeLists.txt)."""
     from fastprdc._backends.cupy_backend import nvrtc_options

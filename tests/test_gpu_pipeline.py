@@ -452,6 +452,46 @@ def test_every_call_runs_on_the_backends_device(rng):
     assert ops.entered >= 6 and ops.inside == 0
 
 
+class _OrderOps:
+    """Sim ops recording whether the device was synchronised before the first kernel that
+    reads an input (its producer may have written it on another stream)."""
+
+    def __init__(self, ops):
+        self._ops, self.synced, self.unsynced_reads = ops, False, []
+
+    def __getattr__(self, name):
+        return getattr(self._ops, name)
+
+    def synchronize(self):
+        self.synced = True
+        self._ops.synchronize()
+
+    def launch(self, kernel, n, p, t):
+        if not self.synced:
+            self.unsynced_reads.append(kernel)
+        self._ops.launch(kernel, n, p, t)
+
+
+def test_device_inputs_are_read_after_their_producers(rng):
+    """Before its first kernel, every entry that wraps a GPU-resident input synchronises
+    (take_rows included: a per-class run's first device work on its inputs)."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    real, fake = make_pair(rng, "gauss", 90, 70, 4)
+    r, f, opts = _device_view(real, "real"), _device_view(fake, "fake"), RunOptions()
+    calls = {
+        "knn": lambda e: e.knn(r, None, 3, opts),
+        "cross_pass": lambda e: e.cross_pass(r, f, None, None, False, 2, 1, opts),
+        "column_mean": lambda e: e.column_mean(r),
+        "take_rows": lambda e: e.take_rows(r, np.array([3, 1])),
+    }
+    for name, call in calls.items():
+        ops = _OrderOps(SimOps())
+        call(GpuEngine(ops, "sim", tile_max=64, launch_chunk=500, hit_cap=8))
+        assert not ops.unsynced_reads, (name, ops.unsynced_reads)
+
+
 def test_the_callers_frames_keep_their_locals(rng):
     """Only fastprdc's own frames are cleared: a progress callback's locals stay for a
     debugger (pdb.pm, %debug)."""

@@ -9,12 +9,13 @@ from pathlib import Path
 
 logs, out = Path(sys.argv[1]), Path(sys.argv[2])
 print("== device check summary")
-STAGES = ("install", "smoke", "tests_gpu", "sanitizer", "gemm_paths", "bench_1m", "bench", "tests")
+STAGES = ("install", "smoke", "tests_gpu", "gemm_paths", "bench", "sanitizer", "tests", "bench_1m")
 for name in STAGES:
     status = logs / f"{name}.status"
     print(f"  {name:<10} {status.read_text().strip() if status.exists() else 'not run'}")
-if (logs / "gemm_path.txt").exists():
-    print(f"  {(logs / 'gemm_path.txt').read_text().strip()}")
+for note in ("gemm_path.txt", "next.txt"):
+    if (logs / note).exists():
+        print(f"  {(logs / note).read_text().strip()}")
 for bench in sorted(out.glob("bench_gpu*.json")):
     data = json.loads(bench.read_text())
     cfg = data.get("machine_info", {}).get("fastprdc", {}).get("show_config", {})

@@ -111,12 +111,12 @@ PYBIND11_MODULE(_cuda, m) {
       py::arg("dst"), py::arg("pattern"), py::arg("count"));
   m.def(
       "launch",
-      [](const std::string& name, int64_t n, const py::bytes& params, const py::bytes& tile) {
+      [](const std::string& name, int64_t n, const py::bytes& params, const py::bytes& tile, int block) {
         const std::string p = params, t = tile;
         py::gil_scoped_release nogil;
-        cuda::launch(name, n, p, t);
+        cuda::launch(name, n, p, t, block);
       },
-      py::arg("name"), py::arg("n"), py::arg("params"), py::arg("tile"));
+      py::arg("name"), py::arg("n"), py::arg("params"), py::arg("tile"), py::arg("block"));
   m.def("synchronize", [] {
     py::gil_scoped_release nogil;
     cuda::synchronize();

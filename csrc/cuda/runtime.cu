@@ -1,6 +1,8 @@
 #include <cuda_runtime.h>
 
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include "cuda/cublas_loader.hpp"
@@ -32,7 +34,11 @@ void check(cudaError_t err, const char* what) {
     throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
 }
 
-cublas::Handle g_handle = nullptr;
+// One cuBLAS handle per device, created on first use with that device current (a handle
+// belongs to the device current at its creation). Every call sets the same stream and math
+// mode, so threads may share a handle (cuBLAS is thread safe for that use).
+std::mutex g_handles_lock;
+std::map<int, cublas::Handle> g_handles;
 
 void check_cublas(cublas::Status s, const char* what) {
   if (s != cublas::kSuccess) {
@@ -136,31 +142,47 @@ void fill_device(void* dst, const void* pattern, size_t pattern_bytes, size_t co
 
 void synchronize() { check(cudaDeviceSynchronize(), "kernel execution"); }
 
+namespace {
+
+// The current device's handle (created when missing); nullptr before init_cublas.
+cublas::Handle current_handle() {
+  const cublas::Api* api = cublas::loaded();
+  if (!api) return nullptr;
+  const int device = current_device();
+  std::lock_guard<std::mutex> guard(g_handles_lock);
+  cublas::Handle& h = g_handles[device];
+  if (!h) {
+    check_cublas(api->create(&h), "cublasCreate");
+    check_cublas(api->set_math_mode(h, cublas::kDefaultMath), "cublasSetMathMode");
+  }
+  return h;
+}
+
+}  // namespace
+
 std::string init_cublas(const std::string& path) {
   const cublas::Api& api = cublas::load(path, runtime_version() / 1000);
-  if (!g_handle) {
-    check_cublas(api.create(&g_handle), "cublasCreate");
-    check_cublas(api.set_math_mode(g_handle, cublas::kDefaultMath), "cublasSetMathMode");
-  }
+  current_handle();
   return api.path;
 }
 
 int cublas_version() {
   const cublas::Api* api = cublas::loaded();
   int v = 0;
-  if (api && g_handle) api->get_version(g_handle, &v);
+  if (api) api->get_version(current_handle(), &v);
   return v;
 }
 
 void gemm(const std::string& path, float* tile, const float* a_big, const float* a_small, int64_t a0, int64_t ni,
           const float* b_big, const float* b_small, int64_t b0, int64_t nj, int64_t d) {
   const cublas::Api* api = cublas::loaded();
-  if (!api || !g_handle) throw std::runtime_error("cuBLAS is not initialised");
-  check_cublas(api->set_stream(g_handle, nullptr), "cublasSetStream");
+  const cublas::Handle handle = current_handle();
+  if (!api || !handle) throw std::runtime_error("cuBLAS is not initialised");
+  check_cublas(api->set_stream(handle, nullptr), "cublasSetStream");
   const float minus2 = -2.0f, zero = 0.0f, one = 1.0f;
   // Row-major tile (ni x nj) = column-major (nj x ni) = B_J (col-major d x nj, transposed) x A_I (d x ni).
   auto call = [&](const float* b, const float* a, const float* beta, int compute) {
-    check_cublas(api->gemm_ex(g_handle, cublas::kOpT, cublas::kOpN, static_cast<int>(nj), static_cast<int>(ni),
+    check_cublas(api->gemm_ex(handle, cublas::kOpT, cublas::kOpN, static_cast<int>(nj), static_cast<int>(ni),
                               static_cast<int>(d), &minus2, b + b0 * d, cublas::kR32F, static_cast<int>(d), a + a0 * d,
                               cublas::kR32F, static_cast<int>(d), beta, tile, cublas::kR32F, static_cast<int>(nj),
                               compute, cublas::kGemmDefault),

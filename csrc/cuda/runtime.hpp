@@ -35,8 +35,9 @@ void copy_to_host(void* dst, const void* src, size_t bytes);
 void fill_device(void* dst, const void* pattern, size_t pattern_bytes, size_t count);
 void synchronize();
 
-// Launches kernel `name` over n threads with the bytes of its parameter structs.
-void launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile);
+// Launches kernel `name` over n threads, `block` per block (a multiple of 32 up to 1024), with the
+// bytes of its parameter structs.
+void launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile, int block);
 // Names of the kernels and the sizes of their parameter structs (for the launcher's checks).
 std::vector<std::pair<std::string, size_t>> kernels();
 

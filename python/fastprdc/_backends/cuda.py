@@ -11,7 +11,7 @@ import numpy as np
 
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from . import gpu_env
-from .gpu_engine import GpuEngine
+from .gpu_engine import GpuEngine, launch_block
 
 __all__ = ["CudaOps", "cuda_backend"]
 
@@ -31,6 +31,7 @@ class CudaOps:
     def __init__(self, module: Any) -> None:
         self.m = module
         self.device_id: int | None = int(module.current_device())
+        self.multiprocessors = int(module.device_info(self.device_id)["multiprocessors"])
         self.cublas_path = ""
         errors = []
         major = int(module.runtime_info()["runtime_version"]) // 1000
@@ -82,7 +83,8 @@ class CudaOps:
         return DeviceMatrix(arr.ptr, (rows, cols), arr.dtype, arr)
 
     def launch(self, kernel: str, n: int, p: np.ndarray, t: np.ndarray) -> None:
-        self.m.launch(kernel, int(n), p.tobytes(), t.tobytes())
+        block = launch_block(int(n), self.multiprocessors)
+        self.m.launch(kernel, int(n), p.tobytes(), t.tobytes(), block)
 
     def gemm(
         self, path: str, tile: _Buffer, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int

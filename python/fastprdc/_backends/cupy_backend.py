@@ -21,12 +21,11 @@ import numpy as np
 
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from . import gpu_env
-from .gpu_engine import GpuEngine
+from .gpu_engine import GpuEngine, launch_block
 
 __all__ = ["CupyOps", "compile_kernels", "cupy_backend", "nvrtc_options"]
 
 _ENTRY = '#include "cuda/kernel_entry.cuh"\n'
-_BLOCK = 128
 
 
 def nvrtc_options(arch: str, include: Path) -> tuple[str, ...]:
@@ -53,9 +52,10 @@ def _source_hash(include: Path, options: tuple[str, ...], version: tuple[int, in
     return h.hexdigest()[:32]
 
 
-def compile_kernels(arch: str) -> bytes:
+def compile_kernels(arch: str, use_cache: bool = True) -> bytes:
     """The kernels of csrc/cuda/kernel_entry.cuh as a cubin for ``arch`` ("sm_90"), through NVRTC
-    (needs no GPU). RuntimeError with NVRTC's log on failure."""
+    (needs no GPU), from the disk cache unless ``use_cache`` is False (the cached file is then
+    rewritten). RuntimeError with NVRTC's log on failure."""
     from cupy_backends.cuda.libs import nvrtc
 
     include = gpu_env.kernel_source_dir()
@@ -64,7 +64,7 @@ def compile_kernels(arch: str) -> bytes:
     key = _source_hash(include, options, version)  # type: ignore[arg-type]
     cache = Path(os.environ.get("FASTPRDC_KERNEL_CACHE", Path.home() / ".cache" / "fastprdc"))
     cached = cache / f"kernels-{arch}-{key}.cubin"
-    if cached.is_file():
+    if use_cache and cached.is_file():
         return cached.read_bytes()
     prog = nvrtc.createProgram(_ENTRY, "fastprdc_kernels.cu", (), ())
     try:
@@ -102,6 +102,7 @@ class CupyOps:
         device = cupy.cuda.Device()
         self.arch = f"sm_{device.compute_capability}"
         self.device_id: int | None = int(device.id)
+        self.multiprocessors = int(device.attributes["MultiProcessorCount"])
         self.module: Any = None  # compiled at the first launch (NVRTC, cached on disk)
         self.functions: dict[str, Any] = {}
         self._scalars = {v: np.array(v, dtype=np.float32) for v in (-2.0, 0.0, 1.0)}
@@ -113,7 +114,15 @@ class CupyOps:
         return self.cp.full(max(int(n), 1), value, dtype=dtype)
 
     def upload(self, host: np.ndarray) -> Any:
-        return self.cp.asarray(np.ascontiguousarray(host).reshape(-1))
+        # ndarray.set copies from the pageable buffer itself; cupy.asarray would first copy it
+        # into a pinned buffer of the same size from CuPy's pinned pool (16 GB of locked host
+        # memory for two 1M x 2048 float32 sets), which the pool then keeps
+        host = np.ascontiguousarray(host).reshape(-1)
+        if not host.size:
+            return self.empty(1, host.dtype)
+        arr = self.cp.empty(host.size, dtype=host.dtype)
+        arr.set(host)
+        return arr
 
     def download(self, arr: Any, n: int | None = None) -> np.ndarray:
         return self.cp.asnumpy(arr.reshape(-1)[:n])
@@ -141,13 +150,22 @@ class CupyOps:
         fn = self.functions.get(kernel)
         if fn is None:
             if self.module is None:  # set only once loaded: a failed compile is retried
-                module = self.cp.cuda.function.Module()
-                module.load(compile_kernels(self.arch))
-                self.module = module
+                self.module = self._load_module()
             fn = self.functions[kernel] = self.module.get_function(f"fastprdc_{kernel}")
         # The 0-d struct arrays go by value through their data pointer (CuPy's CNumpyArray);
         # as numpy scalars CuPy 14.0 would copy them into a 64-byte buffer (ours are larger).
-        fn(((int(n) + _BLOCK - 1) // _BLOCK,), (_BLOCK,), (p, t))
+        block = launch_block(int(n), self.multiprocessors)
+        fn(((int(n) + block - 1) // block,), (block,), (p, t))
+
+    def _load_module(self) -> Any:
+        """The compiled kernels loaded on this device; a cached cubin that does not load (a
+        file cut short by a full disk or a killed writer) is compiled again, once."""
+        module = self.cp.cuda.function.Module()
+        try:
+            module.load(compile_kernels(self.arch))
+        except self.cp.cuda.driver.CUDADriverError:
+            module.load(compile_kernels(self.arch, use_cache=False))
+        return module
 
     def gemm(
         self, path: str, tile: Any, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
@@ -187,6 +205,7 @@ class CupyOps:
         # CuPy's pool would keep the run's tiles and scratch (gigabytes at 1M rows) cached,
         # out of reach of torch or other processes; blocks in use are not touched.
         self.cp.get_default_memory_pool().free_all_blocks()
+        self.cp.get_default_pinned_memory_pool().free_all_blocks()  # if anything staged there
 
 
 def cupy_backend(gemm_path: str | None = None) -> GpuEngine:

@@ -37,7 +37,7 @@ from .._validation import max_magnitude
 from .contract import CrossResult, KnnResult
 from .row_groups import group_ids
 
-__all__ = ["GEMM_PATHS", "DeviceOps", "GpuEngine"]
+__all__ = ["GEMM_PATHS", "DeviceOps", "GpuEngine", "launch_block"]
 
 #: GEMM paths for the inner products: "fp32" (IEEE FP32, CUBLAS_COMPUTE_32F_PEDANTIC) and
 #: "tf32x3" (three TF32 tensor-core GEMMs on split operands, CUBLAS_COMPUTE_32F_FAST_TF32); each
@@ -47,6 +47,17 @@ GEMM_PATHS = ("fp32", "tf32x3")
 _LAYOUTS = _core.kernel_param_layouts()
 _CHUNK_ROWS = int(_core.frame_chunk_rows())
 _PROGRESS_SECONDS = 0.1
+
+
+def launch_block(n: int, multiprocessors: int) -> int:
+    """Threads per block for a launch of ``n`` threads: 128, or fewer (down to one warp) until
+    the launch has at least two blocks per multiprocessor. The per-row kernels launch one
+    thread per tile row (8192 at the default tile), each running a long sequential loop: in
+    blocks of 128 they would occupy 64 of an H100's 132 multiprocessors."""
+    block = 128
+    while block > 32 and n < 2 * multiprocessors * block:
+        block //= 2
+    return block
 
 
 def _dtype(struct: str) -> np.dtype:
@@ -311,17 +322,23 @@ class GpuEngine:
             )
         return X
 
+    def _wrapped(self, X: Any) -> Any:
+        """The device array over a GPU-resident X, no copy (None for host data), read after
+        whatever produced it, on any stream (a torch side stream, a non-blocking CuPy one)."""
+        data = self.ops.wrap(X)
+        if data is not None:
+            self.ops.synchronize()
+        return data
+
     def _set(self, X: Any, name: str = "input") -> _Set:
         """The device set of X (uploaded, or wrapped without a copy), with its row statistics;
         ValueError for NaN, infinities or magnitudes beyond max_magnitude(d)."""
         ops = self.ops
         X = self._device_input(X, name)
         name = X.name if isinstance(X, DeviceMatrix) else name
-        data = ops.wrap(X)
+        data = self._wrapped(X)
         if data is None:
             data = ops.upload(np.ascontiguousarray(X))
-        else:
-            ops.synchronize()  # after whatever produced a device-resident input, on any stream
         rows, dim = int(X.shape[0]), int(X.shape[1])
         f64 = np.dtype(X.dtype) == np.float64
         rowmax_dev = ops.empty(rows, np.float64)
@@ -823,7 +840,7 @@ class GpuEngine:
     def _take_rows(self, X: Any, rows: np.ndarray) -> Any:
         ops = self.ops
         X = self._device_input(X, "input")
-        data = ops.wrap(X)
+        data = self._wrapped(X)
         if data is None:
             return np.ascontiguousarray(np.asarray(X)[rows])
         idx = ops.upload(np.ascontiguousarray(rows, dtype=np.int64))
