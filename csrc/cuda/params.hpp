@@ -172,7 +172,9 @@ struct RowsParams {
   X(hash_rows, RowsParams)         \
   X(compare_rows, RowsParams)      \
   X(preset_lists, CrossParams)     \
-  X(preset_realism, CrossParams)
+  X(preset_realism, CrossParams)   \
+  X(transpose_rows, RowsParams)    \
+  X(column_chain, RowsParams)
 
 }  // namespace gpu
 }  // namespace fastprdc
