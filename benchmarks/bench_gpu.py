@@ -23,12 +23,19 @@ worst case for distance concentration) and structured features (a 32-dimensional
 through a fixed random 2048-wide ReLU layer). Inputs are generated on the GPU as torch tensors
 and passed without a host copy. Skipped where no GPU backend or no CUDA torch is usable.
 ``FASTPRDC_BENCH_SCALE`` scales N and M as in every benchmark.
+
+``FASTPRDC_BENCH_GPU_REHEARSAL=1`` runs every figure without a GPU: torch tensors on the CPU,
+the ``sim`` backend in place of cuda and cupy, no device memory to sample. Its numbers mean
+nothing (the figures say "rehearsal" as their device); it runs this file's code paths, so that a
+lent GPU's minutes do not go to a mistake in them (tests/test_bench_gpu_rehearsal.py).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -42,26 +49,47 @@ D = 2048
 K = 5
 
 torch = pytest.importorskip("torch")
-if not torch.cuda.is_available() or available_backends()["cuda"] is not None:
+REHEARSAL = os.environ.get("FASTPRDC_BENCH_GPU_REHEARSAL") == "1"
+if not REHEARSAL and (not torch.cuda.is_available() or available_backends()["cuda"] is not None):
     pytest.skip(
         f"needs a usable cuda backend and CUDA torch ({available_backends()['cuda']})",
         allow_module_level=True,
     )
+TORCH_DEVICE = "cpu" if REHEARSAL else "cuda"  # where the inputs are made
+CUDA = "sim" if REHEARSAL else "cuda"  # the fastprdc backends the figures time
+CUPY = "sim" if REHEARSAL else "cupy"
+
+
+def synchronize() -> None:
+    if not REHEARSAL:
+        torch.cuda.synchronize()
+
+
+def device_name() -> str:
+    return "rehearsal (sim backend, no GPU)" if REHEARSAL else torch.cuda.get_device_name()
+
+
+def free_device_bytes() -> int:
+    if REHEARSAL:
+        return 0
+    import fastprdc._cuda as cuda
+
+    return int(cuda.mem_info()[0])
 
 
 def gaussian(n: int, d: int, seed: int, shift: float = 0.0):
-    g = torch.Generator(device="cuda").manual_seed(seed)
-    return torch.randn(n, d, generator=g, device="cuda") + shift
+    g = torch.Generator(device=TORCH_DEVICE).manual_seed(seed)
+    return torch.randn(n, d, generator=g, device=TORCH_DEVICE) + shift
 
 
 def structured(n: int, d: int, seed: int, shift: float = 0.0):
     """A 32-dimensional latent mixture (16 components) through a fixed ReLU layer, d wide."""
-    g = torch.Generator(device="cuda").manual_seed(1234)
-    w = torch.randn(32, d, generator=g, device="cuda") / 32**0.5
-    centres = torch.randn(16, 32, generator=g, device="cuda") * 3
+    g = torch.Generator(device=TORCH_DEVICE).manual_seed(1234)
+    w = torch.randn(32, d, generator=g, device=TORCH_DEVICE) / 32**0.5
+    centres = torch.randn(16, 32, generator=g, device=TORCH_DEVICE) * 3
     g.manual_seed(seed)
-    z = centres[torch.randint(0, 16, (n,), generator=g, device="cuda")]
-    z = z + torch.randn(n, 32, generator=g, device="cuda") + shift
+    z = centres[torch.randint(0, 16, (n,), generator=g, device=TORCH_DEVICE)]
+    z = z + torch.randn(n, 32, generator=g, device=TORCH_DEVICE) + shift
     return torch.relu(z @ w).contiguous()
 
 
@@ -72,11 +100,7 @@ class PeakMemory:
     """Peak device memory in use during a block (cudaMemGetInfo sampled every 20 ms)."""
 
     def __enter__(self):
-        import fastprdc._cuda as cuda
-
-        self.cuda = cuda
-        self.free0, self.total = cuda.mem_info()
-        self.min_free = self.free0
+        self.free0 = self.min_free = free_device_bytes()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
         self.thread.start()
@@ -84,7 +108,7 @@ class PeakMemory:
 
     def _sample(self):
         while not self.stop.wait(0.02):
-            self.min_free = min(self.min_free, self.cuda.mem_info()[0])
+            self.min_free = min(self.min_free, free_device_bytes())
 
     def __exit__(self, *exc):
         self.stop.set()
@@ -122,17 +146,17 @@ def pass_tiles(n: int, m: int, side: int, symmetric: bool) -> float:
 def test_gpu_evaluate_1m(figure, scaled, kind):
     n = m = scaled(1_000_000)
     real, fake = DATA[kind](n, D, 10), DATA[kind](m, D, 11, shift=0.05)
-    torch.cuda.synchronize()
+    synchronize()
     fig = figure(
         f"gpu_evaluate_1m_{kind}", f"evaluate(metrics='all') on the GPU, {kind} data",
-        {"N": n, "M": m, "d": D, "device": torch.cuda.get_device_name()},
+        {"N": n, "M": m, "d": D, "device": device_name()},
     )  # fmt: skip
-    backend = get_backend("cuda")
+    backend = get_backend(CUDA)
     peak = {}
 
     def run():
         with PeakMemory() as mem:
-            res = fastprdc.evaluate(real, fake, metrics="all", device="cuda")
+            res = fastprdc.evaluate(real, fake, metrics="all", device=CUDA)
         peak["bytes"] = mem.peak_bytes
         return res
 
@@ -180,7 +204,7 @@ def torch_prdc(real, fake, k: int, chunk: int = 8192):
         in_real_ball += inside.sum(dim=0)
         covered[i : i + chunk] = d.min(dim=1).values < r_real[i : i + chunk]
         in_fake[i : i + chunk] = (d < r_fake[None, :]).any(dim=1)
-    torch.cuda.synchronize()
+    synchronize()
     return {
         "precision": (in_real_ball > 0).cpu().numpy(),
         "recall": in_fake.cpu().numpy(),
@@ -189,7 +213,7 @@ def torch_prdc(real, fake, k: int, chunk: int = 8192):
     }
 
 
-def fastprdc_prdc(real, fake, device="cuda", exact=True):
+def fastprdc_prdc(real, fake, device=CUDA, exact=True):
     res = fastprdc.evaluate(
         real, fake, k=K, metrics=("precision_recall", "density_coverage"), boundary="strict",
         sample_level=True, device=device, exact=exact,
@@ -209,7 +233,7 @@ def test_gpu_prdc_vs_torch(figure, scaled, kind):
     real, fake = DATA[kind](n, D, 20), DATA[kind](m, D, 21, shift=0.05)
     fig = figure(
         f"gpu_prdc_vs_torch_{kind}", f"full PRDC on the GPU vs torch cdist, {kind} data",
-        {"N": n, "M": m, "d": D, "k": K, "device": torch.cuda.get_device_name()},
+        {"N": n, "M": m, "d": D, "k": K, "device": device_name()},
     )  # fmt: skip
     res = fig.run(
         "fastprdc_cuda", lambda: fastprdc_prdc(real, fake),
@@ -245,15 +269,15 @@ def test_gpu_exact_overhead(figure, scaled):
 
 
 def test_gpu_cupy_vs_cuda(figure, scaled):
-    if available_backends()["cupy"] is not None:
+    if not REHEARSAL and available_backends()["cupy"] is not None:
         pytest.skip(f"cupy backend unavailable: {available_backends()['cupy']}")
     n = m = scaled(100_000)
     real, fake = gaussian(n, D, 40), gaussian(m, D, 41, shift=0.05)
     fig = figure("gpu_cupy_vs_cuda", "cupy backend vs cuda backend", {"N": n, "d": D})
-    fastprdc_prdc(real[:1000], fake[:1000], device="cupy")  # NVRTC compile outside the timing
+    fastprdc_prdc(real[:1000], fake[:1000], device=CUPY)  # NVRTC compile outside the timing
     res = fig.run(
         "cuda", lambda: fastprdc_prdc(real, fake),
-        {"cupy": lambda: fastprdc_prdc(real, fake, device="cupy")}, main_rounds=2,
+        {"cupy": lambda: fastprdc_prdc(real, fake, device=CUPY)}, main_rounds=2,
     )  # fmt: skip
     fig.goal("cupy_vs_cuda", fig.time("cupy") / fig.time("cuda"), "<=", 1.3, "cupy / cuda time")
     same = all(np.array_equal(fig.results["cupy"][1][k], v) for k, v in res[1].items())
@@ -290,14 +314,14 @@ PASS_KERNELS = ("scan_hits", "cross_rows", "cross_cols")  # the passes' kernels 
 def test_gpu_kernel_profile(figure, scaled):
     n = m = scaled(100_000)
     real, fake = gaussian(n, D, 60), gaussian(m, D, 61, shift=0.05)
-    backend = get_backend("cuda")
+    backend = get_backend(CUDA)
     fig = figure(
         "gpu_kernel_profile", "evaluate(metrics='all') on the GPU, each GEMM and kernel timed",
-        {"N": n, "M": m, "d": D, "device": torch.cuda.get_device_name()},
+        {"N": n, "M": m, "d": D, "device": device_name()},
     )  # fmt: skip
 
     def run():
-        return fastprdc.evaluate(real, fake, metrics="all", device="cuda")
+        return fastprdc.evaluate(real, fake, metrics="all", device=CUDA)
 
     want = fig.run("fastprdc_cuda", run, main_rounds=1)
     with kernel_profile(backend) as profiled:
@@ -321,10 +345,11 @@ def test_gpu_kernel_profile(figure, scaled):
 def duplicated(n: int, d: int, seed: int, first: int):
     """Rows drawn from 20 distinct rows of small integers (categorical-like): rows first..first+19
     of 25 fixed ones (figure 16's data, generated on the GPU)."""
-    g = torch.Generator(device="cuda").manual_seed(1234)
-    base = torch.randint(0, 5, (25, d), generator=g, device="cuda").float()
+    g = torch.Generator(device=TORCH_DEVICE).manual_seed(1234)
+    base = torch.randint(0, 5, (25, d), generator=g, device=TORCH_DEVICE).float()
     g.manual_seed(seed)
-    return base[torch.randint(first, first + 20, (n,), generator=g, device="cuda")].contiguous()
+    rows = torch.randint(first, first + 20, (n,), generator=g, device=TORCH_DEVICE)
+    return base[rows].contiguous()
 
 
 def test_gpu_duplicated_rows(figure, scaled):
@@ -337,11 +362,13 @@ def test_gpu_duplicated_rows(figure, scaled):
     real_u, fake_u = gaussian(n, d, 72), gaussian(m, d, 73, shift=0.05)
     fig = figure(
         "gpu_duplicated_rows", "evaluate(metrics='all') on the GPU, duplicated vs distinct rows",
-        {"N": n, "M": m, "d": d, "distinct_rows": 20, "device": torch.cuda.get_device_name()},
+        {"N": n, "M": m, "d": d, "distinct_rows": 20, "device": device_name()},
     )  # fmt: skip
 
     def run(a, b):
-        return fastprdc.evaluate(a, b, metrics="all", device="cuda")
+        with warnings.catch_warnings():  # pce_rce_re: zero k-th distances on exact duplicates
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return fastprdc.evaluate(a, b, metrics="all", device=CUDA)
 
     res = fig.run(
         "fastprdc_cuda_duplicated", lambda: run(real, fake),
