@@ -8,6 +8,7 @@ import sys
 import warnings
 import zlib
 
+import _gpu_rehearsal
 import numpy as np
 import pytest
 from _helpers import (
@@ -30,6 +31,17 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     with contextlib.suppress(ImportError):  # no libcst: hypothesis skips the patch
         import hypothesis.extra._patching  # noqa: F401
+
+if _gpu_rehearsal.ACTIVE:  # FASTPRDC_GPU_REHEARSAL=1: the GPU tests on the sim engine
+    _gpu_rehearsal.install()
+
+
+def pytest_collection_modifyitems(config, items):
+    if _gpu_rehearsal.ACTIVE:
+        for item in items:
+            why = _gpu_rehearsal.NEEDS_DEVICE.get(item.originalname)
+            if why:
+                item.add_marker(pytest.mark.skip(reason=f"GPU rehearsal: the test {why}"))
 
 
 # ---------------------------------------------------------------------------

@@ -87,7 +87,8 @@ def test_gpu_inputs_are_checked_on_the_device(gpu, rng):
         fastprdc.evaluate(cp.asarray(real), fake)
 
 
-def test_cuda_and_cupy_agree_bit_for_bit(rng):
+@pytest.mark.filterwarnings("ignore:pce_rce_re. zero k-th neighbour distances:RuntimeWarning")
+def test_cuda_and_cupy_agree_bit_for_bit(rng):  # lattice data: exact duplicates
     require_backend("cuda")
     require_backend("cupy")
     real, fake = make_pair(rng, "lattice", 500, 450, 3)
