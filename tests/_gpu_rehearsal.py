@@ -57,7 +57,7 @@ def install() -> None:
     for name in ("cuda", "cupy"):
         _backends._reasons.pop(name, None)
         _backends._loaded[name] = GpuEngine(
-            SimOps(), name, tile_max=256, launch_chunk=1000, hit_cap=16, mean_chunk_bytes=4096
+            SimOps(), name, tile_max=256, launch_chunk=1000, hit_cap=16
         )
     cupy = types.ModuleType("cupy")
     cupy.asarray = HostBackedArray  # type: ignore[attr-defined]

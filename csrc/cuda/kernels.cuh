@@ -334,28 +334,6 @@ FASTPRDC_HD void column_sums(const RowsParams& p, const TileArgs& t, int64_t tid
   ptr<double>(p.partial)[at] = acc;
 }
 
-// Element i0 + tid (= column * rows + row) of a chunk of rows (`data`, `rows` of them): the value
-// times `shrink`, in float64, into `out` column-major, so that column_chain's thread per column
-// reads its values from consecutive addresses (a thread per column reading rows in place would
-// have one load in flight per row: minutes at a million rows on a GPU).
-FASTPRDC_HD void transpose_rows(const RowsParams& p, const TileArgs& t, int64_t tid) {
-  if (tid >= t.ni) return;
-  const int64_t at = t.i0 + tid;
-  ptr<double>(p.out)[at] = rows_view(p).at(at % p.rows, at / p.rows) * p.shrink;
-}
-
-// Column i0 + tid: its running sum in `partial` (float64) continued over the `rows` values of a
-// chunk from transpose_rows (`other`), in row order: chunk by chunk, the sequential sum of
-// _means.float64_mean, bit for bit.
-FASTPRDC_HD void column_chain(const RowsParams& p, const TileArgs& t, int64_t tid) {
-  if (tid >= t.ni) return;
-  const int64_t c = t.i0 + tid;
-  const double* values = ptr<const double>(p.other) + c * p.rows;
-  double acc = ptr<double>(p.partial)[c];
-  for (int64_t r = 0; r < p.rows; ++r) acc += values[r];
-  ptr<double>(p.partial)[c] = acc;
-}
-
 // Row i0 + tid: its largest |x - centre| (the frame's scale).
 FASTPRDC_HD void centred_max(const RowsParams& p, const TileArgs& t, int64_t tid) {
   if (tid >= t.ni) return;

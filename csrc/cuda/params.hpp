@@ -172,9 +172,7 @@ struct RowsParams {
   X(hash_rows, RowsParams)         \
   X(compare_rows, RowsParams)      \
   X(preset_lists, CrossParams)     \
-  X(preset_realism, CrossParams)   \
-  X(transpose_rows, RowsParams)    \
-  X(column_chain, RowsParams)
+  X(preset_realism, CrossParams)
 
 }  // namespace gpu
 }  // namespace fastprdc

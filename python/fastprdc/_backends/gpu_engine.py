@@ -32,7 +32,6 @@ import numpy as np
 from .. import _core
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from .._frames import clear_own_frames
-from .._means import mean_shift
 from .._options import RunOptions
 from .._validation import max_magnitude
 from .contract import CrossResult, KnnResult
@@ -262,14 +261,12 @@ class GpuEngine:
         tile_max: int = 8192,
         launch_chunk: int = 1 << 22,
         hit_cap: int = 2048,
-        mean_chunk_bytes: int = 1 << 26,
     ):
         self.ops = ops
         self.name = name
         self._gemm_path = gemm_path
         self.tile_max = tile_max
         self.launch_chunk = launch_chunk
-        self.mean_chunk_bytes = mean_chunk_bytes  # column_mean's transposed rows (float64)
         # Pairs listed per row and tile by the scan; a row with more gets a full pass by its one
         # thread, which the whole tile then waits for. Hub rows of a cross pass (points inside
         # many balls) need hundreds of pairs per 8192-wide tile, more as N grows (in the sim on
@@ -825,30 +822,15 @@ class GpuEngine:
         ops = self.ops
         s = self._set(X, "X")
         n = s.rows
-        shift = mean_shift(float(s.rowmax.max()) if n else 0.0, n)
-        # chunks of rows transposed (float64, at most mean_chunk_bytes), each continuing every
-        # column's sequential sum: a thread per column then reads consecutive addresses
-        total = ops.full(s.dim, 0.0, np.float64)
-        rows = max(1, min(n, self.mean_chunk_bytes // (8 * max(s.dim, 1))))
-        chunk = ops.empty(rows * s.dim, np.float64)
-        row_bytes = s.dim * (8 if s.f64 else 4)
-        for r0 in range(0, n, rows):
-            nr = min(rows, n - r0)
-            p = params(
-                "RowsParams",
-                data=ops.ptr(s.data) + r0 * row_bytes,
-                rows=nr,
-                dim=s.dim,
-                f64=int(s.f64),
-                shrink=2.0**-shift,
-                out=ops.ptr(chunk),
-                other=ops.ptr(chunk),
-                partial=ops.ptr(total),
-            )
-            self._launch_rows("transpose_rows", nr * s.dim, p)
-            self._launch_rows("column_chain", s.dim, p)
-        mean = ops.download(total, s.dim) / n
-        return mean * 2.0**shift if shift else mean
+        top = float(s.rowmax.max()) if n else 0.0
+        scaled = top * n >= 2.0**1020
+        shift = n.bit_length() if scaled else 0
+        out = ops.empty(s.dim, np.float64)
+        p = self._rows_params(s, shrink=2.0**-shift, chunk_rows=max(n, 1), partial=ops.ptr(out))
+        self._launch_rows("column_sums", s.dim, p)
+        total = ops.download(out, s.dim)
+        mean = total / n
+        return mean * 2.0**shift if scaled else mean
 
     def take_rows(self, X: Any, rows: np.ndarray) -> Any:
         """Rows ``rows`` of X as a new device array (for the few deeper neighbour lists)."""

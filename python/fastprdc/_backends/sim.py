@@ -112,10 +112,8 @@ class SimOps:
 
 
 def sim_backend(gemm_path: str | None = None) -> GpuEngine:
-    """The ``sim`` backend (tiles of at most 256 rows, launches of at most 1000 threads, hit
-    lists of 16 pairs and column_mean's chunks of 4 KiB, so that tests see many tiles,
-    launches, overflowing lists and chunks)."""
+    """The ``sim`` backend (tiles of at most 256 rows, launches of at most 1000 threads and hit
+    lists of 16 pairs, so that tests see many tiles, launches and overflowing lists)."""
     return GpuEngine(
-        SimOps(), "sim", gemm_path=gemm_path, tile_max=256, launch_chunk=1000, hit_cap=16,
-        mean_chunk_bytes=4096,
-    )  # fmt: skip
+        SimOps(), "sim", gemm_path=gemm_path, tile_max=256, launch_chunk=1000, hit_cap=16
+    )
