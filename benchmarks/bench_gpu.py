@@ -255,7 +255,10 @@ def test_gpu_prdc_vs_torch(figure, scaled, kind):
 def test_gpu_exact_overhead(figure, scaled):
     n = m = scaled(100_000)
     real, fake = gaussian(n, D, 30), gaussian(m, D, 31, shift=0.05)
-    fig = figure("gpu_exact_overhead", "exact=True vs exact=False on the GPU", {"N": n, "d": D})
+    fig = figure(
+        "gpu_exact_overhead", "exact=True vs exact=False on the GPU",
+        {"N": n, "d": D, "device": device_name()},
+    )  # fmt: skip
     res = fig.run(
         "exact", lambda: fastprdc_prdc(real, fake),
         {"not_exact": lambda: fastprdc_prdc(real, fake, exact=False)}, main_rounds=2,
@@ -273,7 +276,8 @@ def test_gpu_cupy_vs_cuda(figure, scaled):
         pytest.skip(f"cupy backend unavailable: {available_backends()['cupy']}")
     n = m = scaled(100_000)
     real, fake = gaussian(n, D, 40), gaussian(m, D, 41, shift=0.05)
-    fig = figure("gpu_cupy_vs_cuda", "cupy backend vs cuda backend", {"N": n, "d": D})
+    sizes = {"N": n, "d": D, "device": device_name()}
+    fig = figure("gpu_cupy_vs_cuda", "cupy backend vs cuda backend", sizes)
     fastprdc_prdc(real[:1000], fake[:1000], device=CUPY)  # NVRTC compile outside the timing
     res = fig.run(
         "cuda", lambda: fastprdc_prdc(real, fake),
@@ -296,7 +300,9 @@ def test_gpu_gemm_paths(figure, scaled, monkeypatch):
             t0 = time.perf_counter()
             res, decisions = fastprdc_prdc(real, fake)
             out[(kind, path)] = (time.perf_counter() - t0, res.info["n_rechecked"], decisions)
-    fig = figure("gpu_gemm_paths", "GEMM paths fp32 vs tf32x3", {"N": n, "d": D})
+    fig = figure(
+        "gpu_gemm_paths", "GEMM paths fp32 vs tf32x3", {"N": n, "d": D, "device": device_name()}
+    )
     fig.run("noop", lambda: None, main_rounds=1)
     for kind in DATA:
         t32, r32, d32 = out[(kind, "fp32")]
@@ -367,7 +373,7 @@ def test_gpu_duplicated_rows(figure, scaled):
 
     def run(a, b):
         with warnings.catch_warnings():  # pce_rce_re: zero k-th distances on exact duplicates
-            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.filterwarnings("ignore", "pce_rce_re: zero k-th", RuntimeWarning)
             return fastprdc.evaluate(a, b, metrics="all", device=CUDA)
 
     res = fig.run(

@@ -403,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
         [Path(f) for f in args.gpu] if args.gpu is not None else sorted(GPU_RESULTS.glob("*.json"))
     )
     gpu = [(f.name, json.loads(f.read_text(encoding="utf-8"))) for f in gpu_files]
+    rehearsed = [name for name, run in gpu if _card(run).startswith("rehearsal")]
+    if rehearsed:  # FASTPRDC_BENCH_GPU_REHEARSAL: the sim backend's numbers, not a GPU's
+        parser.error(f"{', '.join(rehearsed)}: a rehearsal without a GPU, not GPU figures")
     text = render(data, Path(args.json).name, notes, gpu)
     Path(args.out).write_text(text, encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)

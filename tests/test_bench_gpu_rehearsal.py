@@ -50,9 +50,15 @@ def test_every_gpu_figure_runs_in_rehearsal(tmp_path):
     data = json.loads((out / "bench_gpu.json").read_text())
     figures = {b["extra_info"]["figure"] for b in data["benchmarks"]}
     assert figures == FIGURES
-    for b in data["benchmarks"]:
-        device = b["extra_info"]["sizes"].get("device")
-        assert device is None or device.startswith("rehearsal"), device
+    for b in data["benchmarks"]:  # every figure says so, and report.py refuses them
+        assert b["extra_info"]["sizes"]["device"].startswith("rehearsal"), b["name"]
+    refused = subprocess.run(
+        [sys.executable, str(BENCH / "report.py"), str(BENCH / "RESULTS.json"), "--out",
+         str(tmp_path / "R.md"), "--gpu", str(out / "bench_gpu.json")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "a rehearsal without a GPU" in refused.stderr
+    assert not (tmp_path / "R.md").exists()
 
     summary = subprocess.run(
         [sys.executable, str(BENCH / "gpu" / "summarize.py"), str(tmp_path / "logs"), str(out)],

@@ -992,6 +992,11 @@ def test_two_outputs_of_one_file_are_refused(files, capsys):
         code, _, err = _run(capsys, command, *inputs, *outputs, "--quiet")
         assert code == 2 and "each output needs its own file name" in err, (outputs, err)
     assert sorted(p.name for p in tmp.iterdir()) == ["fake.npy", "r.json", "real.npy", "sub"]
+    # show's --samples is an input: writing the report over it is refused as such
+    (tmp / "s.html").write_bytes(b"not read")
+    code, _, err = _run(capsys, "show", tmp / "r.json", "--samples", tmp / "s.html", "--report",
+                        tmp / "s.html", "--quiet")  # fmt: skip
+    assert code == 2 and "is also an input of this command" in err, err
 
 
 def test_plain_npz_with_a_meta_array_is_features(tmp_path, capsys):

@@ -163,12 +163,21 @@ def test_device_check_runs_every_stage_in_order(tmp_path):
     assert (tmp_path / "out" / "logs.tar.gz").is_file()
 
 
-def test_device_check_1m_mode_runs_the_million_sample_figures(tmp_path):
+@pytest.mark.parametrize("after_a_first_call", [False, True])
+def test_device_check_1m_mode_runs_the_million_sample_figures(tmp_path, after_a_first_call):
+    """The second call's summary shows its own stages only (its machine, still warm, holds the
+    first call's logs)."""
+    if after_a_first_call:
+        _device_check(tmp_path)
+        (tmp_path / "calls.log").unlink()
     proc, status, calls = _device_check(tmp_path, MODE="1m")
     assert proc.returncode == 0, proc.stderr
     assert set(status) == {"install", "bench_1m"} and status["bench_1m"].startswith("ok")
     (run,) = _pytest_selection(calls)
     assert "-k 1m" in run and "bench_gpu_1m.json" in run
+    summary = proc.stdout.split("== device check summary")[1]
+    assert "next call" not in summary and "GEMM path for the figures" not in summary
+    assert "smoke      not run" in summary
 
 
 def test_device_check_skips_the_figures_when_the_kernels_are_wrong(tmp_path):

@@ -110,8 +110,8 @@ def test_launch_blocks_reach_every_multiprocessor():
 
 
 def test_a_cached_cubin_that_does_not_load_is_compiled_again(monkeypatch):
-    """A cubin cut short in the cache (a full disk, a killed writer) is compiled afresh, once,
-    instead of failing every later run."""
+    """A cubin the driver calls invalid (damaged in the cache) is compiled afresh, once,
+    instead of failing every later run; another driver error is raised as it is."""
     from types import SimpleNamespace
 
     from fastprdc._backends import cupy_backend
@@ -122,7 +122,7 @@ def test_a_cached_cubin_that_does_not_load_is_compiled_again(monkeypatch):
     class Module:
         def load(self, data):
             if data != b"whole cubin":
-                raise DriverError("CUDA_ERROR_INVALID_IMAGE")
+                raise DriverError("CUDA_ERROR_INVALID_IMAGE: device kernel image is invalid")
             self.data = data
 
     calls = []
@@ -140,6 +140,15 @@ def test_a_cached_cubin_that_does_not_load_is_compiled_again(monkeypatch):
     )  # fmt: skip
     assert ops._load_module().data == b"whole cubin"
     assert calls == [("sm_90", True), ("sm_90", False)]
+
+    def faulted(self, data):
+        raise DriverError("CUDA_ERROR_ILLEGAL_ADDRESS: an illegal memory access was encountered")
+
+    monkeypatch.setattr(Module, "load", faulted)
+    calls.clear()
+    with pytest.raises(DriverError, match="ILLEGAL_ADDRESS"):
+        ops._load_module()
+    assert calls == [("sm_90", True)]  # no recompile
 
 
 def test_nvrtc_options_match_the_nvcc_build():

@@ -109,8 +109,8 @@ def digest(data: dict[str, Any]) -> str:
 
 
 def array_digest(a: np.ndarray) -> str:
-    """sha256 of an array's values as little-endian float64 (a given centre, in ``info`` and
-    in a reference's messages: the same vector gives the same digest whatever its dtype)."""
+    """sha256 of an array's values as little-endian float64 (a given centre, in ``info``: the
+    same vector gives the same digest whatever its dtype)."""
     return hashlib.sha256(np.ascontiguousarray(a, dtype="<f8").tobytes()).hexdigest()
 
 

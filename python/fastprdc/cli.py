@@ -190,11 +190,12 @@ def _need_matplotlib(option: str) -> None:
         ) from None
 
 
-def _check_outputs(args: argparse.Namespace) -> None:
-    """Fail before any work when two outputs name one file (the second would replace the
-    first) or a figure output cannot be written (--report, --plot; their suffix, matplotlib)."""
+def _check_outputs(args: argparse.Namespace, outputs: Sequence[str] = ("report", "plot")) -> None:
+    """Fail before any work when two of the command's ``outputs`` (option names) name one file
+    (the second would replace the first) or a figure output cannot be written (--report,
+    --plot; their suffix, matplotlib)."""
     seen: dict[Path, str] = {}
-    for option in ("json", "samples", "report", "plot"):
+    for option in outputs:
         path = getattr(args, option, None)
         if path is None or path == "-":
             continue
@@ -362,7 +363,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     _check_output(None if args.json == "-" else args.json, "--json", args)
     _check_output(args.samples, "--samples", args)
-    _check_outputs(args)
+    _check_outputs(args, ("json", "samples", "report", "plot"))
     reference = is_reference_file(args.real)
     client = _cluster(args, reference)
     try:

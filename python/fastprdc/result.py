@@ -65,6 +65,9 @@ class EvaluationResult:
     def __contains__(self, metric: object) -> bool:
         return metric in self.keys()
 
+    def __len__(self) -> int:
+        return len(self.keys())
+
     def to_dict(self, *, samples: bool = True) -> dict[str, Any]:
         """Plain Python containers (floats, ints, lists) ready for ``json.dumps``.
 

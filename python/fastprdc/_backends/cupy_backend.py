@@ -158,12 +158,15 @@ class CupyOps:
         fn(((int(n) + block - 1) // block,), (block,), (p, t))
 
     def _load_module(self) -> Any:
-        """The compiled kernels loaded on this device; a cached cubin that does not load (a
-        file cut short by a full disk or a killed writer) is compiled again, once."""
+        """The compiled kernels loaded on this device; a cached cubin the driver calls invalid
+        (damaged on disk) is compiled again, once. Other driver errors (a fault left by an
+        earlier kernel, no memory) are raised as they are."""
         module = self.cp.cuda.function.Module()
         try:
             module.load(compile_kernels(self.arch))
-        except self.cp.cuda.driver.CUDADriverError:
+        except self.cp.cuda.driver.CUDADriverError as exc:
+            if "INVALID_IMAGE" not in str(exc):
+                raise
             module.load(compile_kernels(self.arch, use_cache=False))
         return module
 
