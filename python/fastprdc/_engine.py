@@ -19,6 +19,7 @@ plan: the :class:`EngineOutput` holds arrays only.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Union
@@ -39,6 +40,7 @@ __all__ = [
     "Plan",
     "RealSide",
     "SideOutput",
+    "centre_digest",
     "float64_mean",
     "given_centre",
     "run",
@@ -55,6 +57,12 @@ FAKE_MEAN: Centre = ("mean", "fake")
 def given_centre(vector: np.ndarray) -> Centre:
     """The plan key of a caller-given centre (a float64 vector)."""
     return ("given", np.ascontiguousarray(vector, dtype=np.float64).tobytes())
+
+
+def centre_digest(centre: Centre) -> str:
+    """sha256 (hex) of a given centre's float64 values: names it in ``info`` and messages
+    (the same vector, whatever its dtype, gives the same digest)."""
+    return hashlib.sha256(centre[1]).hexdigest()  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

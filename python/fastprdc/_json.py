@@ -108,12 +108,6 @@ def digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def array_digest(a: np.ndarray) -> str:
-    """sha256 of an array's values as little-endian float64 (a given centre, in ``info``: the
-    same vector gives the same digest whatever its dtype)."""
-    return hashlib.sha256(np.ascontiguousarray(a, dtype="<f8").tobytes()).hexdigest()
-
-
 def _numbers_as_floats(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _numbers_as_floats(v) for k, v in value.items()}

@@ -136,8 +136,7 @@ def _centre_text(centre: Centre) -> str:
     kind, value = centre
     if kind == "mean":
         return f"the {value} mean"
-    digest = hashlib.sha256(value).hexdigest()[:12]  # type: ignore[arg-type]
-    return f"a given center (sha256 {digest}...)"
+    return f"a given center (sha256 {_engine.centre_digest(centre)[:12]}...)"
 
 
 def _missing(side: SideOutput | None, plan: Plan) -> list[str]:

@@ -20,8 +20,7 @@ import numpy as np
 from .. import _engine
 from .._backends import resolve_device
 from .._dispatch import distributed, is_distributed_input
-from .._engine import EngineOutput, Needs, SideOutput
-from .._json import array_digest
+from .._engine import EngineOutput, Needs, SideOutput, centre_digest, given_centre
 from .._options import MemoryLike, ProgressLike, RunOptions, make_options
 from .._validation import check_bool, parse_boundary, validate_pair
 from ..result import EvaluationResult
@@ -256,7 +255,7 @@ def _plain_params(params: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in params.items():
         if isinstance(value, np.ndarray):
-            out[name] = f"array{value.shape} sha256:{array_digest(value)[:16]}"
+            out[name] = f"array{value.shape} sha256:{centre_digest(given_centre(value))[:16]}"
         else:
             out[name] = value
     return out
