@@ -147,6 +147,13 @@ def test_compute_prdc_limits_like_prdc(upstream_prdc, capsys):
             upstream_prdc.compute_prdc(real, fake, k)
         with pytest.raises(ValueError, match="out of bounds"):
             cp.compute_prdc(real, fake, k)
+    for k in (3.0, np.float64(3)):  # numpy's partition index must be an integer
+        with pytest.raises(TypeError):
+            upstream_prdc.compute_prdc(real, fake, k)
+        with pytest.raises(TypeError, match="nearest_k must be an integer"):
+            cp.compute_prdc(real, fake, k)
+        with pytest.raises(TypeError, match="nearest_k must be an integer"):
+            cp.compute_nearest_neighbour_distances(real, k)
     capsys.readouterr()
 
 
