@@ -9,7 +9,7 @@ from . import modes
 from ._dispatch import distributed, is_distributed_input
 from ._options import MemoryLike, ProgressLike
 from ._validation import parse_k, validate_pair
-from .metrics import FAMILIES
+from .metrics import DEFAULT_METRICS, FAMILIES
 from .metrics._base import NO_K, MetricFamily, run_families
 from .metrics.precision_recall_cover import resolve_ks
 from .result import EvaluationResult
@@ -107,7 +107,7 @@ def evaluate(
     fake: Any,
     *,
     k: KLike | Mapping[str, KLike] | None = None,
-    metrics: str | Sequence[str] = ("precision_recall", "density_coverage"),
+    metrics: str | Sequence[str] = DEFAULT_METRICS,
     boundary: str = "inclusive",
     sample_level: bool = False,
     real_labels: Any = None,

@@ -51,6 +51,7 @@ from ._options import MemoryLike, ProgressLike, RunOptions, make_options
 from ._validation import validate_features, validate_pair
 from .evaluate import KLike, _bind, _families, _requests
 from .io import NPZ_ERRORS, archive_kind
+from .metrics import DEFAULT_METRICS
 from .metrics._base import MetricFamily, merged_needs, plan_requests, run_families
 from .result import EvaluationResult
 
@@ -64,7 +65,6 @@ FORMAT = "fastprdc.reference"
 #: refused (written by a newer fastprdc), lower ones are read.
 FORMAT_VERSION = 1
 
-_DEFAULT_METRICS = ("precision_recall", "density_coverage")
 _NO_FAKE_LIMIT = sys.maxsize  # "as many fakes as needed": real-side checks only
 _HASH_CHUNK = 1 << 24  # bytes hashed per step (rows of the validated array, no copy)
 
@@ -371,7 +371,7 @@ class Reference:
         real: Any,
         *,
         k: KLike | Mapping[str, KLike] | None = None,
-        metrics: str | Sequence[str] = _DEFAULT_METRICS,
+        metrics: str | Sequence[str] = DEFAULT_METRICS,
         params: Mapping[str, Mapping[str, Any]] | None = None,
         real_labels: Any = None,
         device: str = "auto",

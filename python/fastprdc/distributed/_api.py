@@ -23,6 +23,7 @@ from .._validation import (
     validate_radii,
 )
 from ..evaluate import _bind, _families, _requests
+from ..metrics import DEFAULT_METRICS
 from ..metrics._base import derive_result, plan_requests
 from ..result import EvaluationResult
 from ._executor import (
@@ -275,7 +276,7 @@ def evaluate(
     client: Any = None,
     block_rows: int | None = None,
     k: Any = None,
-    metrics: str | Sequence[str] = ("precision_recall", "density_coverage"),
+    metrics: str | Sequence[str] = DEFAULT_METRICS,
     boundary: str = "inclusive",
     sample_level: bool = False,
     real_labels: Any = None,

@@ -24,6 +24,7 @@ from .rarity_score import rarity_score
 from .realism_score import realism_score
 
 __all__ = [
+    "DEFAULT_METRICS",
     "FAMILIES",
     "MetricFamily",
     "alpha_precision_beta_recall",
@@ -48,3 +49,7 @@ FAMILIES: dict[str, MetricFamily] = {
         _alpha_precision_beta_recall.FAMILY,
     )
 }
+
+#: The families an evaluation computes when none are named (``evaluate``, ``Reference``,
+#: the Dask ``evaluate``); the command line's ``eval`` computes ``"all"``.
+DEFAULT_METRICS: tuple[str, ...] = ("precision_recall", "density_coverage")
