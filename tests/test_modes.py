@@ -183,3 +183,29 @@ def test_class_mean_propagates_nan_and_inf(backend):
     realism = [pc["scalars"][c]["realism_score"]["mean"][3] for c in (0, 1)]
     assert realism[0] == math.inf and math.isfinite(realism[1])
     assert pc["class_mean"]["realism_score"]["mean"][3] == math.inf
+
+
+def test_duplicates_in_many_classes_warn_once_for_the_classes():
+    """pce_rce_re's duplicate warning: one for the whole set and one naming the classes (the
+    first five in full), not one per class."""
+    rng = np.random.default_rng(4)
+    n_classes = 8
+    rl = np.repeat(np.arange(n_classes), 12)
+    fl = np.repeat(np.arange(n_classes), 10)
+    real = rng.standard_normal((rl.size, 3))
+    fake = rng.standard_normal((fl.size, 3))
+    real[1::12] = real[::12]  # one duplicated real row in every class
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fastprdc.evaluate(
+            real, fake, metrics="pce_rce_re", k=1, real_labels=rl, fake_labels=fl
+        )
+    messages = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("pce_rce_re: zero k-th neighbour distances")
+    summary = messages[1]
+    assert summary.startswith(f"per_class: {n_classes} warning(s) from the classes: class 0: ")
+    assert "class 4: pce_rce_re" in summary and "class 5:" not in summary
+    assert summary.endswith(f"; and {n_classes - 5} more classes")
+    per_class = res.per_class["scalars"]
+    assert all(per_class[c]["pce_rce_re"]["h_real"][1] == -math.inf for c in range(n_classes))

@@ -285,6 +285,7 @@ def per_class(
         inner_progress = progress
 
     evaluated: list[Any] = []
+    class_warnings: dict[type[Warning], list[str]] = {}
     skipped: dict[Any, str] = {}
     partial: dict[Any, list[str]] = {}
     scalars: dict[Any, Any] = {}
@@ -320,8 +321,8 @@ def per_class(
                     progress=inner_progress,
                     **run_options,
                 )
-            for w in caught:  # re-issue, saying which class it came from
-                warn(f"class {c!r}: {w.message}", w.category)
+            for w in caught:  # re-issued once per category below, saying which class
+                class_warnings.setdefault(w.category, []).append(f"class {c!r}: {w.message}")
             evaluated.append(c)
             scalars[c] = res.scalars
             curves[c] = res.curves
@@ -334,6 +335,8 @@ def per_class(
     finally:
         if bar is not None:
             bar.close()
+    for category, lines in class_warnings.items():
+        warn(_joined_warnings(lines), category)
 
     out: dict[str, Any] = {
         "classes": classes,
@@ -354,6 +357,13 @@ def per_class(
         out["samples"] = samples
         out["indices"] = indices
     return out
+
+
+def _joined_warnings(lines: list[str], limit: int = 5) -> str:
+    """One warning for the classes' warnings of one category (the first ``limit`` in full)."""
+    more = len(lines) - limit
+    shown = "; ".join(lines[:limit]) + (f"; and {more} more classes" if more > 0 else "")
+    return f"per_class: {len(lines)} warning(s) from the classes: {shown}"
 
 
 def _preview(keys: list[Any], limit: int = 5) -> str:
