@@ -317,20 +317,28 @@ def test_labels_strings_and_save(tmp_path, rng):
         Reference(real, real_labels=mixed).save(tmp_path / "mixed.npz")
 
 
+@pytest.mark.parametrize("metrics", [["precision_recall"], "all"])
+def test_class_too_small_for_the_reference_k_serves_a_smaller_one(metrics, rng):
+    """Class 2 has 4 reals: too few for the reference's k = 5, enough for k = 3. Its stored
+    self-kNN goes as deep as it can (3), so a k = 3 request equals evaluate's."""
+    real, fake, rl, fl = _labelled(rng)
+    assert (rl == 2).sum() == 4
+    ref = Reference(real, k=5, metrics=metrics, real_labels=rl)
+    for k in (3, [1, 3]):
+        got = _quiet(ref.evaluate, fake, fake_labels=fl, k=k)
+        exp = _quiet(
+            fastprdc.evaluate, real, fake, metrics=metrics, k=k, real_labels=rl, fake_labels=fl
+        )
+        assert 2 in got.per_class["evaluated"]
+        assert_identical(got, exp)
+
+
 def test_labels_errors(rng):
     real, fake, rl, fl = _labelled(rng)
     with pytest.raises(ValueError, match="built without real_labels"):
         Reference(real).evaluate(fake, fake_labels=fl)
     with pytest.raises(ValueError, match="real_labels has 3 entries but real has 120 rows"):
         Reference(real, real_labels=rl[:3])
-    # a class too small for the reference's k but not for a smaller request: named error
-    ref = Reference(real, k=5, real_labels=rl)
-    with pytest.raises(
-        ValueError,
-        match=r"class 2 \(4 real samples\).*depth 3 \(the reference "
-        r"holds 0\)",
-    ):
-        ref.evaluate(fake, fake_labels=fl, k=3)
 
 
 # --------------------------------------------------------------------------- passes skipped

@@ -448,15 +448,19 @@ class Reference:
         self, real_v: np.ndarray, rows: np.ndarray, opts: RunOptions, backend: Any
     ) -> SideOutput | None:
         """The real side of one class: every request that fits its size (as ``per_class``
-        decides, with as many fakes as needed), or None when none does."""
+        decides, with as many fakes as needed), and the real self-kNN as deep as the class
+        allows, up to the whole set's depth (so that a smaller k serves a class too small for
+        the reference's own k); None when it holds nothing."""
         n_c = len(rows)
         if n_c < modes._MIN_ROWS:
             return None
         kept, _ = modes._fit(self._requests, n_c, _NO_FAKE_LIMIT, real_v.shape[1])
-        if not kept:
+        needs = merged_needs(kept) if kept else Needs()
+        needs |= Needs(real_self_knn=min(self.real_depth, n_c - 1))
+        if needs == Needs():
             return None
         quiet = replace(opts, progress=None)
-        return run_side("real", real_v[rows], _real_plan(merged_needs(kept), n_c), quiet, backend)
+        return run_side("real", real_v[rows], _real_plan(needs, n_c), quiet, backend)
 
     # public attributes -----------------------------------------------------
     @property
