@@ -147,7 +147,9 @@ def test_compute_prdc_limits_like_prdc(upstream_prdc, capsys):
             upstream_prdc.compute_prdc(real, fake, k)
         with pytest.raises(ValueError, match="out of bounds"):
             cp.compute_prdc(real, fake, k)
-    for k in (3.0, np.float64(3)):  # numpy's partition index must be an integer
+    for k in (np.array(3), np.int32(3), np.True_):  # int-likes work as upstream
+        _assert_same_prdc(cp.compute_prdc(real, fake, k), upstream_prdc.compute_prdc(real, fake, k))
+    for k in (3.0, np.float64(3), np.array(3.0)):  # numpy's partition index must be an integer
         with pytest.raises(TypeError):
             upstream_prdc.compute_prdc(real, fake, k)
         with pytest.raises(TypeError, match="nearest_k must be an integer"):

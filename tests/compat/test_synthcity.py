@@ -239,6 +239,11 @@ def test_prdc_score_k_limit():
             csc.prdc_score(real, fake, k)
     with pytest.raises(ValueError, match=r"kth\(=9\) out of bounds \(9\)"):
         csc.prdc_score(fake, real, 8)  # the larger real set passes, the fake set does not
+    # numpy's argpartition takes any int-like nearest_k + 1, and no float
+    assert csc.prdc_score(real, fake, np.array(3)) == csc.prdc_score(real, fake, 3)
+    assert csc.prdc_score(real, fake, np.True_) == csc.prdc_score(real, fake, 1)
+    with pytest.raises(TypeError, match="nearest_k must be an integer"):
+        csc.prdc_score(real, fake, 3.0)
 
 
 def test_prdc_score_prints_nothing(capsys):

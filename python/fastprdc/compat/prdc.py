@@ -24,7 +24,7 @@ the ``prdc`` package.
 
 from __future__ import annotations
 
-import numbers
+import operator
 import sys
 from typing import Any
 
@@ -57,9 +57,11 @@ def _as_sklearn(x: Any, y: Any = None) -> tuple[np.ndarray, np.ndarray | None, t
 
 def check_radius_k(nearest_k: int, n: int) -> None:
     """prdc takes the (k+1)-th smallest of a row of n: numpy's argpartition needs an integer
-    k+1 < n (a float k raises TypeError there, and here)."""
-    if not isinstance(nearest_k, numbers.Integral):
-        raise TypeError(f"nearest_k must be an integer, got {nearest_k!r}")
+    k+1 < n (any int-like k works there, and here; a float k raises TypeError there, and here)."""
+    try:
+        operator.index(nearest_k + 1)
+    except TypeError:
+        raise TypeError(f"nearest_k must be an integer, got {nearest_k!r}") from None
     if nearest_k < 0:
         raise ValueError(f"nearest_k must be >= 0, got {nearest_k}")
     if nearest_k + 1 >= n:

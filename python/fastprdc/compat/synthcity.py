@@ -79,7 +79,7 @@ def prdc_score(real_features: Any, fake_features: Any, nearest_k: int = 5) -> di
     real, fake = to_numpy(real_features), to_numpy(fake_features)
     for features in (real, fake):  # synthcity's argpartition at nearest_k + 1, real first
         check_radius_k(nearest_k, len(features))
-    values = compute_prdc(real, fake, nearest_k)
+    values = compute_prdc(real, fake, int(nearest_k))  # int-likes, as synthcity takes them
     return {
         name: np.float64(values[name]) for name in ("precision", "recall", "density", "coverage")
     }
