@@ -13,6 +13,7 @@ import pytest
 from _helpers import REFERENCE_DIR, assert_same, load_reference, make_pair
 
 import fastprdc
+from fastprdc import modes
 
 
 def _modes16():
@@ -206,6 +207,31 @@ def test_duplicates_in_many_classes_warn_once_for_the_classes():
     summary = messages[1]
     assert summary.startswith(f"per_class: {n_classes} warning(s) from the classes: class 0: ")
     assert "class 4: pce_rce_re" in summary and "class 5:" not in summary
-    assert summary.endswith(f"; and {n_classes - 5} more classes")
+    assert summary.endswith(f"; and {n_classes - 5} more")
     per_class = res.per_class["scalars"]
     assert all(per_class[c]["pce_rce_re"]["h_real"][1] == -math.inf for c in range(n_classes))
+
+
+def test_class_warnings_survive_a_later_class_error(rng):
+    """A class that raises: the warnings of the classes before it are still issued, and the
+    error is the one raised, also when warnings are errors."""
+    real, fake = make_pair(rng, "gauss", 60, 60, 3)
+    labels = np.repeat([0, 1, 2], 20)
+
+    def run_class(c, rows_r, rows_f, requests, **kwargs):
+        if c == 2:
+            raise KeyError("class 2 failed")
+        warnings.warn(f"note of class {c}", RuntimeWarning, stacklevel=1)
+        return fastprdc.evaluate(real[rows_r], fake[rows_f], metrics="precision_recall", k=3)
+
+    requests = [(fastprdc.metrics.FAMILIES["precision_recall"], [3])]
+    for action in ("always", "error"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter(action)
+            with pytest.raises(KeyError, match="class 2 failed"):
+                modes.per_class(real, fake, labels, labels, requests, run_class=run_class)
+        expected = [
+            "per_class: 2 warning(s) from the classes: class 0: note of class 0; "
+            "class 1: note of class 1"
+        ]
+        assert [str(w.message) for w in caught] == (expected if action == "always" else [])

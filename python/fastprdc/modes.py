@@ -15,6 +15,7 @@ itself is rendered in ``_tables.py``, with the rest of the tables; it is re-expo
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import warnings
@@ -332,11 +333,16 @@ def per_class(
                 indices[c] = {"real": rows_r, "fake": rows_f}
             if bar is not None:
                 bar.update(1)
+    except BaseException:
+        # the classes done so far still say what they found, but never in place of the error
+        # (a warning that the filters make an exception is dropped)
+        with contextlib.suppress(Warning):
+            _reissue(class_warnings)
+        raise
     finally:
         if bar is not None:
             bar.close()
-    for category, lines in class_warnings.items():
-        warn(_joined_warnings(lines), category)
+    _reissue(class_warnings)
 
     out: dict[str, Any] = {
         "classes": classes,
@@ -359,11 +365,12 @@ def per_class(
     return out
 
 
-def _joined_warnings(lines: list[str], limit: int = 5) -> str:
-    """One warning for the classes' warnings of one category (the first ``limit`` in full)."""
-    more = len(lines) - limit
-    shown = "; ".join(lines[:limit]) + (f"; and {more} more classes" if more > 0 else "")
-    return f"per_class: {len(lines)} warning(s) from the classes: {shown}"
+def _reissue(class_warnings: dict[type[Warning], list[str]], limit: int = 5) -> None:
+    """One warning per category for the classes' warnings (the first ``limit`` in full)."""
+    for category, lines in class_warnings.items():
+        more = len(lines) - limit
+        shown = "; ".join(lines[:limit]) + (f"; and {more} more" if more > 0 else "")
+        warn(f"per_class: {len(lines)} warning(s) from the classes: {shown}", category)
 
 
 def _preview(keys: list[Any], limit: int = 5) -> str:
