@@ -3,7 +3,8 @@
 Native rules: centre c = float64 mean of real (or the caller's centre); alphas =
 linspace(0, 1, n_alphas); quantiles are numpy's default (linear). The nearest fake g_i of a
 real is the lowest index among equally near fakes; a fake is unauthentic when ANY of its
-equally nearest reals r_i satisfies d(f, r_i) < rho_1^R(i), so nothing depends on row order.
+equally nearest reals r_i satisfies d(f, r_i) < rho_1^R(i), so authenticity does not depend
+on row order (beta-recall does, on exact ties, and so can the mean centre's last bits).
 """
 
 from __future__ import annotations
