@@ -562,8 +562,7 @@ def test_per_class_rows_gathered_on_the_device_are_not_held_by_the_exception(mon
 def test_tf32x3_split_parts_are_exact_in_tf32(rng):
     """The tf32x3 packing: the big part keeps 10 mantissa bits (its 13 low bits cleared: exact
     in TF32, which the tensor cores would otherwise round) and big + small is the float32 value
-    that the fp32 path packs. The sim's GEMM is plain float32 and cannot tell, so the bits are
-    checked directly."""
+    that the fp32 path packs, checked bit by bit (the sim's GEMM test is below)."""
     sim = get_backend("sim")
     X = rng.standard_normal((64, 9)) * np.exp(rng.uniform(-3, 3, (64, 1)))
     s = sim._set(X)
@@ -575,6 +574,35 @@ def test_tf32x3_split_parts_are_exact_in_tf32(rng):
     assert not (big.view(np.uint32) & 0x1FFF).any()
     assert np.array_equal(big + small, plain)
     assert (np.abs(small) <= np.abs(plain) * 2.0**-10).all()
+
+
+def test_sim_tf32x3_gemm_reads_tf32_within_the_bound(rng):
+    """The sim's tf32x3 GEMM cuts every operand to TF32, as the tensor cores read them: on
+    split operands each product stays within the path's bound of sum |x_t y_t|; operands
+    that are not split (the whole float32 value as the big part) lose their low bits and
+    leave it, which a plain float32 GEMM would not show."""
+    from fastprdc import _core
+    from fastprdc._backends.sim import SimOps
+
+    d, ni, nj = 16, 40, 30
+    x = (rng.standard_normal((ni, d)) * np.exp(rng.uniform(-2, 2, (ni, 1)))).astype(np.float32)
+    y = (rng.standard_normal((nj, d)) * np.exp(rng.uniform(-2, 2, (nj, 1)))).astype(np.float32)
+    coef = _core.error_bounds(d, 0, 0, "tf32x3")[0]
+    exact = x.astype(np.float64) @ y.T.astype(np.float64)
+    limit = coef * (np.abs(x).astype(np.float64) @ np.abs(y).T.astype(np.float64))
+
+    def split(v):
+        big = (v.view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
+        return big.ravel(), (v - big).ravel()
+
+    def product(a, b):
+        tile = np.empty(ni * nj, np.float32)
+        SimOps().gemm("tf32x3", tile, a, 0, ni, b, 0, nj, d)
+        return tile.reshape(ni, nj).astype(np.float64) / -2.0
+
+    assert (np.abs(product(split(x), split(y)) - exact) <= limit).all()
+    unsplit = ((x.ravel(), np.zeros(x.size, np.float32)), (y.ravel(), np.zeros(y.size, np.float32)))
+    assert (np.abs(product(*unsplit) - exact) > limit).any()
 
 
 def test_frame_scale_covers_negative_deviations():

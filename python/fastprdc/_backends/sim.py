@@ -90,7 +90,12 @@ class SimOps:
 
         if path == "tf32x3":
             (ab, as_), (bb, bs) = a, b
-            A, As, B, Bs = rows(ab, a0, ni), rows(as_, a0, ni), rows(bb, b0, nj), rows(bs, b0, nj)
+            # the tensor cores read TF32: every operand loses its 13 low mantissa bits (cut, the
+            # worse of the conversions the bound allows; a no-op on the big parts)
+            A, As, B, Bs = (
+                _tf32(rows(x, r0, n))
+                for x, r0, n in ((ab, a0, ni), (as_, a0, ni), (bb, b0, nj), (bs, b0, nj))
+            )
             np.matmul(A, B.T, out=out)
             out += As @ B.T
             out += A @ Bs.T
@@ -109,6 +114,11 @@ class SimOps:
 
     def release(self) -> None:
         pass  # host memory, freed as the arrays go
+
+
+def _tf32(x: np.ndarray) -> np.ndarray:
+    """float32 values cut to TF32 (10 mantissa bits)."""
+    return (np.ascontiguousarray(x).view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
 
 
 def sim_backend(gemm_path: str | None = None) -> GpuEngine:
