@@ -582,7 +582,7 @@ def test_sim_tf32x3_gemm_reads_tf32_within_the_bound(rng):
     that are not split (the whole float32 value as the big part) lose their low bits and
     leave it, which a plain float32 GEMM would not show."""
     from fastprdc import _core
-    from fastprdc._backends.sim import SimOps
+    from fastprdc._backends.sim import SimOps, _tf32
 
     d, ni, nj = 16, 40, 30
     x = (rng.standard_normal((ni, d)) * np.exp(rng.uniform(-2, 2, (ni, 1)))).astype(np.float32)
@@ -592,7 +592,7 @@ def test_sim_tf32x3_gemm_reads_tf32_within_the_bound(rng):
     limit = coef * (np.abs(x).astype(np.float64) @ np.abs(y).T.astype(np.float64))
 
     def split(v):
-        big = (v.view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
+        big = _tf32(v)
         return big.ravel(), (v - big).ravel()
 
     def product(a, b):

@@ -455,8 +455,7 @@ class Reference:
         if n_c < modes._MIN_ROWS:
             return None
         kept, _ = modes._fit(self._requests, n_c, _NO_FAKE_LIMIT, real_v.shape[1])
-        needs = merged_needs(kept) if kept else Needs()
-        needs |= Needs(real_self_knn=min(self.real_depth, n_c - 1))
+        needs = merged_needs(kept) | Needs(real_self_knn=min(self.real_depth, n_c - 1))
         if needs == Needs():
             return None
         quiet = replace(opts, progress=None)
