@@ -312,6 +312,76 @@ def test_out_of_memory_says_what_the_run_needs(monkeypatch, rng, error):
         sim.knn(real, None, 2, RunOptions())
 
 
+def test_out_of_memory_counts_the_neighbour_lists(monkeypatch, rng):
+    """At a deep k the per-row lists, not the inputs, are what does not fit (k = N - 1 at
+    N = 1M: terabytes): the message says so, for the self-kNN and for the cross pass, whose
+    lists and ball counts grow with every k it is given."""
+    import re
+
+    sim = get_backend("sim")
+
+    def no_memory(n, dtype):
+        raise RuntimeError("out of GPU memory allocating 8 bytes")
+
+    monkeypatch.setattr(sim.ops, "empty", no_memory)
+    real, fake = make_pair(rng, "gauss", 4000, 3000, 2)
+
+    def parts(call):
+        with pytest.raises(MemoryError) as info:
+            call()
+        found = re.search(
+            r"([\d.]+) GiB for the inputs.*and ([\d.]+) GiB for the per-row", str(info.value)
+        )
+        assert found, str(info.value)
+        return float(found[1]), float(found[2])
+
+    inputs, lists = parts(lambda: sim.knn(real, None, 3999, RunOptions()))
+    assert lists > 0.5 > inputs  # 4000 x 3999 x 36 bytes
+    assert parts(lambda: sim.knn(real, fake, 3000, RunOptions()))[1] > 0.3
+    radii = np.ones((4000, 2000))
+    cross = parts(lambda: sim.cross_pass(real, fake, radii, None, False, 0, 0, RunOptions()))
+    assert cross[1] > 0.5, cross
+    assert parts(lambda: sim.knn(real, None, 3, RunOptions()))[1] < 0.01
+
+
+class _LaunchProbe:
+    """SimOps that records the thread count of every launch, by kernel."""
+
+    def __init__(self, ops):
+        self.ops, self.threads = ops, {}
+
+    def __getattr__(self, name):
+        return getattr(self.ops, name)
+
+    def launch(self, kernel, n, p, t):
+        self.threads.setdefault(kernel, []).append(n)
+        self.ops.launch(kernel, n, p, t)
+
+
+@pytest.mark.parametrize(("tile", "k"), [(64, 3), (40, 30)])
+def test_finalize_launches_fill_the_memory_the_pass_held(tile, k, rng):
+    """The finalize kernels run far more rows per launch than a tile side (a side's threads
+    leave a GPU's multiprocessors mostly idle) in a scratch of at most the bytes the pass's tile
+    and scratch held (max_memory bounds both), in as many launches as that takes: the results
+    equal the cpu backend's."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    real, fake = make_pair(rng, "repeats", 1500, 1300, 4)
+    requests, needs = _every_family(k)
+    want = _engine.run(real, fake, needs, False, RunOptions(), get_backend("cpu"))
+    probe = _LaunchProbe(SimOps())
+    engine = GpuEngine(probe, "sim", tile_max=256, launch_chunk=700, hit_cap=16)
+    got = _engine.run(real, fake, needs, False, RunOptions(tile_rows=tile), engine)
+    quiet(_assert_families_same, got, want, requests)
+    held = 4 * tile * tile + 40 * (2 * k + 16) * tile  # tile and both sides' scratch
+    for kernel in ("finalize_a", "finalize_b"):
+        launches = probe.threads[kernel]
+        assert max(launches) > 2 * tile, (kernel, launches)
+        assert 20 * (2 * k + 16) * max(launches) <= held, (kernel, launches)
+        assert len(launches) > 1, (kernel, launches)
+
+
 @pytest.mark.parametrize("hit_cap", [16, 2048])
 def test_tile_side_is_the_largest_within_the_budget(hit_cap):
     """The tile, both sides' hit lists (at most a side long) and the scratch of the largest

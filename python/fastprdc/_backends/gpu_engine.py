@@ -20,6 +20,7 @@ and O((N + M) k) per-row state; never an N x M array.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import time
@@ -47,6 +48,10 @@ GEMM_PATHS = ("fp32", "tf32x3")
 _LAYOUTS = _core.kernel_param_layouts()
 _CHUNK_ROWS = int(_core.frame_chunk_rows())
 _PROGRESS_SECONDS = 0.1
+#: Rows per launch of a finalize kernel at most (one thread each, which reads its row's
+#: candidates in float64): a tile side, 8192, is two warps per SM on an H100/H200, too few to
+#: hide the loads' latency; 2^18 fills every SM (132 x 2048 threads).
+_FINALIZE_THREADS = 1 << 18
 
 
 def launch_block(n: int, multiprocessors: int) -> int:
@@ -189,14 +194,19 @@ class DeviceOutOfMemory(MemoryError):
     """The GPU ran out of memory (the message says what the run needs)."""
 
 
-def _out_of_memory(exc: Exception, needed: int) -> MemoryError:
+def _out_of_memory(exc: Exception, sets: int, state: int) -> MemoryError:
     """The device ran out of memory: say how much the run needs and what would fit."""
     return DeviceOutOfMemory(
-        f"{exc}. This run needs about {needed / 2**30:.2f} GiB on the GPU for the inputs, one "
-        "packed float32 copy of each and the per-row state, plus the tile and scratch that "
-        "max_memory bounds: free GPU memory, pass a smaller max_memory, or run on the CPU "
-        "(device='cpu')"
+        f"{exc}. This run needs about {_gib(sets + state)} on the GPU besides the tile and "
+        f"scratch that max_memory bounds: {_gib(sets)} for the inputs with a packed float32 copy "
+        f"of each, and {_gib(state)} for the per-row state (neighbour lists and ball counts, "
+        "which grow with k: about 36 bytes per row and neighbour). Free GPU memory, pass a "
+        "smaller max_memory or k, or run on the CPU (device='cpu')"
     )
+
+
+def _gib(nbytes: int) -> str:
+    return f"{nbytes / 2**30:,.2f} GiB"
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -213,13 +223,35 @@ def _largest_root(a: float, b: float, c: float) -> int:
     return int((-b + math.sqrt(b * b + 4 * a * c)) / (2 * a))
 
 
-def _needed_bytes(args: tuple[Any, ...]) -> int:
-    """Device bytes a run on the sets ``args[:2]`` needs besides its tile and scratch."""
-    return sum(
-        int(a.shape[0]) * int(a.shape[1]) * (np.dtype(a.dtype).itemsize + 4) + 64 * a.shape[0]
-        for a in args[:2]
-        if hasattr(a, "shape")
+def _list_bytes(rows: int, k: int) -> int:
+    """Device bytes of ``rows`` neighbour lists of depth k (csrc/common/topk_row.hpp: the heap,
+    2k + 16 candidates, the row's counters and bars) and of their exact output (16 k)."""
+    return rows * (36 * k + 160) if k else 0
+
+
+def _needed_bytes(named: dict[str, Any]) -> tuple[int, int]:
+    """(inputs with their packed copies and row statistics, per-row state) in device bytes, of
+    the call whose arguments are ``named``, besides its tile and scratch."""
+    sets = [named[n] for n in ("X", "Y", "A_in", "B_in") if hasattr(named.get(n), "shape")]
+    rows = [int(a.shape[0]) for a in sets]
+    data = sum(
+        r * int(a.shape[1]) * (np.dtype(a.dtype).itemsize + 4) + 64 * r for r, a in zip(rows, sets)
     )
+    if "k" in named:  # knn: the lists of X's rows
+        return data, _list_bytes(rows[0], int(named["k"])) if rows else 0
+    if "knn_a" not in named or len(rows) != 2:
+        return data, 0
+    n, m = rows
+
+    def width(name: str) -> int:
+        radii = named.get(name)
+        return int(np.shape(radii)[1]) if radii is not None and np.ndim(radii) == 2 else 0
+
+    kr = width("realism_radii")
+    balls = 40 * (n + m) * (width("radii_a") + width("radii_b"))  # radii, thresholds, counts
+    lists = _list_bytes(n, int(named["knn_a"])) + _list_bytes(m, int(named["knn_b"]))
+    realism = _list_bytes(m * kr, 1 if kr else 0) + 32 * n * kr
+    return data, balls + lists + realism
 
 
 def _guard_memory(method: Any) -> Any:
@@ -231,16 +263,20 @@ def _guard_memory(method: Any) -> Any:
     stay allocated as long as the exception is kept (an interactive session keeps the last
     one), and a retry would run out of memory."""
 
+    signature = inspect.signature(method)
+
     def wrapper(self: GpuEngine, *args: Any, **kwargs: Any) -> Any:
         with self.ops.current():
             try:
                 return method(self, *args, **kwargs)
             except BaseException as exc:  # an error, or Ctrl-C from a progress callback
                 clear_own_frames(exc.__traceback__)
-                needed = _needed_bytes(args) if _is_out_of_memory(exc) else 0
+                needed = None
+                if _is_out_of_memory(exc):
+                    needed = _needed_bytes(signature.bind(self, *args, **kwargs).arguments)
                 args = kwargs = None  # type: ignore[assignment]  # e.g. a class's gathered rows
                 if needed:
-                    raise _out_of_memory(exc, needed) from exc
+                    raise _out_of_memory(exc, *needed) from exc
                 raise
             finally:
                 self.ops.release()
@@ -513,11 +549,13 @@ class GpuEngine:
     def _finalize(
         self, kernel: str, p: np.ndarray, rows: int, k: int, dist: Any, idx: Any, threads: int
     ) -> None:
-        """Final exact lists (or realism) of ``rows`` collector rows, ``threads`` rows at a time:
-        the pass's scratch size (freed by now), so that max_memory bounds this one too."""
+        """Final exact lists (or realism) of ``rows`` collector rows, in launches whose scratch
+        fits the bytes the pass's tile and scratch held (``threads`` a side; freed by now), so
+        that max_memory bounds this one too, and of at most :data:`_FINALIZE_THREADS` rows."""
         ops = self.ops
         scap = int(p["scratch_cap"])
-        chunk = max(1, min(rows, threads))
+        held = 4 * threads * threads + 40 * scap * threads  # as _tile_rows counts them
+        chunk = max(1, min(rows, max(threads, min(_FINALIZE_THREADS, held // (20 * scap)))))
         sk = ops.empty(chunk * scap, np.float64)
         sa = ops.empty(chunk * scap, np.float64)
         si = ops.empty(chunk * scap, np.int32)
