@@ -267,6 +267,60 @@ def test_usage_errors(args, capsys):
     assert "--help`" in err
 
 
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["eval", "a", "b", "--k", "abc"], ["--k", "expected a positive integer, got 'abc'"]),
+        (["eval", "a", "b", "--k", "2.5"], ["expected a positive integer, got '2.5'"]),
+        (["eval", "a", "b", "--k", "auto"], ["auto applies to --cover-k only"]),
+        (["eval", "a", "b", "--threads", "x"], ["--threads", "expected a positive integer"]),
+        (["eval", "a", "b", "--prune", "half"], ["--prune", "expected a number, got 'half'"]),
+        (["eval", "a", "b", "--foo"], ["fastprdc eval: error: unrecognized arguments: --foo",
+                                       "`fastprdc eval --help`"]),
+        (["demo", "--nope"], ["fastprdc demo: error: unrecognized arguments: --nope"]),
+        (["show", "a.json", "--frob", "b.json"], ["fastprdc show: error: unrecognized"]),
+    ],
+)  # fmt: skip
+def test_usage_errors_name_the_option_and_the_subcommand(args, fragments, capsys):
+    """A bad option value says what was expected (no internal function name); an unknown
+    option is reported by the subcommand, whose --help lists its options."""
+    code, out, err = _run(capsys, *args)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "_positive_int" not in err and "_fraction" not in err, err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+
+
+def test_show_takes_results_after_the_options(files, capsys):
+    _, _, tmp = files
+    for name in ("a", "b"):
+        code, _, err = _run(capsys, "eval", tmp / "real.npy", tmp / "fake.npy", "--k", "2",
+                            "--json", tmp / f"{name}.json", "--quiet")  # fmt: skip
+        assert code == 0, err
+    code, after, err = _run(capsys, "show", tmp / "a.json", "--quiet", tmp / "b.json")
+    assert code == 0, err
+    code, before, err = _run(capsys, "show", tmp / "a.json", tmp / "b.json", "--quiet")
+    assert code == 0 and after == before, err
+
+
+def test_eval_inputs_that_are_no_features_are_named(files, capsys):
+    """A missing REAL or FAKE (a .zarr name too: no cluster starts for it) and a directory
+    that is neither a .zarr store nor holds .npy files: one line naming the path."""
+    _, _, tmp = files
+    (tmp / "empty").mkdir()
+    cases = [
+        ([tmp / "nope.zarr", tmp / "fake.npy"], ["no such file", "nope.zarr"]),
+        ([tmp / "real.npy", tmp / "nope_dir"], ["no such file", "nope_dir"]),
+        ([tmp / "real.npy", tmp / "empty"], ["empty: a directory holding no .npy files"]),
+    ]
+    for args, fragments in cases:
+        code, _out, err = _run(capsys, "eval", *args, "--quiet")
+        assert code == 2 and err.count("\n") == 1, err
+        assert "Dask" not in err and "cluster" not in err, err
+        for fragment in fragments:
+            assert fragment in err, (fragment, err)
+
+
 # ---------------------------------------------------------------------------
 # every family: --metrics all, family options
 # ---------------------------------------------------------------------------
@@ -893,6 +947,45 @@ def test_reference_errors(files, capsys):
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
         for fragment in fragments:
             assert fragment in err, (fragment, err)
+
+
+@pytest.mark.parametrize(
+    "request_args",
+    [
+        ["--k", "5", "--center", "{center}"],
+        ["--k", "20", "--cover-k", "3"],
+        ["--k", "20", "--center", "{center}", "--n-alphas", "7"],
+    ],
+)
+def test_reference_error_command_line_builds_a_reference_that_serves(files, capsys, request_args):
+    """The command line a reference's 'cannot serve' error suggests, run as printed (REAL,
+    OUT.npz and FILE filled in), builds a reference that serves the same eval: family options
+    (the alpha/beta centre, the cover's k, parameters) included."""
+    import shlex
+
+    real, _, tmp = files
+    np.save(tmp / "center.npy", real.mean(axis=0) + 0.5)
+    ref = tmp / "r.ref.npz"
+    code, _, err = _run(capsys, "reference", tmp / "real.npy", "--out", ref, "--quiet")
+    assert code == 0, err
+    extra = [a.replace("{center}", str(tmp / "center.npy")) for a in request_args]
+    base = ["eval", "{ref}", tmp / "fake.npy", "--real", tmp / "real.npy", *extra]
+    code, _, err = _run(capsys, *[ref if a == "{ref}" else a for a in base], "--quiet")
+    assert code == 2 and "cannot serve" in err, err
+    suggested = err.split("command line: ")[1].split("), or evaluate")[0]
+    fill = {"REAL": str(tmp / "real.npy"), "OUT.npz": str(tmp / "new.npz"),
+            "FILE": str(tmp / "center.npy")}  # fmt: skip
+    argv = [fill.get(a, a) for a in shlex.split(suggested)]
+    assert argv[0] == "fastprdc", suggested
+    code, _, err = _run(capsys, *argv[1:], "--quiet")
+    assert code == 0, (suggested, err)
+    base[1] = tmp / "new.npz"
+    code, _, err = _run(capsys, *base, "--json", tmp / "a.json", "--quiet")
+    assert code == 0, (suggested, err)
+    code, _, err = _run(capsys, "eval", tmp / "real.npy", *base[2:3], *extra,
+                        "--json", tmp / "b.json", "--quiet")  # fmt: skip
+    assert code == 0, err
+    _same_numbers(_json(tmp / "a.json"), _json(tmp / "b.json"))
 
 
 def _damaged(path, at):

@@ -274,6 +274,21 @@ def test_missing_file_is_named(tmp_path):
     (tmp_path / "bad.json").write_text("not json", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad\.json is not JSON"):
         EvaluationResult.from_json(tmp_path / "bad.json")
+    (tmp_path / "s.npz").write_bytes(b"PK\x03\x04\x93\x00binary")  # e.g. a samples file
+    with pytest.raises(ValueError, match=r"s\.npz is not a result JSON file \(not UTF-8"):
+        EvaluationResult.from_json(tmp_path / "s.npz")
+
+
+def test_save_samples_of_a_result_without_them_is_refused(rng, tmp_path):
+    """A result computed without sample_level=True has no per-sample arrays: save_samples
+    says so instead of writing a file of none (also with a per-class table's rows)."""
+    real, fake = _pair(rng, np.float32)
+    labels = (rng.integers(0, 2, 90), rng.integers(0, 2, 80))
+    for kw in ({}, {"real_labels": labels[0], "fake_labels": labels[1]}):
+        res = fastprdc.evaluate(real, fake, k=2, **kw)
+        with pytest.raises(ValueError, match="no per-sample arrays: evaluate with sample_level"):
+            res.save_samples(tmp_path / "s.npz")
+        assert not (tmp_path / "s.npz").exists()
 
 
 def test_plot_and_report_of_a_result_read_back(rng):

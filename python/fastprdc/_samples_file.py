@@ -57,9 +57,15 @@ RUN_KEY = "__run__"
 
 def write(path: str | os.PathLike[str], samples: Any, per_class: Any, run: str) -> None:
     """The arrays of ``flatten`` and the ``run`` digest as one .npz at ``path``, under the
-    exact name given (np.savez of a path would add .npz)."""
+    exact name given (np.savez of a path would add .npz). ValueError when there are none."""
+    arrays = flatten(samples, per_class)
+    if all(key.endswith((".real_rows", ".fake_rows")) for key in arrays):  # class rows only
+        raise ValueError(
+            "this result holds no per-sample arrays: evaluate with sample_level=True "
+            "(fastprdc eval --samples does)"
+        )
     with open(path, "wb") as fh:
-        np.savez(fh, **flatten(samples, per_class), **{RUN_KEY: np.array(run)})
+        np.savez(fh, **arrays, **{RUN_KEY: np.array(run)})
 
 
 def _split(key: str, families: Mapping[str, Any], where: str) -> tuple[str, str, Any]:

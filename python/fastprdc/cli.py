@@ -310,6 +310,18 @@ def _is_lazy_store(path: str) -> bool:
     return p.is_dir() and (any(p.glob("*.npy")) or any((p / m).exists() for m in markers))
 
 
+def _check_input(path: str) -> None:
+    """REAL or FAKE exists, and a directory is one `eval` reads (before a cluster starts)."""
+    p = Path(path)
+    if not p.exists():
+        raise CLIError(f"no such file: {path}")
+    if p.is_dir() and not _is_lazy_store(path):
+        raise CLIError(
+            f"{path}: a directory holding no .npy files (and no .zarr store); give a .npy, "
+            ".npz or .pt file, a directory of .npy files or a .zarr store"
+        )
+
+
 def _cluster(args: argparse.Namespace, reference: bool) -> Any:
     """The Dask client of --scheduler / --workers (or a local cluster for lazy inputs), else
     None (always for a ``reference`` REAL). Needs the `distributed` extra."""
@@ -364,6 +376,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     _check_output(None if args.json == "-" else args.json, "--json", args)
     _check_output(args.samples, "--samples", args)
     _check_outputs(args, ("json", "samples", "report", "plot"))
+    for path in (args.real, args.fake):
+        _check_input(path)
     reference = is_reference_file(args.real)
     client = _cluster(args, reference)
     try:
@@ -608,10 +622,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def _k(text: str) -> int:
+    """A --k value: a positive int (``auto`` is --cover-k's)."""
+    if text == "auto":
+        raise argparse.ArgumentTypeError("auto applies to --cover-k only; give a positive integer")
+    return _positive_int(text)
 
 
 #: (argparse dest, family, parameter name) of the family options.
@@ -628,7 +652,10 @@ def _k_or_auto(text: str) -> int | str:
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
     return value
@@ -640,7 +667,7 @@ def _add_request_options(p: argparse.ArgumentParser, for_reference: bool) -> Non
     p.add_argument(
         "--k",
         nargs="+",
-        type=_positive_int,
+        type=_k,
         default=None,
         metavar="K",
         help="neighbourhood size(s) for every family that takes k; default: each family's "
@@ -758,7 +785,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device",
         default="auto",
-        help="backend: auto (default), cpu, numpy (reference), cuda, cupy",
+        help="backend: auto (default), cpu, numpy (reference), cuda, cupy, sim (the GPU "
+        "kernels run on the CPU, for tests)",
     )
     p.add_argument(
         "--no-exact",
@@ -936,14 +964,36 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--quiet", action="store_true", help="no messages on stderr")
     sh.set_defaults(func=_cmd_show)
 
-    info = sub.add_parser("info", help="show build and runtime configuration")
+    info = sub.add_parser(
+        "info",
+        help="show build and runtime configuration",
+        description="Print the versions, the native core's build (compiler, OpenMP, BLAS, "
+        "SIMD), the GPU build and devices, and every backend's availability (with the reason "
+        "when one is unavailable).",
+    )
     info.set_defaults(func=_cmd_info)
 
-    demo = sub.add_parser("demo", help="run the metrics on scikit-learn's digits (no download)")
+    demo = sub.add_parser(
+        "demo",
+        help="run the metrics on scikit-learn's digits (no download)",
+        description="Score fake sets drawn from a class-conditional Gaussian model of "
+        "scikit-learn's digits (bundled, no download) against the real digits: every family, "
+        "mode dropping, per-class (mode-level) recall; prints the tables (needs "
+        'pip install "fastprdc[demo]").',
+    )
     demo.add_argument("--quick", action="store_true", help="smaller sets, for CI")
-    demo.add_argument("--device", default="auto", help="backend (default: auto)")
+    demo.add_argument("--device", default="auto", help="backend, as for eval (default: auto)")
+    demo.add_argument("--quiet", action="store_true", help="no warnings and no messages on stderr")
     _add_figure_options(demo, "the mode-level run (every family, k = 3, 5, 10)")
     demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (its usage errors name it and its --help)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
     return parser
 
 
@@ -958,7 +1008,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fastprdc`` command; returns the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command == "show" and not any(e.startswith("-") for e in extra):
+            args.results += extra  # RESULT files after the options
+        elif extra:
+            _subcommand(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # --help, --version, or a usage error (code 2)
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:

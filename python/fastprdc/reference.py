@@ -174,6 +174,33 @@ def _request_text(requests: Sequence[tuple[MetricFamily, Sequence[Any]]]) -> str
     return f"metrics={metrics}, k={ks}"
 
 
+def _cli_text(
+    wanted: Mapping[str, list[Any]], requests: Sequence[tuple[MetricFamily, Sequence[Any]]]
+) -> str:
+    """The `fastprdc reference` command line building a reference for ``wanted`` (family: ks),
+    with the family options of ``requests``' parameters that differ from the defaults (an array
+    parameter, the alpha/beta centre, as FILE)."""
+    cover = "precision_recall_cover"
+    ks = sorted({k for name, ks in wanted.items() if name != cover for k in ks if k is not None})
+    cover_ks = [k for k in wanted.get(cover, []) if k is not None]
+    text = f"fastprdc reference REAL --out OUT.npz --metrics {' '.join(wanted)}"
+    if ks or cover_ks:
+        text += f" --k {' '.join(map(str, ks or cover_ks))}"
+    if cover_ks and ks and cover_ks != ks:
+        text += f" --cover-k {' '.join(map(str, cover_ks))}"
+    for family, _ in requests:
+        for name, value in family.params.items():
+            default = family.defaults.get(name)
+            if isinstance(value, np.ndarray) or value is None or default is None:
+                changed = value is not None
+            else:
+                changed = value != default
+            if changed:
+                shown = "FILE" if isinstance(value, np.ndarray) else value
+                text += f" --{name.replace('_', '-')} {shown}"
+    return text
+
+
 # --------------------------------------------------------------------------- file helpers
 
 
@@ -687,15 +714,13 @@ class Reference:
             else:
                 wanted.setdefault(family.name, [None])
         k_text = {name: ks for name, ks in wanted.items() if ks != [None]}
-        all_ks = sorted({k for ks in k_text.values() for k in ks})
-        cli_k = f" --k {' '.join(map(str, all_ks))}" if all_ks else ""
         return (
             f"this reference cannot serve the request on {where}: "
             + "; ".join(lines)
             + f". It was built for {_request_text(self._requests)}. Build a reference for the "
             f"request instead (Python: Reference(real, metrics={list(wanted)}, k={k_text}) with "
-            f"the params of this request; command line: fastprdc reference REAL --out OUT.npz "
-            f"--metrics {' '.join(wanted)}{cli_k}), or evaluate without one"
+            f"the params of this request; command line: {_cli_text(wanted, requests)}), or "
+            "evaluate without one"
         )
 
     def _check_run(self, opts: RunOptions, backend: Any) -> None:

@@ -125,7 +125,12 @@ class EvaluationResult:
         if text is None:
             try:
                 text = Path(source).read_text(encoding="utf-8-sig")  # a BOM is skipped
-            except (OSError, UnicodeDecodeError) as exc:
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"{source} is not a result JSON file (not UTF-8 text: byte {exc.start} "
+                    f"is 0x{exc.object[exc.start]:02x})"
+                ) from None
+            except OSError as exc:
                 raise ValueError(f"cannot read a result from {source}: {exc}") from exc
         try:
             data = json.loads(text)
@@ -143,7 +148,8 @@ class EvaluationResult:
         """Every per-sample array, and only those, to one .npz at ``path`` (what ``fastprdc
         eval --samples`` writes): ``precision_recall.in_real_manifold_k3``, ...; with a
         per-class table also ``per_class.<class>.real_rows`` / ``fake_rows`` and
-        ``per_class.<class>.<family>.<name>_k3``. Returns the path."""
+        ``per_class.<class>.<family>.<name>_k3``. Returns the path. ValueError when the
+        result holds no per-sample arrays (it was computed without ``sample_level=True``)."""
         write(path, self.samples, self.per_class, self._run_digest())
         return Path(path)
 
