@@ -453,3 +453,44 @@ def test_import_fastprdc_does_not_import_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- legends
+
+
+def _covered(ax) -> list[str]:
+    """What of the drawn data the legend box covers: bar tops and line points (a horizontal
+    reference line: anywhere along it)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    box = ax.get_legend().get_window_extent()
+    hits = []
+    for bar in [p for c in _bars(ax) for p in c.patches if isinstance(p, Rectangle)]:
+        x0, _, x1, y1 = bar.get_window_extent().extents
+        if bar.get_height() > 0 and box.x0 < x1 and x0 < box.x1 and box.y0 < y1 < box.y1:
+            hits.append(f"bar {bar.get_x():.1f}")
+    for line in [a for a in ax.get_children() if isinstance(a, Line2D)]:
+        xy = line.get_transform().transform(line.get_xydata())
+        if len(xy) == 2 and xy[0, 1] == xy[1, 1]:  # axhline
+            if box.y0 < xy[0, 1] < box.y1:
+                hits.append(f"line {line.get_label()}")
+        elif any(box.contains(x, y) for x, y in xy):
+            hits.append(f"points {line.get_label()}")
+    return hits
+
+
+def test_legends_in_a_corner_never_cover_the_data():
+    """The demo's mode-level result, whose recall bars reached the per-class legend in the
+    summary: the per-class and metrics-against-k legends sit above the data (the y range
+    raised), alone and in the summary."""
+    pytest.importorskip("sklearn")
+    from fastprdc.demo import run_demo
+
+    res = run_demo(quick=True, full_result=True, device="cpu")["result"]
+    for fig in (plot.summary(res, k=3), plot.per_class(res), plot.metrics_vs_k(res)):
+        fig.canvas.draw()
+        for ax in fig.axes:
+            title = ax.get_title()
+            if ax.get_legend() is not None and ("per class" in title or "against k" in title):
+                assert _covered(ax) == [], (title, _covered(ax))

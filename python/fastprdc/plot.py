@@ -135,7 +135,37 @@ def _layout(
         panel(ax)
     if title is not None and axes is None:
         fig.suptitle(title)
+    _clear_legends(fig, ax_list)
     return fig
+
+
+#: Set on an axes whose legend sits in an upper corner over data that may reach it.
+_LEGEND_ON_TOP = "_fastprdc_legend_on_top"
+
+
+def _legend_on_top(ax: Axes, *args: Any) -> None:
+    """The panel's legend in its upper right corner, kept clear of the data by
+    :func:`_clear_legends` (bars and lines can fill every corner, where matplotlib's "best"
+    place still covers some)."""
+    ax.legend(*args, loc="upper right", fontsize="small")
+    setattr(ax, _LEGEND_ON_TOP, True)
+
+
+def _clear_legends(fig: Figure, axes: Sequence[Axes]) -> None:
+    """Raise the top of the y range of the axes of :func:`_legend_on_top` until their data
+    (bar tops, line points, reference lines) lies below the legend, measured in the final
+    layout."""
+    marked = [ax for ax in axes if getattr(ax, _LEGEND_ON_TOP, False) and ax.get_legend()]
+    if not marked:
+        return
+    fig.draw_without_rendering()  # the layout, so that the sizes below are final
+    for ax in marked:
+        legend, box = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        free = (legend.y0 - box.y0) / box.height - 0.03  # share of the height below it
+        lo, hi = ax.get_ylim()
+        top = float(ax.dataLim.y1)
+        if free > 0.25 and math.isfinite(top) and top > lo + free * (hi - lo):
+            ax.set_ylim(lo, lo + (top - lo) / free)
 
 
 def _label(family: str, metric: str) -> str:
@@ -249,7 +279,7 @@ def _vs_k_panel(result: EvaluationResult, metrics: str | Sequence[str] | None) -
         ax.set_ylabel("value")
         ax.set_title("Metrics against k")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
+        _legend_on_top(ax)
 
     return panel
 
@@ -425,9 +455,9 @@ def _per_class_panels(
                 handles, labels = ax.get_legend_handles_labels()
                 handles.append(Patch(facecolor="none", edgecolor="C3", hatch=_DROPPED_HATCH))
                 labels.append("dropped (no fake samples)")
-                ax.legend(handles, labels, fontsize="small")
+                _legend_on_top(ax, handles, labels)
             else:
-                ax.legend(fontsize="small")
+                _legend_on_top(ax)
             ax.set_xticks(x)
             if len(classes) <= 60:
                 ax.set_xticklabels(
