@@ -446,9 +446,11 @@ def test_a_reference_with_a_dask_fake_set_is_refused(client, tmp_path):
 
 
 def test_import_fastprdc_does_not_import_dask_and_no_client_is_a_clear_error():
+    """... and a client= that is not the default client (none here) runs on that client, with
+    and without a progress callback."""
     code = """
 import sys, numpy as np, fastprdc
-fastprdc.evaluate(np.eye(5, 3), np.eye(6, 3) + 1, k=1)
+exp = fastprdc.evaluate(np.eye(5, 3), np.eye(6, 3) + 1, k=1)
 assert not [m for m in sys.modules if m.split(".")[0] in ("dask", "distributed")]
 import dask.array as da
 try:
@@ -457,6 +459,13 @@ except ValueError as exc:
     assert "needs a Dask distributed client" in str(exc), exc
 else:
     raise AssertionError("no error without a client")
+from distributed import Client, LocalCluster
+with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
+    with Client(cluster, set_as_default=False) as client:
+        for progress in (False, lambda done, total: None):
+            got = fastprdc.evaluate(da.eye(5, 2, M=3), da.eye(6, 2, M=3) + 1, k=1,
+                                    client=client, progress=progress)
+            assert got.scalars == exp.scalars, (got.scalars, exp.scalars)
 """
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -131,19 +131,23 @@ class Tracker:
             self.progress(*now)
 
     def wait(self, futures: Sequence[Any]) -> None:
-        """Block until ``futures`` are done (finished or failed), reporting progress."""
+        """Block until ``futures`` are done (finished or failed), reporting progress.
+
+        ``distributed.wait`` waits on the current client: the run's own client is made the
+        current one (it need not be the default client)."""
         futures = list(futures)
-        if self.progress is None:
-            wait(futures)
-            return
-        while True:
-            self._report()
-            try:
-                wait(futures, timeout=0.2)
-            except (TimeoutError, asyncio.TimeoutError):
-                continue
-            if all(f.done() for f in futures):
-                break
+        with self.client.as_current():
+            if self.progress is None:
+                wait(futures)
+                return
+            while True:
+                self._report()
+                try:
+                    wait(futures, timeout=0.2)
+                except (TimeoutError, asyncio.TimeoutError):
+                    continue
+                if all(f.done() for f in futures):
+                    break
         self._report()
 
     def check(self, futures: Sequence[Any]) -> None:
