@@ -9,7 +9,9 @@ FASTPRDC_REQUIRE_DISTRIBUTED=1 (CI), which turns the skip into a failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -107,6 +109,32 @@ def client():
     yield c
     c.close()
     cluster.close()
+
+
+@pytest.fixture(scope="module")
+def inproc():
+    """A LocalCluster of 2 in-process workers (their log records reach this process), on a
+    client that is not the default one (runs get ``client=``)."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    )
+    c = Client(cluster, set_as_default=False)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@contextlib.contextmanager
+def dask_log(caplog):
+    """caplog also records the ``distributed`` loggers (they do not propagate to the root)."""
+    logger = logging.getLogger("distributed")
+    logger.addHandler(caplog.handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(caplog.handler)
 
 
 # --------------------------------------------------------------------------- merges (no cluster)
@@ -380,6 +408,30 @@ def test_the_first_bad_row_is_the_single_machine_ones_whichever_block_fails_firs
         with pytest.raises(ValueError) as dist:
             fastprdc.evaluate(chunked(real, 9), fake)
         assert str(dist.value) == str(single.value) == "real contains NaN or inf (first bad row: 5)"
+
+
+def test_a_bad_block_is_a_value_error_on_the_driver_not_a_failed_task(inproc, caplog):
+    """NaN in a block (prepare_block) or integers float64 cannot hold (block_target): the
+    driver raises the single-machine ValueError, and no worker logs a failed task."""
+    rng = np.random.default_rng(16)
+    real = rng.standard_normal((30, 3))
+    nan = real.copy()
+    nan[17, 1] = np.nan
+    big = rng.integers(-5, 5, size=(30, 3))
+    big[22, 0] = 2**60 + 1
+    with dask_log(caplog):
+        for bad, row in ((nan, 17), (big, 22)):
+            with pytest.raises(ValueError) as single:
+                fastprdc.evaluate(real, bad)
+            with pytest.raises(ValueError) as dist:
+                fastprdc.evaluate(chunked(real, 10), chunked(bad, 10), client=inproc)
+            assert str(dist.value) == str(single.value)
+            assert str(dist.value).startswith("fake ") and f"(first bad row: {row})" in str(
+                dist.value
+            )
+    failed = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not failed, failed
+    assert _no_keys_left(inproc)
 
 
 def test_bad_block_rows_and_client_are_named(client):

@@ -152,8 +152,7 @@ class Tracker:
 
     def check(self, futures: Sequence[Any]) -> None:
         """Wait for ``futures``; when some failed, raise the error of the first in their order
-        (validation: the first bad row of the first bad set, as one machine reports it,
-        whichever task failed first)."""
+        (whichever task failed first)."""
         futures = list(futures)
         self.wait(futures)
         for f in futures:
@@ -163,6 +162,16 @@ class Tracker:
     def gather(self, futures: Sequence[Any]) -> list[Any]:
         self.check(futures)
         return self.client.gather(list(futures))
+
+    def gather_checked(self, futures: Sequence[Any]) -> list[Any]:
+        """:meth:`gather` of validation results: ValueError with the message of the first
+        :class:`_tasks.BlockError` in their order (the first bad row of the first bad set, as
+        one machine reports it, whichever block was validated first)."""
+        results = self.gather(futures)
+        for r in results:
+            if isinstance(r, _tasks.BlockError):
+                raise ValueError(r.message)
+        return results
 
     def cancel(self, force: bool = True) -> None:
         """Cancel (or, done, drop) every task of the run and the data it scattered, at once
@@ -264,7 +273,8 @@ def check_sources(sources: Sequence[Source], min_rows: Sequence[int]) -> None:
 def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None) -> list[Blocks]:
     """Validate the sets of one call on the workers, block by block, in one common dtype
     (float64 when any set needs it; ``_validation``'s rules and messages, rows counted in the
-    whole set). The validated blocks stay in worker memory for the run."""
+    whole set). The validated blocks stay in worker memory for the run; a bad one is a
+    ValueError raised here (its task returns the error, see :class:`_tasks.BlockError`)."""
     client = tracker.client
     block_rows = check_block_rows(block_rows)
     raws = []
@@ -285,7 +295,7 @@ def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None)
                 for f, off in zip(futures, offsets)
             ]
     if pending:
-        targets += tracker.gather(pending)
+        targets += tracker.gather_checked(pending)
     dtype = _dtype_name(targets)
     out = []
     workers = tracker.workers
@@ -299,7 +309,14 @@ def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None)
             for f, off, home in zip(futures, offsets, homes)
         ]
         out.append(Blocks(prepared, sizes, src.shape[1], dtype, homes))
-    tracker.check([f for blocks in out for f in blocks.futures])
+    # the blocks stay on the workers: only their (small) errors come to the driver
+    tracker.gather_checked(
+        [
+            tracker.submit(_tasks.block_error, f, name="check", where=home)
+            for blocks in out
+            for f, home in zip(blocks.futures, blocks.homes)
+        ]
+    )
     return out
 
 
