@@ -90,11 +90,11 @@ class Tracker:
     def __init__(self, client: Any, progress: Callable[[int, int], None] | None = None):
         self.client = client
         self.progress = progress
-        self.futures: list[Any] = []
+        self.futures: list[Any] = []  # the run's tasks (what progress counts)
         self.inputs: list[Any] = []  # futures of the caller's data (released, never cancelled)
         self.token = uuid.uuid4().hex[:8]
-        self.count = 0
-        self.scattered: list[Any] = []  # input blocks scattered from the driver
+        self.count = 0  # tasks submitted (info["distributed"]["tasks"])
+        self.scattered: list[Any] = []  # input blocks scattered from the driver (no tasks)
         self.lost_inputs = False  # a scattered block was lost (set when the run fails)
         self.backend: str | None = None  # the workers' backend name, once asked
         self._workers: list[str] | None = None
@@ -177,10 +177,11 @@ class Tracker:
         """Cancel (or, done, drop) every task of the run and the data it scattered, at once
         rather than when the futures are garbage-collected; the caller's own dask data is only
         released."""
-        if self.futures:
+        if self.futures or self.scattered:
             with contextlib.suppress(Exception):
-                self.client.cancel(self.futures, force=force)
+                self.client.cancel(self.futures + self.scattered, force=force)
         self.futures.clear()
+        self.scattered.clear()
         self.inputs.clear()
 
     @contextlib.contextmanager

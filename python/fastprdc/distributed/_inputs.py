@@ -147,8 +147,8 @@ def raw_blocks(
     """(futures of the raw row blocks, their row counts), empty blocks left out; numpy block i
     is scattered to ``workers[i % len(workers)]``.
 
-    Scattered numpy blocks are the run's own (``tracker.futures``: dropped with the run, and
-    ``tracker.scattered``: a lost one restarts the run)."""
+    Scattered numpy blocks are the run's own (``tracker.scattered``: dropped with the run, a
+    lost one restarts the run; data, not tasks, so progress does not count them)."""
     n = src.shape[0]
     auto = auto_block_rows(n, sum(client.nthreads().values()))
     if src.kind == "dask":
@@ -190,8 +190,7 @@ def raw_blocks(
     for i, (a, b) in enumerate(cuts):
         where = [workers[i % len(workers)]] if workers else None
         futures.append(client.scatter(x[a:b], workers=where, hash=False))
-        tracker.futures.append(futures[-1])  # cancelled with the run, even half-way
-        tracker.scattered.append(futures[-1])
+        tracker.scattered.append(futures[-1])  # dropped with the run, even half-way
     return futures, [b - a for a, b in cuts]
 
 
