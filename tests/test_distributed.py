@@ -381,6 +381,22 @@ def test_open_features_names_a_bad_file_of_a_directory(tmp_path):
         D.open_features(parts)
 
 
+def test_open_features_missing_path_and_empty_directories(tmp_path, monkeypatch):
+    """A missing path is a FileNotFoundError naming it (whatever its suffix); an empty
+    directory holds no .npy files; an empty .zarr directory holds no zarr array."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("nope.npy", "nope.zarr", "nope"):
+        with pytest.raises(FileNotFoundError, match=rf"^no such file or directory: {name}$"):
+            D.open_features(name)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no arrays here")
+    with pytest.raises(ValueError, match=r"^'empty' holds no \.npy files"):
+        D.open_features("empty")
+    (tmp_path / "empty.zarr").mkdir()
+    with pytest.raises(ValueError, match=r"^'empty\.zarr' holds no zarr array"):
+        D.open_features("empty.zarr")
+
+
 def test_validation_errors_name_the_global_row(client):
     rng = np.random.default_rng(9)
     real = rng.standard_normal((30, 3))

@@ -197,9 +197,7 @@ def raw_blocks(
 # --------------------------------------------------------------------------- open_features
 
 
-def _is_zarr_path(path: Path) -> bool:
-    if path.suffix == ".zarr":
-        return True
+def _has_zarr_metadata(path: Path) -> bool:
     return path.is_dir() and any((path / m).exists() for m in ("zarr.json", ".zarray"))
 
 
@@ -216,12 +214,19 @@ def open_features(path: str | os.PathLike, *, block_rows: int | None = None) -> 
     Blocks: each .npy file is cut into blocks of ``block_rows`` rows (default: at most 65536
     rows, and at least 4 blocks for a single file). Nothing is read until the array is
     computed; the workers must see the same path.
+
+    Raises FileNotFoundError for a missing path, ValueError for anything else it cannot open
+    (a directory without .npy files or zarr metadata, a file of another kind).
     """
     import dask
     import dask.array as da
 
     p = Path(path)
-    if _is_zarr_path(p):
+    if not p.exists():
+        raise FileNotFoundError(f"no such file or directory: {p}")
+    if p.suffix == ".zarr" or _has_zarr_metadata(p):
+        if not _has_zarr_metadata(p):
+            raise ValueError(f"{str(p)!r} holds no zarr array (no zarr.json or .zarray in it)")
         x = da.from_zarr(str(p))
         return x.rechunk({0: block_rows}) if block_rows else x
     if p.is_dir():
