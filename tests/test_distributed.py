@@ -9,7 +9,9 @@ FASTPRDC_REQUIRE_DISTRIBUTED=1 (CI), which turns the skip into a failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -107,6 +109,32 @@ def client():
     yield c
     c.close()
     cluster.close()
+
+
+@pytest.fixture(scope="module")
+def inproc():
+    """A LocalCluster of 2 in-process workers (their log records reach this process), on a
+    client that is not the default one (runs get ``client=``)."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    )
+    c = Client(cluster, set_as_default=False)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@contextlib.contextmanager
+def dask_log(caplog):
+    """caplog also records the ``distributed`` loggers (they do not propagate to the root)."""
+    logger = logging.getLogger("distributed")
+    logger.addHandler(caplog.handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(caplog.handler)
 
 
 # --------------------------------------------------------------------------- merges (no cluster)
@@ -353,6 +381,22 @@ def test_open_features_names_a_bad_file_of_a_directory(tmp_path):
         D.open_features(parts)
 
 
+def test_open_features_missing_path_and_empty_directories(tmp_path, monkeypatch):
+    """A missing path is a FileNotFoundError naming it (whatever its suffix); an empty
+    directory holds no .npy files; an empty .zarr directory holds no zarr array."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("nope.npy", "nope.zarr", "nope"):
+        with pytest.raises(FileNotFoundError, match=rf"^no such file or directory: {name}$"):
+            D.open_features(name)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no arrays here")
+    with pytest.raises(ValueError, match=r"^'empty' holds no \.npy files"):
+        D.open_features("empty")
+    (tmp_path / "empty.zarr").mkdir()
+    with pytest.raises(ValueError, match=r"^'empty\.zarr' holds no zarr array"):
+        D.open_features("empty.zarr")
+
+
 def test_validation_errors_name_the_global_row(client):
     rng = np.random.default_rng(9)
     real = rng.standard_normal((30, 3))
@@ -380,6 +424,30 @@ def test_the_first_bad_row_is_the_single_machine_ones_whichever_block_fails_firs
         with pytest.raises(ValueError) as dist:
             fastprdc.evaluate(chunked(real, 9), fake)
         assert str(dist.value) == str(single.value) == "real contains NaN or inf (first bad row: 5)"
+
+
+def test_a_bad_block_is_a_value_error_on_the_driver_not_a_failed_task(inproc, caplog):
+    """NaN in a block (prepare_block) or integers float64 cannot hold (block_target): the
+    driver raises the single-machine ValueError, and no worker logs a failed task."""
+    rng = np.random.default_rng(16)
+    real = rng.standard_normal((30, 3))
+    nan = real.copy()
+    nan[17, 1] = np.nan
+    big = rng.integers(-5, 5, size=(30, 3))
+    big[22, 0] = 2**60 + 1
+    with dask_log(caplog):
+        for bad, row in ((nan, 17), (big, 22)):
+            with pytest.raises(ValueError) as single:
+                fastprdc.evaluate(real, bad)
+            with pytest.raises(ValueError) as dist:
+                fastprdc.evaluate(chunked(real, 10), chunked(bad, 10), client=inproc)
+            assert str(dist.value) == str(single.value)
+            assert str(dist.value).startswith("fake ") and f"(first bad row: {row})" in str(
+                dist.value
+            )
+    failed = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not failed, failed
+    assert _no_keys_left(inproc)
 
 
 def test_bad_block_rows_and_client_are_named(client):
@@ -446,9 +514,11 @@ def test_a_reference_with_a_dask_fake_set_is_refused(client, tmp_path):
 
 
 def test_import_fastprdc_does_not_import_dask_and_no_client_is_a_clear_error():
+    """... and a client= that is not the default client (none here) runs on that client, with
+    and without a progress callback."""
     code = """
 import sys, numpy as np, fastprdc
-fastprdc.evaluate(np.eye(5, 3), np.eye(6, 3) + 1, k=1)
+exp = fastprdc.evaluate(np.eye(5, 3), np.eye(6, 3) + 1, k=1)
 assert not [m for m in sys.modules if m.split(".")[0] in ("dask", "distributed")]
 import dask.array as da
 try:
@@ -457,6 +527,13 @@ except ValueError as exc:
     assert "needs a Dask distributed client" in str(exc), exc
 else:
     raise AssertionError("no error without a client")
+from distributed import Client, LocalCluster
+with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
+    with Client(cluster, set_as_default=False) as client:
+        for progress in (False, lambda done, total: None):
+            got = fastprdc.evaluate(da.eye(5, 2, M=3), da.eye(6, 2, M=3) + 1, k=1,
+                                    client=client, progress=progress)
+            assert got.scalars == exp.scalars, (got.scalars, exp.scalars)
 """
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -480,8 +557,11 @@ def test_progress_counts_tasks_and_interrupt_cancels(client):
     rng = np.random.default_rng(10)
     real, fake = rng.standard_normal((60, 8)), rng.standard_normal((50, 8))
     calls = []
-    D.evaluate(real, fake, block_rows=10, progress=lambda done, total: calls.append((done, total)))
-    assert calls and calls[-1][0] == calls[-1][1] > 20  # every task done at the end
+    res = D.evaluate(
+        real, fake, block_rows=10, progress=lambda done, total: calls.append((done, total))
+    )
+    # every task done at the end; the same count as info (the 11 scattered blocks are no tasks)
+    assert calls and calls[-1][0] == calls[-1][1] == res.info["distributed"]["tasks"] > 20
     assert all(d <= t for d, t in calls)
     phases = []
     D.evaluate(real, fake, block_rows=10, progress=lambda d, t, phase: phases.append(phase))

@@ -302,7 +302,9 @@ def evaluate(
         ``max_memory`` apply to each task; ``progress=True`` shows one bar over the run's
         tasks (a callable gets ``(tasks done, tasks submitted)``).
 
-    The result's ``info["distributed"]`` tells the scheduler, workers, blocks and task count.
+    The result's ``info["distributed"]`` tells the scheduler, workers, blocks per set, rows of
+    the largest block, and ``tasks``: the tasks fastprdc submitted (the progress total; a dask
+    input's own tasks and the scattered numpy blocks are not counted).
     """
     t_start = time.perf_counter()
     families = _bind(_families(metrics), params)

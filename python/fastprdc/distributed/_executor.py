@@ -90,11 +90,11 @@ class Tracker:
     def __init__(self, client: Any, progress: Callable[[int, int], None] | None = None):
         self.client = client
         self.progress = progress
-        self.futures: list[Any] = []
+        self.futures: list[Any] = []  # the run's tasks (what progress counts)
         self.inputs: list[Any] = []  # futures of the caller's data (released, never cancelled)
         self.token = uuid.uuid4().hex[:8]
-        self.count = 0
-        self.scattered: list[Any] = []  # input blocks scattered from the driver
+        self.count = 0  # tasks submitted (info["distributed"]["tasks"])
+        self.scattered: list[Any] = []  # input blocks scattered from the driver (no tasks)
         self.lost_inputs = False  # a scattered block was lost (set when the run fails)
         self.backend: str | None = None  # the workers' backend name, once asked
         self._workers: list[str] | None = None
@@ -131,25 +131,28 @@ class Tracker:
             self.progress(*now)
 
     def wait(self, futures: Sequence[Any]) -> None:
-        """Block until ``futures`` are done (finished or failed), reporting progress."""
+        """Block until ``futures`` are done (finished or failed), reporting progress.
+
+        ``distributed.wait`` waits on the current client: the run's own client is made the
+        current one (it need not be the default client)."""
         futures = list(futures)
-        if self.progress is None:
-            wait(futures)
-            return
-        while True:
-            self._report()
-            try:
-                wait(futures, timeout=0.2)
-            except (TimeoutError, asyncio.TimeoutError):
-                continue
-            if all(f.done() for f in futures):
-                break
+        with self.client.as_current():
+            if self.progress is None:
+                wait(futures)
+                return
+            while True:
+                self._report()
+                try:
+                    wait(futures, timeout=0.2)
+                except (TimeoutError, asyncio.TimeoutError):
+                    continue
+                if all(f.done() for f in futures):
+                    break
         self._report()
 
     def check(self, futures: Sequence[Any]) -> None:
         """Wait for ``futures``; when some failed, raise the error of the first in their order
-        (validation: the first bad row of the first bad set, as one machine reports it,
-        whichever task failed first)."""
+        (whichever task failed first)."""
         futures = list(futures)
         self.wait(futures)
         for f in futures:
@@ -160,14 +163,25 @@ class Tracker:
         self.check(futures)
         return self.client.gather(list(futures))
 
+    def gather_checked(self, futures: Sequence[Any]) -> list[Any]:
+        """:meth:`gather` of validation results: ValueError with the message of the first
+        :class:`_tasks.BlockError` in their order (the first bad row of the first bad set, as
+        one machine reports it, whichever block was validated first)."""
+        results = self.gather(futures)
+        for r in results:
+            if isinstance(r, _tasks.BlockError):
+                raise ValueError(r.message)
+        return results
+
     def cancel(self, force: bool = True) -> None:
         """Cancel (or, done, drop) every task of the run and the data it scattered, at once
         rather than when the futures are garbage-collected; the caller's own dask data is only
         released."""
-        if self.futures:
+        if self.futures or self.scattered:
             with contextlib.suppress(Exception):
-                self.client.cancel(self.futures, force=force)
+                self.client.cancel(self.futures + self.scattered, force=force)
         self.futures.clear()
+        self.scattered.clear()
         self.inputs.clear()
 
     @contextlib.contextmanager
@@ -260,7 +274,8 @@ def check_sources(sources: Sequence[Source], min_rows: Sequence[int]) -> None:
 def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None) -> list[Blocks]:
     """Validate the sets of one call on the workers, block by block, in one common dtype
     (float64 when any set needs it; ``_validation``'s rules and messages, rows counted in the
-    whole set). The validated blocks stay in worker memory for the run."""
+    whole set). The validated blocks stay in worker memory for the run; a bad one is a
+    ValueError raised here (its task returns the error, see :class:`_tasks.BlockError`)."""
     client = tracker.client
     block_rows = check_block_rows(block_rows)
     raws = []
@@ -281,7 +296,7 @@ def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None)
                 for f, off in zip(futures, offsets)
             ]
     if pending:
-        targets += tracker.gather(pending)
+        targets += tracker.gather_checked(pending)
     dtype = _dtype_name(targets)
     out = []
     workers = tracker.workers
@@ -295,7 +310,14 @@ def prepare(tracker: Tracker, sources: Sequence[Source], block_rows: int | None)
             for f, off, home in zip(futures, offsets, homes)
         ]
         out.append(Blocks(prepared, sizes, src.shape[1], dtype, homes))
-    tracker.check([f for blocks in out for f in blocks.futures])
+    # the blocks stay on the workers: only their (small) errors come to the driver
+    tracker.gather_checked(
+        [
+            tracker.submit(_tasks.block_error, f, name="check", where=home)
+            for blocks in out
+            for f, home in zip(blocks.futures, blocks.homes)
+        ]
+    )
     return out
 
 

@@ -147,8 +147,8 @@ def raw_blocks(
     """(futures of the raw row blocks, their row counts), empty blocks left out; numpy block i
     is scattered to ``workers[i % len(workers)]``.
 
-    Scattered numpy blocks are the run's own (``tracker.futures``: dropped with the run, and
-    ``tracker.scattered``: a lost one restarts the run)."""
+    Scattered numpy blocks are the run's own (``tracker.scattered``: dropped with the run, a
+    lost one restarts the run; data, not tasks, so progress does not count them)."""
     n = src.shape[0]
     auto = auto_block_rows(n, sum(client.nthreads().values()))
     if src.kind == "dask":
@@ -190,17 +190,14 @@ def raw_blocks(
     for i, (a, b) in enumerate(cuts):
         where = [workers[i % len(workers)]] if workers else None
         futures.append(client.scatter(x[a:b], workers=where, hash=False))
-        tracker.futures.append(futures[-1])  # cancelled with the run, even half-way
-        tracker.scattered.append(futures[-1])
+        tracker.scattered.append(futures[-1])  # dropped with the run, even half-way
     return futures, [b - a for a, b in cuts]
 
 
 # --------------------------------------------------------------------------- open_features
 
 
-def _is_zarr_path(path: Path) -> bool:
-    if path.suffix == ".zarr":
-        return True
+def _has_zarr_metadata(path: Path) -> bool:
     return path.is_dir() and any((path / m).exists() for m in ("zarr.json", ".zarray"))
 
 
@@ -217,12 +214,19 @@ def open_features(path: str | os.PathLike, *, block_rows: int | None = None) -> 
     Blocks: each .npy file is cut into blocks of ``block_rows`` rows (default: at most 65536
     rows, and at least 4 blocks for a single file). Nothing is read until the array is
     computed; the workers must see the same path.
+
+    Raises FileNotFoundError for a missing path, ValueError for anything else it cannot open
+    (a directory without .npy files or zarr metadata, a file of another kind).
     """
     import dask
     import dask.array as da
 
     p = Path(path)
-    if _is_zarr_path(p):
+    if not p.exists():
+        raise FileNotFoundError(f"no such file or directory: {p}")
+    if p.suffix == ".zarr" or _has_zarr_metadata(p):
+        if not _has_zarr_metadata(p):
+            raise ValueError(f"{str(p)!r} holds no zarr array (no zarr.json or .zarray in it)")
         x = da.from_zarr(str(p))
         return x.rechunk({0: block_rows}) if block_rows else x
     if p.is_dir():

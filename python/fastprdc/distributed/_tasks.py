@@ -8,7 +8,7 @@ are returned as global rows (block offset added), so partial results merge witho
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,9 @@ from .._options import RunOptions
 from .._validation import _as_array, _finalize, _target_dtype
 
 __all__ = [
+    "BlockError",
     "backend_name",
+    "block_error",
     "block_target",
     "centre_distances",
     "cross_pair",
@@ -97,23 +99,35 @@ def read_npy_file(path: str, start: int, stop: int, mtime_ns: int = 0, size: int
     return out
 
 
-def block_target(raw: Any, name: str, offset: int) -> str:
+@dataclass(frozen=True)
+class BlockError:
+    """A block's validation error, returned by its task rather than raised: a bad input is the
+    caller's error, raised on the driver, not a failed task that each worker logs."""
+
+    message: str
+
+
+def block_target(raw: Any, name: str, offset: int) -> str | BlockError:
     """The float dtype this block needs on its own (``_validation._target_dtype``)."""
-    a = _as_array(raw, name)
     try:
-        return np.dtype(_target_dtype(a, name)).name
+        return np.dtype(_target_dtype(_as_array(raw, name), name)).name
     except ValueError as exc:
-        raise _global_rows(exc, offset) from None
+        return BlockError(str(_global_rows(exc, offset)))
 
 
-def prepare_block(raw: Any, dtype: str, name: str, offset: int) -> np.ndarray:
+def prepare_block(raw: Any, dtype: str, name: str, offset: int) -> np.ndarray | BlockError:
     """The validated block: ``dtype``, C-contiguous, finite and within the magnitude limit
     (``_validation._finalize``; error rows counted in the whole set)."""
-    a = _as_array(raw, name)
     try:
-        return _finalize(a, np.dtype(dtype).type, name)
+        return _finalize(_as_array(raw, name), np.dtype(dtype).type, name)
     except ValueError as exc:
-        raise _global_rows(exc, offset) from None
+        return BlockError(str(_global_rows(exc, offset)))
+
+
+def block_error(block: Any) -> BlockError | None:
+    """The error of a :func:`prepare_block` result, None for a validated block (so that the
+    driver checks the blocks without gathering them)."""
+    return block if isinstance(block, BlockError) else None
 
 
 def take_rows(block: np.ndarray, rows: np.ndarray) -> np.ndarray:
