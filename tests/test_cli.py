@@ -311,7 +311,7 @@ def test_eval_inputs_that_are_no_features_are_named(files, capsys):
     cases = [
         ([tmp / "nope.zarr", tmp / "fake.npy"], ["no such file", "nope.zarr"]),
         ([tmp / "real.npy", tmp / "nope_dir"], ["no such file", "nope_dir"]),
-        ([tmp / "real.npy", tmp / "empty"], ["empty: a directory holding no .npy files"]),
+        ([tmp / "real.npy", tmp / "empty"], ["empty: is a directory holding no .npy files"]),
     ]
     for args, fragments in cases:
         code, _out, err = _run(capsys, "eval", *args, "--quiet")

@@ -317,7 +317,7 @@ def _check_input(path: str) -> None:
         raise CLIError(f"no such file: {path}")
     if p.is_dir() and not _is_lazy_store(path):
         raise CLIError(
-            f"{path}: a directory holding no .npy files (and no .zarr store); give a .npy, "
+            f"{path}: is a directory holding no .npy files (and no .zarr store); give a .npy, "
             ".npz or .pt file, a directory of .npy files or a .zarr store"
         )
 
