@@ -59,7 +59,7 @@ std::vector<StructLayout> kernel_param_layouts() {
 
 std::vector<std::pair<std::string, std::string>> kernel_names() {
   std::vector<std::pair<std::string, std::string>> out;
-#define FASTPRDC_NAME(name, P) out.emplace_back(#name, #P);
+#define FASTPRDC_NAME(name, P, shard) out.emplace_back(#name, #P);
   FASTPRDC_KERNELS(FASTPRDC_NAME)
 #undef FASTPRDC_NAME
   return out;
@@ -84,7 +84,7 @@ void sim_launch(const std::string& name, int64_t n, const std::string& params, c
   const gpu::TileArgs t = from_bytes<gpu::TileArgs>(tile, "TileArgs");
   const int nt = resolve_threads(num_threads);
   const std::vector<int64_t> ids = order ? thread_order(n, order) : std::vector<int64_t>();
-#define FASTPRDC_SIM(kernel, P)                                                                          \
+#define FASTPRDC_SIM(kernel, P, shard)                                                                   \
   if (name == #kernel) {                                                                                 \
     const gpu::P p = from_bytes<gpu::P>(params, #P);                                                     \
     _Pragma("omp parallel for num_threads(nt) schedule(dynamic, 16)") for (int64_t at = 0; at < n; ++at) \

@@ -1,13 +1,18 @@
-// The kernels of kernels.cuh compiled by nvcc for the `_cuda` extension: their __global__ entry
-// points (kernel_entry.cuh) and the launcher that finds them by name.
+// The launcher of the `_cuda` extension's kernels, which finds them by name: their __global__
+// entry points (kernel_entry.cuh) are compiled by nvcc in kernels_<shard>.cu and declared here.
 #include <cuda_runtime.h>
 
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "cuda/kernel_entry.cuh"
+#include "cuda/kernels.cuh"
 #include "cuda/runtime.hpp"
+
+#define FASTPRDC_DECLARE_ENTRY(name, P, shard) \
+  extern "C" __global__ void fastprdc_##name(const fastprdc::gpu::P p, const fastprdc::gpu::TileArgs t);
+FASTPRDC_KERNELS(FASTPRDC_DECLARE_ENTRY)
+#undef FASTPRDC_DECLARE_ENTRY
 
 namespace fastprdc {
 namespace cuda {
@@ -21,7 +26,7 @@ struct Kernel {
 };
 
 const std::vector<Kernel>& kernel_table() {
-#define FASTPRDC_TABLE_ENTRY(name, P) {#name, reinterpret_cast<const void*>(&fastprdc_##name), sizeof(gpu::P)},
+#define FASTPRDC_TABLE_ENTRY(name, P, shard) {#name, reinterpret_cast<const void*>(&fastprdc_##name), sizeof(gpu::P)},
   static const std::vector<Kernel> table = {FASTPRDC_KERNELS(FASTPRDC_TABLE_ENTRY)};
 #undef FASTPRDC_TABLE_ENTRY
   return table;

@@ -155,24 +155,27 @@ struct RowsParams {
 };
 
 // The kernels, by name (the same list drives the nvcc entry points, NVRTC's name list, the host
-// emulation and the launchers' argument checks): X(name, params type).
-#define FASTPRDC_KERNELS(X)        \
-  X(scan_hits, CrossParams)        \
-  X(cross_rows, CrossParams)       \
-  X(cross_cols, CrossParams)       \
-  X(finalize_a, CrossParams)       \
-  X(finalize_b, CrossParams)       \
-  X(finalize_realism, CrossParams) \
-  X(row_stats, RowsParams)         \
-  X(column_sums, RowsParams)       \
-  X(centred_max, RowsParams)       \
-  X(pack_rows, RowsParams)         \
-  X(pairwise, RowsParams)          \
-  X(gather_rows, RowsParams)       \
-  X(hash_rows, RowsParams)         \
-  X(compare_rows, RowsParams)      \
-  X(preset_lists, CrossParams)     \
-  X(preset_realism, CrossParams)
+// emulation and the launchers' argument checks): X(name, params type, shard). nvcc compiles each
+// shard in its own translation unit (csrc/cuda/kernels_<shard>.cu), so that a build compiles them
+// in parallel (the cross kernels alone take most of a single unit's minute); NVRTC compiles all
+// of them in one program.
+#define FASTPRDC_KERNELS(X)                  \
+  X(scan_hits, CrossParams, scan)            \
+  X(cross_rows, CrossParams, cross_rows)     \
+  X(cross_cols, CrossParams, cross_cols)     \
+  X(finalize_a, CrossParams, finalize)       \
+  X(finalize_b, CrossParams, finalize)       \
+  X(finalize_realism, CrossParams, finalize) \
+  X(row_stats, RowsParams, rows)             \
+  X(column_sums, RowsParams, rows)           \
+  X(centred_max, RowsParams, rows)           \
+  X(pack_rows, RowsParams, rows)             \
+  X(pairwise, RowsParams, rows)              \
+  X(gather_rows, RowsParams, rows)           \
+  X(hash_rows, RowsParams, rows)             \
+  X(compare_rows, RowsParams, rows)          \
+  X(preset_lists, CrossParams, scan)         \
+  X(preset_realism, CrossParams, scan)
 
 }  // namespace gpu
 }  // namespace fastprdc
