@@ -67,6 +67,7 @@ def test_summary_lists_stages_choice_and_figures(tmp_path):
     assert "install    ok (90s)" in out
     assert "bench      TIMEOUT after 150s" in out
     assert "sanitizer  not run" in out and "tests_gpu  not run" in out
+    assert "smoke_cupy not run" in out and "bench_cupy not run" in out
     assert "GEMM path for the figures: tf32x3" in out
     assert "gaussian_seconds: {'fp32': 3.0, 'tf32x3': 1.5}" in out
 
@@ -94,6 +95,7 @@ case "$1" in
         trap 'echo interrupted >>"$STUB_LOG"; exit 130' INT
         sleep 100 & wait
       fi
+      [[ "$2" == "${STUB_SMOKE_FAIL:-none}" ]] && exit 1
       exit "${STUB_SMOKE_RC:-0}" ;;
   benchmarks/gpu/*.py|*/benchmarks/gpu/*.py) exec "$REAL_PYTHON" "$@" ;;
   *) exit 0 ;;
@@ -142,18 +144,28 @@ def _pytest_selection(calls: list[str]) -> list[str]:
 def test_device_check_runs_every_stage_in_order(tmp_path):
     proc, status, calls = _device_check(tmp_path)
     assert proc.returncode == 0, proc.stderr
-    for stage in ("install", "smoke", "tests_gpu", "gemm_paths", "bench", "tests"):
+    stages = ("install", "smoke_cuda", "gemm_paths", "bench", "smoke_cupy", "bench_cupy",
+              "tests_gpu", "tests")  # fmt: skip
+    for stage in stages:
         assert status[stage].startswith("ok"), (stage, status)
     assert status["sanitizer"].startswith("unsupported here"), status  # not FAILED
     assert "bench_1m" not in status  # the 1M figures: the `1m` mode, a second call
     smokes = [c for c in calls if c.startswith("- ")]
     assert smokes == ["- cuda", "- cupy"]  # one process per backend
+    nvrtc = [i for i, c in enumerate(calls) if "compile_kernels" in c]
+    assert len(nvrtc) == 1 and nvrtc[0] < calls.index("- cupy")  # compiled before cupy runs
     runs = _pytest_selection(calls)
-    marks = ("not 1m", "gemm_paths", "1m and gaussian", "cuda or cupy", "test_gpu.py")
+    marks = ("not 1m", "gemm_paths", "1m and gaussian", "cuda or cupy", "test_gpu.py", "-k cupy")
     order = [next(m for m in marks if m in c) for c in runs]
-    assert order == ["test_gpu.py", "gemm_paths", "not 1m", "cuda or cupy"]
-    assert "-p no:xdist" in runs[0] and "-n 8" in runs[-1]
-    assert "--deselect tests/test_gpu_build.py::test_nvrtc_compiles_the_kernel_text" in runs[0]
+    # the cuda figures first, then the cupy figure, the GPU tests and every other test
+    assert order == ["gemm_paths", "not 1m", "-k cupy", "test_gpu.py", "cuda or cupy"]
+    assert "not cupy" in runs[1]  # the cupy figure waits for the NVRTC compile
+    tests_gpu = runs[3]
+    assert "-p no:xdist" in tests_gpu and "-n 8" in runs[-1]
+    assert "--deselect tests/test_gpu_build.py::test_nvrtc_compiles_the_kernel_text" in tests_gpu
+    # test_gpu_pipeline.py's sim cases (minutes on the CPU) ran in CI: its GPU cases only
+    assert "tests/test_gpu_pipeline.py::test_column_mean_is_the_sequential_sum" in tests_gpu
+    assert "tests/test_gpu_pipeline.py " not in tests_gpu + " "
     assert "--ignore tests/test_gpu.py" in runs[-1]  # not run twice
     assert "--continue-on-collection-errors" in runs[-1]
     assert (tmp_path / "logs" / "gemm_path.txt").read_text().strip().endswith("tf32x3")
@@ -177,24 +189,34 @@ def test_device_check_1m_mode_runs_the_million_sample_figures(tmp_path, after_a_
     assert "-k 1m" in run and "bench_gpu_1m.json" in run
     summary = proc.stdout.split("== device check summary")[1]
     assert "next call" not in summary and "GEMM path for the figures" not in summary
-    assert "smoke      not run" in summary
+    assert "smoke_cuda not run" in summary
 
 
 def test_device_check_skips_the_figures_when_the_kernels_are_wrong(tmp_path):
     proc, status, calls = _device_check(tmp_path, STUB_SMOKE_RC="1")
-    assert status["smoke"].startswith("FAILED")
-    assert "gemm_paths" not in status and "bench_1m" not in status and "bench" not in status
+    assert status["smoke_cuda"].startswith("FAILED") and status["smoke_cupy"].startswith("FAILED")
+    assert not {"gemm_paths", "bench", "bench_cupy", "bench_1m"} & set(status)
     assert status["tests"].startswith("ok")  # the full run, for the diagnosis
     assert not any("--benchmark-json" in c for c in calls)
     assert "gemm_paths   not run" not in proc.stdout  # the summary names stages as they are
     assert "gemm_paths not run" in proc.stdout
 
 
+def test_device_check_runs_the_cuda_figures_when_only_cupy_is_wrong(tmp_path):
+    """A cupy backend that differs from cpu (or whose NVRTC compile failed) costs the cupy
+    figure only."""
+    proc, status, _ = _device_check(tmp_path, STUB_SMOKE_FAIL="cupy")
+    assert status["smoke_cuda"].startswith("ok") and status["smoke_cupy"].startswith("FAILED")
+    assert status["gemm_paths"].startswith("ok") and status["bench"].startswith("ok")
+    assert "bench_cupy" not in status and status["tests"].startswith("ok")
+    assert "bench_cupy not run" in proc.stdout
+
+
 def test_device_check_interrupts_a_stage_that_runs_out_of_time(tmp_path):
     """A stage past its limit gets SIGINT (pytest then reports and writes its JSON), is marked
     TIMEOUT, and the stages after it that no longer fit are skipped, not started."""
     proc, status, calls = _device_check(tmp_path, budget=52, STUB_HANG="smoke")
-    assert re.fullmatch(r"TIMEOUT after 3\d+s", status["smoke"]), status["smoke"]
+    assert re.fullmatch(r"TIMEOUT after 3\d+s", status["smoke_cuda"]), status["smoke_cuda"]
     assert calls.count("interrupted") == 1  # the signal reached python; cupy's not started
     assert status["tests_gpu"] == "skipped: no time left"
     assert "== device check summary" in proc.stdout

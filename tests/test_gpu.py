@@ -161,7 +161,9 @@ def test_mode_level_with_gpu_resident_inputs(gpu, rng, monkeypatch):
         raise AssertionError("a GPU-resident input was copied to the host")
 
     monkeypatch.setattr("fastprdc._validation.to_host", no_copy)
-    got = fastprdc.evaluate(cp.asarray(real), cp.asarray(fake), real_labels=yr, fake_labels=yf)
+    got = fastprdc.evaluate(
+        cp.asarray(real), cp.asarray(fake), real_labels=yr, fake_labels=yf, device=gpu
+    )
     monkeypatch.undo()
     assert got.per_class["evaluated"] == want.per_class["evaluated"]
     for c, families in want.per_class["scalars"].items():

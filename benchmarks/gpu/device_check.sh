@@ -5,30 +5,37 @@
 # 2026-11-17, scipy, hypothesis, matplotlib, scikit-learn, psutil), from the repository root,
 # with the wheels of benchmarks/gpu/fetch_wheels.sh carried in .whl/:
 #
-#   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout_s 480)
+#   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout_s 420)
 #   FASTPRDC_GPU_GEMM=<path> bash benchmarks/gpu/device_check.sh 1m
 #                                              (the next call, at once while the machine is
 #                                               warm: both 1M figures, on the GEMM path the
 #                                               first call found faster; it prints this line)
 #
 # Stages, most needed first, each bounded by its own timeout and by what is left of BUDGET
-# seconds (default 420, and 560 in the 1m mode: a task's 15 device-minutes, starts included,
-# hold both calls only if the second follows at once; with less left, say `status`'s
-# budget_left_s, give BUDGET = that - 60 and timeout_s = BUDGET + 30), each writing <stage>.log
+# seconds (default 380, and 400 in the 1m mode: a task's 15 device-minutes, a machine's start
+# included, hold both calls only if the second follows at once; with less left, say `status`'s
+# budget_left_s, give BUDGET = that - 90 and timeout_s = BUDGET + 30), each writing <stage>.log
 # and a status line
 # so that a timeout keeps what came before (a stage that runs out of time gets SIGINT, so that
 # pytest still reports and pytest-benchmark still writes the figures already measured):
-#   install     build the CUDA extension for this GPU's architecture, compile the cupy kernels
-#   smoke       cuda, then cupy (each in its own process), equal cpu on a small evaluate(all)
-#   tests_gpu   the GPU tests (test_gpu*.py), one process: they measure device memory
+#   install     build the CUDA extension for this GPU's architecture (its kernel shards compile
+#               in parallel); then the cupy backend's NVRTC compile (a minute or two on one core)
+#               starts in the background, into the kernel cache
+#   smoke_cuda  the cuda backend equals cpu on a small evaluate(all): else no figure runs
 #   gemm_paths  fp32 vs tf32x3 at 100k: the faster exact one runs every later figure
-#   bench       the 100k figures: vs torch, exact overhead, cupy vs cuda
+#   bench       the 100k figures on the cuda backend: vs torch, exact overhead, duplicated rows,
+#               the kernel profile
+#   smoke_cupy  (after the NVRTC compile) the cupy backend equals cpu, in its own process
+#   bench_cupy  the cupy vs cuda figure
+#   tests_gpu   the GPU tests (test_gpu.py, test_gpu_build.py and the GPU cases of
+#               test_gpu_pipeline.py; its sim cases ran in CI), one process: they measure device
+#               memory
 #   sanitizer   compute-sanitizer memcheck and initcheck of a small run of every kernel
 #   tests       every other test on the cuda and cupy backends (8 processes), with what is left
 # The million-sample figures (N = M = 1M, d = 2048, evaluate(all): minutes each, more than this
-# budget leaves) run in the `1m` mode, a second call. When smoke fails (cuda or cupy differ from
-# cpu) the kernels are wrong: the figures are skipped and the full test run comes right after the
-# sanitizer, for the diagnosis. The device tool returns at most 8 files from $OUT: the logs go
+# budget leaves) run in the `1m` mode, a second call. When smoke_cuda fails (cuda differs from cpu)
+# the kernels are wrong: the figures are skipped and the tests run, for the diagnosis; when
+# smoke_cupy fails, only the cupy figure is skipped. The device tool returns at most 8 files from $OUT: the logs go
 # into $OUT/logs.tar.gz (rewritten after every stage), the benchmark JSON and the summary table
 # (printed last) beside it. Back here, the JSON goes to benchmarks/gpu/results/ and
 # `python benchmarks/report.py benchmarks/RESULTS.json` adds it to benchmarks/RESULTS.md
@@ -40,12 +47,12 @@ OUT="${OUT:-/tmp/fastprdc-device-check}"
 LOGS="${LOGS:-/tmp/fastprdc-device-logs}"
 mkdir -p "$OUT" "$LOGS"
 # this call's statuses, notes and logs only (a second call on a warm machine finds the first's)
-rm -f "$LOGS"/*.status "$LOGS"/*.txt "$LOGS"/*.log
+rm -f "$LOGS"/*.status "$LOGS"/*.txt "$LOGS"/*.log "$LOGS"/*.rc
 export PYTHONUNBUFFERED=1
 unset FASTPRDC_GPU_REHEARSAL FASTPRDC_BENCH_GPU_REHEARSAL  # the real GPU, never the stand-in
 PY="${PYTHON:-python3}"
 MODE="${1:-all}"
-BUDGET="${BUDGET:-$([[ "$MODE" == 1m ]] && echo 560 || echo 420)}"
+BUDGET="${BUDGET:-$([[ "$MODE" == 1m ]] && echo 400 || echo 380)}"
 START=$SECONDS
 
 pack() { tar czf "$OUT/logs.tar.gz" -C "$LOGS" . 2>/dev/null || true; }
@@ -75,8 +82,8 @@ stage() {  # stage NAME TIMEOUT_SECONDS COMMAND...  (limited to the budget left,
   return $rc
 }
 
-nvidia-smi >"$LOGS/nvidia-smi.txt" 2>&1 || true
-cc=$("$PY" -c "import torch; p = torch.cuda.get_device_properties(0); print(f'{p.major}{p.minor}')" 2>/dev/null || echo 90)
+timeout 60 nvidia-smi >"$LOGS/nvidia-smi.txt" 2>&1 || true
+cc=$(timeout 60 "$PY" -c "import torch; p = torch.cuda.get_device_properties(0); print(f'{p.major}{p.minor}')" 2>/dev/null || echo 90)
 export FASTPRDC_CUDA=ON FASTPRDC_CUDA_ARCHITECTURES="${FASTPRDC_CUDA_ARCHITECTURES:-${cc}-real}"
 
 # Everything is installed into $SITE (on PYTHONPATH), not into the image's environment; the
@@ -94,17 +101,17 @@ install() {
   "$PY" -m pip install -v --no-index --no-deps --no-build-isolation --upgrade --target "$SITE" \
     --config-settings=build-dir=build/device .
   cd /tmp && "$PY" -c "import fastprdc; print(fastprdc.__file__); fastprdc.show_config()"
-  # The cupy backend's NVRTC compile (about 45 s) once, into the disk cache, before anything
-  # is timed or run in parallel (the cache key holds the installed headers' path).
-  "$PY" -c "import cupy; from fastprdc._backends.cupy_backend import compile_kernels as c; \
-c('sm_' + cupy.cuda.Device().compute_capability)" || echo "cupy kernels not compiled here"
 }
 
-smoke() {  # one process per backend: a kernel fault (sticky on the context) blames one only
-  local device rc=0
-  trap 'exit 130' INT  # out of time: stop here, not start the next backend
-  for device in cuda cupy; do
-    (cd /tmp && "$PY" - "$device" <<'PYCODE'
+nvrtc() {  # the cupy backend's NVRTC compile, once, into the disk cache (its key holds the
+  # installed headers' path), before the cupy backend is timed or run in parallel
+  cd /tmp && "$PY" -c "import cupy; from fastprdc._backends.cupy_backend import compile_kernels as c; \
+c('sm_' + cupy.cuda.Device().compute_capability)"
+}
+
+smoke() {  # smoke DEVICE, in its own process: a kernel fault (sticky on the context) blames it
+  local device=$1
+  (cd /tmp && "$PY" - "$device" <<'PYCODE'
 import sys, numpy as np, fastprdc
 device = sys.argv[1]
 rng = np.random.default_rng(0)
@@ -114,18 +121,23 @@ res = fastprdc.evaluate(real, fake, metrics="all", device=device, sample_level=T
 assert res.scalars == ref.scalars, (device, res.scalars, ref.scalars)
 print(device, "== cpu", res.info["timings"], res.info["n_rechecked"])
 PYCODE
-    ) || rc=1
-  done
-  return $rc
+  )
+}
+
+wait_nvrtc() {  # the end of the background NVRTC compile (its exit status, in LOGS/nvrtc.rc)
+  while [[ ! -f "$LOGS/nvrtc.rc" ]]; do sleep 1; done
+  return "$(cat "$LOGS/nvrtc.rc")"
 }
 
 GPU_TESTS="tests/test_gpu.py tests/test_gpu_build.py tests/test_gpu_pipeline.py"
 
 tests_gpu() {  # one process: some of these compare the device's free memory before and after
-  # (the NVRTC compile test compiles from scratch, about a minute: the install stage compiled the
-  # same text through NVRTC, and CI runs that test)
+  # (the NVRTC compile test compiles from scratch, a minute or two: the nvrtc stage compiled the
+  # same text, and CI runs that test; test_gpu_pipeline.py's sim cases, minutes on the CPU, ran
+  # in CI: its GPU cases only)
   "$PY" -m pytest -q -p no:cacheprovider -p no:xdist --timeout 120 \
-    --deselect tests/test_gpu_build.py::test_nvrtc_compiles_the_kernel_text $GPU_TESTS
+    --deselect tests/test_gpu_build.py::test_nvrtc_compiles_the_kernel_text \
+    tests/test_gpu.py tests/test_gpu_build.py "tests/test_gpu_pipeline.py::test_column_mean_is_the_sequential_sum"
 }
 
 tests() {  # every other test, on the GPU backends (cpu, numpy and sim ran in CI)
@@ -154,33 +166,41 @@ sanitizer() {  # exit 4: the tool cannot run on this machine (e.g. gVisor: "Devi
   return $rc
 }
 
-bench() {  # bench SELECTION JSON
+bench() {  # bench SELECTION JSON (a library's DeprecationWarning must not stop a figure)
   "$PY" -m pytest -p no:cacheprovider -W ignore::pytest_benchmark.logger.PytestBenchmarkWarning \
-    benchmarks/bench_gpu.py --benchmark-only \
+    -W ignore::DeprecationWarning benchmarks/bench_gpu.py --benchmark-only \
     --benchmark-json="$OUT/$2" -s -k "$1"
 }
 
 run_tests() { stage tests "$1" bash -c "GPU_TESTS='$GPU_TESTS'; $(declare -f tests); PY=$PY tests"; }
 
+install_stage() { stage install 240 bash -c "$(declare -f install); PY=$PY SITE=$SITE install"; }
 if [[ "$MODE" == "1m" ]]; then  # both million-sample figures (minutes each)
-  stage install 240 bash -c "$(declare -f install); PY=$PY SITE=$SITE install" &&
+  install_stage &&
     stage bench_1m 540 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench '1m' bench_gpu_1m.json"
 else
-  stage install 180 bash -c "$(declare -f install); PY=$PY SITE=$SITE install" && {
-    kernels_ok=1
-    stage smoke 45 bash -c "$(declare -f smoke); PY=$PY smoke" || kernels_ok=0
-    stage tests_gpu 90 bash -c "GPU_TESTS='$GPU_TESTS'; $(declare -f tests_gpu); PY=$PY tests_gpu"
-    if ((kernels_ok)); then
+  install_stage && {
+    (bash -c "$(declare -f nvrtc); PY=$PY nvrtc" >"$LOGS/nvrtc.log" 2>&1; echo $? >"$LOGS/nvrtc.rc") &
+    cuda_ok=1
+    stage smoke_cuda 45 bash -c "$(declare -f smoke); PY=$PY smoke cuda" || cuda_ok=0
+    if ((cuda_ok)); then
       # fp32 vs tf32x3 first: the later figures run on the faster path (the default is chosen by
       # measurement; FASTPRDC_GPU_GEMM set by the caller is kept when this figure is missing)
       stage gemm_paths 45 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'gemm_paths' bench_gpu_paths.json"
       FASTPRDC_GPU_GEMM=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu_paths.json")
       export FASTPRDC_GPU_GEMM
       echo "GEMM path for the figures: $FASTPRDC_GPU_GEMM" | tee "$LOGS/gemm_path.txt"
-      stage bench 90 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m and not gemm_paths' bench_gpu.json"
+      stage bench 120 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m and not gemm_paths and not cupy' bench_gpu.json"
       echo "next call (1M figures): FASTPRDC_GPU_GEMM=$FASTPRDC_GPU_GEMM bash benchmarks/gpu/device_check.sh 1m" |
         tee "$LOGS/next.txt"
     fi
+    cupy_ok=0
+    stage smoke_cupy 120 bash -c "$(declare -f wait_nvrtc smoke); LOGS=$LOGS wait_nvrtc && PY=$PY smoke cupy" &&
+      cupy_ok=1
+    if ((cuda_ok && cupy_ok)); then
+      stage bench_cupy 60 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'cupy' bench_gpu_cupy.json"
+    fi
+    stage tests_gpu 90 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"
     stage sanitizer 75 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"
     run_tests 240
   }

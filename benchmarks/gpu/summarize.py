@@ -9,7 +9,10 @@ from pathlib import Path
 
 logs, out = Path(sys.argv[1]), Path(sys.argv[2])
 print("== device check summary")
-STAGES = ("install", "smoke", "tests_gpu", "gemm_paths", "bench", "sanitizer", "tests", "bench_1m")
+STAGES = (
+    "install", "smoke_cuda", "gemm_paths", "bench", "smoke_cupy", "bench_cupy", "tests_gpu",
+    "sanitizer", "tests", "bench_1m",
+)  # fmt: skip
 for name in STAGES:
     status = logs / f"{name}.status"
     print(f"  {name:<10} {status.read_text().strip() if status.exists() else 'not run'}")
@@ -17,7 +20,11 @@ for note in ("gemm_path.txt", "next.txt"):
     if (logs / note).exists():
         print(f"  {(logs / note).read_text().strip()}")
 for bench in sorted(out.glob("bench_gpu*.json")):
-    data = json.loads(bench.read_text())
+    try:
+        data = json.loads(bench.read_text())
+    except (OSError, ValueError) as exc:  # e.g. cut short by the stage's SIGKILL
+        print(f"  {bench.name}: unreadable ({exc})")
+        continue
     cfg = data.get("machine_info", {}).get("fastprdc", {}).get("show_config", {})
     print(f"  {bench.name}: device {cfg.get('cuda', {}).get('device')}")
     for b in data.get("benchmarks", []):
