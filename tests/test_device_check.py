@@ -144,8 +144,8 @@ def _pytest_selection(calls: list[str]) -> list[str]:
 def test_device_check_runs_every_stage_in_order(tmp_path):
     proc, status, calls = _device_check(tmp_path)
     assert proc.returncode == 0, proc.stderr
-    stages = ("install", "smoke_cuda", "gemm_paths", "bench", "smoke_cupy", "bench_cupy",
-              "tests_gpu", "tests")  # fmt: skip
+    stages = ("install", "smoke_cuda", "tests_gpu", "gemm_paths", "bench", "nvrtc", "smoke_cupy",
+              "bench_cupy", "tests")  # fmt: skip
     for stage in stages:
         assert status[stage].startswith("ok"), (stage, status)
     assert status["sanitizer"].startswith("unsupported here"), status  # not FAILED
@@ -157,10 +157,10 @@ def test_device_check_runs_every_stage_in_order(tmp_path):
     runs = _pytest_selection(calls)
     marks = ("not 1m", "gemm_paths", "1m and gaussian", "cuda or cupy", "test_gpu.py", "-k cupy")
     order = [next(m for m in marks if m in c) for c in runs]
-    # the cuda figures first, then the cupy figure, the GPU tests and every other test
-    assert order == ["gemm_paths", "not 1m", "-k cupy", "test_gpu.py", "cuda or cupy"]
-    assert "not cupy" in runs[1]  # the cupy figure waits for the NVRTC compile
-    tests_gpu = runs[3]
+    # the GPU tests, the cuda figures, then the cupy figure and every other test
+    assert order == ["test_gpu.py", "gemm_paths", "not 1m", "-k cupy", "cuda or cupy"]
+    assert "not cupy" in runs[2]  # the cupy figure waits for the NVRTC compile
+    tests_gpu = runs[0]
     assert "-p no:xdist" in tests_gpu and "-n 8" in runs[-1]
     assert "--deselect tests/test_gpu_build.py::test_nvrtc_compiles_the_kernel_text" in tests_gpu
     # test_gpu_pipeline.py's sim cases (minutes on the CPU) ran in CI: its GPU cases only

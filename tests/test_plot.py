@@ -494,3 +494,13 @@ def test_legends_in_a_corner_never_cover_the_data():
             title = ax.get_title()
             if ax.get_legend() is not None and ("per class" in title or "against k" in title):
                 assert _covered(ax) == [], (title, _covered(ax))
+
+
+def test_draws_into_the_axes_of_a_subfigure(res_all, res_labelled):
+    """Panels with a legend kept clear of the data draw into a caller's SubFigure axes (the
+    layout pass runs on the root figure)."""
+    fig = Figure(layout="constrained")
+    left, right = fig.subfigures(1, 2)
+    assert plot.metrics_vs_k(res_all, ax=left.subplots()) is left
+    assert plot.per_class(res_labelled, "recall", k=3, axes=right.subplots()) is right
+    fig.canvas.draw()

@@ -6,13 +6,13 @@
 # with the wheels of benchmarks/gpu/fetch_wheels.sh carried in .whl/:
 #
 #   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout_s 420)
-#   FASTPRDC_GPU_GEMM=<path> bash benchmarks/gpu/device_check.sh 1m
+#   FASTPRDC_GPU_GEMM=<path> bash benchmarks/gpu/device_check.sh 1m      (timeout_s 360)
 #                                              (the next call, at once while the machine is
 #                                               warm: both 1M figures, on the GEMM path the
 #                                               first call found faster; it prints this line)
 #
 # Stages, most needed first, each bounded by its own timeout and by what is left of BUDGET
-# seconds (default 380, and 400 in the 1m mode: a task's 15 device-minutes, a machine's start
+# seconds (default 380, and 330 in the 1m mode: a task's 15 device-minutes, a machine's start
 # included, hold both calls only if the second follows at once; with less left, say `status`'s
 # budget_left_s, give BUDGET = that - 90 and timeout_s = BUDGET + 30), each writing <stage>.log
 # and a status line
@@ -22,14 +22,15 @@
 #               in parallel); then the cupy backend's NVRTC compile (a minute or two on one core)
 #               starts in the background, into the kernel cache
 #   smoke_cuda  the cuda backend equals cpu on a small evaluate(all): else no figure runs
-#   gemm_paths  fp32 vs tf32x3 at 100k: the faster exact one runs every later figure
-#   bench       the 100k figures on the cuda backend: vs torch, exact overhead, duplicated rows,
-#               the kernel profile
-#   smoke_cupy  (after the NVRTC compile) the cupy backend equals cpu, in its own process
-#   bench_cupy  the cupy vs cuda figure
 #   tests_gpu   the GPU tests (test_gpu.py, test_gpu_build.py and the GPU cases of
 #               test_gpu_pipeline.py; its sim cases ran in CI), one process: they measure device
 #               memory
+#   gemm_paths  fp32 vs tf32x3 at 100k: the faster exact one runs every later figure
+#   bench       the 100k figures on the cuda backend: vs torch, exact overhead, duplicated rows,
+#               the kernel profile
+#   nvrtc       waits for the NVRTC compile (normally over by then) and shows its log's end
+#   smoke_cupy  the cupy backend equals cpu, in its own process
+#   bench_cupy  the cupy vs cuda figure
 #   sanitizer   compute-sanitizer memcheck and initcheck of a small run of every kernel
 #   tests       every other test on the cuda and cupy backends (8 processes), with what is left
 # The million-sample figures (N = M = 1M, d = 2048, evaluate(all): minutes each, more than this
@@ -47,12 +48,12 @@ OUT="${OUT:-/tmp/fastprdc-device-check}"
 LOGS="${LOGS:-/tmp/fastprdc-device-logs}"
 mkdir -p "$OUT" "$LOGS"
 # this call's statuses, notes and logs only (a second call on a warm machine finds the first's)
-rm -f "$LOGS"/*.status "$LOGS"/*.txt "$LOGS"/*.log "$LOGS"/*.rc
+rm -f "$LOGS"/*.status "$LOGS"/*.txt "$LOGS"/*.log "$LOGS"/*.rc "$LOGS"/*.part
 export PYTHONUNBUFFERED=1
 unset FASTPRDC_GPU_REHEARSAL FASTPRDC_BENCH_GPU_REHEARSAL  # the real GPU, never the stand-in
 PY="${PYTHON:-python3}"
 MODE="${1:-all}"
-BUDGET="${BUDGET:-$([[ "$MODE" == 1m ]] && echo 400 || echo 380)}"
+BUDGET="${BUDGET:-$([[ "$MODE" == 1m ]] && echo 330 || echo 380)}"
 START=$SECONDS
 
 pack() { tar czf "$OUT/logs.tar.gz" -C "$LOGS" . 2>/dev/null || true; }
@@ -124,8 +125,9 @@ PYCODE
   )
 }
 
-wait_nvrtc() {  # the end of the background NVRTC compile (its exit status, in LOGS/nvrtc.rc)
+wait_nvrtc() {  # the end of the background NVRTC compile: its log's end and exit status
   while [[ ! -f "$LOGS/nvrtc.rc" ]]; do sleep 1; done
+  tail -n 30 "$LOGS/nvrtc.log"
   return "$(cat "$LOGS/nvrtc.rc")"
 }
 
@@ -180,9 +182,11 @@ if [[ "$MODE" == "1m" ]]; then  # both million-sample figures (minutes each)
     stage bench_1m 540 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench '1m' bench_gpu_1m.json"
 else
   install_stage && {
-    (bash -c "$(declare -f nvrtc); PY=$PY nvrtc" >"$LOGS/nvrtc.log" 2>&1; echo $? >"$LOGS/nvrtc.rc") &
+    (bash -c "$(declare -f nvrtc); PY=$PY nvrtc" >"$LOGS/nvrtc.log" 2>&1
+      echo $? >"$LOGS/nvrtc.rc.part" && mv "$LOGS/nvrtc.rc.part" "$LOGS/nvrtc.rc") &
     cuda_ok=1
     stage smoke_cuda 45 bash -c "$(declare -f smoke); PY=$PY smoke cuda" || cuda_ok=0
+    stage tests_gpu 60 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"
     if ((cuda_ok)); then
       # fp32 vs tf32x3 first: the later figures run on the faster path (the default is chosen by
       # measurement; FASTPRDC_GPU_GEMM set by the caller is kept when this figure is missing)
@@ -195,12 +199,11 @@ else
         tee "$LOGS/next.txt"
     fi
     cupy_ok=0
-    stage smoke_cupy 120 bash -c "$(declare -f wait_nvrtc smoke); LOGS=$LOGS wait_nvrtc && PY=$PY smoke cupy" &&
-      cupy_ok=1
+    stage nvrtc 150 bash -c "$(declare -f wait_nvrtc); LOGS=$LOGS wait_nvrtc" &&
+      stage smoke_cupy 45 bash -c "$(declare -f smoke); PY=$PY smoke cupy" && cupy_ok=1
     if ((cuda_ok && cupy_ok)); then
       stage bench_cupy 60 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'cupy' bench_gpu_cupy.json"
     fi
-    stage tests_gpu 90 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"
     stage sanitizer 75 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"
     run_tests 240
   }

@@ -10,8 +10,8 @@ from pathlib import Path
 logs, out = Path(sys.argv[1]), Path(sys.argv[2])
 print("== device check summary")
 STAGES = (
-    "install", "smoke_cuda", "gemm_paths", "bench", "smoke_cupy", "bench_cupy", "tests_gpu",
-    "sanitizer", "tests", "bench_1m",
+    "install", "smoke_cuda", "tests_gpu", "gemm_paths", "bench", "nvrtc", "smoke_cupy",
+    "bench_cupy", "sanitizer", "tests", "bench_1m",
 )  # fmt: skip
 for name in STAGES:
     status = logs / f"{name}.status"

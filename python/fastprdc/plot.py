@@ -155,10 +155,14 @@ def _clear_legends(fig: Figure, axes: Sequence[Axes]) -> None:
     """Raise the top of the y range of the axes of :func:`_legend_on_top` until their data
     (bar tops, line points, reference lines) lies below the legend, measured in the final
     layout."""
-    marked = [ax for ax in axes if getattr(ax, _LEGEND_ON_TOP, False) and ax.get_legend()]
+    marked = [
+        ax
+        for ax in axes
+        if getattr(ax, _LEGEND_ON_TOP, False) and ax.get_legend() and ax.get_yscale() == "linear"
+    ]
     if not marked:
         return
-    fig.draw_without_rendering()  # the layout, so that the sizes below are final
+    fig.figure.draw_without_rendering()  # the root figure's layout (fig may be a SubFigure)
     for ax in marked:
         legend, box = ax.get_legend().get_window_extent(), ax.get_window_extent()
         free = (legend.y0 - box.y0) / box.height - 0.03  # share of the height below it

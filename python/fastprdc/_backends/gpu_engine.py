@@ -275,7 +275,7 @@ def _guard_memory(method: Any) -> Any:
                 if _is_out_of_memory(exc):
                     needed = _needed_bytes(signature.bind(self, *args, **kwargs).arguments)
                 args = kwargs = None  # type: ignore[assignment]  # e.g. a class's gathered rows
-                if needed:
+                if needed and any(needed):
                     raise _out_of_memory(exc, *needed) from exc
                 raise
             finally:
