@@ -190,14 +190,10 @@ def _cli_text(
         text += f" --cover-k {' '.join(map(str, cover_ks))}"
     for family, _ in requests:
         for name, value in family.params.items():
-            default = family.defaults.get(name)
-            if isinstance(value, np.ndarray) or value is None or default is None:
-                changed = value is not None
-            else:
-                changed = value != default
-            if changed:
-                shown = "FILE" if isinstance(value, np.ndarray) else value
-                text += f" --{name.replace('_', '-')} {shown}"
+            if isinstance(value, np.ndarray):
+                text += f" --{name.replace('_', '-')} FILE"
+            elif value is not None and value != family.defaults.get(name):
+                text += f" --{name.replace('_', '-')} {value}"
     return text
 
 

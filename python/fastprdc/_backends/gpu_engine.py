@@ -52,6 +52,8 @@ _PROGRESS_SECONDS = 0.1
 #: candidates in float64): a tile side, 8192, is two warps per SM on an H100/H200, too few to
 #: hide the loads' latency; 2^18 fills every SM (132 x 2048 threads).
 _FINALIZE_THREADS = 1 << 18
+#: Device bytes of one scratch slot (a thread's candidate): its float64 key and aux, int32 index.
+_SCRATCH_BYTES = 8 + 8 + 4
 
 
 def launch_block(n: int, multiprocessors: int) -> int:
@@ -271,11 +273,11 @@ def _guard_memory(method: Any) -> Any:
                 return method(self, *args, **kwargs)
             except BaseException as exc:  # an error, or Ctrl-C from a progress callback
                 clear_own_frames(exc.__traceback__)
-                needed = None
+                needed = (0, 0)
                 if _is_out_of_memory(exc):
                     needed = _needed_bytes(signature.bind(self, *args, **kwargs).arguments)
                 args = kwargs = None  # type: ignore[assignment]  # e.g. a class's gathered rows
-                if needed and any(needed):
+                if any(needed):
                     raise _out_of_memory(exc, *needed) from exc
                 raise
             finally:
@@ -447,10 +449,10 @@ class GpuEngine:
             return int(opts.tile_rows)
         budget = opts.max_memory or self.ops.free_bytes()
         side = self.tile_max
-        # Within half the budget: the tile (4 side^2 bytes) and per tile row the scratch (20
-        # bytes per candidate, counted for both sides' threads), both sides' hit counts (8) and
+        # Within half the budget: the tile (4 side^2 bytes) and per tile row the scratch (a slot
+        # per candidate, counted for both sides' threads), both sides' hit counts (8) and
         # hit lists (8 bytes per pair, min(hit_cap, side) pairs: a list holds at most a side).
-        fixed = 40 * cap + 8
+        fixed = 2 * _SCRATCH_BYTES * cap + 8
         if budget:
             side = _largest_root(4, fixed + 8 * self.hit_cap, budget / 2)
             if side < self.hit_cap:  # lists as long as the side
@@ -479,9 +481,7 @@ class GpuEngine:
         tr = max(1, min(self._tile_rows(opts, A.dim, cap), max(A.rows, B.rows)))
         threads = tr
         scap = max(cap, 1)
-        sk = ops.empty(threads * scap, np.float64)
-        sa = ops.empty(threads * scap, np.float64)
-        si = ops.empty(threads * scap, np.int32)
+        sk, sa, si = self._scratch(threads * scap)
         rechecks = ops.full(1, 0, np.uint64)
         tile = ops.empty(tr * tr, np.float32)
         # the scan's per-row hit lists and the gates the rows had after their last tile
@@ -538,6 +538,15 @@ class GpuEngine:
             opts.progress(0, 0)
         return p, rechecks, tr
 
+    def _scratch(self, slots: int) -> tuple[Any, Any, Any]:
+        """The scratch of ``slots`` candidates (:data:`_SCRATCH_BYTES` each): keys, aux, indices."""
+        ops = self.ops
+        return (
+            ops.empty(slots, np.float64),
+            ops.empty(slots, np.float64),
+            ops.empty(slots, np.int32),
+        )
+
     def _chunked(self, kernel: str, p: np.ndarray, rows: int, threads: int) -> None:
         """Threads for rows 0..rows-1 of a kernel that uses the pass's scratch, ``threads`` (its
         thread count) at a time."""
@@ -554,11 +563,10 @@ class GpuEngine:
         that max_memory bounds this one too, and of at most :data:`_FINALIZE_THREADS` rows."""
         ops = self.ops
         scap = int(p["scratch_cap"])
-        held = 4 * threads * threads + 40 * scap * threads  # as _tile_rows counts them
-        chunk = max(1, min(rows, max(threads, min(_FINALIZE_THREADS, held // (20 * scap)))))
-        sk = ops.empty(chunk * scap, np.float64)
-        sa = ops.empty(chunk * scap, np.float64)
-        si = ops.empty(chunk * scap, np.int32)
+        held = 4 * threads * threads + 2 * _SCRATCH_BYTES * scap * threads  # as _tile_rows
+        fits = held // (_SCRATCH_BYTES * scap)
+        chunk = max(1, min(rows, max(threads, min(_FINALIZE_THREADS, fits))))
+        sk, sa, si = self._scratch(chunk * scap)
         q = p.copy()
         q["scratch_key"], q["scratch_aux"], q["scratch_idx"] = ops.ptr(sk), ops.ptr(sa), ops.ptr(si)
         q["out_dist"], q["out_idx"], q["out_k"] = ops.ptr(dist), ops.ptr(idx), k
