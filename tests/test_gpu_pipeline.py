@@ -206,6 +206,36 @@ def test_unknown_gemm_path(monkeypatch, rng):
         fastprdc.evaluate(real, fake, device="sim")
 
 
+@pytest.mark.parametrize(
+    ("capability", "path"),
+    [((9, 0), "tf32x3"), ((8, 0), "tf32x3"), ((10, 3), "tf32x3"), ((8, 6), "fp32"),
+     ((8, 9), "fp32"), ((12, 0), "fp32"), ((7, 5), "fp32"), (None, "fp32")],
+)  # fmt: skip
+def test_default_gemm_path_follows_the_device(capability, path, monkeypatch, rng):
+    """tf32x3 where TF32 tensor cores far outrun FP32 (measured: an H200), fp32 elsewhere;
+    $FASTPRDC_GPU_GEMM and the constructor's path win; results are the same either way."""
+    from fastprdc._backends.gpu_engine import GpuEngine, default_gemm_path
+    from fastprdc._backends.sim import SimOps
+
+    monkeypatch.delenv("FASTPRDC_GPU_GEMM", raising=False)
+    assert default_gemm_path(capability) == path
+    ops = SimOps()
+    ops.compute_capability = capability
+    assert GpuEngine(ops, "sim").gemm_path == path
+    assert GpuEngine(ops, "sim", gemm_path="fp32").gemm_path == "fp32"
+    monkeypatch.setenv("FASTPRDC_GPU_GEMM", "fp32")
+    assert GpuEngine(ops, "sim").gemm_path == "fp32"
+
+
+def test_show_config_names_the_gemm_paths_source(monkeypatch):
+    from fastprdc._backends import backend_details
+
+    monkeypatch.setenv("FASTPRDC_GPU_GEMM", "tf32x3")
+    assert backend_details()["gpu"]["gemm_path"] == "tf32x3 (FASTPRDC_GPU_GEMM)"
+    monkeypatch.delenv("FASTPRDC_GPU_GEMM")
+    assert "(default for " in backend_details()["gpu"]["gemm_path"]
+
+
 class _GradTensor:
     """Like a torch CUDA tensor that requires grad: its __cuda_array_interface__ raises, and
     .detach() gives the same memory."""
@@ -801,3 +831,36 @@ def test_rows_gathered_on_the_device_keep_their_values(dtype, rng):
     taken = sim.take_rows(_device_view(X, "X"), rows)
     assert isinstance(taken, DeviceMatrix) and taken.shape == (5, 7) and taken.dtype == dtype
     assert np.array_equal(sim.ops.wrap(taken).reshape(5, 7), X[rows])
+
+
+def test_downloads_read_only_memory_the_kernels_wrote(monkeypatch, rng):
+    """Device memory comes back poisoned (as compute-sanitizer's initcheck sees it): a download
+    of a placeholder or of an element no kernel wrote fails (the tie follow-up's cross pass
+    without realism downloaded its one-element placeholder lists)."""
+    from fastprdc._backends.sim import SimOps
+
+    poison = 0xA5
+    empty, download = SimOps.empty, SimOps.download
+
+    def poisoned(self, n, dtype):
+        arr = empty(self, n, dtype)
+        arr.view(np.uint8).fill(poison)
+        return arr
+
+    def checked(self, arr, n=None):
+        out = download(self, arr, n)
+        if out.dtype.itemsize >= 4 and out.size:
+            unwritten = (out.view(np.uint8).reshape(out.size, -1) == poison).all(axis=1)
+            assert not unwritten.any(), f"{unwritten.sum()} unwritten {out.dtype} elements read"
+        return out
+
+    monkeypatch.setattr(SimOps, "empty", poisoned)
+    monkeypatch.setattr(SimOps, "download", checked)
+    real = np.round(rng.standard_normal((300, 5)) * 2) / 2
+    fake = np.round(rng.standard_normal((200, 5)) * 2) / 2 + 0.5
+    fake[:20] = real[:20]
+    real[250:] = real[0]  # copies of one row: grouped rows, preset lists, ties at depth
+    fake[180:] = real[0]
+    res = quiet(fastprdc.evaluate, real, fake, metrics="all", device="sim", tile_rows=64)
+    ref = quiet(fastprdc.evaluate, real, fake, metrics="all", device="cpu")
+    assert_results_equal(res, ref)

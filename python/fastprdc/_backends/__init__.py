@@ -151,12 +151,22 @@ def backend_details() -> dict[str, dict[str, Any]]:
     the CUDA runtime and driver versions, devices, cuBLAS, CuPy and NVRTC; the precision-related
     environment variables that are set; the GEMM path of GPU runs. Never raises."""
     from . import cuda, cupy_backend, gpu_env
+    from .gpu_engine import default_gemm_path, parse_capability
 
+    described = {"cuda": cuda.describe(), "cupy": cupy_backend.describe()}
+    path = os.environ.get("FASTPRDC_GPU_GEMM", "").strip()
+    if path:
+        path += " (FASTPRDC_GPU_GEMM)"
+    else:
+        cc = described["cuda"].get("compute_capability") or described["cupy"].get(
+            "compute_capability"
+        )
+        where = f"compute capability {cc}" if cc else "no GPU seen"
+        path = f"{default_gemm_path(parse_capability(cc))} (default for {where})"
     return {
-        "cuda": cuda.describe(),
-        "cupy": cupy_backend.describe(),
+        **described,
         "gpu": {
-            "gemm_path": os.environ.get("FASTPRDC_GPU_GEMM", "").strip() or "fp32",
+            "gemm_path": path,
             "precision_environment": gpu_env.precision_environment(),
         },
     }

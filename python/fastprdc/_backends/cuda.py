@@ -11,7 +11,7 @@ import numpy as np
 
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from . import gpu_env
-from .gpu_engine import GpuEngine, launch_block
+from .gpu_engine import GpuEngine, launch_block, parse_capability
 
 __all__ = ["CudaOps", "cuda_backend"]
 
@@ -31,7 +31,9 @@ class CudaOps:
     def __init__(self, module: Any) -> None:
         self.m = module
         self.device_id: int | None = int(module.current_device())
-        self.multiprocessors = int(module.device_info(self.device_id)["multiprocessors"])
+        info = module.device_info(self.device_id)
+        self.multiprocessors = int(info["multiprocessors"])
+        self.compute_capability = parse_capability(info["compute_capability"])
         self.cublas_path = ""
         errors = []
         major = int(module.runtime_info()["runtime_version"]) // 1000
@@ -167,6 +169,7 @@ def describe() -> dict[str, Any]:
     if count:
         dev = module.device_info(0)
         out["device"] = f"{dev['name']} (compute capability {dev['compute_capability']})"
+        out["compute_capability"] = dev["compute_capability"]
         out["device_memory_gib"] = round(dev["total_memory"] / 2**30, 1)
     try:
         ops = CudaOps(module)

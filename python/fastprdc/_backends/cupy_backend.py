@@ -103,6 +103,8 @@ class CupyOps:
         self.arch = f"sm_{device.compute_capability}"
         self.device_id: int | None = int(device.id)
         self.multiprocessors = int(device.attributes["MultiProcessorCount"])
+        cc = device.compute_capability  # "90"
+        self.compute_capability = (int(cc[:-1]), int(cc[-1]))
         self.module: Any = None  # compiled at the first launch (NVRTC, cached on disk)
         self.functions: dict[str, Any] = {}
         self._scalars = {v: np.array(v, dtype=np.float32) for v in (-2.0, 0.0, 1.0)}
@@ -271,5 +273,6 @@ def describe() -> dict[str, Any]:
             out["device_error"] = _describe_error(exc)
             return out
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-        out["device"] = f"{name} (compute capability {props['major']}.{props['minor']})"
+        out["compute_capability"] = f"{props['major']}.{props['minor']}"
+        out["device"] = f"{name} (compute capability {out['compute_capability']})"
     return out

@@ -27,6 +27,7 @@ class SimOps:
     keeps no order; tests check that results do not depend on it)."""
 
     name = "sim"
+    compute_capability = None  # no device: the "fp32" GEMM path unless told otherwise
 
     def __init__(self, num_threads: int = 0, order: int = 0) -> None:
         self.num_threads = num_threads
