@@ -53,6 +53,13 @@ def test_no_choice_without_identical_decisions_or_figure(tmp_path):
     assert _choice(tmp_path / "missing.json", env={}) == "fp32"
 
 
+def _summary(logs: Path, out: Path) -> str:
+    return subprocess.run(
+        [sys.executable, str(GPU_DIR / "summarize.py"), str(logs), str(out)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
 def test_summary_lists_stages_choice_and_figures(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -60,16 +67,28 @@ def test_summary_lists_stages_choice_and_figures(tmp_path):
     (logs / "bench.status").write_text("TIMEOUT after 150s\n")
     (logs / "gemm_path.txt").write_text("GEMM path for the figures: tf32x3\n")
     _paths_json(tmp_path, fp32=3.0, tf32x3=1.5)
-    out = subprocess.run(
-        [sys.executable, str(GPU_DIR / "summarize.py"), str(logs), str(tmp_path)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    out = _summary(logs, tmp_path)
     assert "install    ok (90s)" in out
     assert "bench      TIMEOUT after 150s" in out
     assert "sanitizer  not run" in out and "tests_gpu  not run" in out
     assert "smoke_cupy not run" in out and "bench_cupy not run" in out
     assert "GEMM path for the figures: tf32x3" in out
     assert "gaussian_seconds: {'fp32': 3.0, 'tf32x3': 1.5}" in out
+
+
+def test_summary_says_what_exactness_adds_per_kernel(tmp_path):
+    checks = {
+        "kernel_share": {"gemm_tf32x3": 0.5, "cross_cols": 0.3, "cross_rows": 0.2},
+        "kernel_seconds": {"gemm_tf32x3": 1.0, "cross_cols": 0.6, "cross_rows": 0.4},
+        "kernel_seconds_not_exact": {"gemm_tf32x3": 1.0, "cross_cols": 0.2, "cross_rows": 0.3},
+    }
+    info = {"figure": "gpu_kernel_profile", "times": {"fastprdc_cuda": 2.0}, "checks": checks}
+    (tmp_path / "bench_gpu.json").write_text(
+        json.dumps({"benchmarks": [{"name": "x", "extra_info": info}]})
+    )
+    out = _summary(tmp_path, tmp_path)
+    assert "kernel shares: gemm_tf32x3 50%, cross_cols 30%, cross_rows 20%" in out
+    assert "exact adds: cross_cols +0.400s, cross_rows +0.100s, gemm_tf32x3 +0.000s" in out
 
 
 # ---------------------------------------------------------------------------
@@ -168,6 +187,7 @@ def test_device_check_runs_every_stage_in_order(tmp_path):
     assert "tests/test_gpu_pipeline.py " not in tests_gpu + " "
     assert "--ignore tests/test_gpu.py" in runs[-1]  # not run twice
     assert "--continue-on-collection-errors" in runs[-1]
+    assert "-p no:benchmark" in runs[-1]  # beside xdist, pytest-benchmark warns: an error here
     assert (tmp_path / "logs" / "gemm_path.txt").read_text().strip().endswith("tf32x3")
     assert "GEMM path for the figures: tf32x3" in proc.stdout
     next_call = "FASTPRDC_GPU_GEMM=tf32x3 bash benchmarks/gpu/device_check.sh 1m"
@@ -190,6 +210,17 @@ def test_device_check_1m_mode_runs_the_million_sample_figures(tmp_path, after_a_
     summary = proc.stdout.split("== device check summary")[1]
     assert "next call" not in summary and "GEMM path for the figures" not in summary
     assert "smoke_cuda not run" in summary
+
+
+def test_device_check_checks_mode_reruns_the_checks_without_figures(tmp_path):
+    proc, status, calls = _device_check(tmp_path, MODE="checks")
+    assert proc.returncode == 0, proc.stderr
+    assert set(status) == {"install", "smoke_cuda", "sanitizer", "nvrtc", "tests_gpu", "tests"}
+    assert not any("--benchmark-json" in c for c in calls)
+    runs = _pytest_selection(calls)
+    assert "test_gpu.py" in runs[0] and "cuda or cupy" in runs[-1]
+    nvrtc = [i for i, c in enumerate(calls) if "compile_kernels" in c]
+    assert len(nvrtc) == 1
 
 
 def test_device_check_skips_the_figures_when_the_kernels_are_wrong(tmp_path):

@@ -10,6 +10,8 @@
 #                                              (the next call, at once while the machine is
 #                                               warm: both 1M figures, on the GEMM path the
 #                                               first call found faster; it prints this line)
+#   BUDGET=<s> bash benchmarks/gpu/device_check.sh checks   (a rerun after a fix: smoke_cuda,
+#                                              sanitizer, tests_gpu, nvrtc, tests; no figures)
 #
 # Stages, most needed first, each bounded by its own timeout and by what is left of BUDGET
 # seconds (default 380, and 330 in the 1m mode: a task's 15 device-minutes, a machine's start
@@ -145,7 +147,9 @@ tests_gpu() {  # one process: some of these compare the device's free memory bef
 tests() {  # every other test, on the GPU backends (cpu, numpy and sim ran in CI)
   local skip=()
   for f in $GPU_TESTS; do skip+=(--ignore "$f"); done
-  "$PY" -m pytest -q -p no:cacheprovider -n 8 --timeout 120 --maxfail 30 -k "cuda or cupy" \
+  # (pytest-benchmark off: beside xdist it warns, and the tests make every warning an error)
+  "$PY" -m pytest -q -p no:cacheprovider -p no:benchmark -n 8 --timeout 120 --maxfail 30 \
+    -k "cuda or cupy" \
     --continue-on-collection-errors "${skip[@]}" tests/
 }
 
@@ -177,13 +181,25 @@ bench() {  # bench SELECTION JSON (a library's DeprecationWarning must not stop 
 run_tests() { stage tests "$1" bash -c "GPU_TESTS='$GPU_TESTS'; $(declare -f tests); PY=$PY tests"; }
 
 install_stage() { stage install 240 bash -c "$(declare -f install); PY=$PY SITE=$SITE install"; }
+start_nvrtc() {  # in the background, into the kernel cache; its exit status written whole
+  (bash -c "$(declare -f nvrtc); PY=$PY nvrtc" >"$LOGS/nvrtc.log" 2>&1
+    echo $? >"$LOGS/nvrtc.rc.part" && mv "$LOGS/nvrtc.rc.part" "$LOGS/nvrtc.rc") &
+}
 if [[ "$MODE" == "1m" ]]; then  # both million-sample figures (minutes each)
   install_stage &&
     stage bench_1m 540 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench '1m' bench_gpu_1m.json"
+elif [[ "$MODE" == "checks" ]]; then  # the checks alone (a rerun after a fix): no figures
+  install_stage && {
+    start_nvrtc
+    stage smoke_cuda 45 bash -c "$(declare -f smoke); PY=$PY smoke cuda"
+    stage sanitizer 75 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"
+    stage tests_gpu 60 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"
+    stage nvrtc 150 bash -c "$(declare -f wait_nvrtc); LOGS=$LOGS wait_nvrtc"
+    run_tests 240
+  }
 else
   install_stage && {
-    (bash -c "$(declare -f nvrtc); PY=$PY nvrtc" >"$LOGS/nvrtc.log" 2>&1
-      echo $? >"$LOGS/nvrtc.rc.part" && mv "$LOGS/nvrtc.rc.part" "$LOGS/nvrtc.rc") &
+    start_nvrtc
     cuda_ok=1
     stage smoke_cuda 45 bash -c "$(declare -f smoke); PY=$PY smoke cuda" || cuda_ok=0
     stage tests_gpu 60 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"
