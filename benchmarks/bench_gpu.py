@@ -340,10 +340,15 @@ def test_gpu_kernel_profile(figure, scaled):
     fig.check("pass_kernels_vs_gemm", kernels / gemm)
     fig.check("profiled_total_seconds", sum(v["seconds"] for v in parts.values()))
     fig.check("same_results_profiled", got.scalars == want.scalars)
+    # the same profile with exact=False: which kernels the cost of exactness (figure 13) lies in
+    with kernel_profile(backend) as loose:
+        fastprdc.evaluate(real, fake, metrics="all", device=CUDA, exact=False)
+    fig.check("kernel_seconds_not_exact", {n: v["seconds"] for n, v in breakdown(loose).items()})
     fig.note(
         "each GEMM and kernel is synchronised before and after in the profiled run (slower than "
         "the plain run timed above); pass_kernels_vs_gemm = (scan_hits + cross_rows + "
-        "cross_cols) / the GEMMs of the passes"
+        "cross_cols) / the GEMMs of the passes; kernel_seconds_not_exact: the same with "
+        "exact=False"
     )
     assert got.scalars == want.scalars
 

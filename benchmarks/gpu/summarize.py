@@ -36,10 +36,16 @@ for bench in sorted(out.glob("bench_gpu*.json")):
             print(f"      {r['name']} = {r['value']:.3f} ({r['op']} {r['goal']}: {mark})")
         shown = ("n_rechecked", "peak_device_bytes", "torch_decisions_differing_from_oracle",
                  "pass_kernels_vs_gemm")  # fmt: skip
-        for key, value in info.get("checks", {}).items():
+        checks = info.get("checks", {})
+        for key, value in checks.items():
             if key == "kernel_share":  # the profile, largest first
                 shares = ", ".join(f"{name} {share:.0%}" for name, share in value.items())
                 print(f"      kernel shares: {shares}")
+            elif key == "kernel_seconds_not_exact":  # what exactness adds, kernel by kernel
+                exact = checks.get("kernel_seconds", {})
+                added = {n: t - value.get(n, 0.0) for n, t in exact.items()}
+                top = sorted(added.items(), key=lambda kv: -abs(kv[1]))[:6]
+                print("      exact adds: " + ", ".join(f"{n} {t:+.3f}s" for n, t in top))
             elif key.startswith("kernel_"):
                 continue  # the profile's seconds and calls: in the JSON
             elif key in shown or key.endswith(("_seconds", "_rechecks", "_identical")):
