@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import assert_results_equal, assert_same, make_pair, quiet
+from _helpers import (
+    DATA_KINDS,
+    KIND_SHAPES,
+    assert_results_equal,
+    assert_same,
+    make_pair,
+    quiet,
+)
 
 import fastprdc
-from fastprdc import _engine
+from fastprdc import _core, _engine
 from fastprdc._arrays import CUDA, DeviceMatrix, device_matrix, location
 from fastprdc._backends import get_backend
 from fastprdc._means import float64_mean
@@ -31,9 +38,11 @@ def _assert_cross_same(a, b, label):
             assert_same(a[key], b[key], f"{label} {key}")
 
 
-def _every_family(k: int) -> tuple[list, _engine.Needs]:
-    """Every family at k (or without one) and what the engine must compute for them."""
-    requests = [(f, [k]) if f.uses_k else (f, [None]) for f in FAMILIES.values()]
+def _every_family(k: int, but: tuple[str, ...] = ()) -> tuple[list, _engine.Needs]:
+    """Every family (but those named) at k (or without one) and what the engine must compute
+    for them."""
+    families = [f for f in FAMILIES.values() if f.name not in but]
+    requests = [(f, [k]) if f.uses_k else (f, [None]) for f in families]
     needs = _engine.Needs()
     for family, ks in requests:
         needs = needs | family.needs(ks)
@@ -141,11 +150,12 @@ def test_results_do_not_depend_on_thread_order(kind, rng, monkeypatch):
 
 
 class _ListProbe:
-    """SimOps that records the longest hit list the scan left for a pass (read before
-    cross_rows / cross_cols take them)."""
+    """SimOps that records the longest hit list the scan left for a pass and counts the rows it
+    marked for a full pass (their list overflowed, or their gate was still +inf), read before
+    cross_rows / cross_cols take them."""
 
     def __init__(self, ops):
-        self.ops, self.longest = ops, 0
+        self.ops, self.longest, self.full_passes = ops, 0, 0
 
     def __getattr__(self, name):
         return getattr(self.ops, name)
@@ -158,6 +168,7 @@ class _ListProbe:
             counts = (ctypes.c_int32 * rows).from_address(int(p[f"hit_count_{side}"]))
             listed = [c for c in counts if c <= int(p["hit_cap"])]
             self.longest = max([self.longest, *listed])
+            self.full_passes += rows - len(listed)
         self.ops.launch(kernel, n, p, t)
 
 
@@ -421,11 +432,13 @@ def test_tile_side_is_the_largest_within_the_budget(hit_cap):
 
     engine = GpuEngine(SimOps(), "sim", tile_max=1 << 20, hit_cap=hit_cap)
     cap = 12
+    segs, kmax = _core.tile_gate_shape()
+    gates = 2 * 4 * segs * kmax  # per tile row: the tile gates' float32 parts, both sides
 
     def need(side):
-        return 4 * side * side + (40 * cap + 8) * side + 8 * min(hit_cap, side) * side
+        return 4 * side * side + (40 * cap + 8 + gates) * side + 8 * min(hit_cap, side) * side
 
-    for budget in (1320 + 80 * cap, 10**5, 10**6, 8 * 10**6, 10**9):
+    for budget in (1320 + 2 * gates + 80 * cap, 10**5, 10**6, 8 * 10**6, 10**9):
         side = engine._tile_rows(RunOptions(max_memory=budget), 8, cap)
         assert need(side) <= budget / 2 < need(side + 1), (budget, side)
 
@@ -864,3 +877,65 @@ def test_downloads_read_only_memory_the_kernels_wrote(monkeypatch, rng):
     res = quiet(fastprdc.evaluate, real, fake, metrics="all", device="sim", tile_rows=64)
     ref = quiet(fastprdc.evaluate, real, fake, metrics="all", device="cpu")
     assert_results_equal(res, ref)
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_tile_gates_change_no_result(kind, k, rng):
+    """The tile gates (each row's k-th smallest upper bound in a tile caps the gate the scan
+    lists with; every row's gate from its state before its first tile) only narrow the lists:
+    every family equals the cpu backend's with and without them, on adversarial data."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    n, m, d = KIND_SHAPES[kind]
+    real, fake = make_pair(rng, kind, n, m, d)
+    requests, needs = _every_family(k)
+    want = quiet(_engine.run, real, fake, needs, True, RunOptions(), get_backend("cpu"))
+    for gates in (True, False):
+        engine = GpuEngine(SimOps(order=7), "sim", tile_max=256, hit_cap=64, tile_gates=gates)
+        got = quiet(_engine.run, real, fake, needs, True, RunOptions(tile_rows=40), engine)
+        quiet(_assert_families_same, got, want, requests, f"{kind} k={k} gates={gates}")
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+@pytest.mark.parametrize("k", [1, 31, 32, 33, "n-1"])
+def test_tile_gated_neighbour_lists(kind, k, rng):
+    """Self and cross neighbour lists through the gates: up to their deepest list (32), just
+    beyond it (no parts: the gate from the row's state only) and k near N."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    n, m, d = KIND_SHAPES[kind]
+    real, fake = make_pair(rng, kind, n, m, d)
+    k = min(n, m) - 1 if k == "n-1" else k
+    cpu = get_backend("cpu")
+    engine = GpuEngine(SimOps(order=-1), "sim", tile_max=256, hit_cap=64, tile_gates=True)
+    opts = RunOptions(tile_rows=40)
+    for label, x, y in (("self", real, None), ("cross", fake, real)):
+        got, want = engine.knn(x, y, k, opts), cpu.knn(x, y, k, RunOptions())
+        assert_same(got.dist, want.dist, f"{kind} {label} k={k} dist")
+        assert_same(got.idx, want.idx, f"{kind} {label} k={k} idx")
+
+
+def test_tile_gates_leave_no_full_pass(rng, monkeypatch):
+    """Without the gates every row's first tile is a full pass (its gate is still +inf); with
+    them no row needs one when the lists are long enough, and the results are the same."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    monkeypatch.delenv("FASTPRDC_GPU_TILE_GATES", raising=False)
+    real, fake = make_pair(rng, "gauss", 300, 260, 64)
+    # every family but realism (its collectors have no bound before their first ball: full)
+    requests, needs = _every_family(5, but=("realism_score",))
+    full, out = {}, {}
+    for gates in (True, False):
+        probe = _ListProbe(SimOps())
+        engine = GpuEngine(probe, "sim", tile_max=256, hit_cap=4096, tile_gates=gates)
+        out[gates] = _engine.run(real, fake, needs, True, RunOptions(tile_rows=64), engine)
+        full[gates] = probe.full_passes
+    assert full[True] == 0 and full[False] >= 300 + 260, full
+    _assert_families_same(out[True], out[False], requests)
+    assert GpuEngine(SimOps(), "sim").tile_gates
+    monkeypatch.setenv("FASTPRDC_GPU_TILE_GATES", "0")
+    assert not GpuEngine(SimOps(), "sim").tile_gates

@@ -21,6 +21,7 @@
 #include "cpu/knn.hpp"
 #include "cpu/prepare.hpp"
 #include "cpu/tile_engine.hpp"
+#include "cuda/params.hpp"
 
 namespace py = pybind11;
 using namespace fastprdc;
@@ -292,6 +293,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("frame_shrink", &frame_shrink, py::arg("e_max"));
   m.def("frame_exponent", &frame_exponent, py::arg("maxabs"));
   m.def("frame_chunk_rows", [] { return kFrameChunkRows; });
+  m.def("tile_gate_shape", [] { return py::make_tuple(gpu::kGateSegs, gpu::kGateKMax); });
   m.def(
       "frame_centre",
       [](const py::array_t<double, py::array::c_style | py::array::forcecast>& partial, int64_t total_rows,

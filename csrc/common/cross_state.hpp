@@ -243,16 +243,17 @@ struct CrossState {
   }
 
   // A row of A needs a pair (its own state) when the pair's lower bound is at or below this.
-  FASTPRDC_HD float gate_a(int64_t i) const {
+  // `knn_cap`: another upper bound on the row's k-th key (the GPU's tile gates).
+  FASTPRDC_HD float gate_a(int64_t i, float knn_cap = inf_f32()) const {
     float g = -inf_f32();
-    if (top_a.active()) g = top_a.threshold[i];
+    if (top_a.active()) g = top_a.threshold[i] < knn_cap ? top_a.threshold[i] : knn_cap;
     if (balls_a.k && balls_a.reach[i] > g) g = balls_a.reach[i];
     return g;
   }
 
-  FASTPRDC_HD float gate_b(int64_t j) const {
+  FASTPRDC_HD float gate_b(int64_t j, float knn_cap = inf_f32()) const {
     float g = -inf_f32();
-    if (top_b.active()) g = top_b.threshold[j];
+    if (top_b.active()) g = top_b.threshold[j] < knn_cap ? top_b.threshold[j] : knn_cap;
     if (balls_b.k && balls_b.reach[j] > g) g = balls_b.reach[j];
     for (int32_t c = 0; c < kr; ++c) {
       if (realism_rmax[c] < 0.0) continue;

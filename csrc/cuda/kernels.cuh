@@ -164,6 +164,112 @@ FASTPRDC_HD void sort_list(int32_t* list, int32_t n) {
   }
 }
 
+// Tile gates, before the scan (where a side's kNN lists are at most kGateKMax deep): the kk-th
+// smallest upper bound among a row's kk or more distinct candidates in this tile bounds the row's
+// final k-th key, so the scan may list only the pairs whose lower bound is within it. Without it a
+// row's first tile (no threshold yet) is a full pass, and where distances concentrate (high
+// dimensions) most pairs of the next tiles pass the row's still loose threshold. gate_parts:
+// kGateSegs threads per row, each the kk smallest upper bounds of every kGateSegs-th column (or
+// row, for a row of B) into gate_parts (+inf padded); gate_merge: one thread per row, the kk-th
+// smallest of its parts, its stored gate capped by it. Rows of A come first, then rows of B.
+// (kGateSegs, kGateKMax: cuda/params.hpp)
+
+// The kk smallest finite values offered (kk <= kGateKMax), in no order; `top`, the largest of
+// them once there are kk (+inf before), is the one comparison most values need.
+struct SmallestK {
+  float v[kGateKMax];
+  float top = inf_f32();
+  int32_t kk, n = 0, worst = 0;
+  FASTPRDC_HD explicit SmallestK(int32_t k) : kk(k) {}
+  FASTPRDC_HD void offer(float x) {
+    if (!(x < top)) return;  // also +inf and NaN, which bound nothing
+    if (n < kk) {
+      v[n++] = x;
+      if (n == kk) find_top();
+    } else {
+      v[worst] = x;
+      find_top();
+    }
+  }
+  FASTPRDC_HD void find_top() {
+    worst = 0;
+    for (int32_t q = 1; q < n; ++q)
+      if (v[q] > v[worst]) worst = q;
+    top = v[worst];
+  }
+  // The kk-th smallest value offered, +inf with fewer than kk.
+  FASTPRDC_HD float kth() const { return top; }
+  FASTPRDC_HD void store(float* out) const {
+    for (int32_t q = 0; q < kk; ++q) out[q] = q < n ? v[q] : inf_f32();
+  }
+};
+
+// The depth of the tile gates of A's rows (0: none) and of B's (none on a diagonal tile, where
+// the scan lists nothing for B).
+FASTPRDC_HD int32_t gate_depth_a(const CrossParams& p) {
+  return p.tile_gates && p.ta_k > 0 && p.ta_k <= kGateKMax ? p.ta_k : 0;
+}
+FASTPRDC_HD int32_t gate_depth_b(const CrossParams& p, const TileArgs& t) {
+  const bool diagonal = p.self_pass && t.diagonal;
+  return p.tile_gates && !diagonal && p.tb_k > 0 && p.tb_k <= kGateKMax ? p.tb_k : 0;
+}
+
+// (ni + nj) * kGateSegs threads.
+FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid) {
+  const int32_t ka = gate_depth_a(p), kb = gate_depth_b(p, t);
+  const int64_t a_threads = ka ? t.ni * kGateSegs : 0;
+  const float* tile = ptr<const float>(t.tile);
+  const float* norm_a = ptr<const float>(p.a_norm);
+  const float* norm_b = ptr<const float>(p.b_norm);
+  float* parts = ptr<float>(p.gate_parts);
+  if (tid < a_threads) {  // adjacent threads: adjacent columns of one row
+    const int64_t ii = tid / kGateSegs, seg = tid % kGateSegs;
+    const bool diagonal = p.self_pass && t.diagonal;
+    const float na = norm_a[t.i0 + ii];
+    SmallestK best(ka);
+    for (int64_t jj = seg; jj < t.nj; jj += kGateSegs) {
+      if (diagonal && jj == ii) continue;
+      best.offer(pair_bounds(na, norm_b[t.j0 + jj], tile[ii * t.nj + jj], p.coef, p.absb).hi);
+    }
+    best.store(parts + tid * kGateKMax);
+    return;
+  }
+  const int64_t u = tid - a_threads;
+  if (!kb || u >= t.nj * kGateSegs) return;
+  const int64_t jj = u % t.nj, seg = u / t.nj;  // adjacent threads: adjacent columns
+  const float nb = norm_b[t.j0 + jj];
+  SmallestK best(kb);
+  for (int64_t ii = seg; ii < t.ni; ii += kGateSegs)
+    best.offer(pair_bounds(norm_a[t.i0 + ii], nb, tile[ii * t.nj + jj], p.coef, p.absb).hi);
+  best.store(parts + (a_threads + jj * kGateSegs + seg) * kGateKMax);
+}
+
+// ni + nj threads: every row's stored gate from its state (before a row's first tile the stored
+// gate is +inf, which marks a full pass, though balls or realism may already bound it), capped by
+// its parts' kk-th smallest value where it has parts.
+FASTPRDC_HD void gate_merge(const CrossParams& p, const TileArgs& t, int64_t tid) {
+  const bool diagonal = p.self_pass && t.diagonal;
+  const bool of_a = tid < t.ni;
+  const int64_t r = of_a ? tid : tid - t.ni;
+  if (!of_a && (diagonal || r >= t.nj)) return;
+  const int32_t ka = gate_depth_a(p);
+  const int32_t k = of_a ? ka : gate_depth_b(p, t);
+  float cap = inf_f32();
+  if (k) {
+    const float* part = ptr<const float>(p.gate_parts) + ((of_a || !ka ? 0 : t.ni) + r) * kGateSegs * kGateKMax;
+    SmallestK best(k);
+    for (int32_t q = 0; q < kGateSegs; ++q)
+      for (int32_t c = 0; c < k; ++c) best.offer(part[q * kGateKMax + c]);
+    cap = next_up(best.kth());  // as a list's threshold: one float32 ulp up
+  }
+  const CrossState st = cross_state(p);
+  if (of_a) {
+    ptr<float>(p.gate_a)[t.i0 + r] = st.gate_a(t.i0 + r, cap);
+  } else {
+    ptr<float>(p.gate_b)[t.j0 + r] = st.gate_b(t.j0 + r, cap);
+  }
+}
+
 // Hits of a tile (the scan in parallel over every element, four consecutive columns per thread):
 // each pair that may matter to its row of A (lo within the gate the row had before this tile, or
 // the B ball's reach) is appended to that row's list, and likewise for its row of B. A list that

@@ -115,7 +115,10 @@ namespace gpu {
   X(uint64_t, preset_rows)       \
   X(uint64_t, preset_js)         \
   X(int32_t, preset_side)        \
-  X(int32_t, pad5)
+  X(int32_t, pad5)               \
+  X(uint64_t, gate_parts)        \
+  X(int32_t, tile_gates)         \
+  X(int32_t, pad6)
 
 // Per-row preparation of one set in a frame (statistics, packing) and oracle distances.
 #define FASTPRDC_ROWS_FIELDS(X) \
@@ -159,7 +162,14 @@ struct RowsParams {
 // shard in its own translation unit (csrc/cuda/kernels_<shard>.cu), so that a build compiles them
 // in parallel (the cross kernels alone take most of a single unit's minute); NVRTC compiles all
 // of them in one program.
+// The tile gates (kernels.cuh gate_parts): threads per row, and the deepest kNN lists they serve
+// (each thread keeps that many values).
+constexpr int32_t kGateSegs = 16;
+constexpr int32_t kGateKMax = 32;
+
 #define FASTPRDC_KERNELS(X)                  \
+  X(gate_parts, CrossParams, scan)           \
+  X(gate_merge, CrossParams, scan)           \
   X(scan_hits, CrossParams, scan)            \
   X(cross_rows, CrossParams, cross_rows)     \
   X(cross_cols, CrossParams, cross_cols)     \

@@ -83,6 +83,10 @@ _PROGRESS_SECONDS = 0.1
 _FINALIZE_THREADS = 1 << 18
 #: Device bytes of one scratch slot (a thread's candidate): its float64 key and aux, int32 index.
 _SCRATCH_BYTES = 8 + 8 + 4
+#: The tile gates (csrc/cuda/kernels.cuh gate_parts): threads per row, deepest list served.
+_GATE_SEGS, _GATE_KMAX = _core.tile_gate_shape()
+#: Device bytes of the tile gates' parts per tile row (float32, both sides).
+_GATE_BYTES = 2 * 4 * _GATE_SEGS * _GATE_KMAX
 
 
 def launch_block(n: int, multiprocessors: int) -> int:
@@ -330,6 +334,7 @@ class GpuEngine:
         tile_max: int = 8192,
         launch_chunk: int = 1 << 22,
         hit_cap: int = 2048,
+        tile_gates: bool | None = None,
     ):
         self.ops = ops
         self.name = name
@@ -342,6 +347,7 @@ class GpuEngine:
         # Gaussian data, d = 2048: up to 642 at N = M = 16384, 839 at 32768): 2048 keeps them
         # listed, at 16 KiB per tile row (sorting a longer list costs about a full pass).
         self.hit_cap = max(1, hit_cap)
+        self._tile_gates = tile_gates
         self.location = "host" if name == "sim" else "cuda"
 
     @property
@@ -355,6 +361,15 @@ class GpuEngine:
                 f"unknown GEMM path {path!r} (FASTPRDC_GPU_GEMM); choose one of {GEMM_PATHS}"
             )
         return path
+
+    @property
+    def tile_gates(self) -> bool:
+        """Whether the next run gates each tile's scan (``gate_merge``, ``gate_parts``): the
+        constructor's choice, else on unless $FASTPRDC_GPU_TILE_GATES is 0 (results are the same
+        either way; the switch is there to measure them against their absence)."""
+        if self._tile_gates is not None:
+            return bool(self._tile_gates)
+        return os.environ.get("FASTPRDC_GPU_TILE_GATES", "1").strip() != "0"
 
     # ------------------------------------------------------------------ sets and frames
 
@@ -483,9 +498,10 @@ class GpuEngine:
         budget = opts.max_memory or self.ops.free_bytes()
         side = self.tile_max
         # Within half the budget: the tile (4 side^2 bytes) and per tile row the scratch (a slot
-        # per candidate, counted for both sides' threads), both sides' hit counts (8) and
-        # hit lists (8 bytes per pair, min(hit_cap, side) pairs: a list holds at most a side).
-        fixed = 2 * _SCRATCH_BYTES * cap + 8
+        # per candidate, counted for both sides' threads), both sides' hit counts (8), the tile
+        # gates' parts and hit lists (8 bytes per pair, min(hit_cap, side) pairs: a list holds
+        # at most a side).
+        fixed = 2 * _SCRATCH_BYTES * cap + 8 + _GATE_BYTES
         if budget:
             side = _largest_root(4, fixed + 8 * self.hit_cap, budget / 2)
             if side < self.hit_cap:  # lists as long as the side
@@ -524,6 +540,12 @@ class GpuEngine:
         count_a, count_b = ops.full(tr, 0, np.int32), ops.full(tr, 0, np.int32)
         gate_a = ops.full(A.rows, np.inf, np.float32)
         gate_b = gate_a if self_pass else ops.full(B.rows, np.inf, np.float32)
+        # the tile gates: every row's gate from its state before each scan; parts where a side's
+        # kNN lists are at most _GATE_KMAX deep
+        tile_gates = self.tile_gates
+        depths = (fields.get("ta_k", 0), fields.get("tb_k", 0))
+        with_parts = tile_gates and any(0 < k <= _GATE_KMAX for k in depths)
+        parts = ops.empty(2 * tr * _GATE_SEGS * _GATE_KMAX if with_parts else 1, np.float32)
         p = params(
             "CrossParams",
             scratch_key=ops.ptr(sk),
@@ -539,6 +561,8 @@ class GpuEngine:
             hit_count_a=ops.ptr(count_a),
             hit_count_b=ops.ptr(count_b),
             hit_cap=hit_cap,
+            gate_parts=ops.ptr(parts),
+            tile_gates=int(tile_gates),
             **fields,
         )
         if presets is not None:
@@ -555,6 +579,10 @@ class GpuEngine:
             ops.gemm(path, tile, operands_a, i0, ni, operands_b, j0, nj, A.dim)
             diagonal = self_pass and i0 == j0
             t = tile_args(i0, ni, j0, nj, tile=ops.ptr(tile), diagonal=diagonal)
+            if with_parts:
+                ops.launch("gate_parts", (ni + nj) * _GATE_SEGS, p, t)
+            if tile_gates:
+                ops.launch("gate_merge", ni + nj, p, t)
             ops.launch("scan_hits", ni * ((nj + 3) // 4), p, t)
             ops.launch("cross_rows", ni, p, t)
             if not diagonal:
