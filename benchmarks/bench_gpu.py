@@ -14,6 +14,8 @@
 * ``gpu_kernel_profile``: where evaluate(metrics="all")'s device time goes at 100k (Gaussian):
   each GEMM and kernel timed on its own, and the passes' kernels against their GEMMs (what to
   look at first when a pass misses its 1.2x goal).
+* ``gpu_tile_gates``: evaluate(metrics="all") at 100k with the tile gates and without (identical
+  results; which is faster).
 * ``gpu_duplicated_rows`` (figure 17): figure 16's comparison on the GPU, 100k rows of d = 14
   drawn from 20 distinct rows vs distinct rows of the same shape (goal <= 3x; rows grouped by
   value on the device).
@@ -32,6 +34,7 @@ lent GPU's minutes do not go to a mistake in them (tests/test_bench_gpu_rehearsa
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -289,17 +292,27 @@ def test_gpu_cupy_vs_cuda(figure, scaled):
     assert same
 
 
-def test_gpu_gemm_paths(figure, scaled, monkeypatch):
-    n = m = scaled(100_000)
+def _each_setting(monkeypatch, n: int, seed: int, var: str, values: tuple, run) -> dict:
+    """{(data kind, value): (seconds, run's result)} of ``run(real, fake)`` at n rows of each
+    data kind with $var set to each value in turn (after a small run, outside the timing)."""
     out = {}
     for kind in DATA:
-        real, fake = DATA[kind](n, D, 50), DATA[kind](m, D, 51, shift=0.05)
-        for path in ("fp32", "tf32x3"):
-            monkeypatch.setenv("FASTPRDC_GPU_GEMM", path)
-            fastprdc_prdc(real[:2000], fake[:2000])
+        real, fake = DATA[kind](n, D, seed), DATA[kind](n, D, seed + 1, shift=0.05)
+        for value in values:
+            monkeypatch.setenv(var, value)
+            run(real[:2000], fake[:2000])
             t0 = time.perf_counter()
-            res, decisions = fastprdc_prdc(real, fake)
-            out[(kind, path)] = (time.perf_counter() - t0, res.info["n_rechecked"], decisions)
+            res = run(real, fake)
+            out[(kind, value)] = (time.perf_counter() - t0, res)
+    return out
+
+
+def test_gpu_gemm_paths(figure, scaled, monkeypatch):
+    n = scaled(100_000)
+    runs = _each_setting(monkeypatch, n, 50, "FASTPRDC_GPU_GEMM", ("fp32", "tf32x3"), fastprdc_prdc)
+    out = {
+        key: (t, res.info["n_rechecked"], decisions) for key, (t, (res, decisions)) in runs.items()
+    }
     fig = figure(
         "gpu_gemm_paths", "GEMM paths fp32 vs tf32x3", {"N": n, "d": D, "device": device_name()}
     )
@@ -314,7 +327,8 @@ def test_gpu_gemm_paths(figure, scaled, monkeypatch):
         assert same
 
 
-PASS_KERNELS = ("scan_hits", "cross_rows", "cross_cols")  # the passes' kernels besides GEMMs
+# the passes' kernels besides GEMMs
+PASS_KERNELS = ("gate_parts", "gate_merge", "scan_hits", "cross_rows", "cross_cols")
 
 
 def test_gpu_kernel_profile(figure, scaled):
@@ -346,9 +360,9 @@ def test_gpu_kernel_profile(figure, scaled):
     fig.check("kernel_seconds_not_exact", {n: v["seconds"] for n, v in breakdown(loose).items()})
     fig.note(
         "each GEMM and kernel is synchronised before and after in the profiled run (slower than "
-        "the plain run timed above); pass_kernels_vs_gemm = (scan_hits + cross_rows + "
-        "cross_cols) / the GEMMs of the passes; kernel_seconds_not_exact: the same with "
-        "exact=False"
+        "the plain run timed above); pass_kernels_vs_gemm = (the tile gates, scan_hits, "
+        "cross_rows, cross_cols) / the GEMMs of the passes; kernel_seconds_not_exact: the same "
+        "with exact=False"
     )
     assert got.scalars == want.scalars
 
@@ -361,6 +375,26 @@ def duplicated(n: int, d: int, seed: int, first: int):
     g.manual_seed(seed)
     rows = torch.randint(first, first + 20, (n,), generator=g, device=TORCH_DEVICE)
     return base[rows].contiguous()
+
+
+def test_gpu_tile_gates(figure, scaled, monkeypatch):
+    """The tile gates (each row's gate capped before the scan by its k-th smallest upper bound
+    in the tile) against their absence: evaluate(metrics="all") at 100k, both data kinds."""
+    n = scaled(100_000)
+    run = functools.partial(fastprdc.evaluate, metrics="all", device=CUDA)
+    out = _each_setting(monkeypatch, n, 80, "FASTPRDC_GPU_TILE_GATES", ("1", "0"), run)
+    fig = figure(
+        "gpu_tile_gates", "tile gates on vs off", {"N": n, "d": D, "device": device_name()}
+    )
+    fig.run("noop", lambda: None, main_rounds=1)
+    for kind in DATA:
+        (t_on, on), (t_off, off) = out[(kind, "1")], out[(kind, "0")]
+        fig.check(f"{kind}_seconds", {"on": t_on, "off": t_off})
+        fig.check(f"{kind}_phases_on", on.info["timings"])
+        fig.check(f"{kind}_phases_off", off.info["timings"])
+        same = on.scalars == off.scalars
+        fig.check(f"{kind}_identical", same)
+        assert same
 
 
 def test_gpu_duplicated_rows(figure, scaled):

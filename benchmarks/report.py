@@ -69,6 +69,7 @@ GPU_FIGURES = {
         '15. Where the GPU time goes: evaluate(metrics="all"), N = M = 100k, each GEMM and '
         "kernel timed on its own"
     ),
+    "gpu_tile_gates": "18. Tile gates on the GPU: on vs off, N = M = 100k (identical results)",
     "gpu_duplicated_rows": (
         '17. Duplicated rows on the GPU: evaluate(metrics="all"), N = M = 100k, d = 14, 20 '
         "distinct rows repeated vs distinct rows (goal: <= 3x its time)"

@@ -20,21 +20,31 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _paths_json(tmp_path: Path, fp32: float, tf32x3: float, identical: bool = True) -> Path:
-    checks = {}
-    for kind in ("gaussian", "structured"):
-        checks[f"{kind}_seconds"] = {"fp32": fp32, "tf32x3": tf32x3}
-        checks[f"{kind}_rechecks"] = {"fp32": 10, "tf32x3": 40}
-        checks[f"{kind}_identical"] = identical
-    info = {"figure": "gpu_gemm_paths", "times": {"noop": 0.0}, "ratios": [], "checks": checks}
+def _paths_json(
+    tmp_path: Path, fp32: float, tf32x3: float, identical: bool = True, gates_off: float = 2.0
+) -> Path:
+    """Benchmark JSON with the gpu_gemm_paths figure and the gpu_tile_gates figure (tile gates
+    on: 1.0 s per data kind, off: ``gates_off``)."""
+    benchmarks = []
+    for figure, times in (
+        ("gpu_gemm_paths", {"fp32": fp32, "tf32x3": tf32x3}),
+        ("gpu_tile_gates", {"on": 1.0, "off": gates_off}),
+    ):
+        checks = {}
+        for kind in ("gaussian", "structured"):
+            checks[f"{kind}_seconds"] = times
+            checks[f"{kind}_rechecks"] = dict.fromkeys(times, 10)
+            checks[f"{kind}_identical"] = identical
+        info = {"figure": figure, "times": {"noop": 0.0}, "ratios": [], "checks": checks}
+        benchmarks.append({"name": figure, "extra_info": info})
     path = tmp_path / "bench_gpu_paths.json"
-    path.write_text(json.dumps({"benchmarks": [{"name": "x", "extra_info": info}]}))
+    path.write_text(json.dumps({"benchmarks": benchmarks}))
     return path
 
 
-def _choice(path: Path, env: dict[str, str] | None = None) -> str:
+def _choice(path: Path, env: dict[str, str] | None = None, *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, str(GPU_DIR / "gemm_choice.py"), str(path)],
+        [sys.executable, str(GPU_DIR / "gemm_choice.py"), str(path), *args],
         capture_output=True, text=True, check=True, env=env,
     )  # fmt: skip
     return out.stdout.strip()
@@ -43,6 +53,14 @@ def _choice(path: Path, env: dict[str, str] | None = None) -> str:
 def test_the_faster_path_is_chosen(tmp_path):
     assert _choice(_paths_json(tmp_path, fp32=3.0, tf32x3=1.5)) == "tf32x3"
     assert _choice(_paths_json(tmp_path, fp32=1.0, tf32x3=1.5)) == "fp32"
+
+
+def test_the_faster_tile_gates_are_chosen(tmp_path):
+    assert _choice(_paths_json(tmp_path, 3.0, 1.5, gates_off=2.0), None, "--tile-gates") == "1"
+    assert _choice(_paths_json(tmp_path, 3.0, 1.5, gates_off=0.5), None, "--tile-gates") == "0"
+    missing = tmp_path / "missing.json"
+    assert _choice(missing, {"FASTPRDC_GPU_TILE_GATES": "0"}, "--tile-gates") == "0"
+    assert _choice(missing, {}, "--tile-gates") == "1"
 
 
 def test_no_choice_without_identical_decisions_or_figure(tmp_path):
@@ -190,7 +208,9 @@ def test_device_check_runs_every_stage_in_order(tmp_path):
     assert "-p no:benchmark" in runs[-1]  # beside xdist, pytest-benchmark warns: an error here
     assert (tmp_path / "logs" / "gemm_path.txt").read_text().strip().endswith("tf32x3")
     assert "GEMM path for the figures: tf32x3" in proc.stdout
-    next_call = "FASTPRDC_GPU_GEMM=tf32x3 bash benchmarks/gpu/device_check.sh 1m"
+    next_call = (
+        "FASTPRDC_GPU_GEMM=tf32x3 FASTPRDC_GPU_TILE_GATES=1 bash benchmarks/gpu/device_check.sh 1m"
+    )
     assert next_call in proc.stdout.split("== device check summary")[1]  # in the summary
     assert (tmp_path / "out" / "logs.tar.gz").is_file()
 

@@ -6,10 +6,11 @@
 # with the wheels of benchmarks/gpu/fetch_wheels.sh carried in .whl/:
 #
 #   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout_s 420)
-#   FASTPRDC_GPU_GEMM=<path> bash benchmarks/gpu/device_check.sh 1m      (timeout_s 360)
-#                                              (the next call, at once while the machine is
-#                                               warm: both 1M figures, on the GEMM path the
-#                                               first call found faster; it prints this line)
+#   FASTPRDC_GPU_GEMM=<path> FASTPRDC_GPU_TILE_GATES=<0|1> bash benchmarks/gpu/device_check.sh 1m
+#                                              (timeout_s 360; the next call, at once while the
+#                                               machine is warm: both 1M figures, with the GEMM
+#                                               path and tile gates the first call found faster;
+#                                               it prints this line)
 #   BUDGET=<s> bash benchmarks/gpu/device_check.sh checks   (a rerun after a fix: smoke_cuda,
 #                                              sanitizer, tests_gpu, nvrtc, tests; no figures)
 #
@@ -211,7 +212,9 @@ else
       export FASTPRDC_GPU_GEMM
       echo "GEMM path for the figures: $FASTPRDC_GPU_GEMM" | tee "$LOGS/gemm_path.txt"
       stage bench 120 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m and not gemm_paths and not cupy' bench_gpu.json"
-      echo "next call (1M figures): FASTPRDC_GPU_GEMM=$FASTPRDC_GPU_GEMM bash benchmarks/gpu/device_check.sh 1m" |
+      # the tile gates on or off, as the gpu_tile_gates figure found faster
+      gates=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu.json" --tile-gates)
+      echo "next call (1M figures): FASTPRDC_GPU_GEMM=$FASTPRDC_GPU_GEMM FASTPRDC_GPU_TILE_GATES=$gates bash benchmarks/gpu/device_check.sh 1m" |
         tee "$LOGS/next.txt"
     fi
     cupy_ok=0

@@ -1,7 +1,9 @@
-"""The faster exact GEMM path measured by the gpu_gemm_paths figure (argv: its benchmark JSON):
-prints ``tf32x3`` or ``fp32``, the one with the smaller total time over the data kinds, provided
-both gave identical decisions; else $FASTPRDC_GPU_GEMM, else ``fp32``. The device check runs the
-later figures with this path (issue 7: the default path is chosen by measurement)."""
+"""The faster of two exact settings measured by a figure (argv: its benchmark JSON, and
+``--tile-gates`` for the gpu_tile_gates figure): the one with the smaller total time over the
+data kinds, provided both gave identical results. Prints, for gpu_gemm_paths, ``tf32x3`` or
+``fp32`` (else $FASTPRDC_GPU_GEMM, else ``fp32``); with ``--tile-gates``, ``1`` (on) or ``0``
+(off) (else $FASTPRDC_GPU_TILE_GATES, else ``1``). The device check runs the later figures, and
+the 1M figures, with these (issue 7: defaults chosen by measurement)."""
 
 from __future__ import annotations
 
@@ -11,21 +13,32 @@ import sys
 from pathlib import Path
 
 
-def faster_path(bench_json: Path) -> str | None:
-    """The faster path of the gpu_gemm_paths figure in ``bench_json``; None without one."""
+def faster(bench_json: Path, figure: str, options: tuple[str, str]) -> str | None:
+    """The faster option of ``figure`` in ``bench_json``; None without the figure."""
     if not bench_json.exists():
         return None
     for b in json.loads(bench_json.read_text()).get("benchmarks", []):
         checks = b.get("extra_info", {}).get("checks", {})
         seconds = {k[: -len("_seconds")]: v for k, v in checks.items() if k.endswith("_seconds")}
-        if b.get("extra_info", {}).get("figure") != "gpu_gemm_paths" or not seconds:
+        if b.get("extra_info", {}).get("figure") != figure or not seconds:
             continue
         if not all(checks.get(f"{kind}_identical") for kind in seconds):
             return None
-        total = {p: sum(s[p] for s in seconds.values()) for p in ("fp32", "tf32x3")}
+        total = {p: sum(s[p] for s in seconds.values()) for p in options}
         return min(total, key=total.__getitem__)
     return None
 
 
+def faster_path(bench_json: Path) -> str | None:
+    """The faster path of the gpu_gemm_paths figure in ``bench_json``; None without one."""
+    return faster(bench_json, "gpu_gemm_paths", ("fp32", "tf32x3"))
+
+
 if __name__ == "__main__":
-    print(faster_path(Path(sys.argv[1])) or os.environ.get("FASTPRDC_GPU_GEMM") or "fp32")
+    path = Path(sys.argv[1])
+    if sys.argv[2:] == ["--tile-gates"]:
+        gates = faster(path, "gpu_tile_gates", ("on", "off"))
+        env = os.environ.get("FASTPRDC_GPU_TILE_GATES")
+        print({"on": "1", "off": "0"}.get(gates or "", env or "1"))
+    else:
+        print(faster_path(path) or os.environ.get("FASTPRDC_GPU_GEMM") or "fp32")
