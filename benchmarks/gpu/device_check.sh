@@ -182,6 +182,10 @@ bench() {  # bench SELECTION JSON (a library's DeprecationWarning must not stop 
 run_tests() { stage tests "$1" bash -c "GPU_TESTS='$GPU_TESTS'; $(declare -f tests); PY=$PY tests"; }
 
 install_stage() { stage install 240 bash -c "$(declare -f install); PY=$PY SITE=$SITE install"; }
+smoke_stage() { stage "smoke_$1" 45 bash -c "$(declare -f smoke); PY=$PY smoke $1"; }
+tests_gpu_stage() { stage tests_gpu 60 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"; }
+nvrtc_stage() { stage nvrtc 150 bash -c "$(declare -f wait_nvrtc); LOGS=$LOGS wait_nvrtc"; }
+sanitizer_stage() { stage sanitizer 75 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"; }
 start_nvrtc() {  # in the background, into the kernel cache; its exit status written whole
   (bash -c "$(declare -f nvrtc); PY=$PY nvrtc" >"$LOGS/nvrtc.log" 2>&1
     echo $? >"$LOGS/nvrtc.rc.part" && mv "$LOGS/nvrtc.rc.part" "$LOGS/nvrtc.rc") &
@@ -192,18 +196,18 @@ if [[ "$MODE" == "1m" ]]; then  # both million-sample figures (minutes each)
 elif [[ "$MODE" == "checks" ]]; then  # the checks alone (a rerun after a fix): no figures
   install_stage && {
     start_nvrtc
-    stage smoke_cuda 45 bash -c "$(declare -f smoke); PY=$PY smoke cuda"
-    stage sanitizer 75 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"
-    stage tests_gpu 60 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"
-    stage nvrtc 150 bash -c "$(declare -f wait_nvrtc); LOGS=$LOGS wait_nvrtc"
+    smoke_stage cuda
+    sanitizer_stage
+    tests_gpu_stage
+    nvrtc_stage
     run_tests 240
   }
 else
   install_stage && {
     start_nvrtc
     cuda_ok=1
-    stage smoke_cuda 45 bash -c "$(declare -f smoke); PY=$PY smoke cuda" || cuda_ok=0
-    stage tests_gpu 60 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"
+    smoke_stage cuda || cuda_ok=0
+    tests_gpu_stage
     if ((cuda_ok)); then
       # fp32 vs tf32x3 first: the later figures run on the faster path (the default is chosen by
       # measurement; FASTPRDC_GPU_GEMM set by the caller is kept when this figure is missing)
@@ -218,12 +222,11 @@ else
         tee "$LOGS/next.txt"
     fi
     cupy_ok=0
-    stage nvrtc 150 bash -c "$(declare -f wait_nvrtc); LOGS=$LOGS wait_nvrtc" &&
-      stage smoke_cupy 45 bash -c "$(declare -f smoke); PY=$PY smoke cupy" && cupy_ok=1
+    nvrtc_stage && smoke_stage cupy && cupy_ok=1
     if ((cuda_ok && cupy_ok)); then
       stage bench_cupy 60 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'cupy' bench_gpu_cupy.json"
     fi
-    stage sanitizer 75 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"
+    sanitizer_stage
     run_tests 240
   }
 fi
