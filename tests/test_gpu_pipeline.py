@@ -149,6 +149,29 @@ def test_results_do_not_depend_on_thread_order(kind, rng, monkeypatch):
         assert_results_equal(got[3], want[3], f"{kind} order {order}")
 
 
+def _launch_tiles(t) -> list:
+    """The tiles of a sim launch's TileArgs: itself, or its group's (kernels.cuh launch_tile)."""
+    import ctypes
+
+    if not int(t["tiles"]):
+        return [t]
+    size = t.dtype.itemsize * int(t["tiles"])
+    raw = (ctypes.c_char * size).from_address(int(t["group"]))
+    return list(np.frombuffer(raw, dtype=t.dtype).copy())
+
+
+def _side_rows(kernel, t) -> list[tuple[str, int, int]]:
+    """(side, first buffer row, rows) of each tile a cross_rows / cross_cols launch serves
+    (none for cross_cols on a diagonal tile of a self pass, which it skips)."""
+    out = []
+    for tile in _launch_tiles(t):
+        if kernel == "cross_rows":
+            out.append(("a", int(tile["buf0"]), int(tile["ni"])))
+        elif not int(tile["diagonal"]):
+            out.append(("b", int(tile["buf0"]), int(tile["nj"])))
+    return out
+
+
 class _ListProbe:
     """SimOps that records the longest hit list the scan left for a pass and counts the rows it
     marked for a full pass (their list overflowed, or their gate was still +inf), read before
@@ -164,11 +187,12 @@ class _ListProbe:
         import ctypes
 
         if kernel in ("cross_rows", "cross_cols"):
-            side, rows = ("a", int(t["ni"])) if kernel == "cross_rows" else ("b", int(t["nj"]))
-            counts = (ctypes.c_int32 * rows).from_address(int(p[f"hit_count_{side}"]))
-            listed = [c for c in counts if c <= int(p["hit_cap"])]
-            self.longest = max([self.longest, *listed])
-            self.full_passes += rows - len(listed)
+            for side, buf0, rows in _side_rows(kernel, t):
+                at = int(p[f"hit_count_{side}"]) + 4 * buf0
+                counts = (ctypes.c_int32 * rows).from_address(at)
+                listed = [c for c in counts if c <= int(p["hit_cap"])]
+                self.longest = max([self.longest, *listed])
+                self.full_passes += rows - len(listed)
         self.ops.launch(kernel, n, p, t)
 
 
@@ -412,7 +436,7 @@ def test_finalize_launches_fill_the_memory_the_pass_held(tile, k, rng):
     requests, needs = _every_family(k)
     want = _engine.run(real, fake, needs, False, RunOptions(), get_backend("cpu"))
     probe = _LaunchProbe(SimOps())
-    engine = GpuEngine(probe, "sim", tile_max=256, launch_chunk=700, hit_cap=16)
+    engine = GpuEngine(probe, "sim", tile_max=256, launch_chunk=700, hit_cap=16, tile_group=1)
     got = _engine.run(real, fake, needs, False, RunOptions(tile_rows=tile), engine)
     quiet(_assert_families_same, got, want, requests)
     held = 4 * tile * tile + 40 * (2 * k + 16) * tile  # tile and both sides' scratch
@@ -439,7 +463,7 @@ def test_tile_side_is_the_largest_within_the_budget(hit_cap):
         return 4 * side * side + (40 * cap + 8 + gates) * side + 8 * min(hit_cap, side) * side
 
     for budget in (1320 + 2 * gates + 80 * cap, 10**5, 10**6, 8 * 10**6, 10**9):
-        side = engine._tile_rows(RunOptions(max_memory=budget), 8, cap)
+        side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap)
         assert need(side) <= budget / 2 < need(side + 1), (budget, side)
 
 
@@ -450,8 +474,8 @@ def test_max_memory_too_small_on_the_gpu(rng):
 
 
 def test_first_tile_reports_progress(monkeypatch, rng):
-    """A GPU may finish a whole pass within the progress interval: the first tile reports
-    anyway, so that a callback that stops the run (Ctrl-C) sees it mid-way."""
+    """A GPU may finish a whole pass within the progress interval: the first group of tiles
+    reports anyway, so that a callback that stops the run (Ctrl-C) sees it mid-way."""
     from fastprdc._backends import gpu_engine
 
     monkeypatch.setattr(gpu_engine, "_PROGRESS_SECONDS", 1e9)  # every tile within the interval
@@ -460,7 +484,8 @@ def test_first_tile_reports_progress(monkeypatch, rng):
     calls = []
     sim.knn(real, None, 3, RunOptions(tile_rows=50, progress=lambda d, t: calls.append((d, t))))
     total = calls[-1][1]
-    assert calls == [(1, total), (total, total)] and total == 21  # 6 x 7 / 2 tiles
+    assert len(calls) == 2 and calls[1] == (total, total) and total == 21  # 6 x 7 / 2 tiles
+    assert 1 <= calls[0][0] < total and calls[0][1] == total, calls
 
     def stop(done, total):
         raise KeyboardInterrupt
@@ -800,16 +825,20 @@ class _SortedListProbe(_ListProbe):
 
         if kernel not in ("cross_rows", "cross_cols"):
             return self.ops.launch(kernel, n, p, t)
-        side, rows = ("a", int(t["ni"])) if kernel == "cross_rows" else ("b", int(t["nj"]))
         cap = int(p["hit_cap"])
-        counts = (ctypes.c_int32 * rows).from_address(int(p[f"hit_count_{side}"]))
-        taken = np.array(counts[:], dtype=np.int64)
+        served = _side_rows(kernel, t)
+        taken = []
+        for side, buf0, rows in served:
+            counts = (ctypes.c_int32 * rows).from_address(int(p[f"hit_count_{side}"]) + 4 * buf0)
+            taken.append(np.array(counts[:], dtype=np.int64))
         self.ops.launch(kernel, n, p, t)
-        hits = (ctypes.c_int32 * (rows * cap)).from_address(int(p[f"hits_{side}"]))
-        lists = np.frombuffer(hits, dtype=np.int32).reshape(rows, cap)
-        for r in np.nonzero((taken > 1) & (taken <= cap))[0]:
-            assert (np.diff(lists[r, : taken[r]]) > 0).all(), (kernel, r, lists[r, : taken[r]])
-            self.checked[kernel] += 1
+        for (side, buf0, rows), took in zip(served, taken):
+            at = int(p[f"hits_{side}"]) + 4 * buf0 * cap
+            hits = (ctypes.c_int32 * (rows * cap)).from_address(at)
+            lists = np.frombuffer(hits, dtype=np.int32).reshape(rows, cap)
+            for r in np.nonzero((took > 1) & (took <= cap))[0]:
+                assert (np.diff(lists[r, : took[r]]) > 0).all(), (kernel, r, lists[r, : took[r]])
+                self.checked[kernel] += 1
         return None
 
 
@@ -906,12 +935,18 @@ def test_tile_gated_neighbour_lists(kind, k, rng):
     from fastprdc._backends.gpu_engine import GpuEngine
     from fastprdc._backends.sim import SimOps
 
+    engine = GpuEngine(SimOps(order=-1), "sim", tile_max=256, hit_cap=64, tile_gates=True)
+    _knn_both_ways_like_cpu(engine, kind, k, 40, rng)
+
+
+def _knn_both_ways_like_cpu(engine, kind: str, k, tile_rows: int, rng) -> None:
+    """Self and cross neighbour lists (k, or "n-1") of ``kind`` data on ``engine`` with tiles of
+    ``tile_rows`` equal the cpu backend's."""
     n, m, d = KIND_SHAPES[kind]
     real, fake = make_pair(rng, kind, n, m, d)
     k = min(n, m) - 1 if k == "n-1" else k
     cpu = get_backend("cpu")
-    engine = GpuEngine(SimOps(order=-1), "sim", tile_max=256, hit_cap=64, tile_gates=True)
-    opts = RunOptions(tile_rows=40)
+    opts = RunOptions(tile_rows=tile_rows)
     for label, x, y in (("self", real, None), ("cross", fake, real)):
         got, want = engine.knn(x, y, k, opts), cpu.knn(x, y, k, RunOptions())
         assert_same(got.dist, want.dist, f"{kind} {label} k={k} dist")
@@ -925,7 +960,9 @@ def test_tile_gates_leave_no_full_pass(rng, monkeypatch):
     from fastprdc._backends.sim import SimOps
 
     monkeypatch.delenv("FASTPRDC_GPU_TILE_GATES", raising=False)
-    real, fake = make_pair(rng, "gauss", 300, 260, 64)
+    # whole tiles: an edge tile narrower than k bounds no gate (a row that meets it first gets
+    # a full pass of its few pairs)
+    real, fake = make_pair(rng, "gauss", 320, 256, 64)
     # every family but realism (its collectors have no bound before their first ball: full)
     requests, needs = _every_family(5, but=("realism_score",))
     full, out = {}, {}
@@ -934,8 +971,132 @@ def test_tile_gates_leave_no_full_pass(rng, monkeypatch):
         engine = GpuEngine(probe, "sim", tile_max=256, hit_cap=4096, tile_gates=gates)
         out[gates] = _engine.run(real, fake, needs, True, RunOptions(tile_rows=64), engine)
         full[gates] = probe.full_passes
-    assert full[True] == 0 and full[False] >= 300 + 260, full
+    assert full[True] == 0 and full[False] >= 320 + 256, full
     _assert_families_same(out[True], out[False], requests)
     assert GpuEngine(SimOps(), "sim").tile_gates
     monkeypatch.setenv("FASTPRDC_GPU_TILE_GATES", "0")
     assert not GpuEngine(SimOps(), "sim").tile_gates
+
+
+class _GroupProbe:
+    """SimOps that records, per launch of a pass kernel, the tiles it served and their rows of
+    A and of B (a self pass: one set), and checks that no row of a side is served twice."""
+
+    def __init__(self, ops):
+        self.ops, self.tiles, self.launches = ops, [], 0
+
+    def __getattr__(self, name):
+        return getattr(self.ops, name)
+
+    def launch(self, kernel, n, p, t):
+        if kernel == "cross_rows":
+            tiles = _launch_tiles(t)
+            self.launches += 1
+            self.tiles.append(len(tiles))
+            rows_a, rows_b = set(), set()
+            self_pass = bool(int(p["self_pass"]))
+            for tile in tiles:
+                a = set(range(int(tile["i0"]), int(tile["i0"]) + int(tile["ni"])))
+                b = set(range(int(tile["j0"]), int(tile["j0"]) + int(tile["nj"])))
+                if self_pass:
+                    b -= a  # a diagonal tile: one block
+                    a |= b
+                    b = a
+                assert not (a & rows_a) and not (b & rows_b), "a row in two tiles of a launch"
+                rows_a |= a
+                rows_b |= b
+                if self_pass:
+                    rows_a = rows_b = rows_a | rows_b
+        self.ops.launch(kernel, n, p, t)
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+@pytest.mark.parametrize("k", [1, 5, 12])
+def test_tile_groups_change_no_result(kind, k, rng):
+    """Groups of tiles that share no row, one launch of each pass kernel per group (thread
+    orders that run a group's tiles interleaved, backwards, shuffled): every family equals the
+    cpu backend's for one tile per launch, two, three and all a class holds, on adversarial data."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    n, m, d = KIND_SHAPES[kind]
+    real, fake = make_pair(rng, kind, n, m, d)
+    requests, needs = _every_family(k)
+    want = quiet(_engine.run, real, fake, needs, True, RunOptions(), get_backend("cpu"))
+    for group, order in ((1, 0), (2, -1), (3, 5), (0, 13)):
+        probe = _GroupProbe(SimOps(order=order))
+        engine = GpuEngine(probe, "sim", tile_max=256, hit_cap=64, tile_group=group)
+        got = quiet(_engine.run, real, fake, needs, True, RunOptions(tile_rows=30), engine)
+        quiet(_assert_families_same, got, want, requests, f"{kind} k={k} group={group}")
+        # tiles of 30 rows: 3 or 4 blocks a set, so a cross pass's classes hold 3 tiles or more
+        assert max(probe.tiles) == group if group else max(probe.tiles) >= 3, probe.tiles
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+def test_tile_grouped_neighbour_lists_k_near_n(kind, rng):
+    """Self and cross neighbour lists k = N - 1 deep, grouped tiles in a shuffled thread order."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    engine = GpuEngine(SimOps(order=3), "sim", tile_max=256, hit_cap=64, tile_group=0)
+    _knn_both_ways_like_cpu(engine, kind, "n-1", 25, rng)
+
+
+def test_tile_groups_fill_the_launches(rng, monkeypatch):
+    """Automatic groups: as many tiles per launch as a class holds, up to _GROUP_THREADS threads
+    of a tile side; 1 (or FASTPRDC_GPU_TILE_GROUP=1) launches tile by tile; the neighbour lists
+    are the same."""
+    from fastprdc._backends import gpu_engine
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    monkeypatch.delenv("FASTPRDC_GPU_TILE_GROUP", raising=False)
+    X = rng.standard_normal((700, 8))
+    opts = RunOptions(tile_rows=50)  # 14 blocks: self-pass classes of 7 or 8 tiles
+    monkeypatch.setattr(gpu_engine, "_GROUP_THREADS", 200)  # 4 tiles of 50 rows
+    runs = {}
+    for group in (None, "1", "0"):
+        if group is not None:
+            monkeypatch.setenv("FASTPRDC_GPU_TILE_GROUP", group)
+        probe = _GroupProbe(SimOps())
+        res = GpuEngine(probe, "sim", tile_max=256).knn(X, None, 4, opts)
+        runs[group] = (res, probe)
+    assert max(runs[None][1].tiles) == 4 and sum(runs[None][1].tiles) == 14 * 15 // 2
+    assert runs["1"][1].tiles == [1] * (14 * 15 // 2)
+    assert max(runs["0"][1].tiles) == 4
+    for res, _ in runs.values():
+        assert_same(res.dist, runs["1"][0].dist, "dist")
+        assert_same(res.idx, runs["1"][0].idx, "idx")
+
+
+def test_tile_group_setting(monkeypatch):
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    monkeypatch.delenv("FASTPRDC_GPU_TILE_GROUP", raising=False)
+    assert GpuEngine(SimOps(), "sim").tile_group == 0
+    assert GpuEngine(SimOps(), "sim", tile_group=3).tile_group == 3
+    monkeypatch.setenv("FASTPRDC_GPU_TILE_GROUP", "5")
+    assert GpuEngine(SimOps(), "sim").tile_group == 5
+    assert GpuEngine(SimOps(), "sim", tile_group=2).tile_group == 2
+    for bad in ("many", "-2"):
+        monkeypatch.setenv("FASTPRDC_GPU_TILE_GROUP", bad)
+        with pytest.raises(ValueError, match="FASTPRDC_GPU_TILE_GROUP"):
+            _ = GpuEngine(SimOps(), "sim").tile_group
+
+
+@pytest.mark.parametrize("budget", [10**6, 10**7, 10**8])
+def test_tile_group_within_the_budget(budget):
+    """A group's tile slots (tiles, hit lists, scratch, gate parts) fit half of max_memory with
+    the largest side; at least one slot."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    engine = GpuEngine(SimOps(), "sim", tile_max=1024, hit_cap=64)
+    cap = 12
+    side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap)
+    slots = engine._group_slots(budget, side, cap, largest=10**6)
+    assert slots >= 1
+    assert slots == 1 or slots * engine._slot_bytes(side, cap) <= budget / 2
+    assert slots * side <= max(side, 1 << 17)
+    assert engine._group_slots(budget, side, cap, largest=2) <= 2

@@ -84,12 +84,15 @@ void sim_launch(const std::string& name, int64_t n, const std::string& params, c
   const gpu::TileArgs t = from_bytes<gpu::TileArgs>(tile, "TileArgs");
   const int nt = resolve_threads(num_threads);
   const std::vector<int64_t> ids = order ? thread_order(n, order) : std::vector<int64_t>();
-#define FASTPRDC_SIM(kernel, P, shard)                                                                   \
-  if (name == #kernel) {                                                                                 \
-    const gpu::P p = from_bytes<gpu::P>(params, #P);                                                     \
-    _Pragma("omp parallel for num_threads(nt) schedule(dynamic, 16)") for (int64_t at = 0; at < n; ++at) \
-        gpu::kernel(p, t, order ? ids[static_cast<size_t>(at)] : at);                                    \
-    return;                                                                                              \
+#define FASTPRDC_SIM(kernel, P, shard)                                                                                \
+  if (name == #kernel) {                                                                                              \
+    const gpu::P p = from_bytes<gpu::P>(params, #P);                                                                  \
+    _Pragma("omp parallel for num_threads(nt) schedule(dynamic, 16)") for (int64_t at = 0; at < n; ++at) {            \
+      gpu::TileArgs tile;                                                                                             \
+      int64_t local;                                                                                                  \
+      if (gpu::launch_tile(t, order ? ids[static_cast<size_t>(at)] : at, &tile, &local)) gpu::kernel(p, tile, local); \
+    }                                                                                                                 \
+    return;                                                                                                           \
   }
   FASTPRDC_KERNELS(FASTPRDC_SIM)
 #undef FASTPRDC_SIM

@@ -1,6 +1,7 @@
 // The __global__ entry points of the kernels (NVRTC: the cupy backend compiles this header, every
 // kernel; nvcc: csrc/cuda/kernels_<shard>.cu, each the kernels of one shard of FASTPRDC_KERNELS).
-// One thread per index; each entry calls the per-thread body of kernels.cuh. Names are
+// One thread per index (of one tile, or of a group of tiles: launch_tile); each entry calls the
+// per-thread body of kernels.cuh. Names are
 // extern "C": fastprdc_<kernel>.
 #pragma once
 
@@ -33,7 +34,9 @@
   FASTPRDC_IN_SHARD_##shard(                                                                                  \
       extern "C" __global__ void fastprdc_##name(const fastprdc::gpu::P p, const fastprdc::gpu::TileArgs t) { \
         const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;                      \
-        fastprdc::gpu::name(p, t, tid);                                                                       \
+        fastprdc::gpu::TileArgs tile;                                                                         \
+        int64_t local;                                                                                        \
+        if (fastprdc::gpu::launch_tile(t, tid, &tile, &local)) fastprdc::gpu::name(p, tile, local);           \
       })
 
 FASTPRDC_KERNELS(FASTPRDC_ENTRY)

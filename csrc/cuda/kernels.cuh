@@ -13,6 +13,9 @@
 // pair with the same float32 arithmetic, so a pair's membership is counted once on each side,
 // consistently. A self pass is a cross pass of a set with itself: tiles with I < J run both
 // kernels (rows of I and of J are disjoint), diagonal tiles run cross_rows alone, skipping i == j.
+// Each kernel may serve a group of tiles in one launch (launch_tile), tiles that share no row, so
+// that the per-row kernels have many tile sides' worth of threads; per-tile-row buffers (hit
+// lists and counts, gate parts, scratch) start at the tile's row buf0.
 #pragma once
 
 #include "common/cross_state.hpp"
@@ -81,6 +84,23 @@ FASTPRDC_HD CrossState cross_state(const CrossParams& p) {
   return st;
 }
 
+// The tile and the thread of thread `tid` of a launch: the launch's own (t.tiles == 0), or, for a
+// launch over a group of tiles, thread tid % t.stride of tile tid / t.stride (false past the last
+// tile). The tiles of a group share no row of A and no row of B (a self pass: no row at all;
+// GpuEngine's tile schedule), so their threads write disjoint state and may run in any order.
+FASTPRDC_HD bool launch_tile(const TileArgs& t, int64_t tid, TileArgs* tile, int64_t* local) {
+  if (!t.tiles) {
+    *tile = t;
+    *local = tid;
+    return true;
+  }
+  const int64_t g = tid / t.stride;
+  if (g >= t.tiles) return false;
+  *tile = ptr<const TileArgs>(t.group)[g];
+  *local = tid - g * t.stride;
+  return true;
+}
+
 // Thread `tid`'s scratch for list compaction and finalisation.
 FASTPRDC_HD TopkScratch scratch(const CrossParams& p, int64_t tid) {
   const int64_t at = tid * p.scratch_cap;
@@ -92,7 +112,7 @@ FASTPRDC_HD TopkScratch scratch(const CrossParams& p, int64_t tid) {
 // the row's state improves) or the reach of the B ball.
 FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, const int32_t* cols, int32_t n) {
   const CrossState st = cross_state(p);
-  const TopkScratch sc = scratch(p, ii);
+  const TopkScratch sc = scratch(p, t.buf0 + ii);
   const float* tile = ptr<const float>(t.tile) + ii * t.nj;
   const float* norm_b = ptr<const float>(p.b_norm);
   const int64_t i = t.i0 + ii;
@@ -118,7 +138,7 @@ FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, c
 // The B side of the pairs of tile column `jj` (every row, or the listed ones, ascending).
 FASTPRDC_HD void col_pass(const CrossParams& p, const TileArgs& t, int64_t jj, const int32_t* rows, int32_t n) {
   const CrossState st = cross_state(p);
-  const TopkScratch sc = scratch(p, jj);
+  const TopkScratch sc = scratch(p, t.buf0 + jj);
   const float* tile = ptr<const float>(t.tile) + jj;
   const float* norm_a = ptr<const float>(p.a_norm);
   const int64_t j = t.j0 + jj;
@@ -221,7 +241,7 @@ FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid
   const float* tile = ptr<const float>(t.tile);
   const float* norm_a = ptr<const float>(p.a_norm);
   const float* norm_b = ptr<const float>(p.b_norm);
-  float* parts = ptr<float>(p.gate_parts);
+  float* parts = ptr<float>(p.gate_parts) + 2 * t.buf0 * kGateSegs * kGateKMax;  // 2 rows per tile row
   if (tid < a_threads) {  // adjacent threads: adjacent columns of one row
     const int64_t ii = tid / kGateSegs, seg = tid % kGateSegs;
     const bool diagonal = p.self_pass && t.diagonal;
@@ -256,7 +276,8 @@ FASTPRDC_HD void gate_merge(const CrossParams& p, const TileArgs& t, int64_t tid
   const int32_t k = of_a ? ka : gate_depth_b(p, t);
   float cap = inf_f32();
   if (k) {
-    const float* part = ptr<const float>(p.gate_parts) + ((of_a || !ka ? 0 : t.ni) + r) * kGateSegs * kGateKMax;
+    const int64_t row = 2 * t.buf0 + (of_a || !ka ? 0 : t.ni) + r;  // as gate_parts stored it
+    const float* part = ptr<const float>(p.gate_parts) + row * kGateSegs * kGateKMax;
     SmallestK best(k);
     for (int32_t q = 0; q < kGateSegs; ++q)
       for (int32_t c = 0; c < k; ++c) best.offer(part[q * kGateKMax + c]);
@@ -291,27 +312,31 @@ FASTPRDC_HD void scan_hits(const CrossParams& p, const TileArgs& t, int64_t tid)
   const bool diagonal = p.self_pass && t.diagonal;
   const int64_t j0 = (tid % groups) * 4;
   const int64_t j_end = j0 + 4 < t.nj ? j0 + 4 : t.nj;
-  if (full_a && j0 == 0) atomic_add_i32(ptr<int32_t>(p.hit_count_a) + ii, p.hit_cap + 1);
+  int32_t* count_a = ptr<int32_t>(p.hit_count_a) + t.buf0;
+  int32_t* count_b = ptr<int32_t>(p.hit_count_b) + t.buf0;
+  int32_t* hits_a = ptr<int32_t>(p.hits_a) + t.buf0 * p.hit_cap;
+  int32_t* hits_b = ptr<int32_t>(p.hits_b) + t.buf0 * p.hit_cap;
+  if (full_a && j0 == 0) atomic_add_i32(count_a + ii, p.hit_cap + 1);
   for (int64_t jj = j0; jj < j_end; ++jj) {
     if (diagonal && jj == ii) continue;
     const int64_t j = t.j0 + jj;
     const float gate_bj = diagonal ? 0.0f : ptr<const float>(p.gate_b)[j];
     const bool full_b = !diagonal && !(gate_bj < inf_f32());
-    if (full_b && ii == 0) atomic_add_i32(ptr<int32_t>(p.hit_count_b) + jj, p.hit_cap + 1);
+    if (full_b && ii == 0) atomic_add_i32(count_b + jj, p.hit_cap + 1);
     if (full_a && (diagonal || full_b)) continue;
     const float lo = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb).lo;
     if (!full_a && st.needs_a(lo, gate_ai, j)) {
-      const int32_t slot = atomic_add_i32(ptr<int32_t>(p.hit_count_a) + ii, 1);
-      if (slot < p.hit_cap) ptr<int32_t>(p.hits_a)[ii * p.hit_cap + slot] = static_cast<int32_t>(jj);
+      const int32_t slot = atomic_add_i32(count_a + ii, 1);
+      if (slot < p.hit_cap) hits_a[ii * p.hit_cap + slot] = static_cast<int32_t>(jj);
     }
     if (!diagonal && !full_b && st.needs_b(lo, gate_bj, i)) {
-      const int32_t slot = atomic_add_i32(ptr<int32_t>(p.hit_count_b) + jj, 1);
-      if (slot < p.hit_cap) ptr<int32_t>(p.hits_b)[jj * p.hit_cap + slot] = static_cast<int32_t>(ii);
+      const int32_t slot = atomic_add_i32(count_b + jj, 1);
+      if (slot < p.hit_cap) hits_b[jj * p.hit_cap + slot] = static_cast<int32_t>(ii);
     }
   }
 }
 
-// Tile row or column `r`'s hits from the scan (hits / counts: hits_a / hit_count_a or the b
+// Buffer row `r`'s hits from the scan (hits / counts: hits_a / hit_count_a or the b
 // pair), sorted, with their number in *n; nullptr for a full pass (the list overflowed). Resets
 // the count for the next tile.
 FASTPRDC_HD const int32_t* take_hits(const CrossParams& p, uint64_t hits, uint64_t counts, int64_t r, int32_t* n) {
@@ -330,15 +355,16 @@ FASTPRDC_HD const int32_t* take_hits(const CrossParams& p, uint64_t hits, uint64
 FASTPRDC_HD void cross_rows(const CrossParams& p, const TileArgs& t, int64_t ii) {
   if (ii >= t.ni) return;
   int32_t n;
-  const int32_t* list = take_hits(p, p.hits_a, p.hit_count_a, ii, &n);
+  const int32_t* list = take_hits(p, p.hits_a, p.hit_count_a, t.buf0 + ii, &n);
   row_pass(p, t, ii, list, n);
 }
 
-// The B side of tile column `jj` (thread per row of B).
+// The B side of tile column `jj` (thread per row of B; none on a diagonal tile of a self pass,
+// where cross_rows decides both orders of each pair).
 FASTPRDC_HD void cross_cols(const CrossParams& p, const TileArgs& t, int64_t jj) {
-  if (jj >= t.nj) return;
+  if (jj >= t.nj || (p.self_pass && t.diagonal)) return;
   int32_t n;
-  const int32_t* list = take_hits(p, p.hits_b, p.hit_count_b, jj, &n);
+  const int32_t* list = take_hits(p, p.hits_b, p.hit_count_b, t.buf0 + jj, &n);
   col_pass(p, t, jj, list, n);
 }
 

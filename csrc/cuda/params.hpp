@@ -9,7 +9,10 @@
 namespace fastprdc {
 namespace gpu {
 
-// One tile of the pass (or one chunk of rows for the per-row kernels).
+// One tile of the pass (or one chunk of rows for the per-row kernels), its per-tile-row buffers
+// (the scan's hit lists and counts, the gates' parts, the pass threads' scratch) from row buf0;
+// or a launch over a group of `tiles` tiles (`group`: their TileArgs in device memory, `stride`
+// threads each; kernels.cuh launch_tile).
 #define FASTPRDC_TILE_FIELDS(X) \
   X(uint64_t, tile)             \
   X(int64_t, i0)                \
@@ -17,7 +20,10 @@ namespace gpu {
   X(int64_t, j0)                \
   X(int64_t, nj)                \
   X(int32_t, diagonal)          \
-  X(int32_t, pad0)
+  X(int32_t, tiles)             \
+  X(int64_t, buf0)              \
+  X(uint64_t, group)            \
+  X(int64_t, stride)
 
 // Everything the cross pass (and the self-kNN, a cross pass of a set with itself) reads and writes.
 // The groups of identical rows (exact mode on data with copies; 0 otherwise): per row of A and of

@@ -10,12 +10,15 @@ A pass (self-kNN of a set, or the fused cross pass of two sets):
 1. per set: ``row_stats`` (row exponents for the oracle; finiteness and magnitude checks of
    device-resident inputs), the frame (centre from ``column_sums``, scale from ``centred_max``,
    the CPU engine's arithmetic), ``pack_rows`` (centred, scaled float32 rows and their norms);
-2. per tile: one GEMM T = -2 A~_I B~_J^T, then ``cross_rows`` (a thread per row of A) and
-   ``cross_cols`` (a thread per row of B) update each side's state from the tile;
+2. per tile: one GEMM T = -2 A~_I B~_J^T, then (after the scan that lists each row's pairs)
+   ``cross_rows`` (a thread per row of A) and ``cross_cols`` (a thread per row of B) update
+   each side's state from the tile; the tiles go in groups that share no row
+   (:mod:`.tile_schedule`), each kernel launched once per group;
 3. ``finalize_*``: exact neighbour lists and realism from the surviving candidates.
 
-Memory on the device: the inputs, one packed float32 copy of each, one tile, per-thread scratch
-and O((N + M) k) per-row state; never an N x M array.
+Memory on the device: the inputs, one packed float32 copy of each, a group's tiles with their
+per-thread scratch and hit lists (within half of ``max_memory``, else of the free memory), and
+O((N + M) k) per-row state; never an N x M array.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from .._options import RunOptions
 from .._validation import max_magnitude
 from .contract import CrossResult, KnnResult
 from .row_groups import group_ids
+from .tile_schedule import tile_groups
 
 __all__ = [
     "GEMM_PATHS",
@@ -87,6 +91,9 @@ _SCRATCH_BYTES = 8 + 8 + 4
 _GATE_SEGS, _GATE_KMAX = _core.tile_gate_shape()
 #: Device bytes of the tile gates' parts per tile row (float32, both sides).
 _GATE_BYTES = 2 * 4 * _GATE_SEGS * _GATE_KMAX
+#: Threads per launch of the per-row pass kernels that a group of tiles aims at (8192 a tile
+#: side: 16 tiles, about 31 warps per multiprocessor of an H100/H200, against 2 for one tile).
+_GROUP_THREADS = 1 << 17
 
 
 def launch_block(n: int, multiprocessors: int) -> int:
@@ -125,9 +132,20 @@ def params(struct: str, **fields: Any) -> np.ndarray:
 
 
 def tile_args(
-    i0: int = 0, ni: int = 0, j0: int = 0, nj: int = 0, tile: int = 0, diagonal: bool = False
+    i0: int = 0,
+    ni: int = 0,
+    j0: int = 0,
+    nj: int = 0,
+    tile: int = 0,
+    diagonal: bool = False,
+    **group: int,
 ) -> np.ndarray:
-    return params("TileArgs", tile=tile, i0=i0, ni=ni, j0=j0, nj=nj, diagonal=int(diagonal))
+    """One tile's arguments (``buf0``: the first row of its per-tile-row buffers), or with
+    ``tiles``, ``group`` and ``stride``, a launch over a group of tiles (kernels.cuh
+    launch_tile)."""
+    return params(
+        "TileArgs", tile=tile, i0=i0, ni=ni, j0=j0, nj=nj, diagonal=int(diagonal), **group
+    )
 
 
 class DeviceOps(Protocol):
@@ -260,6 +278,13 @@ def _largest_root(a: float, b: float, c: float) -> int:
     return int((-b + math.sqrt(b * b + 4 * a * c)) / (2 * a))
 
 
+def _slot_row_bytes(cap: int) -> int:
+    """Device bytes per tile row of a tile slot besides its hit lists: the scratch (a slot per
+    candidate, counted for both sides' threads), both sides' hit counts (8) and the tile gates'
+    parts."""
+    return 2 * _SCRATCH_BYTES * cap + 8 + _GATE_BYTES
+
+
 def _list_bytes(rows: int, k: int) -> int:
     """Device bytes of ``rows`` neighbour lists of depth k (csrc/common/topk_row.hpp: the heap,
     2k + 16 candidates, the row's counters and bars) and of their exact output (16 k)."""
@@ -335,6 +360,7 @@ class GpuEngine:
         launch_chunk: int = 1 << 22,
         hit_cap: int = 2048,
         tile_gates: bool | None = None,
+        tile_group: int | None = None,
     ):
         self.ops = ops
         self.name = name
@@ -348,6 +374,7 @@ class GpuEngine:
         # listed, at 16 KiB per tile row (sorting a longer list costs about a full pass).
         self.hit_cap = max(1, hit_cap)
         self._tile_gates = tile_gates
+        self._tile_group = tile_group
         self.location = "host" if name == "sim" else "cuda"
 
     @property
@@ -370,6 +397,26 @@ class GpuEngine:
         if self._tile_gates is not None:
             return bool(self._tile_gates)
         return os.environ.get("FASTPRDC_GPU_TILE_GATES", "1").strip() != "0"
+
+    @property
+    def tile_group(self) -> int:
+        """The most tiles per launch of the pass kernels in the next run: the constructor's,
+        else $FASTPRDC_GPU_TILE_GROUP, else 0 (automatic: enough tiles for
+        :data:`_GROUP_THREADS` threads); 1 runs one tile at a time. Within the memory budget
+        either way, and the results are the same."""
+        given: Any = self._tile_group
+        if given is None:
+            given = os.environ.get("FASTPRDC_GPU_TILE_GROUP", "").strip() or 0
+        try:
+            value = int(given)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise ValueError(
+                "tile group must be 0 (automatic) or a number of tiles >= 1 "
+                f"(FASTPRDC_GPU_TILE_GROUP), got {given!r}"
+            )
+        return value
 
     # ------------------------------------------------------------------ sets and frames
 
@@ -490,18 +537,13 @@ class GpuEngine:
 
     # ------------------------------------------------------------------ the pass
 
-    def _tile_rows(self, opts: RunOptions, dim: int, cap: int) -> int:
-        """Rows per tile side: the caller's, else as many as the memory budget allows (the tile,
-        its two operand views and the per-thread scratch)."""
+    def _tile_rows(self, opts: RunOptions, budget: int | None, cap: int) -> int:
+        """Rows per tile side: the caller's, else as many as half the memory budget allows for
+        one tile slot (:meth:`_slot_bytes`)."""
         if opts.tile_rows is not None:
             return int(opts.tile_rows)
-        budget = opts.max_memory or self.ops.free_bytes()
         side = self.tile_max
-        # Within half the budget: the tile (4 side^2 bytes) and per tile row the scratch (a slot
-        # per candidate, counted for both sides' threads), both sides' hit counts (8), the tile
-        # gates' parts and hit lists (8 bytes per pair, min(hit_cap, side) pairs: a list holds
-        # at most a side).
-        fixed = 2 * _SCRATCH_BYTES * cap + 8 + _GATE_BYTES
+        fixed = _slot_row_bytes(cap)
         if budget:
             side = _largest_root(4, fixed + 8 * self.hit_cap, budget / 2)
             if side < self.hit_cap:  # lists as long as the side
@@ -513,6 +555,22 @@ class GpuEngine:
             )
         return max(1, min(self.tile_max, side))
 
+    def _slot_bytes(self, side: int, cap: int) -> int:
+        """Device bytes of one tile slot of a group: the tile (4 side^2) and per tile row
+        :func:`_slot_row_bytes` and the hit lists (8 bytes per pair, min(hit_cap, side) pairs: a
+        list holds at most a side)."""
+        return 4 * side * side + side * (_slot_row_bytes(cap) + 8 * min(self.hit_cap, side))
+
+    def _group_slots(self, budget: int | None, side: int, cap: int, largest: int) -> int:
+        """Tile slots of a run: :attr:`tile_group` (automatic: :data:`_GROUP_THREADS` threads a
+        launch), at most ``largest`` (the most tiles a group of the pass can hold) and as many as
+        half the memory budget holds, one at least."""
+        want = self.tile_group or max(1, _GROUP_THREADS // max(side, 1))
+        slots = min(want, max(largest, 1))
+        if budget:
+            slots = min(slots, int(budget / 2) // self._slot_bytes(side, cap))
+        return max(1, slots)
+
     def _run(
         self,
         A: _Set,
@@ -522,22 +580,28 @@ class GpuEngine:
         cap: int,
         opts: RunOptions,
         presets: _Presets | None = None,
-    ) -> tuple[np.ndarray, Any, int]:
+    ) -> tuple[np.ndarray, Any, int, int]:
         """Every tile of A x B (I <= J for a self pass) through the cross kernels, after the
-        presets of identical rows; the parameters, the recheck counter and the rows per tile side
-        (the scratch's thread count)."""
+        presets of identical rows, in groups of tiles that share no row (one launch of each
+        kernel per group); the parameters, the recheck counter, the scratch's thread count and
+        the device bytes the tiles and scratch held."""
         ops = self.ops
-        tr = max(1, min(self._tile_rows(opts, A.dim, cap), max(A.rows, B.rows)))
-        threads = tr
+        budget = opts.max_memory or ops.free_bytes()
+        tr = max(1, min(self._tile_rows(opts, budget, cap), max(A.rows, B.rows)))
+        blocks_a, blocks_b = -(-A.rows // tr), -(-B.rows // tr)
+        largest = max(len(g) for g in tile_groups(blocks_a, blocks_b, self_pass, 1 << 30))
+        slots = self._group_slots(budget, tr, cap, largest)
+        groups = tile_groups(blocks_a, blocks_b, self_pass, slots)
+        threads = slots * tr  # scratch and per-row buffers: tr rows per slot
         scap = max(cap, 1)
         sk, sa, si = self._scratch(threads * scap)
         rechecks = ops.full(1, 0, np.uint64)
-        tile = ops.empty(tr * tr, np.float32)
+        tiles = [ops.empty(tr * tr, np.float32) for _ in range(slots)]
         # the scan's per-row hit lists and the gates the rows had after their last tile
         hit_cap = min(self.hit_cap, tr)  # a list holds at most a tile side
-        hits_a = ops.empty(tr * hit_cap, np.int32)
-        hits_b = ops.empty(tr * hit_cap, np.int32)
-        count_a, count_b = ops.full(tr, 0, np.int32), ops.full(tr, 0, np.int32)
+        hits_a = ops.empty(threads * hit_cap, np.int32)
+        hits_b = ops.empty(threads * hit_cap, np.int32)
+        count_a, count_b = ops.full(threads, 0, np.int32), ops.full(threads, 0, np.int32)
         gate_a = ops.full(A.rows, np.inf, np.float32)
         gate_b = gate_a if self_pass else ops.full(B.rows, np.inf, np.float32)
         # the tile gates: every row's gate from its state before each scan; parts where a side's
@@ -545,7 +609,7 @@ class GpuEngine:
         tile_gates = self.tile_gates
         depths = (fields.get("ta_k", 0), fields.get("tb_k", 0))
         with_parts = tile_gates and any(0 < k <= _GATE_KMAX for k in depths)
-        parts = ops.empty(2 * tr * _GATE_SEGS * _GATE_KMAX if with_parts else 1, np.float32)
+        parts = ops.empty(2 * threads * _GATE_SEGS * _GATE_KMAX if with_parts else 1, np.float32)
         p = params(
             "CrossParams",
             scratch_key=ops.ptr(sk),
@@ -567,37 +631,57 @@ class GpuEngine:
         )
         if presets is not None:
             self._preset(p, threads, presets)
-        blocks_a = range(0, A.rows, tr)
-        blocks_b = range(0, B.rows, tr)
-        tiles = [(i0, j0) for i0 in blocks_a for j0 in blocks_b if not (self_pass and j0 < i0)]
+        # every tile's arguments, uploaded once: a group's launches point at its run of them
+        shapes = []
+        host = np.zeros(sum(len(g) for g in groups), dtype=_DTYPES["TileArgs"])
+        at = 0
+        for group in groups:
+            for slot, (bi, bj) in enumerate(group):
+                i0, j0 = bi * tr, bj * tr
+                ni, nj = min(tr, A.rows - i0), min(tr, B.rows - j0)
+                host[at] = tile_args(
+                    i0, ni, j0, nj, ops.ptr(tiles[slot]), self_pass and bi == bj, buf0=slot * tr
+                )[()]
+                shapes.append((i0, ni, j0, nj))
+                at += 1
+        args = ops.upload(host.view(np.uint8)) if len(host) else None
         path = "fp32" if A.small is None else "tf32x3"  # as _prepare packed the sets
         operands_a = (A.packed, A.small) if path == "tf32x3" else A.packed
         operands_b = (B.packed, B.small) if path == "tf32x3" else B.packed
-        last = time.perf_counter()
-        for done, (i0, j0) in enumerate(tiles, 1):
-            ni, nj = min(tr, A.rows - i0), min(tr, B.rows - j0)
-            ops.gemm(path, tile, operands_a, i0, ni, operands_b, j0, nj, A.dim)
-            diagonal = self_pass and i0 == j0
-            t = tile_args(i0, ni, j0, nj, tile=ops.ptr(tile), diagonal=diagonal)
-            if with_parts:
-                ops.launch("gate_parts", (ni + nj) * _GATE_SEGS, p, t)
-            if tile_gates:
-                ops.launch("gate_merge", ni + nj, p, t)
-            ops.launch("scan_hits", ni * ((nj + 3) // 4), p, t)
-            ops.launch("cross_rows", ni, p, t)
-            if not diagonal:
-                ops.launch("cross_cols", nj, p, t)
-            ops.synchronize()  # progress and Ctrl-C within one tile
+        last, first, done = time.perf_counter(), 0, 0
+        for group in groups:
+            n_tiles = len(group)
+            for slot in range(n_tiles):
+                i0, ni, j0, nj = shapes[first + slot]
+                ops.gemm(path, tiles[slot], operands_a, i0, ni, operands_b, j0, nj, A.dim)
+            ni = max(shapes[first + q][1] for q in range(n_tiles))
+            nj = max(shapes[first + q][3] for q in range(n_tiles))
+            base = ops.ptr(args) + first * host.itemsize
+            strides = {
+                "gate_parts": (ni + nj) * _GATE_SEGS if with_parts else 0,
+                "gate_merge": ni + nj if tile_gates else 0,
+                "scan_hits": ni * ((nj + 3) // 4),
+                "cross_rows": ni,
+                "cross_cols": 0 if all(self_pass and bi == bj for bi, bj in group) else nj,
+            }
+            for kernel, stride in strides.items():  # in this order; 0: not this group
+                if stride:
+                    t = tile_args(tiles=n_tiles, group=base, stride=stride)
+                    ops.launch(kernel, n_tiles * stride, p, t)
+            first += n_tiles
+            ops.synchronize()  # progress and Ctrl-C within one group
+            done += n_tiles
             now = time.perf_counter()
-            # the first tile, then every _PROGRESS_SECONDS, and the last: a GPU may finish a whole
-            # pass within the interval, and a callback that stops the run must see it mid-way
-            report = done in (1, len(tiles)) or now - last > _PROGRESS_SECONDS
+            # the first group, then every _PROGRESS_SECONDS, and the last: a GPU may finish a
+            # whole pass within the interval, and a callback that stops the run must see it
+            report = done in (n_tiles, len(host)) or now - last > _PROGRESS_SECONDS
             if opts.progress is not None and report:
                 last = now
-                opts.progress(done, len(tiles))
-        if opts.progress is not None and not tiles:
+                opts.progress(done, len(host))
+        if opts.progress is not None and not groups:
             opts.progress(0, 0)
-        return p, rechecks, tr
+        held = slots * (4 * tr * tr + 2 * _SCRATCH_BYTES * scap * tr)  # as _slot_bytes
+        return p, rechecks, threads, held
 
     def _scratch(self, slots: int) -> tuple[Any, Any, Any]:
         """The scratch of ``slots`` candidates (:data:`_SCRATCH_BYTES` each): keys, aux, indices."""
@@ -617,14 +701,22 @@ class GpuEngine:
             self.ops.launch(kernel, ni, p, tile_args(i0=i0, ni=ni))
 
     def _finalize(
-        self, kernel: str, p: np.ndarray, rows: int, k: int, dist: Any, idx: Any, threads: int
+        self,
+        kernel: str,
+        p: np.ndarray,
+        rows: int,
+        k: int,
+        dist: Any,
+        idx: Any,
+        threads: int,
+        held: int,
     ) -> None:
         """Final exact lists (or realism) of ``rows`` collector rows, in launches whose scratch
-        fits the bytes the pass's tile and scratch held (``threads`` a side; freed by now), so
-        that max_memory bounds this one too, and of at most :data:`_FINALIZE_THREADS` rows."""
+        fits the ``held`` bytes of the pass's tiles and scratch (``threads`` of it; freed by
+        now), so that max_memory bounds this one too, and of at most :data:`_FINALIZE_THREADS`
+        rows."""
         ops = self.ops
         scap = int(p["scratch_cap"])
-        held = 4 * threads * threads + 2 * _SCRATCH_BYTES * scap * threads  # as _tile_rows
         fits = held // (_SCRATCH_BYTES * scap)
         chunk = max(1, min(rows, max(threads, min(_FINALIZE_THREADS, fits))))
         sk, sa, si = self._scratch(chunk * scap)
@@ -736,10 +828,10 @@ class GpuEngine:
             presets = _Presets([(0, *_core.copy_presets(ids, ids, k, True))])
         fields.update(top.fields(ops, "ta_"))
         fields.update(top.fields(ops, "tb_"))
-        p, rechecks, threads = self._run(A, A, True, fields, top.cap, opts, presets)
+        p, rechecks, threads, held = self._run(A, A, True, fields, top.cap, opts, presets)
         dist = ops.empty(A.rows * k, np.float64)
         idx = ops.empty(A.rows * k, np.int64)
-        self._finalize("finalize_a", p, A.rows, k, dist, idx, threads)
+        self._finalize("finalize_a", p, A.rows, k, dist, idx, threads, held)
         ops.synchronize()
         return KnnResult(
             ops.download(dist, A.rows * k).reshape(A.rows, k),
@@ -846,10 +938,11 @@ class GpuEngine:
             fields["realism_eps_frame"] = eps_frame
         cap = max(top_a.cap, top_b.cap, top_r.cap)
         if n and m and (ka or kb or knn_a or knn_b or kr):
-            p, rechecks, threads = self._run(A, B, False, fields, cap, opts, presets)
+            p, rechecks, threads, held = self._run(A, B, False, fields, cap, opts, presets)
         else:
             p = params("CrossParams", scratch_cap=max(cap, 1), **fields)
             rechecks, threads = ops.full(1, 0, np.uint64), 1 << 10
+            held = 4 * threads * threads + 2 * _SCRATCH_BYTES * max(cap, 1) * threads
             p["rechecks"] = ops.ptr(rechecks)
             if opts.progress is not None:
                 opts.progress(0, 0)
@@ -862,7 +955,7 @@ class GpuEngine:
             dist = ops.empty(max(rows * k, 1), np.float64)
             idx = ops.empty(max(rows * k, 1), np.int64)
             if rows and k:
-                self._finalize(kernel, p, rows, k, dist, idx, threads)
+                self._finalize(kernel, p, rows, k, dist, idx, threads, held)
             lists[prefix] = (dist, idx, rows * k)
         ops.synchronize()
 
