@@ -16,6 +16,8 @@
   look at first when a pass misses its 1.2x goal).
 * ``gpu_tile_gates``: evaluate(metrics="all") at 100k with the tile gates and without (identical
   results; which is faster).
+* ``gpu_tile_groups``: the same with the pass kernels launched once per group of tiles that
+  share no row (automatic size) and once per tile.
 * ``gpu_duplicated_rows`` (figure 17): figure 16's comparison on the GPU, 100k rows of d = 14
   drawn from 20 distinct rows vs distinct rows of the same shape (goal <= 3x; rows grouped by
   value on the device).
@@ -377,24 +379,42 @@ def duplicated(n: int, d: int, seed: int, first: int):
     return base[rows].contiguous()
 
 
-def test_gpu_tile_gates(figure, scaled, monkeypatch):
-    """The tile gates (each row's gate capped before the scan by its k-th smallest upper bound
-    in the tile) against their absence: evaluate(metrics="all") at 100k, both data kinds."""
+def _compare_settings(figure, scaled, monkeypatch, name: str, title: str, var: str, options):
+    """evaluate(metrics="all") at 100k, both data kinds, with $var at each of ``options``
+    ({option name: value}): the seconds, phases and whether the results are identical."""
     n = scaled(100_000)
     run = functools.partial(fastprdc.evaluate, metrics="all", device=CUDA)
-    out = _each_setting(monkeypatch, n, 80, "FASTPRDC_GPU_TILE_GATES", ("1", "0"), run)
-    fig = figure(
-        "gpu_tile_gates", "tile gates on vs off", {"N": n, "d": D, "device": device_name()}
-    )
+    out = _each_setting(monkeypatch, n, 80, var, tuple(options.values()), run)
+    fig = figure(name, title, {"N": n, "d": D, "device": device_name()})
     fig.run("noop", lambda: None, main_rounds=1)
     for kind in DATA:
-        (t_on, on), (t_off, off) = out[(kind, "1")], out[(kind, "0")]
-        fig.check(f"{kind}_seconds", {"on": t_on, "off": t_off})
-        fig.check(f"{kind}_phases_on", on.info["timings"])
-        fig.check(f"{kind}_phases_off", off.info["timings"])
-        same = on.scalars == off.scalars
+        runs = {opt: out[(kind, value)] for opt, value in options.items()}
+        fig.check(f"{kind}_seconds", {opt: t for opt, (t, _) in runs.items()})
+        for opt, (_, res) in runs.items():
+            fig.check(f"{kind}_phases_{opt}", res.info["timings"])
+        first, *rest = (res.scalars for _, res in runs.values())
+        same = all(r == first for r in rest)
         fig.check(f"{kind}_identical", same)
         assert same
+
+
+def test_gpu_tile_gates(figure, scaled, monkeypatch):
+    """The tile gates (each row's gate capped before the scan by its k-th smallest upper bound
+    in the tile) against their absence."""
+    _compare_settings(
+        figure, scaled, monkeypatch, "gpu_tile_gates", "tile gates on vs off",
+        "FASTPRDC_GPU_TILE_GATES", {"on": "1", "off": "0"},
+    )  # fmt: skip
+
+
+def test_gpu_tile_groups(figure, scaled, monkeypatch):
+    """Groups of tiles that share no row, each pass kernel launched once per group (automatic:
+    about 2^17 threads a launch, 16 tiles of 8192 rows), against a launch per tile (8192
+    threads: two warps per multiprocessor)."""
+    _compare_settings(
+        figure, scaled, monkeypatch, "gpu_tile_groups", "tile groups vs a tile per launch",
+        "FASTPRDC_GPU_TILE_GROUP", {"grouped": "0", "single": "1"},
+    )  # fmt: skip
 
 
 def test_gpu_duplicated_rows(figure, scaled):

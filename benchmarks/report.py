@@ -70,6 +70,10 @@ GPU_FIGURES = {
         "kernel timed on its own"
     ),
     "gpu_tile_gates": "18. Tile gates on the GPU: on vs off, N = M = 100k (identical results)",
+    "gpu_tile_groups": (
+        "19. Tile groups on the GPU: a launch per group of tiles that share no row vs a launch "
+        "per tile, N = M = 100k (identical results)"
+    ),
     "gpu_duplicated_rows": (
         '17. Duplicated rows on the GPU: evaluate(metrics="all"), N = M = 100k, d = 14, 20 '
         "distinct rows repeated vs distinct rows (goal: <= 3x its time)"

@@ -21,14 +21,21 @@ pytestmark = pytest.mark.skipif(
 
 
 def _paths_json(
-    tmp_path: Path, fp32: float, tf32x3: float, identical: bool = True, gates_off: float = 2.0
+    tmp_path: Path,
+    fp32: float,
+    tf32x3: float,
+    identical: bool = True,
+    gates_off: float = 2.0,
+    single: float = 2.0,
 ) -> Path:
-    """Benchmark JSON with the gpu_gemm_paths figure and the gpu_tile_gates figure (tile gates
-    on: 1.0 s per data kind, off: ``gates_off``)."""
+    """Benchmark JSON with the gpu_gemm_paths figure, the gpu_tile_gates figure (tile gates on:
+    1.0 s per data kind, off: ``gates_off``) and the gpu_tile_groups figure (grouped: 1.0 s, a
+    tile per launch: ``single``)."""
     benchmarks = []
     for figure, times in (
         ("gpu_gemm_paths", {"fp32": fp32, "tf32x3": tf32x3}),
         ("gpu_tile_gates", {"on": 1.0, "off": gates_off}),
+        ("gpu_tile_groups", {"grouped": 1.0, "single": single}),
     ):
         checks = {}
         for kind in ("gaussian", "structured"):
@@ -61,6 +68,16 @@ def test_the_faster_tile_gates_are_chosen(tmp_path):
     missing = tmp_path / "missing.json"
     assert _choice(missing, {"FASTPRDC_GPU_TILE_GATES": "0"}, "--tile-gates") == "0"
     assert _choice(missing, {}, "--tile-gates") == "1"
+
+
+def test_the_faster_tile_grouping_is_chosen(tmp_path):
+    assert _choice(_paths_json(tmp_path, 3.0, 1.5, single=2.0), None, "--tile-group") == "0"
+    assert _choice(_paths_json(tmp_path, 3.0, 1.5, single=0.5), None, "--tile-group") == "1"
+    not_same = _paths_json(tmp_path, 3.0, 1.5, identical=False, single=0.5)
+    assert _choice(not_same, {}, "--tile-group") == "0"
+    missing = tmp_path / "missing.json"
+    assert _choice(missing, {"FASTPRDC_GPU_TILE_GROUP": "1"}, "--tile-group") == "1"
+    assert _choice(missing, {}, "--tile-group") == "0"
 
 
 def test_no_choice_without_identical_decisions_or_figure(tmp_path):
@@ -209,7 +226,8 @@ def test_device_check_runs_every_stage_in_order(tmp_path):
     assert (tmp_path / "logs" / "gemm_path.txt").read_text().strip().endswith("tf32x3")
     assert "GEMM path for the figures: tf32x3" in proc.stdout
     next_call = (
-        "FASTPRDC_GPU_GEMM=tf32x3 FASTPRDC_GPU_TILE_GATES=1 bash benchmarks/gpu/device_check.sh 1m"
+        "FASTPRDC_GPU_GEMM=tf32x3 FASTPRDC_GPU_TILE_GATES=1 FASTPRDC_GPU_TILE_GROUP=0 "
+        "bash benchmarks/gpu/device_check.sh 1m"
     )
     assert next_call in proc.stdout.split("== device check summary")[1]  # in the summary
     assert (tmp_path / "out" / "logs.tar.gz").is_file()

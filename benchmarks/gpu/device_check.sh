@@ -6,11 +6,11 @@
 # with the wheels of benchmarks/gpu/fetch_wheels.sh carried in .whl/:
 #
 #   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout_s 420)
-#   FASTPRDC_GPU_GEMM=<path> FASTPRDC_GPU_TILE_GATES=<0|1> bash benchmarks/gpu/device_check.sh 1m
-#                                              (timeout_s 360; the next call, at once while the
+#   FASTPRDC_GPU_GEMM=<path> FASTPRDC_GPU_TILE_GATES=<0|1> FASTPRDC_GPU_TILE_GROUP=<0|1> \
+#     bash benchmarks/gpu/device_check.sh 1m  (timeout_s 360; the next call, at once while the
 #                                               machine is warm: both 1M figures, with the GEMM
-#                                               path and tile gates the first call found faster;
-#                                               it prints this line)
+#                                               path, tile gates and tile groups the first call
+#                                               found faster; it prints this line)
 #   BUDGET=<s> bash benchmarks/gpu/device_check.sh checks   (a rerun after a fix: smoke_cuda,
 #                                              sanitizer, tests_gpu, nvrtc, tests; no figures)
 #
@@ -30,7 +30,7 @@
 #               memory
 #   gemm_paths  fp32 vs tf32x3 at 100k: the faster exact one runs every later figure
 #   bench       the 100k figures on the cuda backend: vs torch, exact overhead, duplicated rows,
-#               the kernel profile
+#               the kernel profile, tile gates on/off, tile groups vs a tile per launch
 #   nvrtc       waits for the NVRTC compile (normally over by then) and shows its log's end
 #   smoke_cupy  the cupy backend equals cpu, in its own process
 #   bench_cupy  the cupy vs cuda figure
@@ -215,10 +215,11 @@ else
       FASTPRDC_GPU_GEMM=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu_paths.json")
       export FASTPRDC_GPU_GEMM
       echo "GEMM path for the figures: $FASTPRDC_GPU_GEMM" | tee "$LOGS/gemm_path.txt"
-      stage bench 120 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m and not gemm_paths and not cupy' bench_gpu.json"
-      # the tile gates on or off, as the gpu_tile_gates figure found faster
+      stage bench 150 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m and not gemm_paths and not cupy' bench_gpu.json"
+      # the tile gates on or off and the tile groups, as their figures found faster
       gates=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu.json" --tile-gates)
-      echo "next call (1M figures): FASTPRDC_GPU_GEMM=$FASTPRDC_GPU_GEMM FASTPRDC_GPU_TILE_GATES=$gates bash benchmarks/gpu/device_check.sh 1m" |
+      group=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu.json" --tile-group)
+      echo "next call (1M figures): FASTPRDC_GPU_GEMM=$FASTPRDC_GPU_GEMM FASTPRDC_GPU_TILE_GATES=$gates FASTPRDC_GPU_TILE_GROUP=$group bash benchmarks/gpu/device_check.sh 1m" |
         tee "$LOGS/next.txt"
     fi
     cupy_ok=0

@@ -1,9 +1,11 @@
-"""The faster of two exact settings measured by a figure (argv: its benchmark JSON, and
-``--tile-gates`` for the gpu_tile_gates figure): the one with the smaller total time over the
-data kinds, provided both gave identical results. Prints, for gpu_gemm_paths, ``tf32x3`` or
-``fp32`` (else $FASTPRDC_GPU_GEMM, else ``fp32``); with ``--tile-gates``, ``1`` (on) or ``0``
-(off) (else $FASTPRDC_GPU_TILE_GATES, else ``1``). The device check runs the later figures, and
-the 1M figures, with these (issue 7: defaults chosen by measurement)."""
+"""The faster of two exact settings measured by a figure (argv: its benchmark JSON, and a
+setting's flag): the one with the smaller total time over the data kinds, provided both gave
+identical results. Prints, for gpu_gemm_paths, ``tf32x3`` or ``fp32`` (else $FASTPRDC_GPU_GEMM,
+else ``fp32``); with ``--tile-gates`` (the gpu_tile_gates figure) ``1`` (on) or ``0`` (off), else
+$FASTPRDC_GPU_TILE_GATES, else ``1``; with ``--tile-group`` (gpu_tile_groups) ``0`` (automatic
+groups of tiles) or ``1`` (a tile per launch), else $FASTPRDC_GPU_TILE_GROUP, else ``0``. The
+device check runs the later figures, and the 1M figures, with these (issue 7: defaults chosen by
+measurement)."""
 
 from __future__ import annotations
 
@@ -34,11 +36,23 @@ def faster_path(bench_json: Path) -> str | None:
     return faster(bench_json, "gpu_gemm_paths", ("fp32", "tf32x3"))
 
 
+#: flag: (figure, {figure option: value to print}, variable, default)
+SETTINGS = {
+    "--tile-gates": ("gpu_tile_gates", {"on": "1", "off": "0"}, "FASTPRDC_GPU_TILE_GATES", "1"),
+    "--tile-group": (
+        "gpu_tile_groups",
+        {"grouped": "0", "single": "1"},
+        "FASTPRDC_GPU_TILE_GROUP",
+        "0",
+    ),
+}
+
+
 if __name__ == "__main__":
     path = Path(sys.argv[1])
-    if sys.argv[2:] == ["--tile-gates"]:
-        gates = faster(path, "gpu_tile_gates", ("on", "off"))
-        env = os.environ.get("FASTPRDC_GPU_TILE_GATES")
-        print({"on": "1", "off": "0"}.get(gates or "", env or "1"))
+    if sys.argv[2:]:
+        figure, values, var, default = SETTINGS[sys.argv[2]]
+        best = faster(path, figure, tuple(values))
+        print(values.get(best or "", os.environ.get(var) or default))
     else:
         print(faster_path(path) or os.environ.get("FASTPRDC_GPU_GEMM") or "fp32")
