@@ -38,11 +38,9 @@ def _assert_cross_same(a, b, label):
             assert_same(a[key], b[key], f"{label} {key}")
 
 
-def _every_family(k: int, but: tuple[str, ...] = ()) -> tuple[list, _engine.Needs]:
-    """Every family (but those named) at k (or without one) and what the engine must compute
-    for them."""
-    families = [f for f in FAMILIES.values() if f.name not in but]
-    requests = [(f, [k]) if f.uses_k else (f, [None]) for f in families]
+def _every_family(k: int) -> tuple[list, _engine.Needs]:
+    """Every family at k (or without one) and what the engine must compute for them."""
+    requests = [(f, [k]) if f.uses_k else (f, [None]) for f in FAMILIES.values()]
     needs = _engine.Needs()
     for family, ks in requests:
         needs = needs | family.needs(ks)
@@ -955,7 +953,8 @@ def _knn_both_ways_like_cpu(engine, kind: str, k, tile_rows: int, rng) -> None:
 
 def test_tile_gates_leave_no_full_pass(rng, monkeypatch):
     """Without the gates every row's first tile is a full pass (its gate is still +inf); with
-    them no row needs one when the lists are long enough, and the results are the same."""
+    them no row needs one when the lists are long enough (realism collectors included), and the
+    results are the same."""
     from fastprdc._backends.gpu_engine import GpuEngine
     from fastprdc._backends.sim import SimOps
 
@@ -963,8 +962,8 @@ def test_tile_gates_leave_no_full_pass(rng, monkeypatch):
     # whole tiles: an edge tile narrower than k bounds no gate (a row that meets it first gets
     # a full pass of its few pairs)
     real, fake = make_pair(rng, "gauss", 320, 256, 64)
-    # every family but realism (its collectors have no bound before their first ball: full)
-    requests, needs = _every_family(5, but=("realism_score",))
+    # every family, realism too (its collectors capped by their best key bound in the tile)
+    requests, needs = _every_family(5)
     full, out = {}, {}
     for gates in (True, False):
         probe = _ListProbe(SimOps())
@@ -1100,3 +1099,65 @@ def test_tile_group_within_the_budget(budget):
     assert slots == 1 or slots * engine._slot_bytes(side, cap) <= budget / 2
     assert slots * side <= max(side, 1 << 17)
     assert engine._group_slots(budget, side, cap, largest=2) <= 2
+
+
+def _realism_radii(A: np.ndarray, rng) -> np.ndarray:
+    """Realism radius columns of A (negative: pruned): k = 3 radii pruned above the median, every
+    k = 1 radius (zeros of copies included), a mix of zeros, radii and pruned, all pruned."""
+    cpu = get_backend("cpu")
+    r = cpu.knn(A, None, 3, RunOptions()).dist
+    r3, r1 = r[:, 2], r[:, 0]
+    mix = np.where(rng.random(len(A)) < 0.3, 0.0, r3)
+    mix = np.where(rng.random(len(A)) < 0.3, -1.0, mix)
+    cols = [np.where(r3 <= np.median(r3), r3, -1.0), r1, mix, np.full(len(A), -1.0)]
+    return np.ascontiguousarray(np.stack(cols, axis=1))
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+@pytest.mark.parametrize("eps", [None, 0.0, 1e-2])
+def test_realism_tile_gates_change_no_result(kind, eps, rng):
+    """The realism collectors' tile gates (each unbounded collector capped by its smallest key
+    upper bound over the tile's kept centres, in the parts' slots after B's kNN ones): the cpu
+    backend's results in both ratio forms, with pruned and zero radii, fakes on reals, kNN lists
+    beside them (and too deep for both to fit the parts: no realism gates), gates on and off."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    n, m, d = KIND_SHAPES[kind]
+    A, B = make_pair(rng, kind, n, m, d)
+    B[:5] = A[rng.choice(n, 5, replace=False)]  # d = 0: ratio +inf, or 1 for a radius of 0
+    R = _realism_radii(A, rng)
+    cpu = get_backend("cpu")
+    for knn_b in (0, 5, 30):  # 30 + 4 columns > 32 parts: the kNN gates alone
+        args = (A, B, None, None, False, 2, knn_b)
+        want = cpu.cross_pass(*args, RunOptions(), realism_radii=R, realism_eps=eps)
+        for gates, tile_rows in ((True, 7), (True, 40), (False, 40)):
+            engine = GpuEngine(SimOps(order=-1), "sim", tile_max=256, hit_cap=64, tile_gates=gates)
+            opts = RunOptions(tile_rows=tile_rows)
+            got = engine.cross_pass(*args, opts, realism_radii=R, realism_eps=eps)
+            _assert_cross_same(got, want, f"{kind} eps={eps} knn_b={knn_b} gates={gates}")
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_realism_tile_gates_with_wide_bounds(seed):
+    """Two tight clusters far apart (the GEMM's error bound is wide next to the distances inside
+    a cluster) and balls of one radius (realism: the nearest kept centre decides): a collector's
+    tile cap must come from its centres' key upper bounds; one from their lower bounds would
+    gate out the true best centre."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    rng = np.random.default_rng(seed)
+    centres = np.zeros((2, 64))
+    centres[:, 0] = (1e3, -1e3)
+    A = centres[rng.integers(0, 2, 150)] + 0.3 * rng.standard_normal((150, 64))
+    B = centres[rng.integers(0, 2, 120)] + 0.3 * rng.standard_normal((120, 64))
+    cpu = get_backend("cpu")
+    r = cpu.knn(A, None, 3, RunOptions()).dist[:, 2]
+    R = np.ascontiguousarray(np.stack([np.full(150, np.median(r)), r], axis=1))
+    want = cpu.cross_pass(A, B, None, None, False, 0, 0, RunOptions(), realism_radii=R)
+    engine = GpuEngine(SimOps(), "sim", tile_max=256, hit_cap=64, tile_gates=True)
+    got = engine.cross_pass(
+        A, B, None, None, False, 0, 0, RunOptions(tile_rows=40), realism_radii=R
+    )
+    _assert_cross_same(got, want, f"seed {seed}")

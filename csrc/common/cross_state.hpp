@@ -251,13 +251,17 @@ struct CrossState {
     return g;
   }
 
-  FASTPRDC_HD float gate_b(int64_t j, float knn_cap = inf_f32()) const {
+  // `realism_caps` (kr values, or none): other upper bounds on the final keys of row j's realism
+  // collectors, in the form of their thresholds (the GPU's tile gates).
+  FASTPRDC_HD float gate_b(int64_t j, float knn_cap = inf_f32(), const float* realism_caps = nullptr) const {
     float g = -inf_f32();
     if (top_b.active()) g = top_b.threshold[j] < knn_cap ? top_b.threshold[j] : knn_cap;
     if (balls_b.k && balls_b.reach[j] > g) g = balls_b.reach[j];
     for (int32_t c = 0; c < kr; ++c) {
       if (realism_rmax[c] < 0.0) continue;
-      const float r = realism_gate(top_r.threshold[j * kr + c], realism_rmax[c], realism_eps_frame);
+      float t = top_r.threshold[j * kr + c];
+      if (realism_caps && realism_caps[c] < t) t = realism_caps[c];
+      const float r = realism_gate(t, realism_rmax[c], realism_eps_frame);
       if (r > g) g = r;
     }
     return g;

@@ -192,7 +192,10 @@ FASTPRDC_HD void sort_list(int32_t* list, int32_t n) {
 // kGateSegs threads per row, each the kk smallest upper bounds of every kGateSegs-th column (or
 // row, for a row of B) into gate_parts (+inf padded); gate_merge: one thread per row, the kk-th
 // smallest of its parts, its stored gate capped by it. Rows of A come first, then rows of B.
-// (kGateSegs, kGateKMax: cuda/params.hpp)
+// Likewise for the realism collectors of B's rows that have no bound yet (a collector is bounded
+// only once it holds a centre, so each row's first tile was a full pass): the smallest key upper
+// bound over the tile's kept centres bounds the collector's final key (its best ratio is at least
+// that centre's), in the parts' slots after the kNN ones. (kGateSegs, kGateKMax: cuda/params.hpp)
 
 // The kk smallest finite values offered (kk <= kGateKMax), in no order; `top`, the largest of
 // them once there are kk (+inf before), is the one comparison most values need.
@@ -233,6 +236,11 @@ FASTPRDC_HD int32_t gate_depth_b(const CrossParams& p, const TileArgs& t) {
   const bool diagonal = p.self_pass && t.diagonal;
   return p.tile_gates && !diagonal && p.tb_k > 0 && p.tb_k <= kGateKMax ? p.tb_k : 0;
 }
+// The realism columns with tile gates (0: none), in the parts of B's rows after the kb kNN slots.
+FASTPRDC_HD int32_t gate_realism_b(const CrossParams& p, const TileArgs& t, int32_t kb) {
+  const bool diagonal = p.self_pass && t.diagonal;
+  return p.tile_gates && !diagonal && p.kr > 0 && kb + p.kr <= kGateKMax ? p.kr : 0;
+}
 
 // (ni + nj) * kGateSegs threads.
 FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid) {
@@ -255,13 +263,43 @@ FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid
     return;
   }
   const int64_t u = tid - a_threads;
-  if (!kb || u >= t.nj * kGateSegs) return;
+  const int32_t kr = gate_realism_b(p, t, kb);
+  if ((!kb && !kr) || u >= t.nj * kGateSegs) return;
   const int64_t jj = u % t.nj, seg = u / t.nj;  // adjacent threads: adjacent columns
-  const float nb = norm_b[t.j0 + jj];
+  const int64_t j = t.j0 + jj;
+  const float nb = norm_b[j];
+  // the realism columns still unbounded: realism_gate bounds nothing without a threshold below 0
+  // (a best ratio above 0; a centre of radius 0 preset before the sweep gives ratio 0 to a
+  // distinct point); the others' own thresholds are their gates (+inf parts)
+  const float* threshold = ptr<const float>(p.tr_threshold) + j * p.kr;
+  float key[kGateKMax];
+  bool open[kGateKMax];
+  bool any_open = false;
+  for (int32_t c = 0; c < kr; ++c) {
+    key[c] = inf_f32();
+    open[c] = !(threshold[c] < 0.0f);
+    any_open = any_open || open[c];
+  }
+  float* out = parts + (a_threads + jj * kGateSegs + seg) * kGateKMax;
+  if (!kb && !any_open) {  // a realism-only row bounded by its own thresholds: no pair to read
+    for (int32_t c = 0; c < kr; ++c) out[c] = inf_f32();
+    return;
+  }
+  const double* frame = ptr<const double>(p.realism_frame);
   SmallestK best(kb);
-  for (int64_t ii = seg; ii < t.ni; ii += kGateSegs)
-    best.offer(pair_bounds(norm_a[t.i0 + ii], nb, tile[ii * t.nj + jj], p.coef, p.absb).hi);
-  best.store(parts + (a_threads + jj * kGateSegs + seg) * kGateKMax);
+  for (int64_t ii = seg; ii < t.ni; ii += kGateSegs) {
+    const PairBounds b = pair_bounds(norm_a[t.i0 + ii], nb, tile[ii * t.nj + jj], p.coef, p.absb);
+    if (kb) best.offer(b.hi);
+    for (int32_t c = 0; any_open && c < kr; ++c) {
+      const double rs = frame[(t.i0 + ii) * kr + c];
+      // kept, precise centres only (pruned: -1; NaN: imprecise, left to the recheck)
+      if (!open[c] || !(rs >= 0.0)) continue;
+      const float hi = realism_key_bounds(rs, b.lo, b.hi, p.realism_eps_frame).hi;
+      key[c] = hi < key[c] ? hi : key[c];
+    }
+  }
+  if (kb) best.store(out);
+  for (int32_t c = 0; c < kr; ++c) out[kb + c] = key[c];
 }
 
 // ni + nj threads: every row's stored gate from its state (before a row's first tile the stored
@@ -274,20 +312,27 @@ FASTPRDC_HD void gate_merge(const CrossParams& p, const TileArgs& t, int64_t tid
   if (!of_a && (diagonal || r >= t.nj)) return;
   const int32_t ka = gate_depth_a(p);
   const int32_t k = of_a ? ka : gate_depth_b(p, t);
+  const int32_t kr = of_a ? 0 : gate_realism_b(p, t, k);
+  const int64_t row = 2 * t.buf0 + (of_a || !ka ? 0 : t.ni) + r;  // as gate_parts stored it
+  const float* part = ptr<const float>(p.gate_parts) + row * kGateSegs * kGateKMax;
   float cap = inf_f32();
   if (k) {
-    const int64_t row = 2 * t.buf0 + (of_a || !ka ? 0 : t.ni) + r;  // as gate_parts stored it
-    const float* part = ptr<const float>(p.gate_parts) + row * kGateSegs * kGateKMax;
     SmallestK best(k);
     for (int32_t q = 0; q < kGateSegs; ++q)
       for (int32_t c = 0; c < k; ++c) best.offer(part[q * kGateKMax + c]);
     cap = next_up(best.kth());  // as a list's threshold: one float32 ulp up
   }
+  float key_cap[kGateKMax];  // the realism collectors': their smallest key upper bound, one ulp up
+  for (int32_t c = 0; c < kr; ++c) {
+    float m = inf_f32();
+    for (int32_t q = 0; q < kGateSegs; ++q) m = part[q * kGateKMax + k + c] < m ? part[q * kGateKMax + k + c] : m;
+    key_cap[c] = m < inf_f32() ? next_up(m) : inf_f32();
+  }
   const CrossState st = cross_state(p);
   if (of_a) {
     ptr<float>(p.gate_a)[t.i0 + r] = st.gate_a(t.i0 + r, cap);
   } else {
-    ptr<float>(p.gate_b)[t.j0 + r] = st.gate_b(t.j0 + r, cap);
+    ptr<float>(p.gate_b)[t.j0 + r] = st.gate_b(t.j0 + r, cap, kr ? key_cap : nullptr);
   }
 }
 

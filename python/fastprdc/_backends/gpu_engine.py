@@ -99,8 +99,9 @@ _GROUP_THREADS = 1 << 17
 def launch_block(n: int, multiprocessors: int) -> int:
     """Threads per block for a launch of ``n`` threads: 128, or fewer (down to one warp) until
     the launch has at least two blocks per multiprocessor. The per-row kernels launch one
-    thread per tile row (8192 at the default tile), each running a long sequential loop: in
-    blocks of 128 they would occupy 64 of an H100's 132 multiprocessors."""
+    thread per tile row of a group of tiles (8192 a tile at the default tile; a lone tile at
+    the end of a class), each running a long sequential loop: 8192 threads in blocks of 128
+    would occupy 64 of an H100's 132 multiprocessors."""
     block = 128
     while block > 32 and n < 2 * multiprocessors * block:
         block //= 2
@@ -604,11 +605,11 @@ class GpuEngine:
         count_a, count_b = ops.full(threads, 0, np.int32), ops.full(threads, 0, np.int32)
         gate_a = ops.full(A.rows, np.inf, np.float32)
         gate_b = gate_a if self_pass else ops.full(B.rows, np.inf, np.float32)
-        # the tile gates: every row's gate from its state before each scan; parts where a side's
-        # kNN lists are at most _GATE_KMAX deep
+        # the tile gates: every row's gate from its state before each scan, capped by its parts
+        # (kernels.cuh gate_parts: kNN lists at most _GATE_KMAX deep, realism collectors), which
+        # a pass of balls alone does not need
         tile_gates = self.tile_gates
-        depths = (fields.get("ta_k", 0), fields.get("tb_k", 0))
-        with_parts = tile_gates and any(0 < k <= _GATE_KMAX for k in depths)
+        with_parts = tile_gates and any(fields.get(f, 0) for f in ("ta_k", "tb_k", "kr"))
         parts = ops.empty(2 * threads * _GATE_SEGS * _GATE_KMAX if with_parts else 1, np.float32)
         p = params(
             "CrossParams",
