@@ -201,6 +201,7 @@ def test_show_config_reports_the_gpu_stack():
     cfg = fastprdc.show_config(file=buf)
     text = buf.getvalue()
     assert "fastprdc._cuda" in text and "gemm path" in text and "precision env" in text
+    assert "tile gates" in text and "tile group" in text
     assert cfg["backends"] == available_backends()
     if cfg["cuda"].get("built"):
         assert cfg["cuda"]["architectures"]

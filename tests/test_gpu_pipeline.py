@@ -1084,6 +1084,24 @@ def test_tile_group_setting(monkeypatch):
             _ = GpuEngine(SimOps(), "sim").tile_group
 
 
+def test_pass_settings_say_the_tile_gates_and_groups(monkeypatch):
+    """show_config's tile gates and tile group lines follow the environment; a bad value is
+    said, not raised."""
+    from fastprdc._backends import backend_details
+
+    monkeypatch.delenv("FASTPRDC_GPU_TILE_GATES", raising=False)
+    monkeypatch.delenv("FASTPRDC_GPU_TILE_GROUP", raising=False)
+    gpu = backend_details()["gpu"]
+    assert gpu["tile_gates"] == "on" and gpu["tile_group"].startswith("automatic, up to 131072")
+    monkeypatch.setenv("FASTPRDC_GPU_TILE_GATES", "0")
+    monkeypatch.setenv("FASTPRDC_GPU_TILE_GROUP", "1")
+    gpu = backend_details()["gpu"]
+    assert gpu["tile_gates"] == "off (FASTPRDC_GPU_TILE_GATES=0)"
+    assert gpu["tile_group"] == "at most 1 tile a launch (FASTPRDC_GPU_TILE_GROUP)"
+    monkeypatch.setenv("FASTPRDC_GPU_TILE_GROUP", "lots")
+    assert backend_details()["gpu"]["tile_group"].startswith("invalid: tile group must be")
+
+
 @pytest.mark.parametrize("budget", [10**6, 10**7, 10**8])
 def test_tile_group_within_the_budget(budget):
     """A group's tile slots (tiles, hit lists, scratch, gate parts) fit half of max_memory with

@@ -137,6 +137,8 @@ def _format(cfg: dict[str, Any]) -> str:
     gpu = cfg.get("gpu", {})
     if gpu:
         row("gemm path", gpu.get("gemm_path"))
+        row("tile gates", gpu.get("tile_gates"))
+        row("tile group", gpu.get("tile_group"))
         env = gpu.get("precision_environment") or {}
         row("precision env", ", ".join(f"{k}={v}" for k, v in env.items()) or "none set")
 

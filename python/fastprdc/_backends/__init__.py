@@ -149,9 +149,10 @@ def available_backends() -> dict[str, str | None]:
 def backend_details() -> dict[str, dict[str, Any]]:
     """Facts about the GPU stack for ``show_config()``: the CUDA extension's build (architectures),
     the CUDA runtime and driver versions, devices, cuBLAS, CuPy and NVRTC; the precision-related
-    environment variables that are set; the GEMM path of GPU runs. Never raises."""
+    environment variables that are set; the GEMM path, tile gates and tile groups of GPU runs.
+    Never raises."""
     from . import cuda, cupy_backend, gpu_env
-    from .gpu_engine import default_gemm_path, parse_capability
+    from .gpu_engine import default_gemm_path, parse_capability, pass_settings
 
     described = {"cuda": cuda.describe(), "cupy": cupy_backend.describe()}
     path = os.environ.get("FASTPRDC_GPU_GEMM", "").strip()
@@ -168,6 +169,7 @@ def backend_details() -> dict[str, dict[str, Any]]:
         "gpu": {
             "gemm_path": path,
             "precision_environment": gpu_env.precision_environment(),
+            **pass_settings(),
         },
     }
 

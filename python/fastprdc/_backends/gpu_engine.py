@@ -49,6 +49,9 @@ __all__ = [
     "default_gemm_path",
     "launch_block",
     "parse_capability",
+    "pass_settings",
+    "tile_gates_setting",
+    "tile_group_setting",
 ]
 
 #: GEMM paths for the inner products: "fp32" (IEEE FP32, CUBLAS_COMPUTE_32F_PEDANTIC) and
@@ -94,6 +97,52 @@ _GATE_BYTES = 2 * 4 * _GATE_SEGS * _GATE_KMAX
 #: Threads per launch of the per-row pass kernels that a group of tiles aims at (8192 a tile
 #: side: 16 tiles, about 31 warps per multiprocessor of an H100/H200, against 2 for one tile).
 _GROUP_THREADS = 1 << 17
+
+
+def tile_gates_setting(given: bool | None = None) -> bool:
+    """Whether GPU runs gate each tile's scan (``gate_merge``, ``gate_parts``): ``given`` (a
+    backend's constructor), else on unless $FASTPRDC_GPU_TILE_GATES is 0 (results are the same
+    either way; the switch is there to measure them against their absence)."""
+    if given is not None:
+        return bool(given)
+    return os.environ.get("FASTPRDC_GPU_TILE_GATES", "1").strip() != "0"
+
+
+def tile_group_setting(given: int | None = None) -> int:
+    """The most tiles per launch of the pass kernels: ``given`` (a backend's constructor), else
+    $FASTPRDC_GPU_TILE_GROUP, else 0 (automatic: enough tiles for :data:`_GROUP_THREADS`
+    threads); 1 runs one tile at a time. Within the memory budget either way, and the results
+    are the same. ValueError for anything but a whole number >= 0."""
+    value: Any = given
+    if value is None:
+        value = os.environ.get("FASTPRDC_GPU_TILE_GROUP", "").strip() or 0
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ValueError(
+            "tile group must be 0 (automatic) or a number of tiles >= 1 "
+            f"(FASTPRDC_GPU_TILE_GROUP), got {value!r}"
+        )
+    return number
+
+
+def pass_settings() -> dict[str, str]:
+    """The tile gates and tile groups of GPU runs, said for ``show_config()`` (never raises)."""
+    gates = "off (FASTPRDC_GPU_TILE_GATES=0)" if not tile_gates_setting() else "on"
+    try:
+        group = tile_group_setting()
+    except ValueError as exc:
+        group_text = f"invalid: {exc}"
+    else:
+        source = " (FASTPRDC_GPU_TILE_GROUP)" if os.environ.get("FASTPRDC_GPU_TILE_GROUP") else ""
+        group_text = (
+            f"automatic, up to {_GROUP_THREADS} threads a launch{source}"
+            if group == 0
+            else f"at most {group} tile{'s' if group > 1 else ''} a launch{source}"
+        )
+    return {"tile_gates": gates, "tile_group": group_text}
 
 
 def launch_block(n: int, multiprocessors: int) -> int:
@@ -392,32 +441,14 @@ class GpuEngine:
 
     @property
     def tile_gates(self) -> bool:
-        """Whether the next run gates each tile's scan (``gate_merge``, ``gate_parts``): the
-        constructor's choice, else on unless $FASTPRDC_GPU_TILE_GATES is 0 (results are the same
-        either way; the switch is there to measure them against their absence)."""
-        if self._tile_gates is not None:
-            return bool(self._tile_gates)
-        return os.environ.get("FASTPRDC_GPU_TILE_GATES", "1").strip() != "0"
+        """Whether the next run gates each tile's scan (:func:`tile_gates_setting`)."""
+        return tile_gates_setting(self._tile_gates)
 
     @property
     def tile_group(self) -> int:
-        """The most tiles per launch of the pass kernels in the next run: the constructor's,
-        else $FASTPRDC_GPU_TILE_GROUP, else 0 (automatic: enough tiles for
-        :data:`_GROUP_THREADS` threads); 1 runs one tile at a time. Within the memory budget
-        either way, and the results are the same."""
-        given: Any = self._tile_group
-        if given is None:
-            given = os.environ.get("FASTPRDC_GPU_TILE_GROUP", "").strip() or 0
-        try:
-            value = int(given)
-        except ValueError:
-            value = -1
-        if value < 0:
-            raise ValueError(
-                "tile group must be 0 (automatic) or a number of tiles >= 1 "
-                f"(FASTPRDC_GPU_TILE_GROUP), got {given!r}"
-            )
-        return value
+        """The most tiles per launch of the pass kernels in the next run
+        (:func:`tile_group_setting`)."""
+        return tile_group_setting(self._tile_group)
 
     # ------------------------------------------------------------------ sets and frames
 
