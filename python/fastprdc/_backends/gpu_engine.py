@@ -40,7 +40,7 @@ from .._options import RunOptions
 from .._validation import max_magnitude
 from .contract import CrossResult, KnnResult
 from .row_groups import group_ids
-from .tile_schedule import tile_groups
+from .tile_schedule import tile_classes, tile_groups
 
 __all__ = [
     "GEMM_PATHS",
@@ -326,6 +326,28 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 def _largest_root(a: float, b: float, c: float) -> int:
     """The largest integer s with a s^2 + b s <= c (a, b, c > 0)."""
     return int((-b + math.sqrt(b * b + 4 * a * c)) / (2 * a))
+
+
+def _tile_arguments(
+    groups: list[list[tuple[int, int]]],
+    tr: int,
+    rows: tuple[int, int],
+    self_pass: bool,
+    tiles: list[int],
+) -> np.ndarray:
+    """Every tile's TileArgs, group after group: blocks (I, J) of ``tr`` rows of sets of ``rows``
+    rows, each with its slot's tile (a device address) and per-tile-row buffers from row
+    slot * tr."""
+    host = np.zeros(sum(len(g) for g in groups), dtype=_DTYPES["TileArgs"])
+    at = 0
+    for group in groups:
+        for slot, (bi, bj) in enumerate(group):
+            i0, j0 = bi * tr, bj * tr
+            ni, nj = min(tr, rows[0] - i0), min(tr, rows[1] - j0)
+            diagonal = self_pass and bi == bj
+            host[at] = tile_args(i0, ni, j0, nj, tiles[slot], diagonal, buf0=slot * tr)[()]
+            at += 1
+    return host
 
 
 def _slot_row_bytes(cap: int) -> int:
@@ -621,7 +643,7 @@ class GpuEngine:
         budget = opts.max_memory or ops.free_bytes()
         tr = max(1, min(self._tile_rows(opts, budget, cap), max(A.rows, B.rows)))
         blocks_a, blocks_b = -(-A.rows // tr), -(-B.rows // tr)
-        largest = max(len(g) for g in tile_groups(blocks_a, blocks_b, self_pass, 1 << 30))
+        largest = max(len(c) for c in tile_classes(blocks_a, blocks_b, self_pass))
         slots = self._group_slots(budget, tr, cap, largest)
         groups = tile_groups(blocks_a, blocks_b, self_pass, slots)
         threads = slots * tr  # scratch and per-row buffers: tr rows per slot
@@ -663,31 +685,19 @@ class GpuEngine:
         )
         if presets is not None:
             self._preset(p, threads, presets)
-        # every tile's arguments, uploaded once: a group's launches point at its run of them
-        shapes = []
-        host = np.zeros(sum(len(g) for g in groups), dtype=_DTYPES["TileArgs"])
-        at = 0
-        for group in groups:
-            for slot, (bi, bj) in enumerate(group):
-                i0, j0 = bi * tr, bj * tr
-                ni, nj = min(tr, A.rows - i0), min(tr, B.rows - j0)
-                host[at] = tile_args(
-                    i0, ni, j0, nj, ops.ptr(tiles[slot]), self_pass and bi == bj, buf0=slot * tr
-                )[()]
-                shapes.append((i0, ni, j0, nj))
-                at += 1
-        args = ops.upload(host.view(np.uint8)) if len(host) else None
+        host = _tile_arguments(groups, tr, (A.rows, B.rows), self_pass, [ops.ptr(t) for t in tiles])
+        args = ops.upload(host.view(np.uint8)) if len(host) else None  # a group's: a run of them
         path = "fp32" if A.small is None else "tf32x3"  # as _prepare packed the sets
         operands_a = (A.packed, A.small) if path == "tf32x3" else A.packed
         operands_b = (B.packed, B.small) if path == "tf32x3" else B.packed
-        last, first, done = time.perf_counter(), 0, 0
+        last, first = time.perf_counter(), 0
         for group in groups:
             n_tiles = len(group)
-            for slot in range(n_tiles):
-                i0, ni, j0, nj = shapes[first + slot]
+            mine = host[first : first + n_tiles]
+            for slot, t in enumerate(mine):
+                i0, ni, j0, nj = (int(t[f]) for f in ("i0", "ni", "j0", "nj"))
                 ops.gemm(path, tiles[slot], operands_a, i0, ni, operands_b, j0, nj, A.dim)
-            ni = max(shapes[first + q][1] for q in range(n_tiles))
-            nj = max(shapes[first + q][3] for q in range(n_tiles))
+            ni, nj = int(mine["ni"].max()), int(mine["nj"].max())
             base = ops.ptr(args) + first * host.itemsize
             strides = {
                 "gate_parts": (ni + nj) * _GATE_SEGS if with_parts else 0,
@@ -700,16 +710,15 @@ class GpuEngine:
                 if stride:
                     t = tile_args(tiles=n_tiles, group=base, stride=stride)
                     ops.launch(kernel, n_tiles * stride, p, t)
-            first += n_tiles
             ops.synchronize()  # progress and Ctrl-C within one group
-            done += n_tiles
+            first_group, first = first == 0, first + n_tiles
             now = time.perf_counter()
             # the first group, then every _PROGRESS_SECONDS, and the last: a GPU may finish a
             # whole pass within the interval, and a callback that stops the run must see it
-            report = done in (n_tiles, len(host)) or now - last > _PROGRESS_SECONDS
+            report = first_group or first == len(host) or now - last > _PROGRESS_SECONDS
             if opts.progress is not None and report:
                 last = now
-                opts.progress(done, len(host))
+                opts.progress(first, len(host))
         if opts.progress is not None and not groups:
             opts.progress(0, 0)
         held = slots * (4 * tr * tr + 2 * _SCRATCH_BYTES * scap * tr)  # as _slot_bytes
