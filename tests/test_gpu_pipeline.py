@@ -992,20 +992,16 @@ class _GroupProbe:
             tiles = _launch_tiles(t)
             self.launches += 1
             self.tiles.append(len(tiles))
-            rows_a, rows_b = set(), set()
+            # rows served so far per side (a self pass: one set, so all on side a)
+            seen = {"a": set(), "b": set()}
             self_pass = bool(int(p["self_pass"]))
             for tile in tiles:
                 a = set(range(int(tile["i0"]), int(tile["i0"]) + int(tile["ni"])))
                 b = set(range(int(tile["j0"]), int(tile["j0"]) + int(tile["nj"])))
-                if self_pass:
-                    b -= a  # a diagonal tile: one block
-                    a |= b
-                    b = a
-                assert not (a & rows_a) and not (b & rows_b), "a row in two tiles of a launch"
-                rows_a |= a
-                rows_b |= b
-                if self_pass:
-                    rows_a = rows_b = rows_a | rows_b
+                mine = {"a": a | b, "b": set()} if self_pass else {"a": a, "b": b}
+                for side, rows in mine.items():
+                    assert not (rows & seen[side]), "a row in two tiles of a launch"
+                    seen[side] |= rows
         self.ops.launch(kernel, n, p, t)
 
 

@@ -236,10 +236,10 @@ FASTPRDC_HD int32_t gate_depth_b(const CrossParams& p, const TileArgs& t) {
   const bool diagonal = p.self_pass && t.diagonal;
   return p.tile_gates && !diagonal && p.tb_k > 0 && p.tb_k <= kGateKMax ? p.tb_k : 0;
 }
-// The realism columns with tile gates (0: none), in the parts of B's rows after the kb kNN slots.
-FASTPRDC_HD int32_t gate_realism_b(const CrossParams& p, const TileArgs& t, int32_t kb) {
-  const bool diagonal = p.self_pass && t.diagonal;
-  return p.tile_gates && !diagonal && p.kr > 0 && kb + p.kr <= kGateKMax ? p.kr : 0;
+// The realism columns with tile gates (0: none), in the parts of B's rows after the kb kNN slots
+// (cross passes only: a self pass has no realism).
+FASTPRDC_HD int32_t gate_realism_b(const CrossParams& p, int32_t kb) {
+  return p.tile_gates && p.kr > 0 && kb + p.kr <= kGateKMax ? p.kr : 0;
 }
 
 // (ni + nj) * kGateSegs threads.
@@ -263,7 +263,7 @@ FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid
     return;
   }
   const int64_t u = tid - a_threads;
-  const int32_t kr = gate_realism_b(p, t, kb);
+  const int32_t kr = gate_realism_b(p, kb);
   if ((!kb && !kr) || u >= t.nj * kGateSegs) return;
   const int64_t jj = u % t.nj, seg = u / t.nj;  // adjacent threads: adjacent columns
   const int64_t j = t.j0 + jj;
@@ -312,7 +312,7 @@ FASTPRDC_HD void gate_merge(const CrossParams& p, const TileArgs& t, int64_t tid
   if (!of_a && (diagonal || r >= t.nj)) return;
   const int32_t ka = gate_depth_a(p);
   const int32_t k = of_a ? ka : gate_depth_b(p, t);
-  const int32_t kr = of_a ? 0 : gate_realism_b(p, t, k);
+  const int32_t kr = of_a ? 0 : gate_realism_b(p, k);
   const int64_t row = 2 * t.buf0 + (of_a || !ka ? 0 : t.ni) + r;  // as gate_parts stored it
   const float* part = ptr<const float>(p.gate_parts) + row * kGateSegs * kGateKMax;
   float cap = inf_f32();
@@ -324,9 +324,9 @@ FASTPRDC_HD void gate_merge(const CrossParams& p, const TileArgs& t, int64_t tid
   }
   float key_cap[kGateKMax];  // the realism collectors': their smallest key upper bound, one ulp up
   for (int32_t c = 0; c < kr; ++c) {
-    float m = inf_f32();
-    for (int32_t q = 0; q < kGateSegs; ++q) m = part[q * kGateKMax + k + c] < m ? part[q * kGateKMax + k + c] : m;
-    key_cap[c] = m < inf_f32() ? next_up(m) : inf_f32();
+    SmallestK best(1);
+    for (int32_t q = 0; q < kGateSegs; ++q) best.offer(part[q * kGateKMax + k + c]);
+    key_cap[c] = next_up(best.kth());
   }
   const CrossState st = cross_state(p);
   if (of_a) {

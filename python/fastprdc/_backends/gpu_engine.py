@@ -350,6 +350,12 @@ def _tile_arguments(
     return host
 
 
+def _held_bytes(slots: int, side: int, scap: int) -> int:
+    """Device bytes of a pass's tiles and scratch (as :meth:`GpuEngine._slot_bytes` counts them)
+    that its finalisation may reuse: ``slots`` tiles of ``side`` rows a side."""
+    return slots * (4 * side * side + 2 * _SCRATCH_BYTES * scap * side)
+
+
 def _slot_row_bytes(cap: int) -> int:
     """Device bytes per tile row of a tile slot besides its hit lists: the scratch (a slot per
     candidate, counted for both sides' threads), both sides' hit counts (8) and the tile gates'
@@ -721,8 +727,7 @@ class GpuEngine:
                 opts.progress(first, len(host))
         if opts.progress is not None and not groups:
             opts.progress(0, 0)
-        held = slots * (4 * tr * tr + 2 * _SCRATCH_BYTES * scap * tr)  # as _slot_bytes
-        return p, rechecks, threads, held
+        return p, rechecks, threads, _held_bytes(slots, tr, scap)
 
     def _scratch(self, slots: int) -> tuple[Any, Any, Any]:
         """The scratch of ``slots`` candidates (:data:`_SCRATCH_BYTES` each): keys, aux, indices."""
@@ -983,7 +988,7 @@ class GpuEngine:
         else:
             p = params("CrossParams", scratch_cap=max(cap, 1), **fields)
             rechecks, threads = ops.full(1, 0, np.uint64), 1 << 10
-            held = 4 * threads * threads + 2 * _SCRATCH_BYTES * max(cap, 1) * threads
+            held = _held_bytes(1, threads, max(cap, 1))
             p["rechecks"] = ops.ptr(rechecks)
             if opts.progress is not None:
                 opts.progress(0, 0)
