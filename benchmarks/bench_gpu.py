@@ -10,7 +10,8 @@
   are counted.
 * ``gpu_exact_overhead``: exact=True vs exact=False at 100k (goal <= 5 %).
 * ``gpu_cupy_vs_cuda``: the cupy backend vs the cuda backend at 100k (goal <= 1.3x).
-* ``gpu_gemm_paths``: fp32 vs tf32x3 at 100k (both exact; which is faster, and the rechecks).
+* ``gpu_gemm_paths``: fp32, tf32x3 and tf32 at 100k (all exact; which is fastest, and the
+  rechecks).
 * ``gpu_kernel_profile``: where evaluate(metrics="all")'s device time goes at 100k (Gaussian):
   each GEMM and kernel timed on its own, and the passes' kernels against their GEMMs (what to
   look at first when a pass misses its 1.2x goal).
@@ -48,6 +49,7 @@ from _kernel_profile import breakdown, kernel_profile
 
 import fastprdc
 from fastprdc._backends import available_backends, get_backend
+from fastprdc._backends.gpu_engine import GEMM_PATHS
 from fastprdc._options import RunOptions
 
 D = 2048
@@ -311,20 +313,23 @@ def _each_setting(monkeypatch, n: int, seed: int, var: str, values: tuple, run) 
 
 def test_gpu_gemm_paths(figure, scaled, monkeypatch):
     n = scaled(100_000)
-    runs = _each_setting(monkeypatch, n, 50, "FASTPRDC_GPU_GEMM", ("fp32", "tf32x3"), fastprdc_prdc)
-    out = {
-        key: (t, res.info["n_rechecked"], decisions) for key, (t, (res, decisions)) in runs.items()
-    }
+    runs = _each_setting(monkeypatch, n, 50, "FASTPRDC_GPU_GEMM", GEMM_PATHS, fastprdc_prdc)
     fig = figure(
-        "gpu_gemm_paths", "GEMM paths fp32 vs tf32x3", {"N": n, "d": D, "device": device_name()}
+        "gpu_gemm_paths",
+        "GEMM paths " + ", ".join(GEMM_PATHS),
+        {"N": n, "d": D, "device": device_name()},
     )
     fig.run("noop", lambda: None, main_rounds=1)
     for kind in DATA:
-        t32, r32, d32 = out[(kind, "fp32")]
-        tx3, rx3, dx3 = out[(kind, "tf32x3")]
-        fig.check(f"{kind}_seconds", {"fp32": t32, "tf32x3": tx3})
-        fig.check(f"{kind}_rechecks", {"fp32": r32, "tf32x3": rx3})
-        same = all(np.array_equal(dx3[k], v) for k, v in d32.items())
+        mine = {path: runs[(kind, path)] for path in GEMM_PATHS}
+        fig.check(f"{kind}_seconds", {path: t for path, (t, _) in mine.items()})
+        fig.check(f"{kind}_rechecks", {p: r.info["n_rechecked"] for p, (_, (r, _)) in mine.items()})
+        first = mine[GEMM_PATHS[0]][1][1]
+        same = all(
+            np.array_equal(decisions[k], v)
+            for _, (_, decisions) in mine.values()
+            for k, v in first.items()
+        )
         fig.check(f"{kind}_identical", same)
         assert same
 

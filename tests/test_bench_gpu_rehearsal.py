@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from fastprdc._backends.gpu_engine import GEMM_PATHS
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
 
@@ -71,4 +73,4 @@ def test_every_gpu_figure_runs_in_rehearsal(tmp_path):
         [sys.executable, str(BENCH / "gpu" / "gemm_choice.py"), str(out / "bench_gpu.json")],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert choice.stdout.strip() in ("fp32", "tf32x3"), choice.stdout + choice.stderr
+    assert choice.stdout.strip() in GEMM_PATHS, choice.stdout + choice.stderr

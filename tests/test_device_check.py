@@ -27,13 +27,18 @@ def _paths_json(
     identical: bool = True,
     gates_off: float = 2.0,
     single: float = 2.0,
+    tf32: float | None = None,
 ) -> Path:
-    """Benchmark JSON with the gpu_gemm_paths figure, the gpu_tile_gates figure (tile gates on:
+    """Benchmark JSON with the gpu_gemm_paths figure (tf32 measured when given), the
+    gpu_tile_gates figure (tile gates on:
     1.0 s per data kind, off: ``gates_off``) and the gpu_tile_groups figure (grouped: 1.0 s, a
     tile per launch: ``single``)."""
     benchmarks = []
     for figure, times in (
-        ("gpu_gemm_paths", {"fp32": fp32, "tf32x3": tf32x3}),
+        (
+            "gpu_gemm_paths",
+            {"fp32": fp32, "tf32x3": tf32x3, **({} if tf32 is None else {"tf32": tf32})},
+        ),
         ("gpu_tile_gates", {"on": 1.0, "off": gates_off}),
         ("gpu_tile_groups", {"grouped": 1.0, "single": single}),
     ):
@@ -60,6 +65,8 @@ def _choice(path: Path, env: dict[str, str] | None = None, *args: str) -> str:
 def test_the_faster_path_is_chosen(tmp_path):
     assert _choice(_paths_json(tmp_path, fp32=3.0, tf32x3=1.5)) == "tf32x3"
     assert _choice(_paths_json(tmp_path, fp32=1.0, tf32x3=1.5)) == "fp32"
+    assert _choice(_paths_json(tmp_path, fp32=3.0, tf32x3=1.5, tf32=0.9)) == "tf32"
+    assert _choice(_paths_json(tmp_path, fp32=3.0, tf32x3=1.5, tf32=1.6)) == "tf32x3"
 
 
 def test_the_faster_tile_gates_are_chosen(tmp_path):

@@ -216,10 +216,11 @@ def test_hit_lists_of_any_length(hit_cap, rng):
         assert probe.longest <= 1 if hit_cap == 1 else probe.longest > 100, probe.longest
 
 
-def test_tf32x3_path_is_exact(rng, monkeypatch):
-    """The split-operand GEMM path (its packing and its error bound): the cpu backend's
-    results on adversarial data."""
-    monkeypatch.setenv("FASTPRDC_GPU_GEMM", "tf32x3")
+@pytest.mark.parametrize("path", ["tf32x3", "tf32"])
+def test_tensor_core_paths_are_exact(path, rng, monkeypatch):
+    """The TF32 GEMM paths (split operands, or operands rounded to TF32: their packing and
+    their error bounds): the cpu backend's results on adversarial data."""
+    monkeypatch.setenv("FASTPRDC_GPU_GEMM", path)
     for kind in ("gauss", "offset", "repeats", "lattice"):
         real, fake = make_pair(rng, kind, 200, 180, 16)
         metrics = [m for m in FAMILIES if m != "pce_rce_re" or kind in ("gauss", "offset")]
@@ -703,9 +704,9 @@ def test_tf32x3_split_parts_are_exact_in_tf32(rng):
     X = rng.standard_normal((64, 9)) * np.exp(rng.uniform(-3, 3, (64, 1)))
     s = sim._set(X)
     centre, _, scale, _ = sim._frame([s])
-    sim._pack(s, centre, scale, split=False)
+    sim._pack(s, centre, scale, "fp32")
     plain = s.packed.copy()
-    sim._pack(s, centre, scale, split=True)
+    sim._pack(s, centre, scale, "tf32x3")
     big, small = s.packed, s.small
     assert not (big.view(np.uint32) & 0x1FFF).any()
     assert np.array_equal(big + small, plain)
@@ -741,6 +742,61 @@ def test_sim_tf32x3_gemm_reads_tf32_within_the_bound(rng):
     assert (np.abs(product(*unsplit) - exact) > limit).any()
 
 
+def test_tf32_packing_rounds_to_the_nearest_tf32(rng):
+    """The tf32 packing: every value rounded to the nearest TF32 value (13 low mantissa bits
+    cleared after adding half of them: within 2^-11 of the fp32 path's value, closer than a cut
+    for values past the midpoint) and the same norms as the fp32 packing (the bound counts the
+    rounding against them)."""
+    sim = get_backend("sim")
+    X = rng.standard_normal((64, 9)) * np.exp(rng.uniform(-3, 3, (64, 1)))
+    s = sim._set(X)
+    centre, _, scale, _ = sim._frame([s])
+    sim._pack(s, centre, scale, "fp32")
+    plain, norm = s.packed.copy(), s.norm.copy()
+    sim._pack(s, centre, scale, "tf32")
+    rounded = s.packed
+    assert s.small is None and np.array_equal(s.norm, norm)
+    assert not (rounded.view(np.uint32) & 0x1FFF).any()
+    assert (np.abs(rounded - plain) <= np.abs(plain) * 2.0**-11).all()
+    past_midpoint = (plain.view(np.uint32) & 0x1FFF) > 0x1000
+    assert past_midpoint.sum() > 100
+    assert (np.abs(rounded[past_midpoint]) > np.abs(plain[past_midpoint])).all()
+
+
+def test_tf32_bound_covers_aligned_rounding():
+    """The tf32 path's bound holds the largest error its rounding can make: values just below
+    a TF32 midpoint (1 + 4095 * 2^-23, rounded down to 1 by about 2^-11) in every coordinate
+    of both rows move each product, and so the dot product, by almost 2^-10 of sum |x_t y_t|,
+    all in one direction; the bound (2^-10 + 2^-22 for the rounding, and the accumulation) holds
+    it, which a bound of 2^-11 per product would not. Operands the packing did not round (the
+    same values cut to TF32 by the sim's tensor cores: 1 + 8191 * 2^-23 loses about 2^-10)
+    leave it."""
+    from fastprdc import _core
+    from fastprdc._backends.sim import SimOps
+
+    d = 64
+    coef = _core.error_bounds(d, 0, 0, "tf32")[0]
+
+    def product(x, y, rounded):
+        tile = np.empty(1, np.float32)
+        a, b = (_round_tf32(x), _round_tf32(y)) if rounded else (x, y)
+        SimOps().gemm("tf32", tile, a, 0, 1, b, 0, 1, d)
+        exact = float(x.astype(np.float64) @ y.astype(np.float64))
+        return abs(float(tile[0]) / -2.0 - exact) / float(np.abs(x) @ np.abs(y))
+
+    below = np.full(d, 1 + 4095 * 2.0**-23, np.float32)
+    err = product(below, below, rounded=True)
+    assert 0.99 * 2.0**-10 < err <= coef
+    cut = np.full(d, 1 + 8191 * 2.0**-23, np.float32)
+    assert product(cut, cut, rounded=False) > coef
+
+
+def _round_tf32(v):
+    """float32 values rounded to the nearest TF32 value (ties away from zero), in numpy."""
+    bits = np.ascontiguousarray(v, np.float32).view(np.uint32)
+    return ((bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)).view(np.float32)
+
+
 def test_frame_scale_covers_negative_deviations():
     """The frame's scale follows the largest |x - centre| (centred_max), the CPU engine's frame:
     here the largest deviation is negative (rows 0, 0, 0, -8: centre -2, deviations 2 and -6),
@@ -754,7 +810,7 @@ def test_frame_scale_covers_negative_deviations():
     c = sim.ops.download(centre, 2)
     assert c.tolist() == [-2.0, 1.0]
     assert exp == int(_core.frame_exponent(6.0)) and scale == 2.0**exp
-    sim._pack(s, centre, scale, split=False)
+    sim._pack(s, centre, scale, "fp32")
     assert np.abs(s.packed[: X.size]).max() <= 1.0
 
 
@@ -777,11 +833,11 @@ class _GemmProbe:
         self.ops.launch(kernel, n, p, t)
 
 
-@pytest.mark.parametrize("path", ["fp32", "tf32x3"])
+@pytest.mark.parametrize("path", ["fp32", "tf32x3", "tf32"])
 def test_gemm_path_sets_the_gemms_and_the_bound(path, rng):
     """A run on a GEMM path packs for it, runs its GEMMs and decides with its error bound (the
-    tf32x3 bound is the wider: a run that packed split operands but used the fp32 bound, or
-    the reverse, would still pass the sim's float32 GEMM)."""
+    paths' bounds differ: a run that packed for one path but used another's bound would still
+    pass the sim's float32 GEMM on most data)."""
     from fastprdc import _core
     from fastprdc._backends.gpu_engine import GpuEngine
     from fastprdc._backends.sim import SimOps

@@ -1,11 +1,11 @@
-"""The faster of two exact settings measured by a figure (argv: its benchmark JSON, and a
-setting's flag): the one with the smaller total time over the data kinds, provided both gave
-identical results. Prints, for gpu_gemm_paths, ``tf32x3`` or ``fp32`` (else $FASTPRDC_GPU_GEMM,
-else ``fp32``); with ``--tile-gates`` (the gpu_tile_gates figure) ``1`` (on) or ``0`` (off), else
-$FASTPRDC_GPU_TILE_GATES, else ``1``; with ``--tile-group`` (gpu_tile_groups) ``0`` (automatic
-groups of tiles) or ``1`` (a tile per launch), else $FASTPRDC_GPU_TILE_GROUP, else ``0``. The
-device check runs the later figures, and the 1M figures, with these (issue 7: defaults chosen by
-measurement)."""
+"""The faster of the exact settings measured by a figure (argv: its benchmark JSON, and a
+setting's flag): the one with the smallest total time over the data kinds, provided all gave
+identical results. Prints, for gpu_gemm_paths, ``fp32``, ``tf32x3`` or ``tf32`` (else
+$FASTPRDC_GPU_GEMM, else ``fp32``); with ``--tile-gates`` (the gpu_tile_gates figure) ``1`` (on)
+or ``0`` (off), else $FASTPRDC_GPU_TILE_GATES, else ``1``; with ``--tile-group``
+(gpu_tile_groups) ``0`` (automatic groups of tiles) or ``1`` (a tile per launch), else
+$FASTPRDC_GPU_TILE_GROUP, else ``0``. The device check runs the later figures, and the 1M
+figures, with these (issue 7: defaults chosen by measurement)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ import os
 import sys
 from pathlib import Path
 
+from fastprdc._backends.gpu_engine import GEMM_PATHS
 
-def faster(bench_json: Path, figure: str, options: tuple[str, str]) -> str | None:
-    """The faster option of ``figure`` in ``bench_json``; None without the figure."""
+
+def faster(bench_json: Path, figure: str, options: tuple[str, ...]) -> str | None:
+    """The fastest option of ``figure`` in ``bench_json`` (among those it measured); None
+    without the figure."""
     if not bench_json.exists():
         return None
     for b in json.loads(bench_json.read_text()).get("benchmarks", []):
@@ -26,14 +29,15 @@ def faster(bench_json: Path, figure: str, options: tuple[str, str]) -> str | Non
             continue
         if not all(checks.get(f"{kind}_identical") for kind in seconds):
             return None
-        total = {p: sum(s[p] for s in seconds.values()) for p in options}
-        return min(total, key=total.__getitem__)
+        measured = [p for p in options if all(p in s for s in seconds.values())]
+        total = {p: sum(s[p] for s in seconds.values()) for p in measured}
+        return min(total, key=total.__getitem__) if total else None
     return None
 
 
 def faster_path(bench_json: Path) -> str | None:
-    """The faster path of the gpu_gemm_paths figure in ``bench_json``; None without one."""
-    return faster(bench_json, "gpu_gemm_paths", ("fp32", "tf32x3"))
+    """The fastest path of the gpu_gemm_paths figure in ``bench_json``; None without one."""
+    return faster(bench_json, "gpu_gemm_paths", GEMM_PATHS)
 
 
 #: flag: (figure, {figure option: value to print}, variable, default)

@@ -86,17 +86,21 @@ FASTPRDC_HD PairBounds exact_value_bounds(double v) {
   return a <= b ? PairBounds{a, b} : PairBounds{b, a};  // negative values (realism keys) swap
 }
 
-#if !defined(__CUDACC_RTC__)
-// Which GEMM computes the inner products of the fast path.
+// Which GEMM computes the inner products of the fast path (its value is also the packing that
+// the GPU's pack_rows gives the operands: cuda/kernels.cuh).
 enum class GemmPath : int {
   kFp32 = 0,    // IEEE FP32 (OpenBLAS sgemm on the CPU; cuBLAS with CUBLAS_COMPUTE_32F_PEDANTIC)
   kTf32x3 = 1,  // three TF32 tensor-core GEMMs on split operands (CUBLAS_COMPUTE_32F_FAST_TF32)
+  kTf32 = 2,    // one TF32 tensor-core GEMM on operands rounded to TF32 (CUBLAS_COMPUTE_32F_FAST_TF32)
 };
+
+#if !defined(__CUDACC_RTC__)
 
 inline GemmPath gemm_path(const std::string& name) {
   if (name == "fp32") return GemmPath::kFp32;
   if (name == "tf32x3") return GemmPath::kTf32x3;
-  throw std::invalid_argument("fastprdc: unknown GEMM path '" + name + "' (fp32, tf32x3)");
+  if (name == "tf32") return GemmPath::kTf32;
+  throw std::invalid_argument("fastprdc: unknown GEMM path '" + name + "' (fp32, tf32x3, tf32)");
 }
 
 // Relative error of one GEMM dot product g ~ x.y against sum_t |x_t y_t| (any summation order).
@@ -115,11 +119,24 @@ inline GemmPath gemm_path(const std::string& name) {
 //   <= 3 2^-20 (1 + 2^-10) |x y|. The three partial products sum to at most (1 + 2^-8) |x y| in
 //   absolute value. So
 //     rel = (1 + 2^-8) gamma'_{2d} + 3 2^-20 (1 + 2^-10) + 2 u32 (1 + 2^-8).
+//   TF32: one TF32 GEMM on x^ = x rounded to the nearest TF32 value when packed (10 mantissa bits,
+//   |x^ - x| <= 2^-11 |x|; the tensor cores read x^ unchanged, whichever conversion cuBLAS
+//   applies), against the float32 values x whose norms the estimate uses: |x^ y^ - x y| <=
+//   (2^-10 + 2^-22) |x y| per product, and the accumulation as above on sum |x^ y^| <=
+//   (1 + 2^-10 + 2^-22) sum |x y|. So
+//     rel = (2^-10 + 2^-22) + (1 + 2^-10 + 2^-22) gamma'_{2d},
+//   about three times the 3xTF32 bound for a third of its tensor-core work. A subnormal x
+//   (|x| < 2^-126) rounds by at most 2^-137 absolutely, or flushes to zero: within the 1e-30 of A
+//   below (|y| <= 1, d < 2^20).
 inline double gemm_relative_error(int64_t d, GemmPath path) {
   const double dd = static_cast<double>(d);
   if (path == GemmPath::kFp32) return dd * kU32 / (1.0 - dd * kU32);
   const double u = 1.0 / 8388608.0;  // 2^-23: truncating accumulation
   const double gamma = 2.0 * dd * u / (1.0 - 2.0 * dd * u);
+  if (path == GemmPath::kTf32) {
+    const double rounding = 1.0 / 1024.0 + 1.0 / 4194304.0;  // 2^-10 + 2^-22
+    return rounding + (1.0 + rounding) * gamma;
+  }
   const double big = 1.0 + 1.0 / 256.0;
   return big * gamma + 3.0 * (1.0 / 1048576.0) * (1.0 + 1.0 / 1024.0) + 2.0 * kU32 * big;
 }

@@ -66,6 +66,13 @@ FASTPRDC_HD float next_up(float x) {
 // The next float32 below x (std::nextafter(x, -inf)).
 FASTPRDC_HD float next_down(float x) { return -next_up(-x); }
 
+// TF32 values (float32 with 10 mantissa bits, what tensor cores multiply): x with its 13 low
+// mantissa bits cleared (|error| < 2^-10 |x|), and x rounded to the nearest one (ties away from
+// zero; |error| <= 2^-11 |x| for normal x, <= 2^-137 for subnormal x; finite |x| < 2 - 2^-11
+// times 2^127, as every frame value).
+FASTPRDC_HD float tf32_cut(float x) { return f32_from_bits(f32_bits(x) & 0xffffe000u); }
+FASTPRDC_HD float tf32_round(float x) { return f32_from_bits((f32_bits(x) + 0x1000u) & 0xffffe000u); }
+
 // 2^e exactly, for e in the normal range [-1022, 1023].
 FASTPRDC_HD double pow2(int e) { return f64_from_bits(static_cast<uint64_t>(e + 1023) << 52); }
 

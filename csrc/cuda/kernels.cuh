@@ -19,6 +19,7 @@
 #pragma once
 
 #include "common/cross_state.hpp"
+#include "common/error_bound.hpp"
 #include "common/row_groups.hpp"
 #include "cuda/params.hpp"
 
@@ -526,29 +527,31 @@ FASTPRDC_HD void centred_max(const RowsParams& p, const TileArgs& t, int64_t tid
   ptr<double>(p.rowmax)[i] = mx;
 }
 
-// Row i0 + tid packed for the GEMM (row i0 + tid of `packed`): float32((x - centre) * scale) and
-// its squared norm (in
-// float64, stored in float32), the CPU engine's arithmetic. With `split` (3xTF32 GEMMs), `packed`
-// gets the value with its 13 low mantissa bits cleared (exact in TF32) and `packed_small` the
-// remainder (exact in float32).
+// Row i0 + tid packed for the GEMM path `gemm_path` (a GemmPath, common/error_bound.hpp) into row
+// i0 + tid of `packed`: v = float32((x - centre) * scale), and its squared norm (in float64,
+// stored in float32), the CPU engine's arithmetic. fp32: v. tf32x3: v with its 13 low mantissa
+// bits cleared (exact in TF32), and in `packed_small` the remainder (exact in float32). tf32: v
+// rounded to the nearest TF32 value (the norm stays v's: the bound counts the rounding).
 FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) {
   if (tid >= t.ni) return;
   const int64_t i = t.i0 + tid;
   const MatrixView m = rows_view(p);
   const double* centre = ptr<const double>(p.centre);
+  const bool split = p.gemm_path == static_cast<int32_t>(GemmPath::kTf32x3);
+  const bool round = p.gemm_path == static_cast<int32_t>(GemmPath::kTf32);
   float* out = ptr<float>(p.packed) + i * p.dim;
-  float* small = p.split ? ptr<float>(p.packed_small) + i * p.dim : nullptr;
+  float* small = split ? ptr<float>(p.packed_small) + i * p.dim : nullptr;
   double n2 = 0.0;
   for (int64_t c = 0; c < p.dim; ++c) {
     const double x = m.at(i, c);
     const float v = static_cast<float>((x - centre[c]) * p.scale);
     n2 += static_cast<double>(v) * static_cast<double>(v);
-    if (p.split) {
-      const float big = f32_from_bits(f32_bits(v) & 0xffffe000u);
+    if (split) {
+      const float big = tf32_cut(v);
       out[c] = big;
       small[c] = v - big;
     } else {
-      out[c] = v;
+      out[c] = round ? tf32_round(v) : v;
     }
   }
   ptr<float>(p.norm)[i] = static_cast<float>(n2);

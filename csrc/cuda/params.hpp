@@ -132,7 +132,7 @@ namespace gpu {
   X(int64_t, rows)              \
   X(int64_t, dim)               \
   X(int32_t, f64)               \
-  X(int32_t, split)             \
+  X(int32_t, gemm_path)         \
   X(uint64_t, centre)           \
   X(double, scale)              \
   X(double, shrink)             \

@@ -190,6 +190,8 @@ void gemm(const std::string& path, float* tile, const float* a_big, const float*
   };
   if (path == "fp32") {
     call(b_big, a_big, &zero, cublas::kCompute32FPedantic);
+  } else if (path == "tf32") {  // operands rounded to TF32 when packed: read unchanged
+    call(b_big, a_big, &zero, cublas::kCompute32FFastTF32);
   } else if (path == "tf32x3") {
     call(b_big, a_big, &zero, cublas::kCompute32FFastTF32);
     call(b_small, a_big, &one, cublas::kCompute32FFastTF32);

@@ -188,7 +188,7 @@ class CupyOps:
                 self._scalars[beta].ctypes.data, tile.data.ptr, 0, nj, compute, -1,
             )  # fmt: skip
 
-        if path == "fp32":
+        if path in ("fp32", "tf32"):  # tf32: operands rounded to TF32 when packed
             call(b, a, 0.0)
         else:
             (ab, as_), (bb, bs) = a, b

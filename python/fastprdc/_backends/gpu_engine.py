@@ -54,10 +54,11 @@ __all__ = [
     "tile_group_setting",
 ]
 
-#: GEMM paths for the inner products: "fp32" (IEEE FP32, CUBLAS_COMPUTE_32F_PEDANTIC) and
-#: "tf32x3" (three TF32 tensor-core GEMMs on split operands, CUBLAS_COMPUTE_32F_FAST_TF32); each
-#: has its rigorous error bound in csrc/common/error_bound.hpp.
-GEMM_PATHS = ("fp32", "tf32x3")
+#: GEMM paths for the inner products: "fp32" (IEEE FP32, CUBLAS_COMPUTE_32F_PEDANTIC), "tf32x3"
+#: (three TF32 tensor-core GEMMs on split operands, CUBLAS_COMPUTE_32F_FAST_TF32) and "tf32" (one
+#: TF32 tensor-core GEMM on operands rounded to TF32: a third of tf32x3's work, a bound about
+#: three times as wide); each has its rigorous error bound in csrc/common/error_bound.hpp.
+GEMM_PATHS = ("fp32", "tf32x3", "tf32")
 #: Compute capabilities whose TF32 tensor cores run a dense GEMM at 7x their FP32 rate or more
 #: (A100 8.0, H100/H200 9.0, B200/B300 10.x): there "tf32x3" is the default (on an H200 at
 #: N = M = 100k, d = 2048 it ran the cross pass 1.3-1.5x faster than "fp32", rechecks
@@ -223,7 +224,7 @@ class DeviceOps(Protocol):
         self, path: str, tile: Any, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
     ) -> None:
         """tile[:ni * nj] = -2 * A[a0:a0+ni] @ B[b0:b0+nj].T (row-major float32; for "tf32x3"
-        ``a`` and ``b`` are (big, small) pairs)."""
+        ``a`` and ``b`` are (big, small) pairs; for "tf32" their values are TF32 already)."""
         ...
 
     def synchronize(self) -> None: ...
@@ -250,6 +251,7 @@ class _Set:
     packed: Any = None
     small: Any = None
     norm: Any = None
+    path: str = ""  # the GEMM path it was packed for
 
 
 class _Topk:
@@ -578,9 +580,12 @@ class GpuEngine:
         exp = int(_core.frame_exponent(maxabs))
         return centre_dev, exp, math.ldexp(1.0, exp), e_max
 
-    def _pack(self, s: _Set, centre: Any, scale: float, split: bool) -> None:
-        """Packed float32 rows (and their TF32 remainders when ``split``: the tf32x3 path)."""
+    def _pack(self, s: _Set, centre: Any, scale: float, path: str) -> None:
+        """Packed float32 rows for GEMM path ``path`` (kernels.cuh pack_rows): with their TF32
+        remainders for "tf32x3", rounded to TF32 for "tf32"."""
         ops = self.ops
+        split = path == "tf32x3"
+        s.path = path
         s.packed = ops.empty(s.rows * s.dim, np.float32)
         s.small = ops.empty(s.rows * s.dim, np.float32) if split else None
         s.norm = ops.empty(s.rows, np.float32)
@@ -588,7 +593,7 @@ class GpuEngine:
             s,
             centre=ops.ptr(centre),
             scale=scale,
-            split=int(split),
+            gemm_path=int(_core.gemm_path_code(path)),
             packed=ops.ptr(s.packed),
             packed_small=ops.ptr(s.small) if split else 0,
             norm=ops.ptr(s.norm),
@@ -693,7 +698,7 @@ class GpuEngine:
             self._preset(p, threads, presets)
         host = _tile_arguments(groups, tr, (A.rows, B.rows), self_pass, [ops.ptr(t) for t in tiles])
         args = ops.upload(host.view(np.uint8)) if len(host) else None  # a group's: a run of them
-        path = "fp32" if A.small is None else "tf32x3"  # as _prepare packed the sets
+        path = A.path  # as _prepare packed the sets
         operands_a = (A.packed, A.small) if path == "tf32x3" else A.packed
         operands_b = (B.packed, B.small) if path == "tf32x3" else B.packed
         last, first = time.perf_counter(), 0
@@ -829,7 +834,7 @@ class GpuEngine:
         path = self.gemm_path
         centre, exp, scale, e_max = self._frame(sets)
         for s in sets:
-            self._pack(s, centre, scale, split=path == "tf32x3")
+            self._pack(s, centre, scale, path)
         coef, absb = _core.error_bounds(sets[0].dim, exp, e_max, path)
         if not opts.exact:
             coef, absb = 0.0, 0.0
