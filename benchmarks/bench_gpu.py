@@ -10,8 +10,8 @@
   are counted.
 * ``gpu_exact_overhead``: exact=True vs exact=False at 100k (goal <= 5 %).
 * ``gpu_cupy_vs_cuda``: the cupy backend vs the cuda backend at 100k (goal <= 1.3x).
-* ``gpu_gemm_paths``: fp32, tf32x3 and tf32 at 100k (all exact; which is fastest, and the
-  rechecks).
+* ``gpu_gemm_paths``: fp32, tf32x3, tf32 and fp16 at 100k (all exact; which is fastest, and
+  the rechecks).
 * ``gpu_kernel_profile``: where evaluate(metrics="all")'s device time goes at 100k (Gaussian):
   each GEMM and kernel timed on its own, and the passes' kernels against their GEMMs (what to
   look at first when a pass misses its 1.2x goal).
@@ -129,8 +129,11 @@ class PeakMemory:
 def tile_gemm_seconds(backend, path: str, side: int, d: int, repeats: int = 5) -> float:
     """Time of one bare GEMM tile (side x side x d) through the backend's own GEMM call."""
     ops = backend.ops
-    a = ops.upload(np.random.default_rng(0).standard_normal((side, d), dtype=np.float32))
-    b = ops.upload(np.random.default_rng(1).standard_normal((side, d), dtype=np.float32))
+    dtype = np.float16 if path == "fp16" else np.float32  # as GpuEngine._pack packs for it
+    a, b = (
+        ops.upload(np.random.default_rng(seed).standard_normal((side, d)).astype(dtype))
+        for seed in (0, 1)
+    )
     tile = ops.empty(side * side, np.float32)
     operands_a, operands_b = ((a, a), (b, b)) if path == "tf32x3" else (a, b)
     ops.gemm(path, tile, operands_a, 0, side, operands_b, 0, side, d)

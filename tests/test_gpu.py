@@ -95,7 +95,7 @@ def test_cuda_and_cupy_agree_bit_for_bit(rng):  # lattice data: exact duplicates
     _assert_results_same(_evaluate(real, fake, "cupy"), _evaluate(real, fake, "cuda"), "cupy")
 
 
-@pytest.mark.parametrize("path", ["fp32", "tf32x3", "tf32"])
+@pytest.mark.parametrize("path", ["fp32", "tf32x3", "tf32", "fp16"])
 def test_gemm_paths_are_exact(gpu, path, rng, monkeypatch):
     """Every GEMM path gives the oracle's decisions (only the recheck count may differ)."""
     monkeypatch.setenv("FASTPRDC_GPU_GEMM", path)

@@ -216,10 +216,10 @@ def test_hit_lists_of_any_length(hit_cap, rng):
         assert probe.longest <= 1 if hit_cap == 1 else probe.longest > 100, probe.longest
 
 
-@pytest.mark.parametrize("path", ["tf32x3", "tf32"])
+@pytest.mark.parametrize("path", ["tf32x3", "tf32", "fp16"])
 def test_tensor_core_paths_are_exact(path, rng, monkeypatch):
-    """The TF32 GEMM paths (split operands, or operands rounded to TF32: their packing and
-    their error bounds): the cpu backend's results on adversarial data."""
+    """The tensor-core GEMM paths (split operands, or operands rounded to TF32 or FP16: their
+    packing and their error bounds): the cpu backend's results on adversarial data."""
     monkeypatch.setenv("FASTPRDC_GPU_GEMM", path)
     for kind in ("gauss", "offset", "repeats", "lattice"):
         real, fake = make_pair(rng, kind, 200, 180, 16)
@@ -791,6 +791,72 @@ def test_tf32_bound_covers_aligned_rounding():
     assert product(cut, cut, rounded=False) > coef
 
 
+def test_fp16_packing_rounds_to_the_nearest_fp16():
+    """The fp16 packing (kernels.cuh pack_rows, fp.hpp f16_bits) rounds 2^14 times each value
+    to the nearest FP16 value, ties to even, bit for bit as numpy does: random values over FP16's
+    whole range, ties between normal and between subnormal values, the edges of the subnormal
+    range (2^-25 rounds to 0, just above it to 2^-24) and the largest finite values; packed
+    from a frame of centre 0 and scale 1, so that the value packed is the value given."""
+    rng = np.random.default_rng(5)
+    n = 4096
+    mant = rng.integers(0, 1 << 23, n).astype(np.uint32)
+    exps = rng.integers(-40, 16, n)
+    signs = rng.choice([-1.0, 1.0], n)
+    random = signs * np.ldexp(1.0 + mant / 2.0**23, exps)
+    ties = np.ldexp(1.0 + ((mant >> 13 << 13) | 0x1000) / 2.0**23, exps.clip(-14, 14))
+    sub_ties = (np.arange(1024) + 0.5) * 2.0**-24
+    edges = [2.0**-14, np.nextafter(np.float32(2.0**-14), 0), 2.0**-25, 2.0**-25 * (1 + 2.0**-23),
+             2.0**-24, 65504.0, 65519.0, 0.0, -3 * 2.0**-25]  # fmt: skip
+    w = np.concatenate([random, -ties, ties, sub_ties, edges]).astype(np.float32)
+    w = w[np.abs(w) < 65504][: len(w) // 16 * 16]
+    sim = get_backend("sim")
+    s = sim._set((w / np.float32(2.0**14)).reshape(-1, 16))
+    sim._pack(s, sim.ops.upload(np.zeros(16)), 1.0, "fp16")
+    assert s.packed.dtype == np.float16
+    assert np.array_equal(s.packed.view(np.uint16), w.astype(np.float16).view(np.uint16))
+
+
+def test_fp16_packing_keeps_the_fp32_norms(rng):
+    """The fp16 path packs 2^14 times the fp32 path's values, rounded to FP16, and keeps its
+    norms (the bound counts the rounding against them)."""
+    sim = get_backend("sim")
+    X = rng.standard_normal((64, 9)) * np.exp(rng.uniform(-3, 3, (64, 1)))
+    s = sim._set(X)
+    centre, _, scale, _ = sim._frame([s])
+    sim._pack(s, centre, scale, "fp32")
+    plain, norm = s.packed.copy(), s.norm.copy()
+    sim._pack(s, centre, scale, "fp16")
+    assert np.array_equal(s.norm, norm)
+    assert np.array_equal(s.packed, (plain * np.float32(2.0**14)).astype(np.float16))
+
+
+def test_fp16_bound_covers_subnormal_rounding():
+    """The fp16 path's absolute term: frame values so small that 2^14 times them is subnormal in
+    FP16 (here 1.5 (1 - 2^-10) 2^-38, rounded down to 2^-38, a third off) make an error no
+    relative bound holds; the absolute term of the bound (d 2^-34 in e) holds it. With values
+    just below a midpoint of the normal range the relative term is needed as for tf32."""
+    from fastprdc import _core
+    from fastprdc._backends.sim import SimOps
+
+    d = 64
+    coef, absb = _core.error_bounds(d, 0, 0, "fp16")
+    shift = np.float32(2.0**14)
+
+    def error(x, y):
+        tile = np.empty(1, np.float32)
+        a, b = ((v * shift).astype(np.float16) for v in (x, y))
+        SimOps().gemm("fp16", tile, a, 0, 1, b, 0, 1, d)
+        exact = float(x.astype(np.float64) @ y.astype(np.float64))
+        return abs(float(tile[0]) / -2.0 - exact), float(np.abs(x) @ np.abs(y))
+
+    tiny = np.full(d, 1.5 * (1 - 2.0**-10) * 2.0**-38, np.float32)
+    err, total = error(tiny, np.ones(d, np.float32))
+    assert coef * total < err <= coef * total + absb / 2
+    below = np.full(d, 1 + 4095 * 2.0**-23, np.float32) / shift
+    err, total = error(below, below)
+    assert 0.99 * 2.0**-10 * total < err <= coef * total
+
+
 def _round_tf32(v):
     """float32 values rounded to the nearest TF32 value (ties away from zero), in numpy."""
     bits = np.ascontiguousarray(v, np.float32).view(np.uint32)
@@ -833,7 +899,7 @@ class _GemmProbe:
         self.ops.launch(kernel, n, p, t)
 
 
-@pytest.mark.parametrize("path", ["fp32", "tf32x3", "tf32"])
+@pytest.mark.parametrize("path", ["fp32", "tf32x3", "tf32", "fp16"])
 def test_gemm_path_sets_the_gemms_and_the_bound(path, rng):
     """A run on a GEMM path packs for it, runs its GEMMs and decides with its error bound (the
     paths' bounds differ: a run that packed for one path but used another's bound would still

@@ -28,7 +28,7 @@
 #   tests_gpu   the GPU tests (test_gpu.py, test_gpu_build.py and the GPU cases of
 #               test_gpu_pipeline.py; its sim cases ran in CI), one process: they measure device
 #               memory
-#   gemm_paths  fp32, tf32x3 and tf32 at 100k: the fastest exact one runs every later figure
+#   gemm_paths  fp32, tf32x3, tf32 and fp16 at 100k: the fastest runs every later figure
 #   bench       the 100k figures on the cuda backend: vs torch, exact overhead, duplicated rows,
 #               the kernel profile, tile gates on/off, tile groups vs a tile per launch
 #   nvrtc       waits for the NVRTC compile (normally over by then) and shows its log's end
@@ -211,7 +211,7 @@ else
     if ((cuda_ok)); then
       # the GEMM paths first: the later figures run on the fastest (the default is chosen by
       # measurement; FASTPRDC_GPU_GEMM set by the caller is kept when this figure is missing)
-      stage gemm_paths 60 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'gemm_paths' bench_gpu_paths.json"
+      stage gemm_paths 75 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'gemm_paths' bench_gpu_paths.json"
       FASTPRDC_GPU_GEMM=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu_paths.json")
       export FASTPRDC_GPU_GEMM
       echo "GEMM path for the figures: $FASTPRDC_GPU_GEMM" | tee "$LOGS/gemm_path.txt"

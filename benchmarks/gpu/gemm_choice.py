@@ -1,6 +1,6 @@
 """The faster of the exact settings measured by a figure (argv: its benchmark JSON, and a
 setting's flag): the one with the smallest total time over the data kinds, provided all gave
-identical results. Prints, for gpu_gemm_paths, ``fp32``, ``tf32x3`` or ``tf32`` (else
+identical results. Prints, for gpu_gemm_paths, one of fastprdc's GEMM_PATHS (else
 $FASTPRDC_GPU_GEMM, else ``fp32``); with ``--tile-gates`` (the gpu_tile_gates figure) ``1`` (on)
 or ``0`` (off), else $FASTPRDC_GPU_TILE_GATES, else ``1``; with ``--tile-group``
 (gpu_tile_groups) ``0`` (automatic groups of tiles) or ``1`` (a tile per launch), else

@@ -287,10 +287,12 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "error_bounds",
       [](int64_t d, int frame_exp, int e_max, const std::string& path) {
-        return py::make_tuple(error_bound_coefficient(d, gemm_path(path)), error_bound_absolute(d, frame_exp, e_max));
+        const GemmPath p = gemm_path(path);
+        return py::make_tuple(error_bound_coefficient(d, p), error_bound_absolute(d, frame_exp, e_max, p));
       },
       py::arg("d"), py::arg("frame_exp"), py::arg("e_max"), py::arg("path") = "fp32");
   m.def("gemm_path_code", [](const std::string& path) { return static_cast<int>(gemm_path(path)); }, py::arg("path"));
+  m.def("gemm_alpha", [](const std::string& path) { return gemm_alpha(gemm_path(path)); }, py::arg("path"));
   m.def("frame_shrink", &frame_shrink, py::arg("e_max"));
   m.def("frame_exponent", &frame_exponent, py::arg("maxabs"));
   m.def("frame_chunk_rows", [] { return kFrameChunkRows; });

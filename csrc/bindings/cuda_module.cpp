@@ -128,9 +128,8 @@ PYBIND11_MODULE(_cuda, m) {
       [](const std::string& path, uintptr_t tile, uintptr_t a_big, uintptr_t a_small, int64_t a0, int64_t ni,
          uintptr_t b_big, uintptr_t b_small, int64_t b0, int64_t nj, int64_t d) {
         py::gil_scoped_release nogil;
-        cuda::gemm(path, static_cast<float*>(as_ptr(tile)), static_cast<const float*>(as_ptr(a_big)),
-                   static_cast<const float*>(as_ptr(a_small)), a0, ni, static_cast<const float*>(as_ptr(b_big)),
-                   static_cast<const float*>(as_ptr(b_small)), b0, nj, d);
+        cuda::gemm(path, static_cast<float*>(as_ptr(tile)), as_ptr(a_big), as_ptr(a_small), a0, ni, as_ptr(b_big),
+                   as_ptr(b_small), b0, nj, d);
       },
       py::arg("path"), py::arg("tile"), py::arg("a_big"), py::arg("a_small"), py::arg("a0"), py::arg("ni"),
       py::arg("b_big"), py::arg("b_small"), py::arg("b0"), py::arg("nj"), py::arg("d"));

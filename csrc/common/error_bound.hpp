@@ -92,7 +92,16 @@ enum class GemmPath : int {
   kFp32 = 0,    // IEEE FP32 (OpenBLAS sgemm on the CPU; cuBLAS with CUBLAS_COMPUTE_32F_PEDANTIC)
   kTf32x3 = 1,  // three TF32 tensor-core GEMMs on split operands (CUBLAS_COMPUTE_32F_FAST_TF32)
   kTf32 = 2,    // one TF32 tensor-core GEMM on operands rounded to TF32 (CUBLAS_COMPUTE_32F_FAST_TF32)
+  kFp16 = 3,    // one FP16 tensor-core GEMM, FP32 accumulation (CUBLAS_COMPUTE_32F), operands in FP16
 };
+
+// The fp16 path packs 2^kFp16Shift times the frame values (|v| <= 1: at most 2^14, within FP16's
+// 65504; subnormal in FP16 only below 2^-28 in the frame) and its GEMM's alpha undoes the shift
+// exactly (a power of two, and no product of packed values is below FP32's normal range).
+constexpr int kFp16Shift = 14;
+
+// The GEMM's alpha: the tile is -2 times the frame's inner products.
+FASTPRDC_HD float gemm_alpha(GemmPath path) { return path == GemmPath::kFp16 ? -2.0f / (16384.0f * 16384.0f) : -2.0f; }
 
 #if !defined(__CUDACC_RTC__)
 
@@ -100,7 +109,8 @@ inline GemmPath gemm_path(const std::string& name) {
   if (name == "fp32") return GemmPath::kFp32;
   if (name == "tf32x3") return GemmPath::kTf32x3;
   if (name == "tf32") return GemmPath::kTf32;
-  throw std::invalid_argument("fastprdc: unknown GEMM path '" + name + "' (fp32, tf32x3, tf32)");
+  if (name == "fp16") return GemmPath::kFp16;
+  throw std::invalid_argument("fastprdc: unknown GEMM path '" + name + "' (fp32, tf32x3, tf32, fp16)");
 }
 
 // Relative error of one GEMM dot product g ~ x.y against sum_t |x_t y_t| (any summation order).
@@ -128,12 +138,17 @@ inline GemmPath gemm_path(const std::string& name) {
 //   about three times the 3xTF32 bound for a third of its tensor-core work. A subnormal x
 //   (|x| < 2^-126) rounds by at most 2^-137 absolutely, or flushes to zero: within the 1e-30 of A
 //   below (|y| <= 1, d < 2^20).
+//   FP16: the same rounding (FP16 has TF32's 10 mantissa bits; values packed as 2^14 x, rounded
+//   to nearest even) and the same accumulation model (both cited studies cover FP16 inputs with
+//   FP32 accumulation, Khattak & Mikaitis on the H100 too), so the same rel; FP16's subnormals
+//   (2^14 |x| < 2^-14) round by at most 2^-25 2^-14 = 2^-39 absolutely, an absolute term of the
+//   GEMM (gemm_absolute_error) with twice the FP16 tensor-core rate of TF32.
 inline double gemm_relative_error(int64_t d, GemmPath path) {
   const double dd = static_cast<double>(d);
   if (path == GemmPath::kFp32) return dd * kU32 / (1.0 - dd * kU32);
   const double u = 1.0 / 8388608.0;  // 2^-23: truncating accumulation
   const double gamma = 2.0 * dd * u / (1.0 - 2.0 * dd * u);
-  if (path == GemmPath::kTf32) {
+  if (path == GemmPath::kTf32 || path == GemmPath::kFp16) {
     const double rounding = 1.0 / 1024.0 + 1.0 / 4194304.0;  // 2^-10 + 2^-22
     return rounding + (1.0 + rounding) * gamma;
   }
@@ -148,9 +163,18 @@ inline float error_bound_coefficient(int64_t d, GemmPath path = GemmPath::kFp32)
   return static_cast<float>(1.125 * (gemm_relative_error(d, path) + 32.0 * kU32 + (2.0 * dd + 16.0) * kU64));
 }
 
+// Absolute error of one GEMM dot product in the frame beyond gemm_relative_error, counted twice in
+// e: fp16's subnormal operands, each <= 2^-39 off, so |x^_t y^_t - x_t y_t| <= (2^-10 + 2^-22)
+// |x_t y_t| + 2^-39 (|y^_t| + |x_t|) with |x|, |y^| <= 1; over d products and with the
+// accumulation (gamma' < 1): <= d 2^-36 per dot product; in e, d 2^-35; d 2^-34 with margin.
+inline double gemm_absolute_error(int64_t d, GemmPath path) {
+  return path == GemmPath::kFp16 ? std::ldexp(static_cast<double>(d), -34) : 0.0;
+}
+
 // A for a pass in the frame of scale 2^frame_exp whose rows have largest binary exponent e_max
-// (see above); +inf when the data are too extreme for the slack to mean anything.
-inline float error_bound_absolute(int64_t d, int frame_exp, int e_max) {
+// (see above), on GEMM path `path`; +inf when the data are too extreme for the slack to mean
+// anything.
+inline float error_bound_absolute(int64_t d, int frame_exp, int e_max, GemmPath path = GemmPath::kFp32) {
   const int pm = binary_exponent(min_pair_scale(e_max)) - 1;  // s_min = 2^pm
   const int r = frame_exp - pm;
   const int exps[3] = {2 * r - 1070, r - 1070, frame_exp - 1070};
@@ -159,7 +183,7 @@ inline float error_bound_absolute(int64_t d, int frame_exp, int e_max) {
     if (e > 90) return inf_f32();
     sum += std::ldexp(1.0, e);
   }
-  const double slack = 1e-30 + static_cast<double>(d + 2) * sum * (1.0 + 1e-6);
+  const double slack = 1e-30 + gemm_absolute_error(d, path) + static_cast<double>(d + 2) * sum * (1.0 + 1e-6);
   return slack > 1e30 ? inf_f32() : next_up(static_cast<float>(slack));
 }
 #endif

@@ -73,6 +73,26 @@ FASTPRDC_HD float next_down(float x) { return -next_up(-x); }
 FASTPRDC_HD float tf32_cut(float x) { return f32_from_bits(f32_bits(x) & 0xffffe000u); }
 FASTPRDC_HD float tf32_round(float x) { return f32_from_bits((f32_bits(x) + 0x1000u) & 0xffffe000u); }
 
+// x rounded to the nearest IEEE binary16 value (ties to even), as its bits; finite |x| < 65520.
+// Below 2^-14 the result is subnormal (a multiple of 2^-24: |error| <= 2^-25), else |error| <=
+// 2^-11 |x|.
+FASTPRDC_HD uint16_t f16_bits(float x) {
+  const uint32_t u = f32_bits(x);
+  const uint32_t sign = (u >> 16) & 0x8000u;
+  const uint32_t a = u & 0x7fffffffu;
+  if (a >= 0x38800000u) {  // normal: the exponent rebiased (127 -> 15), 13 bits rounded off
+    const uint32_t r = a - 0x38000000u + 0xfffu + ((a >> 13) & 1u);
+    return static_cast<uint16_t>(sign | (r >> 13));
+  }
+  if (a <= 0x33000000u) return static_cast<uint16_t>(sign);  // |x| <= 2^-25: 0 (2^-25 ties to even)
+  const uint32_t m = (a & 0x7fffffu) | 0x800000u;            // |x| = m 2^(E - 150)
+  const uint32_t s = 126u - (a >> 23);                       // |x| / 2^-24 = m / 2^s, s in [14, 24]
+  uint32_t r = m >> s;
+  const uint32_t rest = m & ((1u << s) - 1u), half = 1u << (s - 1u);
+  if (rest > half || (rest == half && (r & 1u))) ++r;
+  return static_cast<uint16_t>(sign | r);
+}
+
 // 2^e exactly, for e in the normal range [-1022, 1023].
 FASTPRDC_HD double pow2(int e) { return f64_from_bits(static_cast<uint64_t>(e + 1023) << 52); }
 

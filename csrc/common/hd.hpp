@@ -15,6 +15,7 @@
 
 #if defined(__CUDACC_RTC__)
 typedef signed char int8_t;
+typedef unsigned short uint16_t;
 typedef int int32_t;
 typedef unsigned int uint32_t;
 typedef long long int64_t;

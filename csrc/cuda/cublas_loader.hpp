@@ -18,6 +18,8 @@ using Status = int;
 constexpr Status kSuccess = 0;
 constexpr int kOpN = 0, kOpT = 1;
 constexpr int kR32F = 0;                 // cudaDataType CUDA_R_32F
+constexpr int kR16F = 2;                 // cudaDataType CUDA_R_16F
+constexpr int kCompute32F = 68;          // CUBLAS_COMPUTE_32F: FP32 accumulation (tensor cores for FP16)
 constexpr int kCompute32FPedantic = 69;  // CUBLAS_COMPUTE_32F_PEDANTIC: IEEE FP32, no reduced precision
 constexpr int kCompute32FFastTF32 = 77;  // CUBLAS_COMPUTE_32F_FAST_TF32: TF32 tensor cores
 constexpr int kGemmDefault = -1;         // CUBLAS_GEMM_DEFAULT

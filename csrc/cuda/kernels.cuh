@@ -531,27 +531,33 @@ FASTPRDC_HD void centred_max(const RowsParams& p, const TileArgs& t, int64_t tid
 // i0 + tid of `packed`: v = float32((x - centre) * scale), and its squared norm (in float64,
 // stored in float32), the CPU engine's arithmetic. fp32: v. tf32x3: v with its 13 low mantissa
 // bits cleared (exact in TF32), and in `packed_small` the remainder (exact in float32). tf32: v
-// rounded to the nearest TF32 value (the norm stays v's: the bound counts the rounding).
+// rounded to the nearest TF32 value. fp16: 2^kFp16Shift v rounded to the nearest FP16 value, as
+// bits (uint16). The norm stays v's: the bounds count the roundings.
 FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) {
   if (tid >= t.ni) return;
   const int64_t i = t.i0 + tid;
   const MatrixView m = rows_view(p);
   const double* centre = ptr<const double>(p.centre);
-  const bool split = p.gemm_path == static_cast<int32_t>(GemmPath::kTf32x3);
-  const bool round = p.gemm_path == static_cast<int32_t>(GemmPath::kTf32);
+  const GemmPath path = static_cast<GemmPath>(p.gemm_path);
   float* out = ptr<float>(p.packed) + i * p.dim;
-  float* small = split ? ptr<float>(p.packed_small) + i * p.dim : nullptr;
+  uint16_t* half = ptr<uint16_t>(p.packed) + i * p.dim;
+  float* small = path == GemmPath::kTf32x3 ? ptr<float>(p.packed_small) + i * p.dim : nullptr;
+  const float shift = static_cast<float>(1 << kFp16Shift);
   double n2 = 0.0;
   for (int64_t c = 0; c < p.dim; ++c) {
     const double x = m.at(i, c);
     const float v = static_cast<float>((x - centre[c]) * p.scale);
     n2 += static_cast<double>(v) * static_cast<double>(v);
-    if (split) {
+    if (path == GemmPath::kTf32x3) {
       const float big = tf32_cut(v);
       out[c] = big;
       small[c] = v - big;
+    } else if (path == GemmPath::kTf32) {
+      out[c] = tf32_round(v);
+    } else if (path == GemmPath::kFp16) {
+      half[c] = f16_bits(v * shift);
     } else {
-      out[c] = round ? tf32_round(v) : v;
+      out[c] = v;
     }
   }
   ptr<float>(p.norm)[i] = static_cast<float>(n2);

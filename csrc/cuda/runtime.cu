@@ -5,6 +5,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/error_bound.hpp"
 #include "cuda/cublas_loader.hpp"
 #include "cuda/params.hpp"
 #include "cuda/runtime.hpp"
@@ -17,7 +18,8 @@ static_assert(CUBLAS_COMPUTE_32F_FAST_TF32 == fastprdc::cublas::kCompute32FFastT
 static_assert(CUBLAS_OP_N == fastprdc::cublas::kOpN && CUBLAS_OP_T == fastprdc::cublas::kOpT, "cuBLAS ABI");
 static_assert(CUBLAS_GEMM_DEFAULT == fastprdc::cublas::kGemmDefault, "cuBLAS ABI");
 static_assert(CUBLAS_DEFAULT_MATH == fastprdc::cublas::kDefaultMath, "cuBLAS ABI");
-static_assert(CUDA_R_32F == fastprdc::cublas::kR32F, "cuBLAS ABI");
+static_assert(CUDA_R_32F == fastprdc::cublas::kR32F && CUDA_R_16F == fastprdc::cublas::kR16F, "cuBLAS ABI");
+static_assert(CUBLAS_COMPUTE_32F == fastprdc::cublas::kCompute32F, "cuBLAS ABI");
 #endif
 
 #ifndef FASTPRDC_CUDA_ARCHS
@@ -173,31 +175,35 @@ int cublas_version() {
   return v;
 }
 
-void gemm(const std::string& path, float* tile, const float* a_big, const float* a_small, int64_t a0, int64_t ni,
-          const float* b_big, const float* b_small, int64_t b0, int64_t nj, int64_t d) {
+void gemm(const std::string& path, float* tile, const void* a_big, const void* a_small, int64_t a0, int64_t ni,
+          const void* b_big, const void* b_small, int64_t b0, int64_t nj, int64_t d) {
   const cublas::Api* api = cublas::loaded();
   const cublas::Handle handle = current_handle();
   if (!api || !handle) throw std::runtime_error("cuBLAS is not initialised");
   check_cublas(api->set_stream(handle, nullptr), "cublasSetStream");
-  const float minus2 = -2.0f, zero = 0.0f, one = 1.0f;
+  const GemmPath which = gemm_path(path);
+  const float alpha = gemm_alpha(which), zero = 0.0f, one = 1.0f;
+  const int type = which == GemmPath::kFp16 ? cublas::kR16F : cublas::kR32F;
+  const int64_t width = which == GemmPath::kFp16 ? 2 : 4;  // bytes per packed value
   // Row-major tile (ni x nj) = column-major (nj x ni) = B_J (col-major d x nj, transposed) x A_I (d x ni).
-  auto call = [&](const float* b, const float* a, const float* beta, int compute) {
+  auto call = [&](const void* b, const void* a, const float* beta, int compute) {
+    const char* bj = static_cast<const char*>(b) + b0 * d * width;
+    const char* ai = static_cast<const char*>(a) + a0 * d * width;
     check_cublas(api->gemm_ex(handle, cublas::kOpT, cublas::kOpN, static_cast<int>(nj), static_cast<int>(ni),
-                              static_cast<int>(d), &minus2, b + b0 * d, cublas::kR32F, static_cast<int>(d), a + a0 * d,
-                              cublas::kR32F, static_cast<int>(d), beta, tile, cublas::kR32F, static_cast<int>(nj),
-                              compute, cublas::kGemmDefault),
+                              static_cast<int>(d), &alpha, bj, type, static_cast<int>(d), ai, type, static_cast<int>(d),
+                              beta, tile, cublas::kR32F, static_cast<int>(nj), compute, cublas::kGemmDefault),
                  "cublasGemmEx");
   };
-  if (path == "fp32") {
+  if (which == GemmPath::kFp32) {
     call(b_big, a_big, &zero, cublas::kCompute32FPedantic);
-  } else if (path == "tf32") {  // operands rounded to TF32 when packed: read unchanged
+  } else if (which == GemmPath::kTf32) {  // operands rounded to TF32 when packed: read unchanged
     call(b_big, a_big, &zero, cublas::kCompute32FFastTF32);
-  } else if (path == "tf32x3") {
+  } else if (which == GemmPath::kFp16) {  // FP16 operands (2^14 x the frame values), FP32 accumulation
+    call(b_big, a_big, &zero, cublas::kCompute32F);
+  } else {  // tf32x3: big.big + big.small + small.big
     call(b_big, a_big, &zero, cublas::kCompute32FFastTF32);
     call(b_small, a_big, &one, cublas::kCompute32FFastTF32);
     call(b_big, a_small, &one, cublas::kCompute32FFastTF32);
-  } else {
-    throw std::invalid_argument("fastprdc: unknown GEMM path '" + path + "'");
   }
 }
 

@@ -45,11 +45,12 @@ std::vector<std::pair<std::string, size_t>> kernels();
 std::string init_cublas(const std::string& path);
 int cublas_version();
 // tile (row-major ni x nj, float32) = -2 A[a0 : a0 + ni] B[b0 : b0 + nj]^T for row-major float32
-// operands of width d; path "fp32" (CUBLAS_COMPUTE_32F_PEDANTIC), "tf32" (operands already
-// rounded to TF32: one CUBLAS_COMPUTE_32F_FAST_TF32 GEMM) or "tf32x3" (a = {big, small},
-// b = {big, small}: three CUBLAS_COMPUTE_32F_FAST_TF32 GEMMs).
-void gemm(const std::string& path, float* tile, const float* a_big, const float* a_small, int64_t a0, int64_t ni,
-          const float* b_big, const float* b_small, int64_t b0, int64_t nj, int64_t d);
+// operands of width d (common/error_bound.hpp GemmPath): "fp32" (CUBLAS_COMPUTE_32F_PEDANTIC),
+// "tf32" (operands already rounded to TF32: one CUBLAS_COMPUTE_32F_FAST_TF32 GEMM), "fp16"
+// (float16 operands holding 2^14 x the values: one CUBLAS_COMPUTE_32F GEMM, alpha undoing the
+// shift) or "tf32x3" (a = {big, small}, b = {big, small}: three CUBLAS_COMPUTE_32F_FAST_TF32 GEMMs).
+void gemm(const std::string& path, float* tile, const void* a_big, const void* a_small, int64_t a0, int64_t ni,
+          const void* b_big, const void* b_small, int64_t b0, int64_t nj, int64_t d);
 
 }  // namespace cuda
 }  // namespace fastprdc

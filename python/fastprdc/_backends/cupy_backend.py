@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from . import gpu_env
-from .gpu_engine import GpuEngine, launch_block
+from .gpu_engine import GEMM_PATHS, GpuEngine, launch_block
 
 __all__ = ["CupyOps", "compile_kernels", "cupy_backend", "nvrtc_options"]
 
@@ -107,7 +108,8 @@ class CupyOps:
         self.compute_capability = (int(cc[:-1]), int(cc[-1]))
         self.module: Any = None  # compiled at the first launch (NVRTC, cached on disk)
         self.functions: dict[str, Any] = {}
-        self._scalars = {v: np.array(v, dtype=np.float32) for v in (-2.0, 0.0, 1.0)}
+        alphas = {_core.gemm_alpha(path) for path in GEMM_PATHS}
+        self._scalars = {v: np.array(v, dtype=np.float32) for v in (*alphas, 0.0, 1.0)}
 
     def empty(self, n: int, dtype: Any) -> Any:
         return self.cp.empty(max(int(n), 1), dtype=dtype)
@@ -176,19 +178,21 @@ class CupyOps:
         self, path: str, tile: Any, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
     ):
         cb = self.cublas
-        compute = 69 if path == "fp32" else 77  # CUBLAS_COMPUTE_32F_PEDANTIC / _FAST_TF32
-        minus2 = self._scalars[-2.0].ctypes.data
+        # CUBLAS_COMPUTE_32F_PEDANTIC / _32F_FAST_TF32 / _32F (FP16 operands, FP32 accumulation)
+        compute = {"fp32": 69, "fp16": 68}.get(path, 77)
+        dtype, width = (2, 2) if path == "fp16" else (0, 4)  # CUDA_R_16F / CUDA_R_32F, bytes
+        alpha = self._scalars[_core.gemm_alpha(path)].ctypes.data
         handle = self.cp.cuda.device.get_cublas_handle()  # CuPy keeps one per thread
 
         def call(bm: Any, am: Any, beta: float) -> None:
             cb.gemmEx(
-                handle, 1, 0, nj, ni, d, minus2,
-                bm.data.ptr + b0 * d * 4, 0, d,
-                am.data.ptr + a0 * d * 4, 0, d,
+                handle, 1, 0, nj, ni, d, alpha,
+                bm.data.ptr + b0 * d * width, dtype, d,
+                am.data.ptr + a0 * d * width, dtype, d,
                 self._scalars[beta].ctypes.data, tile.data.ptr, 0, nj, compute, -1,
             )  # fmt: skip
 
-        if path in ("fp32", "tf32"):  # tf32: operands rounded to TF32 when packed
+        if path != "tf32x3":  # tf32 and fp16: operands rounded when packed
             call(b, a, 0.0)
         else:
             (ab, as_), (bb, bs) = a, b

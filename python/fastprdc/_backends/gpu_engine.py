@@ -55,10 +55,12 @@ __all__ = [
 ]
 
 #: GEMM paths for the inner products: "fp32" (IEEE FP32, CUBLAS_COMPUTE_32F_PEDANTIC), "tf32x3"
-#: (three TF32 tensor-core GEMMs on split operands, CUBLAS_COMPUTE_32F_FAST_TF32) and "tf32" (one
+#: (three TF32 tensor-core GEMMs on split operands, CUBLAS_COMPUTE_32F_FAST_TF32), "tf32" (one
 #: TF32 tensor-core GEMM on operands rounded to TF32: a third of tf32x3's work, a bound about
-#: three times as wide); each has its rigorous error bound in csrc/common/error_bound.hpp.
-GEMM_PATHS = ("fp32", "tf32x3", "tf32")
+#: three times as wide) and "fp16" (one FP16 tensor-core GEMM with FP32 accumulation on operands
+#: rounded to FP16, CUBLAS_COMPUTE_32F: tf32's bound at twice its rate, half its operand
+#: memory); each has its rigorous error bound in csrc/common/error_bound.hpp.
+GEMM_PATHS = ("fp32", "tf32x3", "tf32", "fp16")
 #: Compute capabilities whose TF32 tensor cores run a dense GEMM at 7x their FP32 rate or more
 #: (A100 8.0, H100/H200 9.0, B200/B300 10.x): there "tf32x3" is the default (on an H200 at
 #: N = M = 100k, d = 2048 it ran the cross pass 1.3-1.5x faster than "fp32", rechecks
@@ -224,7 +226,9 @@ class DeviceOps(Protocol):
         self, path: str, tile: Any, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
     ) -> None:
         """tile[:ni * nj] = -2 * A[a0:a0+ni] @ B[b0:b0+nj].T (row-major float32; for "tf32x3"
-        ``a`` and ``b`` are (big, small) pairs; for "tf32" their values are TF32 already)."""
+        ``a`` and ``b`` are (big, small) pairs; for "tf32" their values are TF32 already; for
+        "fp16" they are float16 holding 2^14 times the values, the GEMM's alpha
+        ``_core.gemm_alpha``)."""
         ...
 
     def synchronize(self) -> None: ...
@@ -581,12 +585,12 @@ class GpuEngine:
         return centre_dev, exp, math.ldexp(1.0, exp), e_max
 
     def _pack(self, s: _Set, centre: Any, scale: float, path: str) -> None:
-        """Packed float32 rows for GEMM path ``path`` (kernels.cuh pack_rows): with their TF32
-        remainders for "tf32x3", rounded to TF32 for "tf32"."""
+        """Packed rows for GEMM path ``path`` (kernels.cuh pack_rows): float32, with their TF32
+        remainders for "tf32x3", rounded to TF32 for "tf32"; float16 for "fp16"."""
         ops = self.ops
         split = path == "tf32x3"
         s.path = path
-        s.packed = ops.empty(s.rows * s.dim, np.float32)
+        s.packed = ops.empty(s.rows * s.dim, np.float16 if path == "fp16" else np.float32)
         s.small = ops.empty(s.rows * s.dim, np.float32) if split else None
         s.norm = ops.empty(s.rows, np.float32)
         p = self._rows_params(

@@ -102,9 +102,10 @@ class SimOps:
             out += A @ Bs.T
         elif path == "tf32":  # operands rounded to TF32 when packed: the cut changes nothing
             np.matmul(_tf32(rows(a, a0, ni)), _tf32(rows(b, b0, nj)).T, out=out)
-        else:
-            np.matmul(rows(a, a0, ni), rows(b, b0, nj).T, out=out)
-        out *= np.float32(-2.0)
+        else:  # fp32, or fp16 operands (their products are exact in float32)
+            A = rows(a, a0, ni).astype(np.float32, copy=False)
+            np.matmul(A, rows(b, b0, nj).astype(np.float32, copy=False).T, out=out)
+        out *= np.float32(_core.gemm_alpha(path))
 
     def synchronize(self) -> None:
         pass
