@@ -696,17 +696,24 @@ def test_per_class_rows_gathered_on_the_device_are_not_held_by_the_exception(mon
     assert all(ref() is None for ref in made), "a class's gathered rows are still alive"
 
 
-def test_tf32x3_split_parts_are_exact_in_tf32(rng):
-    """The tf32x3 packing: the big part keeps 10 mantissa bits (its 13 low bits cleared: exact
-    in TF32, which the tensor cores would otherwise round) and big + small is the float32 value
-    that the fp32 path packs, checked bit by bit (the sim's GEMM test is below)."""
+def _packed_both_ways(rng, path):
+    """(fp32 packing, its norms, the set packed for ``path``) of rows over six orders of
+    magnitude, in one frame."""
     sim = get_backend("sim")
     X = rng.standard_normal((64, 9)) * np.exp(rng.uniform(-3, 3, (64, 1)))
     s = sim._set(X)
     centre, _, scale, _ = sim._frame([s])
     sim._pack(s, centre, scale, "fp32")
-    plain = s.packed.copy()
-    sim._pack(s, centre, scale, "tf32x3")
+    plain, norm = s.packed.copy(), s.norm.copy()
+    sim._pack(s, centre, scale, path)
+    return plain, norm, s
+
+
+def test_tf32x3_split_parts_are_exact_in_tf32(rng):
+    """The tf32x3 packing: the big part keeps 10 mantissa bits (its 13 low bits cleared: exact
+    in TF32, which the tensor cores would otherwise round) and big + small is the float32 value
+    that the fp32 path packs, checked bit by bit (the sim's GEMM test is below)."""
+    plain, _, s = _packed_both_ways(rng, "tf32x3")
     big, small = s.packed, s.small
     assert not (big.view(np.uint32) & 0x1FFF).any()
     assert np.array_equal(big + small, plain)
@@ -747,13 +754,7 @@ def test_tf32_packing_rounds_to_the_nearest_tf32(rng):
     cleared after adding half of them: within 2^-11 of the fp32 path's value, closer than a cut
     for values past the midpoint) and the same norms as the fp32 packing (the bound counts the
     rounding against them)."""
-    sim = get_backend("sim")
-    X = rng.standard_normal((64, 9)) * np.exp(rng.uniform(-3, 3, (64, 1)))
-    s = sim._set(X)
-    centre, _, scale, _ = sim._frame([s])
-    sim._pack(s, centre, scale, "fp32")
-    plain, norm = s.packed.copy(), s.norm.copy()
-    sim._pack(s, centre, scale, "tf32")
+    plain, norm, s = _packed_both_ways(rng, "tf32")
     rounded = s.packed
     assert s.small is None and np.array_equal(s.norm, norm)
     assert not (rounded.view(np.uint32) & 0x1FFF).any()
@@ -819,13 +820,7 @@ def test_fp16_packing_rounds_to_the_nearest_fp16():
 def test_fp16_packing_keeps_the_fp32_norms(rng):
     """The fp16 path packs 2^14 times the fp32 path's values, rounded to FP16, and keeps its
     norms (the bound counts the rounding against them)."""
-    sim = get_backend("sim")
-    X = rng.standard_normal((64, 9)) * np.exp(rng.uniform(-3, 3, (64, 1)))
-    s = sim._set(X)
-    centre, _, scale, _ = sim._frame([s])
-    sim._pack(s, centre, scale, "fp32")
-    plain, norm = s.packed.copy(), s.norm.copy()
-    sim._pack(s, centre, scale, "fp16")
+    plain, norm, s = _packed_both_ways(rng, "fp16")
     assert np.array_equal(s.norm, norm)
     assert np.array_equal(s.packed, (plain * np.float32(2.0**14)).astype(np.float16))
 
