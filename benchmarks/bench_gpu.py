@@ -19,6 +19,8 @@
   results; which is faster).
 * ``gpu_tile_groups``: the same with the pass kernels launched once per group of tiles that
   share no row (automatic size) and once per tile.
+* ``gpu_deferred_rechecks``: the same with the cross pass's undecided ball pairs rechecked once
+  each in a parallel launch, and by each side's row thread.
 * ``gpu_duplicated_rows`` (figure 17): figure 16's comparison on the GPU, 100k rows of d = 14
   drawn from 20 distinct rows vs distinct rows of the same shape (goal <= 3x; rows grouped by
   value on the device).
@@ -338,7 +340,10 @@ def test_gpu_gemm_paths(figure, scaled, monkeypatch):
 
 
 # the passes' kernels besides GEMMs
-PASS_KERNELS = ("gate_parts", "gate_merge", "scan_hits", "cross_rows", "cross_cols")
+PASS_KERNELS = (
+    "gate_parts", "gate_merge", "scan_hits", "cross_rows", "recheck_pairs", "apply_rechecks",
+    "cross_cols",
+)  # fmt: skip
 
 
 def test_gpu_kernel_profile(figure, scaled):
@@ -398,6 +403,7 @@ def _compare_settings(figure, scaled, monkeypatch, name: str, title: str, var: s
     for kind in DATA:
         runs = {opt: out[(kind, value)] for opt, value in options.items()}
         fig.check(f"{kind}_seconds", {opt: t for opt, (t, _) in runs.items()})
+        fig.check(f"{kind}_rechecks", {opt: r.info["n_rechecked"] for opt, (_, r) in runs.items()})
         for opt, (_, res) in runs.items():
             fig.check(f"{kind}_phases_{opt}", res.info["timings"])
         first, *rest = (res.scalars for _, res in runs.values())
@@ -422,6 +428,16 @@ def test_gpu_tile_groups(figure, scaled, monkeypatch):
     _compare_settings(
         figure, scaled, monkeypatch, "gpu_tile_groups", "tile groups vs a tile per launch",
         "FASTPRDC_GPU_TILE_GROUP", {"grouped": "0", "single": "1"},
+    )  # fmt: skip
+
+
+def test_gpu_deferred_rechecks(figure, scaled, monkeypatch):
+    """The cross pass's ball decisions that need the oracle: one parallel recheck per pair
+    (recheck_pairs), against each side's row thread rechecking them inline while its warp
+    waits."""
+    _compare_settings(
+        figure, scaled, monkeypatch, "gpu_deferred_rechecks", "deferred vs inline ball rechecks",
+        "FASTPRDC_GPU_DEFER_RECHECKS", {"deferred": "1", "inline": "0"},
     )  # fmt: skip
 
 

@@ -76,6 +76,10 @@ GPU_FIGURES = {
         "19. Tile groups on the GPU: a launch per group of tiles that share no row vs a launch "
         "per tile, N = M = 100k (identical results)"
     ),
+    "gpu_deferred_rechecks": (
+        "20. Deferred ball rechecks on the GPU: one parallel recheck per undecided pair vs each "
+        "side's row thread, N = M = 100k (identical results)"
+    ),
     "gpu_duplicated_rows": (
         '17. Duplicated rows on the GPU: evaluate(metrics="all"), N = M = 100k, d = 14, 20 '
         "distinct rows repeated vs distinct rows (goal: <= 3x its time)"

@@ -28,11 +28,12 @@ def _paths_json(
     gates_off: float = 2.0,
     single: float = 2.0,
     tf32: float | None = None,
+    inline: float = 0.5,
 ) -> Path:
     """Benchmark JSON with the gpu_gemm_paths figure (tf32 measured when given), the
-    gpu_tile_gates figure (tile gates on:
-    1.0 s per data kind, off: ``gates_off``) and the gpu_tile_groups figure (grouped: 1.0 s, a
-    tile per launch: ``single``)."""
+    gpu_tile_gates figure (tile gates on: 1.0 s per data kind, off: ``gates_off``), the
+    gpu_tile_groups figure (grouped: 1.0 s, a tile per launch: ``single``) and the
+    gpu_deferred_rechecks figure (deferred: 1.0 s, inline: ``inline``)."""
     benchmarks = []
     for figure, times in (
         (
@@ -41,6 +42,7 @@ def _paths_json(
         ),
         ("gpu_tile_gates", {"on": 1.0, "off": gates_off}),
         ("gpu_tile_groups", {"grouped": 1.0, "single": single}),
+        ("gpu_deferred_rechecks", {"deferred": 1.0, "inline": inline}),
     ):
         checks = {}
         for kind in ("gaussian", "structured"):
@@ -69,22 +71,23 @@ def test_the_faster_path_is_chosen(tmp_path):
     assert _choice(_paths_json(tmp_path, fp32=3.0, tf32x3=1.5, tf32=1.6)) == "tf32x3"
 
 
-def test_the_faster_tile_gates_are_chosen(tmp_path):
-    assert _choice(_paths_json(tmp_path, 3.0, 1.5, gates_off=2.0), None, "--tile-gates") == "1"
-    assert _choice(_paths_json(tmp_path, 3.0, 1.5, gates_off=0.5), None, "--tile-gates") == "0"
+@pytest.mark.parametrize(
+    ("flag", "slower", "variable", "default", "other"),
+    [("--tile-gates", "gates_off", "FASTPRDC_GPU_TILE_GATES", "1", "0"),
+     ("--tile-group", "single", "FASTPRDC_GPU_TILE_GROUP", "0", "1"),
+     ("--defer-rechecks", "inline", "FASTPRDC_GPU_DEFER_RECHECKS", "1", "0")],
+)  # fmt: skip
+def test_the_faster_setting_is_chosen(tmp_path, flag, slower, variable, default, other):
+    """A setting's figure picks the faster of its two options (the default's at 1.0 s against
+    the other's), only when their results were identical; else the variable, else the
+    default."""
+    assert _choice(_paths_json(tmp_path, 3.0, 1.5, **{slower: 2.0}), None, flag) == default
+    assert _choice(_paths_json(tmp_path, 3.0, 1.5, **{slower: 0.5}), None, flag) == other
+    not_same = _paths_json(tmp_path, 3.0, 1.5, identical=False, **{slower: 0.5})
+    assert _choice(not_same, {}, flag) == default
     missing = tmp_path / "missing.json"
-    assert _choice(missing, {"FASTPRDC_GPU_TILE_GATES": "0"}, "--tile-gates") == "0"
-    assert _choice(missing, {}, "--tile-gates") == "1"
-
-
-def test_the_faster_tile_grouping_is_chosen(tmp_path):
-    assert _choice(_paths_json(tmp_path, 3.0, 1.5, single=2.0), None, "--tile-group") == "0"
-    assert _choice(_paths_json(tmp_path, 3.0, 1.5, single=0.5), None, "--tile-group") == "1"
-    not_same = _paths_json(tmp_path, 3.0, 1.5, identical=False, single=0.5)
-    assert _choice(not_same, {}, "--tile-group") == "0"
-    missing = tmp_path / "missing.json"
-    assert _choice(missing, {"FASTPRDC_GPU_TILE_GROUP": "1"}, "--tile-group") == "1"
-    assert _choice(missing, {}, "--tile-group") == "0"
+    assert _choice(missing, {variable: other}, flag) == other
+    assert _choice(missing, {}, flag) == default
 
 
 def test_no_choice_without_identical_decisions_or_figure(tmp_path):
@@ -234,7 +237,7 @@ def test_device_check_runs_every_stage_in_order(tmp_path):
     assert "GEMM path for the figures: tf32x3" in proc.stdout
     next_call = (
         "FASTPRDC_GPU_GEMM=tf32x3 FASTPRDC_GPU_TILE_GATES=1 FASTPRDC_GPU_TILE_GROUP=0 "
-        "bash benchmarks/gpu/device_check.sh 1m"
+        "FASTPRDC_GPU_DEFER_RECHECKS=0 bash benchmarks/gpu/device_check.sh 1m"
     )
     assert next_call in proc.stdout.split("== device check summary")[1]  # in the summary
     assert (tmp_path / "out" / "logs.tar.gz").is_file()

@@ -448,20 +448,23 @@ def test_finalize_launches_fill_the_memory_the_pass_held(tile, k, rng):
 
 @pytest.mark.parametrize("hit_cap", [16, 2048])
 def test_tile_side_is_the_largest_within_the_budget(hit_cap):
-    """The tile, both sides' hit lists (at most a side long) and the scratch of the largest
-    side fit half of max_memory; one row more would not."""
-    from fastprdc._backends.gpu_engine import GpuEngine
+    """The tile, both sides' hit lists (at most a side long), the scratch, the tile gates'
+    parts and the deferred rechecks of the largest side fit half of max_memory; one row more
+    would not."""
+    from fastprdc._backends.gpu_engine import _DEFER_CAP, GpuEngine
     from fastprdc._backends.sim import SimOps
 
     engine = GpuEngine(SimOps(), "sim", tile_max=1 << 20, hit_cap=hit_cap)
     cap = 12
     segs, kmax = _core.tile_gate_shape()
     gates = 2 * 4 * segs * kmax  # per tile row: the tile gates' float32 parts, both sides
+    defer = 4 + _DEFER_CAP * (4 + 8)  # per tile row: count, columns, float64 distances
 
     def need(side):
-        return 4 * side * side + (40 * cap + 8 + gates) * side + 8 * min(hit_cap, side) * side
+        per_row = 40 * cap + 8 + gates + defer
+        return 4 * side * side + per_row * side + 8 * min(hit_cap, side) * side
 
-    for budget in (1320 + 2 * gates + 80 * cap, 10**5, 10**6, 8 * 10**6, 10**9):
+    for budget in (1320 + 2 * (gates + defer) + 80 * cap, 10**5, 10**6, 8 * 10**6, 10**9):
         side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap)
         assert need(side) <= budget / 2 < need(side + 1), (budget, side)
 
@@ -1292,3 +1295,83 @@ def test_realism_tile_gates_with_wide_bounds(seed):
         A, B, None, None, False, 0, 0, RunOptions(tile_rows=40), realism_radii=R
     )
     _assert_cross_same(got, want, f"seed {seed}")
+
+
+class _DeferProbe:
+    """SimOps that counts, after each cross_rows launch, the pairs its rows deferred to
+    recheck_pairs (kernels.cuh deferred_pairs) and the rows that deferred as many as the cap."""
+
+    def __init__(self, ops):
+        self.ops, self.deferred, self.full_rows = ops, 0, 0
+
+    def __getattr__(self, name):
+        return getattr(self.ops, name)
+
+    def launch(self, kernel, n, p, t):
+        import ctypes
+
+        self.ops.launch(kernel, n, p, t)
+        cap = int(p["defer_cap"]) if kernel == "cross_rows" else 0
+        if not cap:
+            return
+        for _, buf0, rows in _side_rows(kernel, t):
+            counts = list((ctypes.c_int32 * rows).from_address(int(p["defer_count"]) + 4 * buf0))
+            self.deferred += sum(counts)
+            self.full_rows += sum(c == cap for c in counts)
+
+
+@pytest.mark.parametrize("kind", DATA_KINDS)
+def test_deferred_ball_rechecks_are_exact(kind, rng, monkeypatch):
+    """The ball decisions that need the oracle wait for one parallel recheck per pair (the A
+    side's row lists them, recheck_pairs evaluates them, apply_rechecks decides the A side and
+    cross_cols finds them for the B side; past the cap each side rechecks for itself): every
+    family equals the cpu backend's and the run without deferral's, in any thread order, with
+    a cap of 32 pairs per row and tile or of one (most undecided pairs past it). On the tf32
+    path (the widest bound) every data kind defers pairs; a pair deferred is rechecked once, not
+    by both sides, so deferral saves rechecks, fewer past a cap of one."""
+    from fastprdc._backends import gpu_engine
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    n, m, d = KIND_SHAPES[kind]
+    real, fake = make_pair(rng, kind, n, m, d)
+    requests, needs = _every_family(3)
+    want = quiet(_engine.run, real, fake, needs, True, RunOptions(), get_backend("cpu"))
+
+    def run(defer: bool, order: int = 0):
+        probe = _DeferProbe(SimOps(order=order))
+        engine = GpuEngine(
+            probe, "sim", gemm_path="tf32", tile_max=256, hit_cap=64, defer_rechecks=defer
+        )
+        got = quiet(_engine.run, real, fake, needs, True, RunOptions(tile_rows=40), engine)
+        label = f"{kind} defer={defer} cap={gpu_engine._DEFER_CAP} order={order}"
+        quiet(_assert_families_same, got, want, requests, label)
+        return got.n_rechecked, probe
+
+    plain, _ = run(False)
+    rechecks = {}
+    for cap in (32, 1):
+        monkeypatch.setattr(gpu_engine, "_DEFER_CAP", cap)
+        for order in (0, -1, 5):
+            rechecks[cap], probe = run(True, order)
+        assert probe.deferred > 0
+        assert probe.full_rows == 0 if cap == 32 else probe.full_rows > 0
+    assert rechecks[32] <= rechecks[1] < plain
+    if kind == "lattice":  # rows with several undecided pairs a tile: past a cap of one
+        assert rechecks[32] < rechecks[1]
+
+
+def test_deferral_setting(monkeypatch):
+    """Deferral is on unless $FASTPRDC_GPU_DEFER_RECHECKS is 0; a constructor's choice wins;
+    show_config says which."""
+    from fastprdc._backends import backend_details
+    from fastprdc._backends.gpu_engine import GpuEngine, defer_setting
+    from fastprdc._backends.sim import SimOps
+
+    monkeypatch.delenv("FASTPRDC_GPU_DEFER_RECHECKS", raising=False)
+    assert defer_setting() and GpuEngine(SimOps(), "sim").defer_rechecks
+    assert backend_details()["gpu"]["deferred_rechecks"].startswith("on, up to 32 pairs")
+    monkeypatch.setenv("FASTPRDC_GPU_DEFER_RECHECKS", "0")
+    assert not GpuEngine(SimOps(), "sim").defer_rechecks
+    assert GpuEngine(SimOps(), "sim", defer_rechecks=True).defer_rechecks
+    assert "FASTPRDC_GPU_DEFER_RECHECKS=0" in backend_details()["gpu"]["deferred_rechecks"]

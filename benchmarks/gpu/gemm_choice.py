@@ -4,8 +4,10 @@ identical results. Prints, for gpu_gemm_paths, one of fastprdc's GEMM_PATHS (els
 $FASTPRDC_GPU_GEMM, else ``fp32``); with ``--tile-gates`` (the gpu_tile_gates figure) ``1`` (on)
 or ``0`` (off), else $FASTPRDC_GPU_TILE_GATES, else ``1``; with ``--tile-group``
 (gpu_tile_groups) ``0`` (automatic groups of tiles) or ``1`` (a tile per launch), else
-$FASTPRDC_GPU_TILE_GROUP, else ``0``. The device check runs the later figures, and the 1M
-figures, with these (issue 7: defaults chosen by measurement)."""
+$FASTPRDC_GPU_TILE_GROUP, else ``0``; with ``--defer-rechecks`` (gpu_deferred_rechecks) ``1``
+(deferred) or ``0`` (inline), else $FASTPRDC_GPU_DEFER_RECHECKS, else ``1``. The device check
+runs the later figures, and the 1M figures, with these (issue 7: defaults chosen by
+measurement)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,12 @@ SETTINGS = {
         {"grouped": "0", "single": "1"},
         "FASTPRDC_GPU_TILE_GROUP",
         "0",
+    ),
+    "--defer-rechecks": (
+        "gpu_deferred_rechecks",
+        {"deferred": "1", "inline": "0"},
+        "FASTPRDC_GPU_DEFER_RECHECKS",
+        "1",
     ),
 }
 

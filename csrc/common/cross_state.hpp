@@ -136,14 +136,20 @@ FASTPRDC_HD void ball_thresholds(const double* radii, int32_t k, int64_t i, doub
   reach[i] = g;
 }
 
-// Whether the ball (centre, column c) holds the pair's point.
+// Whether the bounds of a pair leave open whether the ball (centre, column c) holds its point:
+// neither inside (the upper bound below `inside`) nor outside (the lower bound above `outside`, or
+// -inf there: a ball that needs no pair, radius_thresholds, though data too extreme for the bound
+// offer every pair with a lower bound of -inf).
+FASTPRDC_HD bool ball_undecided(const BallSet& balls, int64_t centre, int32_t c, float lo, float hi) {
+  const int64_t at = centre * balls.k + c;
+  return !(hi < balls.th_inside[at]) && !(lo > balls.th_outside[at] || balls.th_outside[at] == -inf_f32());
+}
+
+// Whether the ball (centre, column c) holds the pair's point: by the bounds, else by the oracle.
 FASTPRDC_HD bool ball_contains(const BallSet& balls, int64_t centre, int32_t c, float lo, float hi, bool strict,
                                PairDistance& pd) {
   const int64_t at = centre * balls.k + c;
-  if (hi < balls.th_inside[at]) return true;
-  // -inf (which no bound produces): a ball that needs no pair (radius_thresholds), though data too
-  // extreme for the bound offer every pair with a lower bound of -inf
-  if (lo > balls.th_outside[at] || balls.th_outside[at] == -inf_f32()) return false;
+  if (!ball_undecided(balls, centre, c, lo, hi)) return hi < balls.th_inside[at];
   const double r = balls.radii[at];
   const double d = pd.get();
   return strict ? d < r : d <= r;
@@ -275,13 +281,33 @@ struct CrossState {
     return lo <= gate_bj || (balls_a.k && lo <= balls_a.reach[i]);
   }
 
-  // The A side of pair (i, j). Returns the exact evaluations spent on list compaction.
-  FASTPRDC_HD int64_t a_side(int64_t i, int64_t j, float lo, float hi, PairDistance& pd, const TopkScratch& sc) const {
+  // Whether any ball decision of pair (i, j) needs its oracle distance: the same decisions on
+  // both sides (the A balls' centre i holding point j, the B balls' centre j holding point i).
+  FASTPRDC_HD bool balls_undecided(int64_t i, int64_t j, float lo, float hi) const {
+    if (balls_a.k && lo <= balls_a.reach[i])
+      for (int32_t c = 0; c < balls_a.k; ++c)
+        if (ball_undecided(balls_a, i, c, lo, hi)) return true;
+    if (balls_b.k && lo <= balls_b.reach[j])
+      for (int32_t c = 0; c < balls_b.k; ++c)
+        if (ball_undecided(balls_b, j, c, lo, hi)) return true;
+    return false;
+  }
+
+  // The A side of pair (i, j), its ball decisions left out when `balls` is false (the GPU decides
+  // them later: a_balls). Returns the exact evaluations spent on list compaction.
+  FASTPRDC_HD int64_t a_side(int64_t i, int64_t j, float lo, float hi, PairDistance& pd, const TopkScratch& sc,
+                             bool balls = true) const {
     int64_t evaluated = 0;
     if (top_a.active()) {
       const KnnKeys keys{&a, &b};
       evaluated += topk::offer(top_a, i, lo, hi, j, exact, keys, KnnToDomain{frame_scale}, sc);
     }
+    if (balls) a_balls(i, j, lo, hi, pd);
+    return evaluated;
+  }
+
+  // The ball decisions of the A side of pair (i, j).
+  FASTPRDC_HD void a_balls(int64_t i, int64_t j, float lo, float hi, PairDistance& pd) const {
     if (balls_a.k && lo <= balls_a.reach[i]) {
       for (int32_t c = 0; c < balls_a.k; ++c)
         if (ball_contains(balls_a, i, c, lo, hi, strict, pd)) ++a_ball_count[i * balls_a.k + c];
@@ -295,7 +321,6 @@ struct CrossState {
         m = r < m ? r : m;
       }
     }
-    return evaluated;
   }
 
   // The B side of pair (i, j).

@@ -23,6 +23,9 @@
 #ifndef FASTPRDC_IN_SHARD_cross_cols
 #define FASTPRDC_IN_SHARD_cross_cols FASTPRDC_ALL_SHARDS
 #endif
+#ifndef FASTPRDC_IN_SHARD_rechecks
+#define FASTPRDC_IN_SHARD_rechecks FASTPRDC_ALL_SHARDS
+#endif
 #ifndef FASTPRDC_IN_SHARD_finalize
 #define FASTPRDC_IN_SHARD_finalize FASTPRDC_ALL_SHARDS
 #endif

@@ -11,11 +11,15 @@
 // their rows, into short per-row lists), then `cross_rows` (one thread per row of A: the A side of
 // its listed pairs) and `cross_cols` (one thread per row of B: the B side). Both sides decide each
 // pair with the same float32 arithmetic, so a pair's membership is counted once on each side,
-// consistently. A self pass is a cross pass of a set with itself: tiles with I < J run both
-// kernels (rows of I and of J are disjoint), diagonal tiles run cross_rows alone, skipping i == j.
-// Each kernel may serve a group of tiles in one launch (launch_tile), tiles that share no row, so
-// that the per-row kernels have many tile sides' worth of threads; per-tile-row buffers (hit
-// lists and counts, gate parts, scratch) start at the tile's row buf0.
+// consistently. A ball decision that needs the oracle distance may wait: cross_rows lists the
+// pair (defer_cap per row and tile, the rest decided at once), `recheck_pairs` evaluates every
+// listed pair in parallel (one thread each, instead of one row's thread while its warp waits),
+// `apply_rechecks` makes the A side's decisions, and cross_cols finds the distance of its side's
+// undecided pairs in the A row's list (those past the cap it evaluates itself). A self pass is a cross pass of a set
+// with itself: tiles with I < J run both kernels (rows of I and of J are disjoint), diagonal tiles run cross_rows
+// alone, skipping i == j. Each kernel may serve a group of tiles in one launch (launch_tile), tiles that share no row,
+// so that the per-row kernels have many tile sides' worth of threads; per-tile-row buffers (hit lists and counts, gate
+// parts, scratch) start at the tile's row buf0.
 #pragma once
 
 #include "common/cross_state.hpp"
@@ -102,6 +106,28 @@ FASTPRDC_HD bool launch_tile(const TileArgs& t, int64_t tid, TileArgs* tile, int
   return true;
 }
 
+// The pairs of buffer row r of A whose ball decisions wait for the oracle (defer_cap > 0): their
+// number, tile columns and, after recheck_pairs, oracle distances.
+struct DeferredPairs {
+  int32_t* count;
+  int32_t* cols;
+  double* dist;
+};
+
+FASTPRDC_HD DeferredPairs deferred_pairs(const CrossParams& p, int64_t r) {
+  return {ptr<int32_t>(p.defer_count) + r, ptr<int32_t>(p.defer_j) + r * p.defer_cap,
+          ptr<double>(p.defer_d) + r * p.defer_cap};
+}
+
+// The oracle distance of tile column jj in buffer row r's deferred pairs, -1 (not known) when the
+// row did not defer it.
+FASTPRDC_HD double deferred_distance(const CrossParams& p, int64_t r, int64_t jj) {
+  const DeferredPairs q = deferred_pairs(p, r);
+  for (int32_t s = 0; s < *q.count; ++s)
+    if (q.cols[s] == jj) return q.dist[s];
+  return -1.0;
+}
+
 // Thread `tid`'s scratch for list compaction and finalisation.
 FASTPRDC_HD TopkScratch scratch(const CrossParams& p, int64_t tid) {
   const int64_t at = tid * p.scratch_cap;
@@ -110,7 +136,8 @@ FASTPRDC_HD TopkScratch scratch(const CrossParams& p, int64_t tid) {
 
 // The A side of the pairs of tile row `ii`: every column (cols == nullptr) or the listed ones
 // (ascending), each pair needed when its lower bound is within the row's gate (which tightens as
-// the row's state improves) or the reach of the B ball.
+// the row's state improves) or the reach of the B ball. With defer_cap, the first defer_cap pairs
+// whose ball decisions need the oracle wait in the row's deferred pairs (apply_rechecks).
 FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, const int32_t* cols, int32_t n) {
   const CrossState st = cross_state(p);
   const TopkScratch sc = scratch(p, t.buf0 + ii);
@@ -121,6 +148,9 @@ FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, c
   const bool skip_self = p.self_pass && t.diagonal;
   const int64_t count = cols ? n : t.nj;
   int64_t rc = 0;
+  int32_t waiting = 0;
+  DeferredPairs later{};
+  if (p.defer_cap) later = deferred_pairs(p, t.buf0 + ii);
   float gate = st.gate_a(i);
   for (int64_t h = 0; h < count; ++h) {
     const int64_t jj = cols ? cols[h] : h;
@@ -129,9 +159,12 @@ FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, c
     const PairBounds b = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb);
     if (!st.needs_a(b.lo, gate, j)) continue;
     PairDistance pd{&st.a, &st.b, i, j, &rc};
-    rc += st.a_side(i, j, b.lo, b.hi, pd, sc);
+    const bool wait = waiting < p.defer_cap && st.balls_undecided(i, j, b.lo, b.hi);
+    if (wait) later.cols[waiting++] = static_cast<int32_t>(jj);
+    rc += st.a_side(i, j, b.lo, b.hi, pd, sc, !wait);
     gate = st.gate_a(i);
   }
+  if (p.defer_cap) *later.count = waiting;
   ptr<float>(p.gate_a)[i] = gate;
   if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
 }
@@ -153,6 +186,7 @@ FASTPRDC_HD void col_pass(const CrossParams& p, const TileArgs& t, int64_t jj, c
     const PairBounds b = pair_bounds(norm_a[i], nb, tile[ii * t.nj], p.coef, p.absb);
     if (!st.needs_b(b.lo, gate, i)) continue;
     PairDistance pd{&st.a, &st.b, i, j, &rc};
+    if (p.defer_cap && st.balls_undecided(i, j, b.lo, b.hi)) pd.d = deferred_distance(p, t.buf0 + ii, jj);
     rc += st.b_side(i, j, b.lo, b.hi, pd, sc);
     gate = st.gate_b(j);
   }
@@ -412,6 +446,39 @@ FASTPRDC_HD void cross_cols(const CrossParams& p, const TileArgs& t, int64_t jj)
   int32_t n;
   const int32_t* list = take_hits(p, p.hits_b, p.hit_count_b, t.buf0 + jj, &n);
   col_pass(p, t, jj, list, n);
+}
+
+// Deferred pair `slot` of tile row `r` (thread r + slot * ni: adjacent threads, adjacent rows):
+// its oracle distance (0 for identical rows, as PairDistance gives it).
+FASTPRDC_HD void recheck_pairs(const CrossParams& p, const TileArgs& t, int64_t tid) {
+  const int64_t r = tid % t.ni, slot = tid / t.ni;
+  if (slot >= p.defer_cap) return;
+  const DeferredPairs q = deferred_pairs(p, t.buf0 + r);
+  if (slot >= *q.count) return;
+  const CrossState st = cross_state(p);
+  int64_t rc = 0;
+  PairDistance pd{&st.a, &st.b, t.i0 + r, t.j0 + q.cols[slot], &rc};
+  q.dist[slot] = pd.get();
+  if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
+}
+
+// The A side's ball decisions of tile row `ii`'s deferred pairs, with their oracle distances.
+FASTPRDC_HD void apply_rechecks(const CrossParams& p, const TileArgs& t, int64_t ii) {
+  if (ii >= t.ni) return;
+  const DeferredPairs q = deferred_pairs(p, t.buf0 + ii);
+  const CrossState st = cross_state(p);
+  const float* tile = ptr<const float>(t.tile) + ii * t.nj;
+  const float* norm_b = ptr<const float>(p.b_norm);
+  const int64_t i = t.i0 + ii;
+  const float na = ptr<const float>(p.a_norm)[i];
+  int64_t rc = 0;  // stays 0: every distance is known
+  for (int32_t s = 0; s < *q.count; ++s) {
+    const int64_t jj = q.cols[s], j = t.j0 + jj;
+    const PairBounds b = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb);
+    PairDistance pd{&st.a, &st.b, i, j, &rc};
+    pd.d = q.dist[s];
+    st.a_balls(i, j, b.lo, b.hi, pd);
+  }
 }
 
 // Exact neighbour lists of rows i0 + tid of A (finalize_a) or of B (finalize_b) into out_dist /

@@ -47,6 +47,7 @@ __all__ = [
     "DeviceOps",
     "GpuEngine",
     "default_gemm_path",
+    "defer_setting",
     "launch_block",
     "parse_capability",
     "pass_settings",
@@ -100,6 +101,11 @@ _GATE_BYTES = 2 * 4 * _GATE_SEGS * _GATE_KMAX
 #: Threads per launch of the per-row pass kernels that a group of tiles aims at (8192 a tile
 #: side: 16 tiles, about 31 warps per multiprocessor of an H100/H200, against 2 for one tile).
 _GROUP_THREADS = 1 << 17
+#: Ball decisions per tile row of A and tile that wait for a parallel recheck (kernels.cuh
+#: recheck_pairs) when deferral is on; a row's further ones are decided by its own thread.
+_DEFER_CAP = 32
+#: Device bytes per tile row of the deferred rechecks: their count, tile columns and distances.
+_DEFER_BYTES = 4 + _DEFER_CAP * (4 + 8)
 
 
 def tile_gates_setting(given: bool | None = None) -> bool:
@@ -109,6 +115,16 @@ def tile_gates_setting(given: bool | None = None) -> bool:
     if given is not None:
         return bool(given)
     return os.environ.get("FASTPRDC_GPU_TILE_GATES", "1").strip() != "0"
+
+
+def defer_setting(given: bool | None = None) -> bool:
+    """Whether the cross pass's ball decisions that need the oracle wait for one parallel
+    recheck per pair (``recheck_pairs``) rather than being rechecked by each side's row thread:
+    ``given`` (a backend's constructor), else on unless $FASTPRDC_GPU_DEFER_RECHECKS is 0
+    (results are the same either way; fewer rechecks with it)."""
+    if given is not None:
+        return bool(given)
+    return os.environ.get("FASTPRDC_GPU_DEFER_RECHECKS", "1").strip() != "0"
 
 
 def tile_group_setting(given: int | None = None) -> int:
@@ -132,8 +148,14 @@ def tile_group_setting(given: int | None = None) -> int:
 
 
 def pass_settings() -> dict[str, str]:
-    """The tile gates and tile groups of GPU runs, said for ``show_config()`` (never raises)."""
+    """The tile gates, tile groups and deferred rechecks of GPU runs, said for ``show_config()``
+    (never raises)."""
     gates = "off (FASTPRDC_GPU_TILE_GATES=0)" if not tile_gates_setting() else "on"
+    defer = (
+        f"on, up to {_DEFER_CAP} pairs per tile row"
+        if defer_setting()
+        else "off (FASTPRDC_GPU_DEFER_RECHECKS=0)"
+    )
     try:
         group = tile_group_setting()
     except ValueError as exc:
@@ -145,7 +167,7 @@ def pass_settings() -> dict[str, str]:
             if group == 0
             else f"at most {group} tile{'s' if group > 1 else ''} a launch{source}"
         )
-    return {"tile_gates": gates, "tile_group": group_text}
+    return {"tile_gates": gates, "tile_group": group_text, "deferred_rechecks": defer}
 
 
 def launch_block(n: int, multiprocessors: int) -> int:
@@ -364,9 +386,9 @@ def _held_bytes(slots: int, side: int, scap: int) -> int:
 
 def _slot_row_bytes(cap: int) -> int:
     """Device bytes per tile row of a tile slot besides its hit lists: the scratch (a slot per
-    candidate, counted for both sides' threads), both sides' hit counts (8) and the tile gates'
-    parts."""
-    return 2 * _SCRATCH_BYTES * cap + 8 + _GATE_BYTES
+    candidate, counted for both sides' threads), both sides' hit counts (8), the tile gates'
+    parts and the deferred rechecks."""
+    return 2 * _SCRATCH_BYTES * cap + 8 + _GATE_BYTES + _DEFER_BYTES
 
 
 def _list_bytes(rows: int, k: int) -> int:
@@ -445,6 +467,7 @@ class GpuEngine:
         hit_cap: int = 2048,
         tile_gates: bool | None = None,
         tile_group: int | None = None,
+        defer_rechecks: bool | None = None,
     ):
         self.ops = ops
         self.name = name
@@ -459,6 +482,7 @@ class GpuEngine:
         self.hit_cap = max(1, hit_cap)
         self._tile_gates = tile_gates
         self._tile_group = tile_group
+        self._defer = defer_rechecks
         self.location = "host" if name == "sim" else "cuda"
 
     @property
@@ -477,6 +501,11 @@ class GpuEngine:
     def tile_gates(self) -> bool:
         """Whether the next run gates each tile's scan (:func:`tile_gates_setting`)."""
         return tile_gates_setting(self._tile_gates)
+
+    @property
+    def defer_rechecks(self) -> bool:
+        """Whether the next run defers its ball rechecks (:func:`defer_setting`)."""
+        return defer_setting(self._defer)
 
     @property
     def tile_group(self) -> int:
@@ -679,6 +708,12 @@ class GpuEngine:
         tile_gates = self.tile_gates
         with_parts = tile_gates and any(fields.get(f, 0) for f in ("ta_k", "tb_k", "kr"))
         parts = ops.empty(2 * threads * _GATE_SEGS * _GATE_KMAX if with_parts else 1, np.float32)
+        # the deferred ball rechecks (kernels.cuh recheck_pairs), for passes with balls
+        balls = fields.get("exact") and (fields.get("ka", 0) or fields.get("kb", 0))
+        defer = _DEFER_CAP if balls and self.defer_rechecks else 0
+        waiting = ops.full(threads if defer else 1, 0, np.int32)
+        waiting_j = ops.empty(threads * defer or 1, np.int32)
+        waiting_d = ops.empty(threads * defer or 1, np.float64)
         p = params(
             "CrossParams",
             scratch_key=ops.ptr(sk),
@@ -696,6 +731,10 @@ class GpuEngine:
             hit_cap=hit_cap,
             gate_parts=ops.ptr(parts),
             tile_gates=int(tile_gates),
+            defer_cap=defer,
+            defer_count=ops.ptr(waiting),
+            defer_j=ops.ptr(waiting_j),
+            defer_d=ops.ptr(waiting_d),
             **fields,
         )
         if presets is not None:
@@ -719,6 +758,8 @@ class GpuEngine:
                 "gate_merge": ni + nj if tile_gates else 0,
                 "scan_hits": ni * ((nj + 3) // 4),
                 "cross_rows": ni,
+                "recheck_pairs": ni * defer,
+                "apply_rechecks": ni if defer else 0,
                 "cross_cols": 0 if all(self_pass and bi == bj for bi, bj in group) else nj,
             }
             for kernel, stride in strides.items():  # in this order; 0: not this group
