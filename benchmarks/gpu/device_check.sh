@@ -187,7 +187,7 @@ install_stage() { stage install 240 bash -c "$(declare -f install); PY=$PY SITE=
 smoke_stage() { stage "smoke_$1" 45 bash -c "$(declare -f smoke); PY=$PY smoke $1"; }
 tests_gpu_stage() { stage tests_gpu 60 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"; }
 nvrtc_stage() { stage nvrtc 150 bash -c "$(declare -f wait_nvrtc); LOGS=$LOGS wait_nvrtc"; }
-sanitizer_stage() { stage sanitizer 75 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"; }
+sanitizer_stage() { stage sanitizer 100 bash -c "$(declare -f sanitizer); PY=$PY sanitizer"; }
 start_nvrtc() {  # in the background, into the kernel cache; its exit status written whole
   (bash -c "$(declare -f nvrtc); PY=$PY nvrtc" >"$LOGS/nvrtc.log" 2>&1
     echo $? >"$LOGS/nvrtc.rc.part" && mv "$LOGS/nvrtc.rc.part" "$LOGS/nvrtc.rc") &
