@@ -811,8 +811,10 @@ def test_fp16_packing_rounds_to_the_nearest_fp16():
     sub_ties = (np.arange(1024) + 0.5) * 2.0**-24
     edges = [2.0**-14, np.nextafter(np.float32(2.0**-14), 0), 2.0**-25, 2.0**-25 * (1 + 2.0**-23),
              2.0**-24, 65504.0, 65519.0, 0.0, -3 * 2.0**-25]  # fmt: skip
-    w = np.concatenate([random, -ties, ties, sub_ties, edges]).astype(np.float32)
-    w = w[np.abs(w) < 65504][: len(w) // 16 * 16]
+    w = np.concatenate([edges, sub_ties, ties, -ties, random]).astype(np.float32)
+    w = w[np.abs(w) < 65520]  # FP16's finite range (65519 rounds down to 65504)
+    w = w[: len(w) // 16 * 16]
+    assert np.isin(np.float32(edges), w).all()
     sim = get_backend("sim")
     s = sim._set((w / np.float32(2.0**14)).reshape(-1, 16))
     sim._pack(s, sim.ops.upload(np.zeros(16)), 1.0, "fp16")
@@ -831,8 +833,10 @@ def test_fp16_packing_keeps_the_fp32_norms(rng):
 def test_fp16_bound_covers_subnormal_rounding():
     """The fp16 path's absolute term: frame values so small that 2^14 times them is subnormal in
     FP16 (here 1.5 (1 - 2^-10) 2^-38, rounded down to 2^-38, a third off) make an error no
-    relative bound holds; the absolute term of the bound (d 2^-34 in e) holds it. With values
-    just below a midpoint of the normal range the relative term is needed as for tf32."""
+    relative bound holds; the absolute term of the bound (d 2^-24 in e) holds it, and holds
+    tensor cores that would flush such values to zero (the largest of them, 2^-28 - 2^-38 in the
+    frame, lost whole). With values just below a midpoint of the normal range the relative
+    term is needed as for tf32."""
     from fastprdc import _core
     from fastprdc._backends.sim import SimOps
 
@@ -840,9 +844,11 @@ def test_fp16_bound_covers_subnormal_rounding():
     coef, absb = _core.error_bounds(d, 0, 0, "fp16")
     shift = np.float32(2.0**14)
 
-    def error(x, y):
+    def error(x, y, flush=False):
         tile = np.empty(1, np.float32)
         a, b = ((v * shift).astype(np.float16) for v in (x, y))
+        if flush:
+            a[np.abs(a) < 2.0**-14] = 0
         SimOps().gemm("fp16", tile, a, 0, 1, b, 0, 1, d)
         exact = float(x.astype(np.float64) @ y.astype(np.float64))
         return abs(float(tile[0]) / -2.0 - exact), float(np.abs(x) @ np.abs(y))
@@ -850,6 +856,9 @@ def test_fp16_bound_covers_subnormal_rounding():
     tiny = np.full(d, 1.5 * (1 - 2.0**-10) * 2.0**-38, np.float32)
     err, total = error(tiny, np.ones(d, np.float32))
     assert coef * total < err <= coef * total + absb / 2
+    largest = np.full(d, 2.0**-28 - 2.0**-38, np.float32)  # 2^14 x: FP16's largest subnormal
+    err, total = error(largest, np.ones(d, np.float32), flush=True)
+    assert err == total and coef * total < err <= coef * total + absb / 2
     below = np.full(d, 1 + 4095 * 2.0**-23, np.float32) / shift
     err, total = error(below, below)
     assert 0.99 * 2.0**-10 * total < err <= coef * total
