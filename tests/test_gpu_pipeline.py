@@ -376,6 +376,22 @@ def test_out_of_memory_says_what_the_run_needs(monkeypatch, rng, error):
         sim.knn(real, None, 2, RunOptions())
 
 
+def test_out_of_memory_counts_the_packing_of_the_gemm_path():
+    """What a run needs besides its per-row state: the inputs, the packed copies of the GEMM
+    path (float32; float32 and its TF32 remainder for tf32x3; float16 for fp16) and 64 bytes a
+    row of statistics."""
+    from fastprdc._backends.gpu_engine import GpuEngine, _needed_bytes
+    from fastprdc._backends.sim import SimOps
+
+    class Shape:  # an input's shape and dtype, without its memory
+        shape, dtype = (10**6, 2048), np.float32
+
+    values, rows = 10**6 * 2048, 10**6
+    for path, packed in (("fp32", 4), ("tf32", 4), ("tf32x3", 8), ("fp16", 2)):
+        named = {"self": GpuEngine(SimOps(), "sim", gemm_path=path), "X": Shape(), "k": 5}
+        assert _needed_bytes(named)[0] == values * (4 + packed) + 64 * rows, path
+
+
 def test_out_of_memory_counts_the_neighbour_lists(monkeypatch, rng):
     """At a deep k the per-row lists, not the inputs, are what does not fit (k = N - 1 at
     N = 1M: terabytes): the message says so, for the self-kNN and for the cross pass, whose

@@ -16,9 +16,9 @@ A pass (self-kNN of a set, or the fused cross pass of two sets):
    (:mod:`.tile_schedule`), each kernel launched once per group;
 3. ``finalize_*``: exact neighbour lists and realism from the surviving candidates.
 
-Memory on the device: the inputs, one packed float32 copy of each, a group's tiles with their
-per-thread scratch and hit lists (within half of ``max_memory``, else of the free memory), and
-O((N + M) k) per-row state; never an N x M array.
+Memory on the device: the inputs, one packed copy of each (its GEMM path's: ``_packed_bytes``),
+a group's tiles with their per-thread scratch, hit lists and deferred rechecks (within half of
+``max_memory``, else of the free memory), and O((N + M) k) per-row state; never an N x M array.
 """
 
 from __future__ import annotations
@@ -331,8 +331,8 @@ def _out_of_memory(exc: Exception, sets: int, state: int) -> MemoryError:
     """The device ran out of memory: say how much the run needs and what would fit."""
     return DeviceOutOfMemory(
         f"{exc}. This run needs about {_gib(sets + state)} on the GPU besides the tile and "
-        f"scratch that max_memory bounds: {_gib(sets)} for the inputs with a packed float32 copy "
-        f"of each, and {_gib(state)} for the per-row state (neighbour lists and ball counts, "
+        f"scratch that max_memory bounds: {_gib(sets)} for the inputs and their packed "
+        f"copies, and {_gib(state)} for the per-row state (neighbour lists and ball counts, "
         "which grow with k: about 36 bytes per row and neighbour). Free GPU memory, pass a "
         "smaller max_memory or k, or run on the CPU (device='cpu')"
     )
@@ -397,13 +397,30 @@ def _list_bytes(rows: int, k: int) -> int:
     return rows * (36 * k + 160) if k else 0
 
 
+def _packed_dtype(path: str) -> Any:
+    """The dtype of a set's packed copy for GEMM path ``path`` (kernels.cuh pack_rows)."""
+    return np.float16 if path == "fp16" else np.float32
+
+
+def _packed_bytes(path: str) -> int:
+    """Device bytes per value of a set's packed copies for GEMM path ``path``: one packed value,
+    and for tf32x3 its TF32 remainder too."""
+    return np.dtype(_packed_dtype(path)).itemsize * (2 if path == "tf32x3" else 1)
+
+
 def _needed_bytes(named: dict[str, Any]) -> tuple[int, int]:
     """(inputs with their packed copies and row statistics, per-row state) in device bytes, of
-    the call whose arguments are ``named``, besides its tile and scratch."""
+    the call whose arguments are ``named`` (``self`` the engine: its GEMM path sets the packing),
+    besides its tile and scratch."""
     sets = [named[n] for n in ("X", "Y", "A_in", "B_in") if hasattr(named.get(n), "shape")]
     rows = [int(a.shape[0]) for a in sets]
+    try:
+        packed = _packed_bytes(named["self"].gemm_path)
+    except ValueError:  # an unknown path: the run failed before packing
+        packed = 0
     data = sum(
-        r * int(a.shape[1]) * (np.dtype(a.dtype).itemsize + 4) + 64 * r for r, a in zip(rows, sets)
+        r * int(a.shape[1]) * (np.dtype(a.dtype).itemsize + packed) + 64 * r
+        for r, a in zip(rows, sets)
     )
     if "k" in named:  # knn: the lists of X's rows
         return data, _list_bytes(rows[0], int(named["k"])) if rows else 0
@@ -619,7 +636,7 @@ class GpuEngine:
         ops = self.ops
         split = path == "tf32x3"
         s.path = path
-        s.packed = ops.empty(s.rows * s.dim, np.float16 if path == "fp16" else np.float32)
+        s.packed = ops.empty(s.rows * s.dim, _packed_dtype(path))
         s.small = ops.empty(s.rows * s.dim, np.float32) if split else None
         s.norm = ops.empty(s.rows, np.float32)
         p = self._rows_params(
