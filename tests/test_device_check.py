@@ -5,6 +5,7 @@ summary table it prints last."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -95,7 +96,26 @@ def test_no_choice_without_identical_decisions_or_figure(tmp_path):
     assert module.faster_path(_paths_json(tmp_path, 3.0, 1.5, identical=False)) is None
     assert module.faster_path(tmp_path / "missing.json") is None
     assert _choice(tmp_path / "missing.json", env={"FASTPRDC_GPU_GEMM": "tf32x3"}) == "tf32x3"
-    assert _choice(tmp_path / "missing.json", env={}) == "fp32"
+    env = {k: v for k, v in os.environ.items() if k != "FASTPRDC_GPU_GEMM"}
+    assert _choice(tmp_path / "missing.json", env=env) == module.device_default()
+
+
+def test_without_the_figure_the_device_default_path(monkeypatch):
+    """A gemm_paths figure that timed out leaves the later figures on the cuda backend's own
+    default for the GPU (tf32x3 on an H200), not on the slowest path; fp32 without a GPU."""
+    module = load_source_module(GPU_DIR / "gemm_choice.py", "gemm_choice")
+
+    class Backend:
+        gemm_path = "tf32x3"
+
+    monkeypatch.setattr(module, "get_backend", lambda name: Backend())
+    assert module.device_default() == "tf32x3"
+
+    def unavailable(name):
+        raise RuntimeError("backend 'cuda' is unavailable: no CUDA device")
+
+    monkeypatch.setattr(module, "get_backend", unavailable)
+    assert module.device_default() == "fp32"
 
 
 def _summary(logs: Path, out: Path) -> str:

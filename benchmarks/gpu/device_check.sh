@@ -212,7 +212,8 @@ else
     tests_gpu_stage
     if ((cuda_ok)); then
       # the GEMM paths first: the later figures run on the fastest (the default is chosen by
-      # measurement; FASTPRDC_GPU_GEMM set by the caller is kept when this figure is missing)
+      # measurement; when this figure is missing, FASTPRDC_GPU_GEMM set by the caller is kept,
+      # else the cuda backend's default for this GPU)
       stage gemm_paths 75 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'gemm_paths' bench_gpu_paths.json"
       FASTPRDC_GPU_GEMM=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu_paths.json")
       export FASTPRDC_GPU_GEMM

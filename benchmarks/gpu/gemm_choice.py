@@ -1,13 +1,13 @@
 """The faster of the exact settings measured by a figure (argv: its benchmark JSON, and a
 setting's flag): the one with the smallest total time over the data kinds, provided all gave
 identical results. Prints, for gpu_gemm_paths, one of fastprdc's GEMM_PATHS (else
-$FASTPRDC_GPU_GEMM, else ``fp32``); with ``--tile-gates`` (the gpu_tile_gates figure) ``1`` (on)
-or ``0`` (off), else $FASTPRDC_GPU_TILE_GATES, else ``1``; with ``--tile-group``
-(gpu_tile_groups) ``0`` (automatic groups of tiles) or ``1`` (a tile per launch), else
-$FASTPRDC_GPU_TILE_GROUP, else ``0``; with ``--defer-rechecks`` (gpu_deferred_rechecks) ``1``
-(deferred) or ``0`` (inline), else $FASTPRDC_GPU_DEFER_RECHECKS, else ``1``. The device check
-runs the later figures, and the 1M figures, with these (issue 7: defaults chosen by
-measurement)."""
+$FASTPRDC_GPU_GEMM, else the cuda backend's default for this GPU, else ``fp32``); with
+``--tile-gates`` (the gpu_tile_gates figure) ``1`` (on) or ``0`` (off), else
+$FASTPRDC_GPU_TILE_GATES, else ``1``; with ``--tile-group`` (gpu_tile_groups) ``0`` (automatic
+groups of tiles) or ``1`` (a tile per launch), else $FASTPRDC_GPU_TILE_GROUP, else ``0``; with
+``--defer-rechecks`` (gpu_deferred_rechecks) ``1`` (deferred) or ``0`` (inline), else
+$FASTPRDC_GPU_DEFER_RECHECKS, else ``1``. The device check runs the later figures, and the 1M
+figures, with these (issue 7: defaults chosen by measurement)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from fastprdc._backends import get_backend
 from fastprdc._backends.gpu_engine import GEMM_PATHS
 
 
@@ -40,6 +41,15 @@ def faster(bench_json: Path, figure: str, options: tuple[str, ...]) -> str | Non
 def faster_path(bench_json: Path) -> str | None:
     """The fastest path of the gpu_gemm_paths figure in ``bench_json``; None without one."""
     return faster(bench_json, "gpu_gemm_paths", GEMM_PATHS)
+
+
+def device_default() -> str:
+    """The GEMM path the cuda backend runs on this GPU when not told (a figure that timed out
+    must not leave the later ones on the slowest path); "fp32" without a usable GPU."""
+    try:
+        return get_backend("cuda").gemm_path
+    except (RuntimeError, ValueError):
+        return "fp32"
 
 
 #: flag: (figure, {figure option: value to print}, variable, default)
@@ -67,4 +77,4 @@ if __name__ == "__main__":
         best = faster(path, figure, tuple(values))
         print(values.get(best or "", os.environ.get(var) or default))
     else:
-        print(faster_path(path) or os.environ.get("FASTPRDC_GPU_GEMM") or "fp32")
+        print(faster_path(path) or os.environ.get("FASTPRDC_GPU_GEMM") or device_default())
