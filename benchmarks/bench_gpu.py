@@ -51,7 +51,7 @@ from _kernel_profile import breakdown, kernel_profile
 
 import fastprdc
 from fastprdc._backends import available_backends, get_backend
-from fastprdc._backends.gpu_engine import GEMM_PATHS
+from fastprdc._backends.gpu_engine import GEMM_PATHS, _packed_dtype
 from fastprdc._options import RunOptions
 
 D = 2048
@@ -131,11 +131,12 @@ class PeakMemory:
 def tile_gemm_seconds(backend, path: str, side: int, d: int, repeats: int = 5) -> float:
     """Time of one bare GEMM tile (side x side x d) through the backend's own GEMM call."""
     ops = backend.ops
-    dtype = np.float16 if path == "fp16" else np.float32  # as GpuEngine._pack packs for it
     a, b = (
-        ops.upload(np.random.default_rng(seed).standard_normal((side, d)).astype(dtype))
+        ops.upload(
+            np.random.default_rng(seed).standard_normal((side, d)).astype(_packed_dtype(path))
+        )
         for seed in (0, 1)
-    )
+    )  # packed as the engine packs for the path
     tile = ops.empty(side * side, np.float32)
     operands_a, operands_b = ((a, a), (b, b)) if path == "tf32x3" else (a, b)
     ops.gemm(path, tile, operands_a, 0, side, operands_b, 0, side, d)

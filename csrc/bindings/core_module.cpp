@@ -21,6 +21,7 @@
 #include "cpu/knn.hpp"
 #include "cpu/prepare.hpp"
 #include "cpu/tile_engine.hpp"
+#include "cuda/cublas_loader.hpp"
 #include "cuda/params.hpp"
 
 namespace py = pybind11;
@@ -293,6 +294,13 @@ PYBIND11_MODULE(_core, m) {
       py::arg("d"), py::arg("frame_exp"), py::arg("e_max"), py::arg("path") = "fp32");
   m.def("gemm_path_code", [](const std::string& path) { return static_cast<int>(gemm_path(path)); }, py::arg("path"));
   m.def("gemm_alpha", [](const std::string& path) { return gemm_alpha(gemm_path(path)); }, py::arg("path"));
+  m.def(
+      "gemm_types",
+      [](const std::string& path) {
+        const cublas::GemmTypes t = cublas::gemm_types(gemm_path(path));
+        return py::make_tuple(t.compute, t.operand, t.width);
+      },
+      py::arg("path"));
   m.def("frame_shrink", &frame_shrink, py::arg("e_max"));
   m.def("frame_exponent", &frame_exponent, py::arg("maxabs"));
   m.def("frame_chunk_rows", [] { return kFrameChunkRows; });

@@ -101,7 +101,10 @@ enum class GemmPath : int {
 constexpr int kFp16Shift = 14;
 
 // The GEMM's alpha: the tile is -2 times the frame's inner products.
-FASTPRDC_HD float gemm_alpha(GemmPath path) { return path == GemmPath::kFp16 ? -2.0f / (16384.0f * 16384.0f) : -2.0f; }
+FASTPRDC_HD float gemm_alpha(GemmPath path) {
+  const float shift = static_cast<float>(1 << kFp16Shift);
+  return path == GemmPath::kFp16 ? -2.0f / (shift * shift) : -2.0f;
+}
 
 #if !defined(__CUDACC_RTC__)
 

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/error_bound.hpp"
+
 namespace fastprdc {
 namespace cublas {
 
@@ -26,6 +28,26 @@ constexpr int kGemmDefault = -1;         // CUBLAS_GEMM_DEFAULT
 constexpr int kDefaultMath = 0;          // CUBLAS_DEFAULT_MATH
 constexpr int kPedanticMath = 2;         // CUBLAS_PEDANTIC_MATH
 constexpr int kTf32TensorOpMath = 3;     // CUBLAS_TF32_TENSOR_OP_MATH
+
+// The cublasGemmEx types of a GEMM path (common/error_bound.hpp): the compute type, and the data
+// type and width in bytes of its packed operands (the tile is always CUDA_R_32F). The `_cuda`
+// runtime and the `cupy` backend (through fastprdc._core) both call cuBLAS with these.
+struct GemmTypes {
+  int compute;
+  int operand;
+  int width;
+};
+
+inline GemmTypes gemm_types(GemmPath path) {
+  switch (path) {
+    case GemmPath::kFp32:
+      return {kCompute32FPedantic, kR32F, 4};
+    case GemmPath::kFp16:
+      return {kCompute32F, kR16F, 2};
+    default:  // tf32x3 and tf32: operands exact in TF32
+      return {kCompute32FFastTF32, kR32F, 4};
+  }
+}
 
 struct Api {
   Status (*create)(Handle*) = nullptr;             // cublasCreate_v2

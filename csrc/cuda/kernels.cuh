@@ -15,11 +15,12 @@
 // pair (defer_cap per row and tile, the rest decided at once), `recheck_pairs` evaluates every
 // listed pair in parallel (one thread each, instead of one row's thread while its warp waits),
 // `apply_rechecks` makes the A side's decisions, and cross_cols finds the distance of its side's
-// undecided pairs in the A row's list (those past the cap it evaluates itself). A self pass is a cross pass of a set
-// with itself: tiles with I < J run both kernels (rows of I and of J are disjoint), diagonal tiles run cross_rows
-// alone, skipping i == j. Each kernel may serve a group of tiles in one launch (launch_tile), tiles that share no row,
-// so that the per-row kernels have many tile sides' worth of threads; per-tile-row buffers (hit lists and counts, gate
-// parts, scratch) start at the tile's row buf0.
+// undecided pairs in the A row's list (those past the cap it evaluates itself). A self pass is a
+// cross pass of a set with itself: tiles with I < J run both kernels (rows of I and of J are
+// disjoint), diagonal tiles run cross_rows alone, skipping i == j. Each kernel may serve a group of
+// tiles in one launch (launch_tile), tiles that share no row, so that the per-row kernels have many
+// tile sides' worth of threads; per-tile-row buffers (hit lists and counts, gate parts, scratch,
+// deferred pairs) start at the tile's row buf0.
 #pragma once
 
 #include "common/cross_state.hpp"
@@ -120,7 +121,8 @@ FASTPRDC_HD DeferredPairs deferred_pairs(const CrossParams& p, int64_t r) {
 }
 
 // The oracle distance of tile column jj in buffer row r's deferred pairs, -1 (not known) when the
-// row did not defer it.
+// row did not defer it (a row defers few pairs a tile, most none: the B side looks up every pair
+// rather than first asking whether its ball decisions are open).
 FASTPRDC_HD double deferred_distance(const CrossParams& p, int64_t r, int64_t jj) {
   const DeferredPairs q = deferred_pairs(p, r);
   for (int32_t s = 0; s < *q.count; ++s)
@@ -186,7 +188,7 @@ FASTPRDC_HD void col_pass(const CrossParams& p, const TileArgs& t, int64_t jj, c
     const PairBounds b = pair_bounds(norm_a[i], nb, tile[ii * t.nj], p.coef, p.absb);
     if (!st.needs_b(b.lo, gate, i)) continue;
     PairDistance pd{&st.a, &st.b, i, j, &rc};
-    if (p.defer_cap && st.balls_undecided(i, j, b.lo, b.hi)) pd.d = deferred_distance(p, t.buf0 + ii, jj);
+    if (p.defer_cap) pd.d = deferred_distance(p, t.buf0 + ii, jj);
     rc += st.b_side(i, j, b.lo, b.hi, pd, sc);
     gate = st.gate_b(j);
   }

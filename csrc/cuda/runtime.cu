@@ -182,28 +182,22 @@ void gemm(const std::string& path, float* tile, const void* a_big, const void* a
   if (!api || !handle) throw std::runtime_error("cuBLAS is not initialised");
   check_cublas(api->set_stream(handle, nullptr), "cublasSetStream");
   const GemmPath which = gemm_path(path);
+  const cublas::GemmTypes types = cublas::gemm_types(which);
   const float alpha = gemm_alpha(which), zero = 0.0f, one = 1.0f;
-  const int type = which == GemmPath::kFp16 ? cublas::kR16F : cublas::kR32F;
-  const int64_t width = which == GemmPath::kFp16 ? 2 : 4;  // bytes per packed value
   // Row-major tile (ni x nj) = column-major (nj x ni) = B_J (col-major d x nj, transposed) x A_I (d x ni).
-  auto call = [&](const void* b, const void* a, const float* beta, int compute) {
-    const char* bj = static_cast<const char*>(b) + b0 * d * width;
-    const char* ai = static_cast<const char*>(a) + a0 * d * width;
+  auto call = [&](const void* b, const void* a, const float* beta) {
+    const char* bj = static_cast<const char*>(b) + b0 * d * types.width;
+    const char* ai = static_cast<const char*>(a) + a0 * d * types.width;
     check_cublas(api->gemm_ex(handle, cublas::kOpT, cublas::kOpN, static_cast<int>(nj), static_cast<int>(ni),
-                              static_cast<int>(d), &alpha, bj, type, static_cast<int>(d), ai, type, static_cast<int>(d),
-                              beta, tile, cublas::kR32F, static_cast<int>(nj), compute, cublas::kGemmDefault),
+                              static_cast<int>(d), &alpha, bj, types.operand, static_cast<int>(d), ai, types.operand,
+                              static_cast<int>(d), beta, tile, cublas::kR32F, static_cast<int>(nj), types.compute,
+                              cublas::kGemmDefault),
                  "cublasGemmEx");
   };
-  if (which == GemmPath::kFp32) {
-    call(b_big, a_big, &zero, cublas::kCompute32FPedantic);
-  } else if (which == GemmPath::kTf32) {  // operands rounded to TF32 when packed: read unchanged
-    call(b_big, a_big, &zero, cublas::kCompute32FFastTF32);
-  } else if (which == GemmPath::kFp16) {  // FP16 operands (2^14 x the frame values), FP32 accumulation
-    call(b_big, a_big, &zero, cublas::kCompute32F);
-  } else {  // tf32x3: big.big + big.small + small.big
-    call(b_big, a_big, &zero, cublas::kCompute32FFastTF32);
-    call(b_small, a_big, &one, cublas::kCompute32FFastTF32);
-    call(b_big, a_small, &one, cublas::kCompute32FFastTF32);
+  call(b_big, a_big, &zero);  // every path; tf32x3 adds big.small + small.big
+  if (which == GemmPath::kTf32x3) {
+    call(b_small, a_big, &one);
+    call(b_big, a_small, &one);
   }
 }
 

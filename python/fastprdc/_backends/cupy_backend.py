@@ -178,9 +178,7 @@ class CupyOps:
         self, path: str, tile: Any, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
     ):
         cb = self.cublas
-        # CUBLAS_COMPUTE_32F_PEDANTIC / _32F_FAST_TF32 / _32F (FP16 operands, FP32 accumulation)
-        compute = {"fp32": 69, "tf32x3": 77, "tf32": 77, "fp16": 68}[path]
-        dtype, width = (2, 2) if path == "fp16" else (0, 4)  # CUDA_R_16F / CUDA_R_32F, bytes
+        compute, dtype, width = _core.gemm_types(path)  # as the _cuda runtime calls cuBLAS
         alpha = self._scalars[_core.gemm_alpha(path)].ctypes.data
         handle = self.cp.cuda.device.get_cublas_handle()  # CuPy keeps one per thread
 

@@ -398,8 +398,9 @@ def _list_bytes(rows: int, k: int) -> int:
 
 
 def _packed_dtype(path: str) -> Any:
-    """The dtype of a set's packed copy for GEMM path ``path`` (kernels.cuh pack_rows)."""
-    return np.float16 if path == "fp16" else np.float32
+    """The dtype of a set's packed copy for GEMM path ``path`` (kernels.cuh pack_rows), from the
+    width of the operands cuBLAS is given (``_core.gemm_types``)."""
+    return np.float16 if _core.gemm_types(path)[2] == 2 else np.float32
 
 
 def _packed_bytes(path: str) -> int:
