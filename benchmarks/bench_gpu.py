@@ -21,6 +21,9 @@
   share no row (automatic size) and once per tile.
 * ``gpu_deferred_rechecks``: the same with the cross pass's undecided ball pairs rechecked once
   each in a parallel launch, and by each side's row thread.
+* ``gpu_overlap``: the same with each group's GEMMs on one stream while the previous group's
+  kernels run on another (two tile sets), and with both on one stream, the host waiting for
+  each group.
 * ``gpu_duplicated_rows`` (figure 17): figure 16's comparison on the GPU, 100k rows of d = 14
   drawn from 20 distinct rows vs distinct rows of the same shape (goal <= 3x; rows grouped by
   value on the device).
@@ -439,6 +442,16 @@ def test_gpu_deferred_rechecks(figure, scaled, monkeypatch):
     _compare_settings(
         figure, scaled, monkeypatch, "gpu_deferred_rechecks", "deferred vs inline ball rechecks",
         "FASTPRDC_GPU_DEFER_RECHECKS", {"deferred": "1", "inline": "0"},
+    )  # fmt: skip
+
+
+def test_gpu_overlap(figure, scaled, monkeypatch):
+    """A group's GEMMs queued on one stream while the previous group's kernels run on another
+    (the kernels' long per-row loops leave multiprocessors idle that the GEMM's blocks can
+    take), against one stream with the host waiting for each group."""
+    _compare_settings(
+        figure, scaled, monkeypatch, "gpu_overlap", "GEMMs overlapping kernels vs one stream",
+        "FASTPRDC_GPU_OVERLAP", {"overlapped": "1", "serial": "0"},
     )  # fmt: skip
 
 

@@ -80,6 +80,10 @@ GPU_FIGURES = {
         "20. Deferred ball rechecks on the GPU: one parallel recheck per undecided pair vs each "
         "side's row thread, N = M = 100k (identical results)"
     ),
+    "gpu_overlap": (
+        "21. Overlap on the GPU: a group's GEMMs on one stream while the previous group's "
+        "kernels run on another vs one stream, N = M = 100k (identical results)"
+    ),
     "gpu_duplicated_rows": (
         '17. Duplicated rows on the GPU: evaluate(metrics="all"), N = M = 100k, d = 14, 20 '
         "distinct rows repeated vs distinct rows (goal: <= 3x its time)"

@@ -18,6 +18,7 @@ import json
 import warnings
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -426,3 +427,25 @@ def load_source_module(path: Path, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def every_family(k: int) -> tuple[list, Any]:
+    """Every family at k (or without one) and what the engine must compute for them."""
+    from fastprdc import _engine
+    from fastprdc.metrics import FAMILIES
+
+    requests = [(f, [k]) if f.uses_k else (f, [None]) for f in FAMILIES.values()]
+    needs = _engine.Needs()
+    for family, ks in requests:
+        needs = needs | family.needs(ks)
+    return requests, needs
+
+
+def assert_families_same(out, ref, requests, label: str = "") -> None:
+    """Every scalar, per-sample array and curve derived from two engine outputs is the same."""
+    for family, ks in requests:
+        got, want = family.derive(out, ks, True), family.derive(ref, ks, True)
+        for part in ("scalars", "samples", "curves"):
+            for name, per_k in getattr(want, part).items():
+                for k, v in per_k.items():
+                    assert_same(getattr(got, part)[name][k], v, f"{family.name}.{name} {label}")

@@ -27,7 +27,7 @@ FIGURES = {
     "gpu_evaluate_1m_gaussian", "gpu_evaluate_1m_structured", "gpu_prdc_vs_torch_gaussian",
     "gpu_prdc_vs_torch_structured", "gpu_exact_overhead", "gpu_cupy_vs_cuda", "gpu_gemm_paths",
     "gpu_kernel_profile", "gpu_duplicated_rows", "gpu_tile_gates", "gpu_tile_groups",
-    "gpu_deferred_rechecks",
+    "gpu_deferred_rechecks", "gpu_overlap",
 }  # fmt: skip
 
 

@@ -30,11 +30,13 @@ def _paths_json(
     single: float = 2.0,
     tf32: float | None = None,
     inline: float = 0.5,
+    serial: float = 2.0,
 ) -> Path:
     """Benchmark JSON with the gpu_gemm_paths figure (tf32 measured when given), the
     gpu_tile_gates figure (tile gates on: 1.0 s per data kind, off: ``gates_off``), the
     gpu_tile_groups figure (grouped: 1.0 s, a tile per launch: ``single``) and the
-    gpu_deferred_rechecks figure (deferred: 1.0 s, inline: ``inline``)."""
+    gpu_deferred_rechecks figure (deferred: 1.0 s, inline: ``inline``) and the gpu_overlap
+    figure (overlapped: 1.0 s, one stream: ``serial``)."""
     benchmarks = []
     for figure, times in (
         (
@@ -44,6 +46,7 @@ def _paths_json(
         ("gpu_tile_gates", {"on": 1.0, "off": gates_off}),
         ("gpu_tile_groups", {"grouped": 1.0, "single": single}),
         ("gpu_deferred_rechecks", {"deferred": 1.0, "inline": inline}),
+        ("gpu_overlap", {"overlapped": 1.0, "serial": serial}),
     ):
         checks = {}
         for kind in ("gaussian", "structured"):
@@ -76,7 +79,8 @@ def test_the_faster_path_is_chosen(tmp_path):
     ("flag", "slower", "variable", "default", "other"),
     [("--tile-gates", "gates_off", "FASTPRDC_GPU_TILE_GATES", "1", "0"),
      ("--tile-group", "single", "FASTPRDC_GPU_TILE_GROUP", "0", "1"),
-     ("--defer-rechecks", "inline", "FASTPRDC_GPU_DEFER_RECHECKS", "1", "0")],
+     ("--defer-rechecks", "inline", "FASTPRDC_GPU_DEFER_RECHECKS", "1", "0"),
+     ("--overlap", "serial", "FASTPRDC_GPU_OVERLAP", "1", "0")],
 )  # fmt: skip
 def test_the_faster_setting_is_chosen(tmp_path, flag, slower, variable, default, other):
     """A setting's figure picks the faster of its two options (the default's at 1.0 s against
@@ -257,7 +261,8 @@ def test_device_check_runs_every_stage_in_order(tmp_path):
     assert "GEMM path for the figures: tf32x3" in proc.stdout
     next_call = (
         "FASTPRDC_GPU_GEMM=tf32x3 FASTPRDC_GPU_TILE_GATES=1 FASTPRDC_GPU_TILE_GROUP=0 "
-        "FASTPRDC_GPU_DEFER_RECHECKS=0 bash benchmarks/gpu/device_check.sh 1m"
+        "FASTPRDC_GPU_DEFER_RECHECKS=0 FASTPRDC_GPU_OVERLAP=1 "
+        "bash benchmarks/gpu/device_check.sh 1m"
     )
     assert next_call in proc.stdout.split("== device check summary")[1]  # in the summary
     assert (tmp_path / "out" / "logs.tar.gz").is_file()

@@ -1,8 +1,8 @@
 """GPU-only behaviour of the cuda and cupy backends (their exactness runs in every test through
 the fast_backend fixture): GPU-resident inputs (CuPy arrays, torch CUDA tensors) without a host
-copy, the GEMM paths, the two GPU backends agreeing bit for bit, interrupts and errors freeing
-device memory, out-of-memory messages, the precision environment. Skipped, with the reason,
-where no GPU backend is usable."""
+copy, the GEMM paths, the overlap of GEMMs and kernels, the two GPU backends agreeing bit for
+bit, interrupts and errors freeing device memory, out-of-memory messages, the precision
+environment. Skipped, with the reason, where no GPU backend is usable."""
 
 from __future__ import annotations
 
@@ -102,6 +102,20 @@ def test_gemm_paths_are_exact(gpu, path, rng, monkeypatch):
     for kind in ("gauss", "offset", "repeats"):
         real, fake = make_pair(rng, kind, 600, 500, 64)
         _assert_results_same(_evaluate(real, fake, gpu), _evaluate(real, fake, "cpu"), kind)
+
+
+@pytest.mark.filterwarnings("ignore:pce_rce_re. zero k-th neighbour distances:RuntimeWarning")
+@pytest.mark.parametrize("kind", ["gauss", "repeats"])
+def test_overlap_on_the_gpu_is_exact(gpu, kind, rng, monkeypatch):
+    """A group's GEMMs on one stream while the previous group's kernels run on another (many
+    small groups: two tiles of 256 rows each) gives the oracle's decisions, as without."""
+    real, fake = make_pair(rng, kind, 3000, 2600, 64)
+    want = _evaluate(real, fake, "cpu")
+    monkeypatch.setenv("FASTPRDC_GPU_TILE_GROUP", "2")
+    for overlap in ("1", "0"):
+        monkeypatch.setenv("FASTPRDC_GPU_OVERLAP", overlap)
+        got = _evaluate(real, fake, gpu, tile_rows=256)
+        _assert_results_same(got, want, f"{kind} overlap={overlap}")
 
 
 def _free_bytes(name):

@@ -11,8 +11,10 @@ import pytest
 from _helpers import (
     DATA_KINDS,
     KIND_SHAPES,
+    assert_families_same,
     assert_results_equal,
     assert_same,
+    every_family,
     make_pair,
     quiet,
 )
@@ -36,25 +38,6 @@ def _assert_cross_same(a, b, label):
     for key in b.keys():  # noqa: SIM118 (a CrossResult, not a dict)
         if key != "n_rechecked":
             assert_same(a[key], b[key], f"{label} {key}")
-
-
-def _every_family(k: int) -> tuple[list, _engine.Needs]:
-    """Every family at k (or without one) and what the engine must compute for them."""
-    requests = [(f, [k]) if f.uses_k else (f, [None]) for f in FAMILIES.values()]
-    needs = _engine.Needs()
-    for family, ks in requests:
-        needs = needs | family.needs(ks)
-    return requests, needs
-
-
-def _assert_families_same(out, ref, requests, label: str = "") -> None:
-    """Every scalar, per-sample array and curve derived from two engine outputs is the same."""
-    for family, ks in requests:
-        got, want = family.derive(out, ks, True), family.derive(ref, ks, True)
-        for part in ("scalars", "samples", "curves"):
-            for name, per_k in getattr(want, part).items():
-                for k, v in per_k.items():
-                    assert_same(getattr(got, part)[name][k], v, f"{family.name}.{name} {label}")
 
 
 @pytest.mark.parametrize("kind", ["gauss", "repeats", "lattice", "offset"])
@@ -105,12 +88,12 @@ def test_engine_on_device_resident_inputs(rng):
     rows on the device): identical to the host run."""
     real, fake = make_pair(rng, "gauss", 260, 230, 6)
     fake[:20] = real[:20]  # ties for the authenticity completion, no zero k-th distances
-    requests, needs = _every_family(3)
+    requests, needs = every_family(3)
     host = run_families(real, fake, requests, device="cpu", sample_level=True)
     R, F = _device_view(real, "real"), _device_view(fake, "fake")
     out = _engine.run(R, F, needs, False, RunOptions(tile_rows=50), get_backend("sim"))
     ref = _engine.run(real, fake, needs, False, RunOptions(), get_backend("cpu"))
-    _assert_families_same(out, ref, requests)
+    assert_families_same(out, ref, requests)
     assert host.scalars  # the public path ran as well
 
 
@@ -206,13 +189,13 @@ def test_hit_lists_of_any_length(hit_cap, rng):
     # hubs, inside most balls of the other set: points near its mean
     fake[:12] = float64_mean(real) + 0.01 * rng.standard_normal((12, 4))
     real[:6] = float64_mean(fake[12:]) + 0.01 * rng.standard_normal((6, 4))
-    requests, needs = _every_family(40)
+    requests, needs = every_family(40)
     want = _engine.run(real, fake, needs, False, RunOptions(), get_backend("cpu"))
     for order in (0, -1, 11):
         probe = _ListProbe(SimOps(order=order))
         engine = GpuEngine(probe, "sim", tile_max=256, launch_chunk=700, hit_cap=hit_cap)
         got = _engine.run(real, fake, needs, False, RunOptions(tile_rows=160), engine)
-        _assert_families_same(got, want, requests, f"order {order}")
+        assert_families_same(got, want, requests, f"order {order}")
         assert probe.longest <= 1 if hit_cap == 1 else probe.longest > 100, probe.longest
 
 
@@ -438,23 +421,26 @@ class _LaunchProbe:
         self.ops.launch(kernel, n, p, t)
 
 
+@pytest.mark.parametrize("overlap", [False, True])
 @pytest.mark.parametrize(("tile", "k"), [(64, 3), (40, 30)])
-def test_finalize_launches_fill_the_memory_the_pass_held(tile, k, rng):
+def test_finalize_launches_fill_the_memory_the_pass_held(tile, k, overlap, rng):
     """The finalize kernels run far more rows per launch than a tile side (a side's threads
-    leave a GPU's multiprocessors mostly idle) in a scratch of at most the bytes the pass's tile
-    and scratch held (max_memory bounds both), in as many launches as that takes: the results
-    equal the cpu backend's."""
+    leave a GPU's multiprocessors mostly idle) in a scratch of at most the bytes the pass's
+    tiles (two with overlap) and scratch held (max_memory bounds both), in as many launches as
+    that takes: the results equal the cpu backend's."""
     from fastprdc._backends.gpu_engine import GpuEngine
     from fastprdc._backends.sim import SimOps
 
     real, fake = make_pair(rng, "repeats", 1500, 1300, 4)
-    requests, needs = _every_family(k)
+    requests, needs = every_family(k)
     want = _engine.run(real, fake, needs, False, RunOptions(), get_backend("cpu"))
     probe = _LaunchProbe(SimOps())
-    engine = GpuEngine(probe, "sim", tile_max=256, launch_chunk=700, hit_cap=16, tile_group=1)
+    engine = GpuEngine(
+        probe, "sim", tile_max=256, launch_chunk=700, hit_cap=16, tile_group=1, overlap=overlap
+    )
     got = _engine.run(real, fake, needs, False, RunOptions(tile_rows=tile), engine)
-    quiet(_assert_families_same, got, want, requests)
-    held = 4 * tile * tile + 40 * (2 * k + 16) * tile  # tile and both sides' scratch
+    quiet(assert_families_same, got, want, requests)
+    held = 4 * (1 + overlap) * tile * tile + 40 * (2 * k + 16) * tile  # tiles, both scratches
     for kernel in ("finalize_a", "finalize_b"):
         launches = probe.threads[kernel]
         assert max(launches) > 2 * tile, (kernel, launches)
@@ -462,15 +448,16 @@ def test_finalize_launches_fill_the_memory_the_pass_held(tile, k, rng):
         assert len(launches) > 1, (kernel, launches)
 
 
+@pytest.mark.parametrize("overlap", [False, True])
 @pytest.mark.parametrize("hit_cap", [16, 2048])
-def test_tile_side_is_the_largest_within_the_budget(hit_cap):
-    """The tile, both sides' hit lists (at most a side long), the scratch, the tile gates'
-    parts and the deferred rechecks of the largest side fit half of max_memory; one row more
-    would not."""
+def test_tile_side_is_the_largest_within_the_budget(hit_cap, overlap):
+    """The tile (two with overlap), both sides' hit lists (at most a side long), the scratch,
+    the tile gates' parts and the deferred rechecks of the largest side fit half of max_memory;
+    one row more would not."""
     from fastprdc._backends.gpu_engine import _DEFER_CAP, GpuEngine
     from fastprdc._backends.sim import SimOps
 
-    engine = GpuEngine(SimOps(), "sim", tile_max=1 << 20, hit_cap=hit_cap)
+    engine = GpuEngine(SimOps(), "sim", tile_max=1 << 20, hit_cap=hit_cap, overlap=overlap)
     cap = 12
     segs, kmax = _core.tile_gate_shape()
     gates = 2 * 4 * segs * kmax  # per tile row: the tile gates' float32 parts, both sides
@@ -478,7 +465,8 @@ def test_tile_side_is_the_largest_within_the_budget(hit_cap):
 
     def need(side):
         per_row = 40 * cap + 8 + gates + defer
-        return 4 * side * side + per_row * side + 8 * min(hit_cap, side) * side
+        tiles = 4 * (1 + overlap) * side * side
+        return tiles + per_row * side + 8 * min(hit_cap, side) * side
 
     for budget in (1320 + 2 * (gates + defer) + 80 * cap, 10**5, 10**6, 8 * 10**6, 10**9):
         side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap)
@@ -1062,12 +1050,12 @@ def test_tile_gates_change_no_result(kind, k, rng):
 
     n, m, d = KIND_SHAPES[kind]
     real, fake = make_pair(rng, kind, n, m, d)
-    requests, needs = _every_family(k)
+    requests, needs = every_family(k)
     want = quiet(_engine.run, real, fake, needs, True, RunOptions(), get_backend("cpu"))
     for gates in (True, False):
         engine = GpuEngine(SimOps(order=7), "sim", tile_max=256, hit_cap=64, tile_gates=gates)
         got = quiet(_engine.run, real, fake, needs, True, RunOptions(tile_rows=40), engine)
-        quiet(_assert_families_same, got, want, requests, f"{kind} k={k} gates={gates}")
+        quiet(assert_families_same, got, want, requests, f"{kind} k={k} gates={gates}")
 
 
 @pytest.mark.parametrize("kind", DATA_KINDS)
@@ -1108,7 +1096,7 @@ def test_tile_gates_leave_no_full_pass(rng, monkeypatch):
     # a full pass of its few pairs)
     real, fake = make_pair(rng, "gauss", 320, 256, 64)
     # every family, realism too (its collectors capped by their best key bound in the tile)
-    requests, needs = _every_family(5)
+    requests, needs = every_family(5)
     full, out = {}, {}
     for gates in (True, False):
         probe = _ListProbe(SimOps())
@@ -1116,10 +1104,7 @@ def test_tile_gates_leave_no_full_pass(rng, monkeypatch):
         out[gates] = _engine.run(real, fake, needs, True, RunOptions(tile_rows=64), engine)
         full[gates] = probe.full_passes
     assert full[True] == 0 and full[False] >= 320 + 256, full
-    _assert_families_same(out[True], out[False], requests)
-    assert GpuEngine(SimOps(), "sim").tile_gates
-    monkeypatch.setenv("FASTPRDC_GPU_TILE_GATES", "0")
-    assert not GpuEngine(SimOps(), "sim").tile_gates
+    assert_families_same(out[True], out[False], requests)
 
 
 class _GroupProbe:
@@ -1161,13 +1146,13 @@ def test_tile_groups_change_no_result(kind, k, rng):
 
     n, m, d = KIND_SHAPES[kind]
     real, fake = make_pair(rng, kind, n, m, d)
-    requests, needs = _every_family(k)
+    requests, needs = every_family(k)
     want = quiet(_engine.run, real, fake, needs, True, RunOptions(), get_backend("cpu"))
     for group, order in ((1, 0), (2, -1), (3, 5), (0, 13)):
         probe = _GroupProbe(SimOps(order=order))
         engine = GpuEngine(probe, "sim", tile_max=256, hit_cap=64, tile_group=group)
         got = quiet(_engine.run, real, fake, needs, True, RunOptions(tile_rows=30), engine)
-        quiet(_assert_families_same, got, want, requests, f"{kind} k={k} group={group}")
+        quiet(assert_families_same, got, want, requests, f"{kind} k={k} group={group}")
         # tiles of 30 rows: 3 or 4 blocks a set, so a cross pass's classes hold 3 tiles or more
         assert max(probe.tiles) == group if group else max(probe.tiles) >= 3, probe.tiles
 
@@ -1360,7 +1345,7 @@ def test_deferred_ball_rechecks_are_exact(kind, rng, monkeypatch):
 
     n, m, d = KIND_SHAPES[kind]
     real, fake = make_pair(rng, kind, n, m, d)
-    requests, needs = _every_family(3)
+    requests, needs = every_family(3)
     want = quiet(_engine.run, real, fake, needs, True, RunOptions(), get_backend("cpu"))
 
     def run(defer: bool, order: int = 0):
@@ -1370,7 +1355,7 @@ def test_deferred_ball_rechecks_are_exact(kind, rng, monkeypatch):
         )
         got = quiet(_engine.run, real, fake, needs, True, RunOptions(tile_rows=40), engine)
         label = f"{kind} defer={defer} cap={gpu_engine._DEFER_CAP} order={order}"
-        quiet(_assert_families_same, got, want, requests, label)
+        quiet(assert_families_same, got, want, requests, label)
         return got.n_rechecked, probe
 
     plain, _ = run(False)
@@ -1386,17 +1371,24 @@ def test_deferred_ball_rechecks_are_exact(kind, rng, monkeypatch):
         assert rechecks[32] < rechecks[1]
 
 
-def test_deferral_setting(monkeypatch):
-    """Deferral is on unless $FASTPRDC_GPU_DEFER_RECHECKS is 0; a constructor's choice wins;
-    show_config says which."""
+@pytest.mark.parametrize(
+    ("variable", "argument", "key", "on"),
+    [("FASTPRDC_GPU_DEFER_RECHECKS", "defer_rechecks", "deferred_rechecks", "on, up to 32 pairs"),
+     ("FASTPRDC_GPU_OVERLAP", "overlap", "overlap", "on, a group's GEMMs on one stream"),
+     ("FASTPRDC_GPU_TILE_GATES", "tile_gates", "tile_gates", "on")],
+)  # fmt: skip
+def test_on_off_settings(variable, argument, key, on, monkeypatch):
+    """Deferral, overlap and the tile gates are on unless their variable is 0; a constructor's
+    choice wins; show_config says which."""
     from fastprdc._backends import backend_details
-    from fastprdc._backends.gpu_engine import GpuEngine, defer_setting
+    from fastprdc._backends.gpu_engine import GpuEngine
     from fastprdc._backends.sim import SimOps
 
-    monkeypatch.delenv("FASTPRDC_GPU_DEFER_RECHECKS", raising=False)
-    assert defer_setting() and GpuEngine(SimOps(), "sim").defer_rechecks
-    assert backend_details()["gpu"]["deferred_rechecks"].startswith("on, up to 32 pairs")
-    monkeypatch.setenv("FASTPRDC_GPU_DEFER_RECHECKS", "0")
-    assert not GpuEngine(SimOps(), "sim").defer_rechecks
-    assert GpuEngine(SimOps(), "sim", defer_rechecks=True).defer_rechecks
-    assert "FASTPRDC_GPU_DEFER_RECHECKS=0" in backend_details()["gpu"]["deferred_rechecks"]
+    monkeypatch.delenv(variable, raising=False)
+    assert getattr(GpuEngine(SimOps(), "sim"), argument)
+    assert not getattr(GpuEngine(SimOps(), "sim", **{argument: False}), argument)
+    assert backend_details()["gpu"][key].startswith(on)
+    monkeypatch.setenv(variable, "0")
+    assert not getattr(GpuEngine(SimOps(), "sim"), argument)
+    assert getattr(GpuEngine(SimOps(), "sim", **{argument: True}), argument)
+    assert f"{variable}=0" in backend_details()["gpu"][key]

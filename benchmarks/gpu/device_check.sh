@@ -7,11 +7,12 @@
 #
 #   bash benchmarks/gpu/device_check.sh        (device tool: carry [".whl"], timeout_s 420)
 #   FASTPRDC_GPU_GEMM=<path> FASTPRDC_GPU_TILE_GATES=<0|1> FASTPRDC_GPU_TILE_GROUP=<0|1> \
-#     FASTPRDC_GPU_DEFER_RECHECKS=<0|1> bash benchmarks/gpu/device_check.sh 1m
-#                                              (timeout_s 360; the next call, at once while the
+#     FASTPRDC_GPU_DEFER_RECHECKS=<0|1> FASTPRDC_GPU_OVERLAP=<0|1> \
+#     bash benchmarks/gpu/device_check.sh 1m    (timeout_s 360; the next call, at once while the
 #                                               machine is warm: both 1M figures, with the GEMM
-#                                               path, tile gates, tile groups and deferral the
-#                                               first call found faster; it prints this line)
+#                                               path, tile gates, tile groups, deferral and
+#                                               overlap the first call found faster; it prints
+#                                               this line)
 #   BUDGET=<s> bash benchmarks/gpu/device_check.sh checks   (a rerun after a fix: smoke_cuda,
 #                                              sanitizer, tests_gpu, nvrtc, tests; no figures)
 #
@@ -32,7 +33,7 @@
 #   gemm_paths  fp32, tf32x3, tf32 and fp16 at 100k: the fastest runs every later figure
 #   bench       the 100k figures on the cuda backend: vs torch, exact overhead, duplicated rows,
 #               the kernel profile, tile gates on/off, tile groups vs a tile per launch,
-#               deferred vs inline ball rechecks
+#               deferred vs inline ball rechecks, GEMMs overlapping kernels vs one stream
 #   nvrtc       waits for the NVRTC compile (normally over by then) and shows its log's end
 #   smoke_cupy  the cupy backend equals cpu, in its own process
 #   bench_cupy  the cupy vs cuda figure
@@ -218,12 +219,13 @@ else
       FASTPRDC_GPU_GEMM=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu_paths.json")
       export FASTPRDC_GPU_GEMM
       echo "GEMM path for the figures: $FASTPRDC_GPU_GEMM" | tee "$LOGS/gemm_path.txt"
-      stage bench 180 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m and not gemm_paths and not cupy' bench_gpu.json"
-      # the tile gates on or off, the tile groups and the deferral, as their figures found faster
+      stage bench 200 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'not 1m and not gemm_paths and not cupy' bench_gpu.json"
+      # the tile gates, tile groups, deferral and overlap, as their figures found faster
       gates=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu.json" --tile-gates)
       group=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu.json" --tile-group)
       defer=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu.json" --defer-rechecks)
-      echo "next call (1M figures): FASTPRDC_GPU_GEMM=$FASTPRDC_GPU_GEMM FASTPRDC_GPU_TILE_GATES=$gates FASTPRDC_GPU_TILE_GROUP=$group FASTPRDC_GPU_DEFER_RECHECKS=$defer bash benchmarks/gpu/device_check.sh 1m" |
+      overlap=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu.json" --overlap)
+      echo "next call (1M figures): FASTPRDC_GPU_GEMM=$FASTPRDC_GPU_GEMM FASTPRDC_GPU_TILE_GATES=$gates FASTPRDC_GPU_TILE_GROUP=$group FASTPRDC_GPU_DEFER_RECHECKS=$defer FASTPRDC_GPU_OVERLAP=$overlap bash benchmarks/gpu/device_check.sh 1m" |
         tee "$LOGS/next.txt"
     fi
     cupy_ok=0

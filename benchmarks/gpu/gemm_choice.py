@@ -6,8 +6,10 @@ $FASTPRDC_GPU_GEMM, else the cuda backend's default for this GPU, else ``fp32``)
 $FASTPRDC_GPU_TILE_GATES, else ``1``; with ``--tile-group`` (gpu_tile_groups) ``0`` (automatic
 groups of tiles) or ``1`` (a tile per launch), else $FASTPRDC_GPU_TILE_GROUP, else ``0``; with
 ``--defer-rechecks`` (gpu_deferred_rechecks) ``1`` (deferred) or ``0`` (inline), else
-$FASTPRDC_GPU_DEFER_RECHECKS, else ``1``. The device check runs the later figures, and the 1M
-figures, with these (issue 7: defaults chosen by measurement)."""
+$FASTPRDC_GPU_DEFER_RECHECKS, else ``1``; with ``--overlap`` (gpu_overlap) ``1`` (GEMMs on one
+stream, kernels on another) or ``0`` (one stream), else $FASTPRDC_GPU_OVERLAP, else ``1``. The
+device check runs the later figures, and the 1M figures, with these (issue 7: defaults chosen
+by measurement)."""
 
 from __future__ import annotations
 
@@ -67,6 +69,7 @@ SETTINGS = {
         "FASTPRDC_GPU_DEFER_RECHECKS",
         "1",
     ),
+    "--overlap": ("gpu_overlap", {"overlapped": "1", "serial": "0"}, "FASTPRDC_GPU_OVERLAP", "1"),
 }
 
 

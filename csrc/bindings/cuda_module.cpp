@@ -1,5 +1,5 @@
-// pybind11 glue for fastprdc._cuda: device buffers, transfers, kernel launches by name, cuBLAS GEMM
-// tiles and device information. All computing lives in csrc/cuda (kernels in kernels.cuh).
+// pybind11 glue for fastprdc._cuda: device buffers, streams and events, transfers, kernel launches by
+// name, cuBLAS GEMM tiles and device information. All computing lives in csrc/cuda (kernels in kernels.cuh).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -33,7 +33,26 @@ class DeviceBuffer {
   size_t nbytes_;
 };
 
+// Owns one stream or event (cuda::create_stream / create_event); destroyed when the Python object
+// goes. `handle` is its address for the calls below (0: the legacy default stream).
+template <typename T, T (*Create)(), void (*Destroy)(T)>
+class Owned {
+ public:
+  Owned() : handle_(Create()) {}
+  ~Owned() { Destroy(handle_); }
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+  uintptr_t handle() const { return reinterpret_cast<uintptr_t>(handle_); }
+
+ private:
+  T handle_;
+};
+using Stream = Owned<cuda::Stream, cuda::create_stream, cuda::destroy_stream>;
+using Event = Owned<cuda::Event, cuda::create_event, cuda::destroy_event>;
+
 void* as_ptr(uintptr_t p) { return reinterpret_cast<void*>(p); }
+cuda::Stream as_stream(uintptr_t s) { return reinterpret_cast<cuda::Stream>(s); }
+cuda::Event as_event(uintptr_t e) { return reinterpret_cast<cuda::Event>(e); }
 
 }  // namespace
 
@@ -45,6 +64,8 @@ PYBIND11_MODULE(_cuda, m) {
       .def_property_readonly("ptr", &DeviceBuffer::ptr)
       .def_property_readonly("nbytes", &DeviceBuffer::nbytes)
       .def("release", &DeviceBuffer::release);
+  py::class_<Stream>(m, "Stream").def(py::init<>()).def_property_readonly("handle", &Stream::handle);
+  py::class_<Event>(m, "Event").def(py::init<>()).def_property_readonly("handle", &Event::handle);
 
   m.def("build_info", [] {
     py::dict d;
@@ -111,26 +132,40 @@ PYBIND11_MODULE(_cuda, m) {
       py::arg("dst"), py::arg("pattern"), py::arg("count"));
   m.def(
       "launch",
-      [](const std::string& name, int64_t n, const py::bytes& params, const py::bytes& tile, int block) {
+      [](const std::string& name, int64_t n, const py::bytes& params, const py::bytes& tile, int block,
+         uintptr_t stream) {
         const std::string p = params, t = tile;
         py::gil_scoped_release nogil;
-        cuda::launch(name, n, p, t, block);
+        cuda::launch(name, n, p, t, block, as_stream(stream));
       },
-      py::arg("name"), py::arg("n"), py::arg("params"), py::arg("tile"), py::arg("block"));
+      py::arg("name"), py::arg("n"), py::arg("params"), py::arg("tile"), py::arg("block"), py::arg("stream") = 0);
   m.def("synchronize", [] {
     py::gil_scoped_release nogil;
     cuda::synchronize();
   });
+  m.def(
+      "record_event", [](uintptr_t event, uintptr_t stream) { cuda::record_event(as_event(event), as_stream(stream)); },
+      py::arg("event"), py::arg("stream"));
+  m.def(
+      "stream_wait", [](uintptr_t stream, uintptr_t event) { cuda::stream_wait(as_stream(stream), as_event(event)); },
+      py::arg("stream"), py::arg("event"));
+  m.def(
+      "event_synchronize",
+      [](uintptr_t event) {
+        py::gil_scoped_release nogil;
+        cuda::event_synchronize(as_event(event));
+      },
+      py::arg("event"));
   m.def("init_cublas", &cuda::init_cublas, py::arg("path") = "");
   m.def("cublas_version", &cuda::cublas_version);
   m.def(
       "gemm",
       [](const std::string& path, uintptr_t tile, uintptr_t a_big, uintptr_t a_small, int64_t a0, int64_t ni,
-         uintptr_t b_big, uintptr_t b_small, int64_t b0, int64_t nj, int64_t d) {
+         uintptr_t b_big, uintptr_t b_small, int64_t b0, int64_t nj, int64_t d, uintptr_t stream) {
         py::gil_scoped_release nogil;
         cuda::gemm(path, static_cast<float*>(as_ptr(tile)), as_ptr(a_big), as_ptr(a_small), a0, ni, as_ptr(b_big),
-                   as_ptr(b_small), b0, nj, d);
+                   as_ptr(b_small), b0, nj, d, as_stream(stream));
       },
       py::arg("path"), py::arg("tile"), py::arg("a_big"), py::arg("a_small"), py::arg("a0"), py::arg("ni"),
-      py::arg("b_big"), py::arg("b_small"), py::arg("b0"), py::arg("nj"), py::arg("d"));
+      py::arg("b_big"), py::arg("b_small"), py::arg("b0"), py::arg("nj"), py::arg("d"), py::arg("stream") = 0);
 }

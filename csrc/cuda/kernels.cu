@@ -40,7 +40,8 @@ std::vector<std::pair<std::string, size_t>> kernels() {
   return out;
 }
 
-void launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile, int block) {
+void launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile, int block,
+            Stream s) {
   if (n <= 0) return;
   if (block < 32 || block > 1024 || block % 32)
     throw std::invalid_argument("fastprdc: block size " + std::to_string(block) +
@@ -52,7 +53,7 @@ void launch(const std::string& name, int64_t n, const std::string& params, const
     const int64_t blocks = (n + block - 1) / block;
     if (blocks > 0x7fffffffLL) throw std::invalid_argument("fastprdc: too many threads for kernel " + name);
     void* args[2] = {const_cast<char*>(params.data()), const_cast<char*>(tile.data())};
-    const cudaError_t err = cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(blocks)), dim3(block), args, 0, nullptr);
+    const cudaError_t err = cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(blocks)), dim3(block), args, 0, s);
     if (err != cudaSuccess)
       throw std::runtime_error("launch of " + name + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) +
                                ")");

@@ -37,10 +37,14 @@ void check(cudaError_t err, const char* what) {
 }
 
 // One cuBLAS handle per device, created on first use with that device current (a handle
-// belongs to the device current at its creation). Every call sets the same stream and math
-// mode, so threads may share a handle (cuBLAS is thread safe for that use).
+// belongs to the device current at its creation), with the lock that a GEMM holds from setting
+// the handle's stream until its calls are queued: threads may share the handle.
+struct DeviceHandle {
+  cublas::Handle handle = nullptr;
+  std::mutex lock;
+};
 std::mutex g_handles_lock;
-std::map<int, cublas::Handle> g_handles;
+std::map<int, DeviceHandle> g_handles;
 
 void check_cublas(cublas::Status s, const char* what) {
   if (s != cublas::kSuccess) {
@@ -144,20 +148,46 @@ void fill_device(void* dst, const void* pattern, size_t pattern_bytes, size_t co
 
 void synchronize() { check(cudaDeviceSynchronize(), "kernel execution"); }
 
+Stream create_stream() {
+  cudaStream_t s = nullptr;
+  check(cudaStreamCreate(&s), "cudaStreamCreate");
+  return s;
+}
+
+void destroy_stream(Stream s) {
+  if (s) cudaStreamDestroy(s);
+}
+
+Event create_event() {
+  cudaEvent_t e = nullptr;
+  check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate");
+  return e;
+}
+
+void destroy_event(Event e) {
+  if (e) cudaEventDestroy(e);
+}
+
+void record_event(Event e, Stream s) { check(cudaEventRecord(e, s), "cudaEventRecord"); }
+
+void stream_wait(Stream s, Event e) { check(cudaStreamWaitEvent(s, e, 0), "cudaStreamWaitEvent"); }
+
+void event_synchronize(Event e) { check(cudaEventSynchronize(e), "kernel execution"); }
+
 namespace {
 
 // The current device's handle (created when missing); nullptr before init_cublas.
-cublas::Handle current_handle() {
+DeviceHandle* current_handle() {
   const cublas::Api* api = cublas::loaded();
   if (!api) return nullptr;
   const int device = current_device();
   std::lock_guard<std::mutex> guard(g_handles_lock);
-  cublas::Handle& h = g_handles[device];
-  if (!h) {
-    check_cublas(api->create(&h), "cublasCreate");
-    check_cublas(api->set_math_mode(h, cublas::kDefaultMath), "cublasSetMathMode");
+  DeviceHandle& h = g_handles[device];  // never moved: a map's elements stay where they are
+  if (!h.handle) {
+    check_cublas(api->create(&h.handle), "cublasCreate");
+    check_cublas(api->set_math_mode(h.handle, cublas::kDefaultMath), "cublasSetMathMode");
   }
-  return h;
+  return &h;
 }
 
 }  // namespace
@@ -171,16 +201,18 @@ std::string init_cublas(const std::string& path) {
 int cublas_version() {
   const cublas::Api* api = cublas::loaded();
   int v = 0;
-  if (api) api->get_version(current_handle(), &v);
+  if (api) api->get_version(current_handle()->handle, &v);
   return v;
 }
 
 void gemm(const std::string& path, float* tile, const void* a_big, const void* a_small, int64_t a0, int64_t ni,
-          const void* b_big, const void* b_small, int64_t b0, int64_t nj, int64_t d) {
+          const void* b_big, const void* b_small, int64_t b0, int64_t nj, int64_t d, Stream s) {
   const cublas::Api* api = cublas::loaded();
-  const cublas::Handle handle = current_handle();
-  if (!api || !handle) throw std::runtime_error("cuBLAS is not initialised");
-  check_cublas(api->set_stream(handle, nullptr), "cublasSetStream");
+  DeviceHandle* device = current_handle();
+  if (!api || !device) throw std::runtime_error("cuBLAS is not initialised");
+  const std::lock_guard<std::mutex> guard(device->lock);  // the stream set stays ours
+  const cublas::Handle handle = device->handle;
+  check_cublas(api->set_stream(handle, s), "cublasSetStream");
   const GemmPath which = gemm_path(path);
   const cublas::GemmTypes types = cublas::gemm_types(which);
   const float alpha = gemm_alpha(which), zero = 0.0f, one = 1.0f;

@@ -8,6 +8,11 @@
 #include <string>
 #include <vector>
 
+// The CUDA runtime's stream and event types (cudaStream_t, cudaEvent_t), declared here so that
+// this header needs no CUDA header.
+struct CUstream_st;
+struct CUevent_st;
+
 namespace fastprdc {
 namespace cuda {
 
@@ -35,9 +40,23 @@ void copy_to_host(void* dst, const void* src, size_t bytes);
 void fill_device(void* dst, const void* pattern, size_t pattern_bytes, size_t count);
 void synchronize();
 
+// Streams and events, for running one group of tiles' GEMMs while the previous group's kernels run.
+// A stream is a blocking one (ordered with the legacy default stream, nullptr, which every other
+// call here uses); an event records no timing.
+using Stream = CUstream_st*;
+using Event = CUevent_st*;
+Stream create_stream();
+void destroy_stream(Stream s);
+Event create_event();
+void destroy_event(Event e);
+void record_event(Event e, Stream s);  // e completes when the work queued on s so far has run
+void stream_wait(Stream s, Event e);   // work queued on s from now on waits for e's last record
+void event_synchronize(Event e);       // the host waits for e's last record
+
 // Launches kernel `name` over n threads, `block` per block (a multiple of 32 up to 1024), with the
-// bytes of its parameter structs.
-void launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile, int block);
+// bytes of its parameter structs, on stream s.
+void launch(const std::string& name, int64_t n, const std::string& params, const std::string& tile, int block,
+            Stream s = nullptr);
 // Names of the kernels and the sizes of their parameter structs (for the launcher's checks).
 std::vector<std::pair<std::string, size_t>> kernels();
 
@@ -48,9 +67,10 @@ int cublas_version();
 // operands of width d (common/error_bound.hpp GemmPath): "fp32" (CUBLAS_COMPUTE_32F_PEDANTIC),
 // "tf32" (operands already rounded to TF32: one CUBLAS_COMPUTE_32F_FAST_TF32 GEMM), "fp16"
 // (float16 operands holding 2^14 x the values: one CUBLAS_COMPUTE_32F GEMM, alpha undoing the
-// shift) or "tf32x3" (a = {big, small}, b = {big, small}: three CUBLAS_COMPUTE_32F_FAST_TF32 GEMMs).
+// shift) or "tf32x3" (a = {big, small}, b = {big, small}: three CUBLAS_COMPUTE_32F_FAST_TF32 GEMMs);
+// on stream s.
 void gemm(const std::string& path, float* tile, const void* a_big, const void* a_small, int64_t a0, int64_t ni,
-          const void* b_big, const void* b_small, int64_t b0, int64_t nj, int64_t d);
+          const void* b_big, const void* b_small, int64_t b0, int64_t nj, int64_t d, Stream s = nullptr);
 
 }  // namespace cuda
 }  // namespace fastprdc

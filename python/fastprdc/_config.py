@@ -140,6 +140,7 @@ def _format(cfg: dict[str, Any]) -> str:
         row("tile gates", gpu.get("tile_gates"))
         row("tile group", gpu.get("tile_group"))
         row("deferred rechecks", gpu.get("deferred_rechecks"))
+        row("overlap", gpu.get("overlap"))
         env = gpu.get("precision_environment") or {}
         row("precision env", ", ".join(f"{k}={v}" for k, v in env.items()) or "none set")
 

@@ -3,6 +3,7 @@ by nvcc, cuBLAS loaded at run time, memory through cudaMalloc; no CuPy needed)."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,6 +31,7 @@ class CudaOps:
 
     def __init__(self, module: Any) -> None:
         self.m = module
+        self._local = threading.local()  # the stream of this thread's launches and GEMMs
         self.device_id: int | None = int(module.current_device())
         info = module.device_info(self.device_id)
         self.multiprocessors = int(info["multiprocessors"])
@@ -86,7 +88,7 @@ class CudaOps:
 
     def launch(self, kernel: str, n: int, p: np.ndarray, t: np.ndarray) -> None:
         block = launch_block(int(n), self.multiprocessors)
-        self.m.launch(kernel, int(n), p.tobytes(), t.tobytes(), block)
+        self.m.launch(kernel, int(n), p.tobytes(), t.tobytes(), block, self._stream())
 
     def gemm(
         self, path: str, tile: _Buffer, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
@@ -104,10 +106,37 @@ class CudaOps:
             b0,
             nj,
             d,
+            self._stream(),
         )
 
     def synchronize(self) -> None:
         self.m.synchronize()
+
+    def _stream(self) -> int:
+        return getattr(self._local, "stream", 0)  # 0: the legacy default stream
+
+    def stream(self) -> Any:
+        return self.m.Stream()  # a blocking stream: ordered with the default one
+
+    def event(self) -> Any:
+        return self.m.Event()
+
+    @contextmanager
+    def on(self, stream: Any) -> Iterator[None]:
+        before, self._local.stream = self._stream(), stream.handle
+        try:
+            yield
+        finally:
+            self._local.stream = before
+
+    def record(self, event: Any, stream: Any) -> None:
+        self.m.record_event(event.handle, stream.handle)
+
+    def wait(self, stream: Any, event: Any) -> None:
+        self.m.stream_wait(stream.handle, event.handle)
+
+    def host_wait(self, event: Any) -> None:
+        self.m.event_synchronize(event.handle)
 
     def free_bytes(self) -> int | None:
         return int(self.m.mem_info()[0])

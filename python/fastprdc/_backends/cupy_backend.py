@@ -201,6 +201,26 @@ class CupyOps:
     def synchronize(self) -> None:
         self.cp.cuda.Device().synchronize()
 
+    def stream(self) -> Any:
+        return self.cp.cuda.Stream()  # a blocking stream: ordered with the legacy default one
+
+    def event(self) -> Any:
+        return self.cp.cuda.Event(disable_timing=True)
+
+    def on(self, stream: Any) -> Any:
+        # a context manager making it this thread's current stream, which launches (no stream
+        # given) and cuBLAS calls (CuPy sets the handle's stream before each) then use
+        return stream
+
+    def record(self, event: Any, stream: Any) -> None:
+        event.record(stream)
+
+    def wait(self, stream: Any, event: Any) -> None:
+        stream.wait_event(event)
+
+    def host_wait(self, event: Any) -> None:
+        event.synchronize()
+
     def free_bytes(self) -> int | None:
         free, _ = self.cp.cuda.runtime.memGetInfo()
         return int(free) + int(self.cp.get_default_memory_pool().free_bytes())

@@ -13,20 +13,24 @@ A pass (self-kNN of a set, or the fused cross pass of two sets):
 2. per tile: one GEMM T = -2 A~_I B~_J^T, then (after the scan that lists each row's pairs)
    ``cross_rows`` (a thread per row of A) and ``cross_cols`` (a thread per row of B) update
    each side's state from the tile; the tiles go in groups that share no row
-   (:mod:`.tile_schedule`), each kernel launched once per group;
+   (:mod:`.tile_schedule`), each kernel launched once per group, a group's GEMMs on one stream
+   while the previous group's kernels run on another (overlap: :class:`_Pipeline`);
 3. ``finalize_*``: exact neighbour lists and realism from the surviving candidates.
 
 Memory on the device: the inputs, one packed copy of each (its GEMM path's: ``_packed_bytes``),
-a group's tiles with their per-thread scratch, hit lists and deferred rechecks (within half of
-``max_memory``, else of the free memory), and O((N + M) k) per-row state; never an N x M array.
+a group's tiles (two sets with overlap) with their per-thread scratch, hit lists and deferred
+rechecks (within half of ``max_memory``, else of the free memory), and O((N + M) k) per-row
+state; never an N x M array.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import os
 import time
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -49,6 +53,7 @@ __all__ = [
     "default_gemm_path",
     "defer_setting",
     "launch_block",
+    "overlap_setting",
     "parse_capability",
     "pass_settings",
     "tile_gates_setting",
@@ -127,6 +132,15 @@ def defer_setting(given: bool | None = None) -> bool:
     return os.environ.get("FASTPRDC_GPU_DEFER_RECHECKS", "1").strip() != "0"
 
 
+def overlap_setting(given: bool | None = None) -> bool:
+    """Whether GPU runs queue a group of tiles' GEMMs on one stream while the previous group's
+    kernels run on another (two tile sets; :class:`_Pipeline`): ``given`` (a backend's
+    constructor), else on unless $FASTPRDC_GPU_OVERLAP is 0 (results are the same either way)."""
+    if given is not None:
+        return bool(given)
+    return os.environ.get("FASTPRDC_GPU_OVERLAP", "1").strip() != "0"
+
+
 def tile_group_setting(given: int | None = None) -> int:
     """The most tiles per launch of the pass kernels: ``given`` (a backend's constructor), else
     $FASTPRDC_GPU_TILE_GROUP, else 0 (automatic: enough tiles for :data:`_GROUP_THREADS`
@@ -148,8 +162,8 @@ def tile_group_setting(given: int | None = None) -> int:
 
 
 def pass_settings() -> dict[str, str]:
-    """The tile gates, tile groups and deferred rechecks of GPU runs, said for ``show_config()``
-    (never raises)."""
+    """The tile gates, tile groups, deferred rechecks and overlap of GPU runs, said for
+    ``show_config()`` (never raises)."""
     gates = "off (FASTPRDC_GPU_TILE_GATES=0)" if not tile_gates_setting() else "on"
     defer = (
         f"on, up to {_DEFER_CAP} pairs per tile row"
@@ -167,7 +181,17 @@ def pass_settings() -> dict[str, str]:
             if group == 0
             else f"at most {group} tile{'s' if group > 1 else ''} a launch{source}"
         )
-    return {"tile_gates": gates, "tile_group": group_text, "deferred_rechecks": defer}
+    overlap = (
+        "on, a group's GEMMs on one stream while the previous group's kernels run on another"
+        if overlap_setting()
+        else "off (FASTPRDC_GPU_OVERLAP=0)"
+    )
+    return {
+        "tile_gates": gates,
+        "tile_group": group_text,
+        "deferred_rechecks": defer,
+        "overlap": overlap,
+    }
 
 
 def launch_block(n: int, multiprocessors: int) -> int:
@@ -254,6 +278,27 @@ class DeviceOps(Protocol):
         ...
 
     def synchronize(self) -> None: ...
+    def stream(self) -> Any:
+        """A new stream, ordered with the default one (the work of every other call here)."""
+        ...
+
+    def event(self) -> Any: ...
+    def on(self, stream: Any) -> AbstractContextManager[Any]:
+        """Launches and GEMMs of this thread in the block go to ``stream``."""
+        ...
+
+    def record(self, event: Any, stream: Any) -> None:
+        """``event`` completes once the work queued on ``stream`` so far has run."""
+        ...
+
+    def wait(self, stream: Any, event: Any) -> None:
+        """Work queued on ``stream`` from now on waits for ``event``'s last record."""
+        ...
+
+    def host_wait(self, event: Any) -> None:
+        """The host waits for ``event``'s last record."""
+        ...
+
     def free_bytes(self) -> int | None: ...
     def release(self) -> None:
         """Return cached device memory that nothing uses any more (after each public call)."""
@@ -323,6 +368,61 @@ class _Presets:
     zeros: np.ndarray | None = None
 
 
+class _Pipeline:
+    """The order of a pass's groups of tiles on the device. With one tile set, each group's
+    GEMMs and kernels go to the default stream and the host waits for the group. With two
+    (overlap), group g's GEMMs go to one stream, into set g % 2 once group g - 2's kernels have
+    read it, and its kernels to another once its GEMMs are done: the GEMMs of one group run
+    while the kernels of the one before do (they share no buffer: the rows' state and the
+    per-row buffers are the kernels' alone, in their stream's order), and the host waits for
+    group g - 1 while group g is queued."""
+
+    def __init__(self, ops: DeviceOps, sets: int) -> None:
+        self.ops, self.sets = ops, sets
+        if sets > 1:
+            self.gemm_stream, self.kernel_stream = ops.stream(), ops.stream()
+            self.gemmed = ops.event()  # the last group's GEMMs
+            self.read = [ops.event() for _ in range(sets)]  # the kernels of a set's last group
+
+    def gemms(self, g: int) -> AbstractContextManager[Any]:
+        """The GEMMs of group ``g`` go to the block."""
+        if self.sets == 1:
+            return contextlib.nullcontext()
+        free = self.read[g % self.sets] if g >= self.sets else None  # its tile set read
+        return self._queued(self.gemm_stream, free, self.gemmed)
+
+    def kernels(self, g: int) -> AbstractContextManager[Any]:
+        """The kernels of group ``g`` go to the block."""
+        if self.sets == 1:
+            return contextlib.nullcontext()
+        return self._queued(self.kernel_stream, self.gemmed, self.read[g % self.sets])
+
+    @contextlib.contextmanager
+    def _queued(self, stream: Any, after: Any, then: Any) -> Iterator[None]:
+        """The block's launches and GEMMs go to ``stream``, after event ``after`` (None: no
+        wait); event ``then`` is recorded after them."""
+        if after is not None:
+            self.ops.wait(stream, after)
+        with self.ops.on(stream):
+            yield
+        self.ops.record(then, stream)
+
+    def finished(self, g: int) -> int:
+        """Waits, once group ``g`` is queued, for the groups before it (one set: for it too);
+        the number of groups finished."""
+        if self.sets == 1:
+            self.ops.synchronize()
+            return g + 1
+        if g:
+            self.ops.host_wait(self.read[(g - 1) % self.sets])
+        return g
+
+    def drain(self) -> None:
+        """Waits for every group (after the last, or on an error: the groups in flight read the
+        tiles and write the rows' state, which the caller is about to free or read)."""
+        self.ops.synchronize()
+
+
 class DeviceOutOfMemory(MemoryError):
     """The GPU ran out of memory (the message says what the run needs)."""
 
@@ -361,27 +461,29 @@ def _tile_arguments(
     tr: int,
     rows: tuple[int, int],
     self_pass: bool,
-    tiles: list[int],
+    tiles: list[list[int]],
 ) -> np.ndarray:
     """Every tile's TileArgs, group after group: blocks (I, J) of ``tr`` rows of sets of ``rows``
-    rows, each with its slot's tile (a device address) and per-tile-row buffers from row
-    slot * tr."""
+    rows, each with its slot's tile (a device address; group g uses tile set g % len(tiles))
+    and per-tile-row buffers from row slot * tr."""
     host = np.zeros(sum(len(g) for g in groups), dtype=_DTYPES["TileArgs"])
     at = 0
-    for group in groups:
+    for g, group in enumerate(groups):
+        tile_set = tiles[g % len(tiles)]
         for slot, (bi, bj) in enumerate(group):
             i0, j0 = bi * tr, bj * tr
             ni, nj = min(tr, rows[0] - i0), min(tr, rows[1] - j0)
             diagonal = self_pass and bi == bj
-            host[at] = tile_args(i0, ni, j0, nj, tiles[slot], diagonal, buf0=slot * tr)[()]
+            host[at] = tile_args(i0, ni, j0, nj, tile_set[slot], diagonal, buf0=slot * tr)[()]
             at += 1
     return host
 
 
-def _held_bytes(slots: int, side: int, scap: int) -> int:
+def _held_bytes(slots: int, side: int, scap: int, sets: int = 1) -> int:
     """Device bytes of a pass's tiles and scratch (as :meth:`GpuEngine._slot_bytes` counts them)
-    that its finalisation may reuse: ``slots`` tiles of ``side`` rows a side."""
-    return slots * (4 * side * side + 2 * _SCRATCH_BYTES * scap * side)
+    that its finalisation may reuse: ``slots`` slots of ``side`` rows a side, ``sets`` tiles
+    each."""
+    return slots * (4 * sets * side * side + 2 * _SCRATCH_BYTES * scap * side)
 
 
 def _slot_row_bytes(cap: int) -> int:
@@ -486,6 +588,7 @@ class GpuEngine:
         tile_gates: bool | None = None,
         tile_group: int | None = None,
         defer_rechecks: bool | None = None,
+        overlap: bool | None = None,
     ):
         self.ops = ops
         self.name = name
@@ -501,6 +604,7 @@ class GpuEngine:
         self._tile_gates = tile_gates
         self._tile_group = tile_group
         self._defer = defer_rechecks
+        self._overlap = overlap
         self.location = "host" if name == "sim" else "cuda"
 
     @property
@@ -524,6 +628,12 @@ class GpuEngine:
     def defer_rechecks(self) -> bool:
         """Whether the next run defers its ball rechecks (:func:`defer_setting`)."""
         return defer_setting(self._defer)
+
+    @property
+    def overlap(self) -> bool:
+        """Whether the next run overlaps a group's GEMMs with the previous group's kernels
+        (:func:`overlap_setting`)."""
+        return overlap_setting(self._overlap)
 
     @property
     def tile_group(self) -> int:
@@ -653,6 +763,10 @@ class GpuEngine:
 
     # ------------------------------------------------------------------ the pass
 
+    def _tile_sets(self) -> int:
+        """Tiles per slot: two when a group's GEMMs overlap the previous group's kernels."""
+        return 2 if self.overlap else 1
+
     def _tile_rows(self, opts: RunOptions, budget: int | None, cap: int) -> int:
         """Rows per tile side: the caller's, else as many as half the memory budget allows for
         one tile slot (:meth:`_slot_bytes`)."""
@@ -660,10 +774,11 @@ class GpuEngine:
             return int(opts.tile_rows)
         side = self.tile_max
         fixed = _slot_row_bytes(cap)
+        tiles = 4 * self._tile_sets()
         if budget:
-            side = _largest_root(4, fixed + 8 * self.hit_cap, budget / 2)
+            side = _largest_root(tiles, fixed + 8 * self.hit_cap, budget / 2)
             if side < self.hit_cap:  # lists as long as the side
-                side = _largest_root(4 + 8, fixed, budget / 2)
+                side = _largest_root(tiles + 8, fixed, budget / 2)
         if side < 1:
             raise ValueError(
                 f"max_memory={opts.max_memory} is too small for one tile row on the GPU; "
@@ -672,10 +787,11 @@ class GpuEngine:
         return max(1, min(self.tile_max, side))
 
     def _slot_bytes(self, side: int, cap: int) -> int:
-        """Device bytes of one tile slot of a group: the tile (4 side^2) and per tile row
-        :func:`_slot_row_bytes` and the hit lists (8 bytes per pair, min(hit_cap, side) pairs: a
-        list holds at most a side)."""
-        return 4 * side * side + side * (_slot_row_bytes(cap) + 8 * min(self.hit_cap, side))
+        """Device bytes of one tile slot of a group: its tiles (4 side^2 each, :meth:`_tile_sets`)
+        and per tile row :func:`_slot_row_bytes` and the hit lists (8 bytes per pair,
+        min(hit_cap, side) pairs: a list holds at most a side)."""
+        tiles = 4 * self._tile_sets() * side * side
+        return tiles + side * (_slot_row_bytes(cap) + 8 * min(self.hit_cap, side))
 
     def _group_slots(self, budget: int | None, side: int, cap: int, largest: int) -> int:
         """Tile slots of a run: :attr:`tile_group` (automatic: :data:`_GROUP_THREADS` threads a
@@ -712,7 +828,8 @@ class GpuEngine:
         scap = max(cap, 1)
         sk, sa, si = self._scratch(threads * scap)
         rechecks = ops.full(1, 0, np.uint64)
-        tiles = [ops.empty(tr * tr, np.float32) for _ in range(slots)]
+        sets = self._tile_sets() if len(groups) > 1 else 1  # a lone group overlaps nothing
+        tiles = [[ops.empty(tr * tr, np.float32) for _ in range(slots)] for _ in range(sets)]
         # the scan's per-row hit lists and the gates the rows had after their last tile
         hit_cap = min(self.hit_cap, tr)  # a list holds at most a tile side
         hits_a = ops.empty(threads * hit_cap, np.int32)
@@ -757,45 +874,60 @@ class GpuEngine:
         )
         if presets is not None:
             self._preset(p, threads, presets)
-        host = _tile_arguments(groups, tr, (A.rows, B.rows), self_pass, [ops.ptr(t) for t in tiles])
+        host = _tile_arguments(
+            groups, tr, (A.rows, B.rows), self_pass, [[ops.ptr(t) for t in s] for s in tiles]
+        )
         args = ops.upload(host.view(np.uint8)) if len(host) else None  # a group's: a run of them
         path = A.path  # as _prepare packed the sets
         operands_a = (A.packed, A.small) if path == "tf32x3" else A.packed
         operands_b = (B.packed, B.small) if path == "tf32x3" else B.packed
-        last, first = time.perf_counter(), 0
-        for group in groups:
-            n_tiles = len(group)
-            mine = host[first : first + n_tiles]
-            for slot, t in enumerate(mine):
-                i0, ni, j0, nj = (int(t[f]) for f in ("i0", "ni", "j0", "nj"))
-                ops.gemm(path, tiles[slot], operands_a, i0, ni, operands_b, j0, nj, A.dim)
-            ni, nj = int(mine["ni"].max()), int(mine["nj"].max())
-            base = ops.ptr(args) + first * host.itemsize
-            strides = {
-                "gate_parts": (ni + nj) * _GATE_SEGS if with_parts else 0,
-                "gate_merge": ni + nj if tile_gates else 0,
-                "scan_hits": ni * ((nj + 3) // 4),
-                "cross_rows": ni,
-                "recheck_pairs": ni * defer,
-                "apply_rechecks": ni if defer else 0,
-                "cross_cols": 0 if all(self_pass and bi == bj for bi, bj in group) else nj,
-            }
-            for kernel, stride in strides.items():  # in this order; 0: not this group
-                if stride:
-                    t = tile_args(tiles=n_tiles, group=base, stride=stride)
-                    ops.launch(kernel, n_tiles * stride, p, t)
-            ops.synchronize()  # progress and Ctrl-C within one group
-            first_group, first = first == 0, first + n_tiles
-            now = time.perf_counter()
-            # the first group, then every _PROGRESS_SECONDS, and the last: a GPU may finish a
-            # whole pass within the interval, and a callback that stops the run must see it
-            report = first_group or first == len(host) or now - last > _PROGRESS_SECONDS
-            if opts.progress is not None and report:
-                last = now
-                opts.progress(first, len(host))
-        if opts.progress is not None and not groups:
-            opts.progress(0, 0)
-        return p, rechecks, threads, _held_bytes(slots, tr, scap)
+        starts = np.cumsum([0] + [len(g) for g in groups])  # each group's first tile
+        pipe = _Pipeline(ops, sets)
+        last, shown = time.perf_counter(), 0
+        try:
+            for g, group in enumerate(groups):
+                n_tiles, first = len(group), int(starts[g])
+                mine = host[first : first + n_tiles]
+                with pipe.gemms(g):
+                    for slot, t in enumerate(mine):
+                        i0, ni, j0, nj = (int(t[f]) for f in ("i0", "ni", "j0", "nj"))
+                        tile = tiles[g % sets][slot]
+                        ops.gemm(path, tile, operands_a, i0, ni, operands_b, j0, nj, A.dim)
+                ni, nj = int(mine["ni"].max()), int(mine["nj"].max())
+                base = ops.ptr(args) + first * host.itemsize
+                strides = {
+                    "gate_parts": (ni + nj) * _GATE_SEGS if with_parts else 0,
+                    "gate_merge": ni + nj if tile_gates else 0,
+                    "scan_hits": ni * ((nj + 3) // 4),
+                    "cross_rows": ni,
+                    "recheck_pairs": ni * defer,
+                    "apply_rechecks": ni if defer else 0,
+                    "cross_cols": 0 if all(self_pass and bi == bj for bi, bj in group) else nj,
+                }
+                with pipe.kernels(g):
+                    for kernel, stride in strides.items():  # in this order; 0: not this group
+                        if stride:
+                            t = tile_args(tiles=n_tiles, group=base, stride=stride)
+                            ops.launch(kernel, n_tiles * stride, p, t)
+                done = int(starts[pipe.finished(g)])  # progress and Ctrl-C within a group or two
+                now = time.perf_counter()
+                # the first group done, then every _PROGRESS_SECONDS: a GPU may finish a whole
+                # pass within the interval, and a callback that stops the run must see it
+                if (
+                    opts.progress is not None
+                    and done
+                    and (not shown or now - last > _PROGRESS_SECONDS)
+                ):
+                    last, shown = now, done
+                    opts.progress(done, len(host))
+        except BaseException:
+            with contextlib.suppress(Exception):  # a device error would be raised again here
+                pipe.drain()
+            raise
+        pipe.drain()
+        if opts.progress is not None and (shown < len(host) or not groups):
+            opts.progress(len(host), len(host))  # the last: every tile done
+        return p, rechecks, threads, _held_bytes(slots, tr, scap, sets)
 
     def _scratch(self, slots: int) -> tuple[Any, Any, Any]:
         """The scratch of ``slots`` candidates (:data:`_SCRATCH_BYTES` each): keys, aux, indices."""

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -21,17 +24,130 @@ from .gpu_engine import GpuEngine
 __all__ = ["SimOps", "sim_backend"]
 
 
+class _Stream:
+    """A sim stream: its queue of operations, run in order."""
+
+    def __init__(self, index: int) -> None:
+        self.index, self.queue = index, deque()
+
+
+class _Event:
+    """A sim event: how many records were queued, and how many have run."""
+
+    def __init__(self) -> None:
+        self.queued = self.done = 0
+
+
+#: When the sim runs the work queued on streams: "eager" at once, in the order it was queued;
+#: "first" when the host needs it, the earliest created stream running as far ahead as its
+#: waits allow; "last" the same, the latest created stream first. Each is an order a GPU may
+#: choose; results must not depend on it, and a missing wait changes them under one of the two
+#: lazy orders.
+STREAM_ORDERS = ("eager", "first", "last")
+
+
 class SimOps:
     """Device operations over host memory (see gpu_engine.DeviceOps). ``order`` is the order in
     which a launch's threads run: 0 ascending, -1 descending, a positive seed shuffled (a GPU
-    keeps no order; tests check that results do not depend on it)."""
+    keeps no order; tests check that results do not depend on it); ``streams`` when work queued
+    on streams runs (:data:`STREAM_ORDERS`). Launches, GEMMs and downloads on the default
+    stream while streams hold work that nothing waited for raise RuntimeError: the pipeline
+    must order them itself (with CuPy's per-thread default stream nothing else would)."""
 
     name = "sim"
     compute_capability = None  # no device: the "fp32" GEMM path unless told otherwise
 
-    def __init__(self, num_threads: int = 0, order: int = 0) -> None:
+    def __init__(self, num_threads: int = 0, order: int = 0, streams: str = "eager") -> None:
+        if streams not in STREAM_ORDERS:
+            raise ValueError(f"streams must be one of {STREAM_ORDERS}, got {streams!r}")
         self.num_threads = num_threads
         self.order = order
+        self.streams = streams
+        self._made = 0  # streams created
+        self._pending: list[_Stream] = []  # streams with queued work
+        self._local = threading.local()
+        self._seq = 0  # operations queued, for the eager order
+
+    # ------------------------------------------------------------------ streams
+
+    def stream(self) -> _Stream:
+        self._made += 1
+        return _Stream(self._made)
+
+    def event(self) -> _Event:
+        return _Event()
+
+    @contextlib.contextmanager
+    def on(self, stream: _Stream) -> Iterator[None]:
+        before, self._local.stream = getattr(self._local, "stream", None), stream
+        try:
+            yield
+        finally:
+            self._local.stream = before
+
+    def record(self, event: _Event, stream: _Stream) -> None:
+        event.queued += 1
+        self._queue(stream, ("record", event, event.queued))
+
+    def wait(self, stream: _Stream, event: _Event) -> None:
+        self._queue(stream, ("wait", event, event.queued))
+
+    def host_wait(self, event: _Event) -> None:
+        target = event.queued
+        self._run(lambda: event.done >= target)
+
+    def synchronize(self) -> None:
+        self._run(lambda: not self._pending)
+
+    def _queue(self, stream: _Stream, op: tuple) -> None:
+        self._seq += 1
+        stream.queue.append((self._seq, op))
+        if stream not in self._pending:
+            self._pending.append(stream)
+        if self.streams == "eager":
+            self._run(lambda: False, until_blocked=True)
+
+    def _ready(self, stream: _Stream) -> bool:
+        _, (kind, *rest) = stream.queue[0]
+        return kind != "wait" or rest[0].done >= rest[1]
+
+    def _run(self, until: Callable[[], bool], until_blocked: bool = False) -> None:
+        """Runs queued operations in the order :attr:`streams` says until ``until()`` holds (or,
+        with ``until_blocked``, until none can run)."""
+        order = {
+            "eager": lambda s: s.queue[0][0],
+            "first": lambda s: s.index,
+            "last": lambda s: -s.index,
+        }[self.streams]
+        while not until():
+            ready = [s for s in self._pending if self._ready(s)]
+            if not ready:
+                if until_blocked:
+                    return
+                raise RuntimeError("sim: the host waits for work that waits for nothing queued")
+            stream = min(ready, key=order)
+            _, (kind, *rest) = stream.queue.popleft()
+            if kind == "record":
+                rest[0].done = max(rest[0].done, rest[1])
+            elif kind == "run":
+                rest[0]()
+            if not stream.queue:
+                self._pending.remove(stream)
+
+    def _submit(self, what: str, work: Callable[[], None]) -> None:
+        """Runs ``work`` on this thread's stream (queued) or on the default stream (now)."""
+        stream = getattr(self._local, "stream", None)
+        if stream is not None:
+            self._queue(stream, ("run", work))
+            return
+        self._check_idle(what)
+        work()
+
+    def _check_idle(self, what: str) -> None:
+        if self._pending:
+            raise RuntimeError(
+                f"sim: {what} on the default stream while streams hold work nothing waited for"
+            )
 
     def empty(self, n: int, dtype: Any) -> np.ndarray:
         return np.empty(max(int(n), 1), dtype=dtype)
@@ -43,6 +159,7 @@ class SimOps:
         return np.array(host, copy=True, order="C")
 
     def download(self, arr: np.ndarray, n: int | None = None) -> np.ndarray:
+        self._check_idle("a download")
         return np.array(arr.reshape(-1)[:n], copy=True)
 
     def ptr(self, arr: np.ndarray) -> int:
@@ -66,7 +183,8 @@ class SimOps:
 
     def launch(self, kernel: str, n: int, p: np.ndarray, t: np.ndarray) -> None:
         if n > 0:
-            _core.sim_launch(kernel, int(n), p.tobytes(), t.tobytes(), self.num_threads, self.order)
+            args = (kernel, int(n), p.tobytes(), t.tobytes(), self.num_threads, self.order)
+            self._submit(f"a launch of {kernel}", lambda: _core.sim_launch(*args))
 
     def gemm(
         self,
@@ -80,35 +198,7 @@ class SimOps:
         nj: int,
         d: int,
     ) -> None:
-        out = tile[: ni * nj].reshape(ni, nj)
-
-        def rows(x: np.ndarray, r0: int, n: int) -> np.ndarray:
-            return (
-                x[: x.size // d * d].reshape(-1, d)[r0 : r0 + n]
-                if d
-                else np.zeros((n, 0), np.float32)
-            )
-
-        if path == "tf32x3":
-            (ab, as_), (bb, bs) = a, b
-            # the tensor cores read TF32: every operand loses its 13 low mantissa bits (cut, the
-            # worse of the conversions the bound allows; a no-op on the big parts)
-            A, As, B, Bs = (
-                _tf32(rows(x, r0, n))
-                for x, r0, n in ((ab, a0, ni), (as_, a0, ni), (bb, b0, nj), (bs, b0, nj))
-            )
-            np.matmul(A, B.T, out=out)
-            out += As @ B.T
-            out += A @ Bs.T
-        elif path == "tf32":  # operands rounded to TF32 when packed: the cut changes nothing
-            np.matmul(_tf32(rows(a, a0, ni)), _tf32(rows(b, b0, nj)).T, out=out)
-        else:  # fp32, or fp16 operands (their products are exact in float32)
-            A = rows(a, a0, ni).astype(np.float32, copy=False)
-            np.matmul(A, rows(b, b0, nj).astype(np.float32, copy=False).T, out=out)
-        out *= np.float32(_core.gemm_alpha(path))
-
-    def synchronize(self) -> None:
-        pass
+        self._submit("a GEMM", lambda: _gemm(path, tile, a, a0, ni, b, b0, nj, d))
 
     def free_bytes(self) -> int | None:
         return None
@@ -120,6 +210,36 @@ class SimOps:
         pass  # host memory, freed as the arrays go
 
 
+def _gemm(
+    path: str, tile: np.ndarray, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
+) -> None:
+    """SimOps.gemm's work: the tile from numpy's float32 matmul, as the GEMM path reads it."""
+    out = tile[: ni * nj].reshape(ni, nj)
+
+    def rows(x: np.ndarray, r0: int, n: int) -> np.ndarray:
+        return (
+            x[: x.size // d * d].reshape(-1, d)[r0 : r0 + n] if d else np.zeros((n, 0), np.float32)
+        )
+
+    if path == "tf32x3":
+        (ab, as_), (bb, bs) = a, b
+        # the tensor cores read TF32: every operand loses its 13 low mantissa bits (cut, the
+        # worse of the conversions the bound allows; a no-op on the big parts)
+        A, As, B, Bs = (
+            _tf32(rows(x, r0, n))
+            for x, r0, n in ((ab, a0, ni), (as_, a0, ni), (bb, b0, nj), (bs, b0, nj))
+        )
+        np.matmul(A, B.T, out=out)
+        out += As @ B.T
+        out += A @ Bs.T
+    elif path == "tf32":  # operands rounded to TF32 when packed: the cut changes nothing
+        np.matmul(_tf32(rows(a, a0, ni)), _tf32(rows(b, b0, nj)).T, out=out)
+    else:  # fp32, or fp16 operands (their products are exact in float32)
+        A = rows(a, a0, ni).astype(np.float32, copy=False)
+        np.matmul(A, rows(b, b0, nj).astype(np.float32, copy=False).T, out=out)
+    out *= np.float32(_core.gemm_alpha(path))
+
+
 def _tf32(x: np.ndarray) -> np.ndarray:
     """float32 values cut to TF32 (10 mantissa bits)."""
     return (np.ascontiguousarray(x).view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
@@ -127,7 +247,13 @@ def _tf32(x: np.ndarray) -> np.ndarray:
 
 def sim_backend(gemm_path: str | None = None) -> GpuEngine:
     """The ``sim`` backend (tiles of at most 256 rows, launches of at most 1000 threads and hit
-    lists of 16 pairs, so that tests see many tiles, launches and overflowing lists)."""
+    lists of 16 pairs, so that tests see many tiles, launches and overflowing lists; the GEMM
+    stream running ahead of the kernels' as far as the pipeline's waits allow)."""
     return GpuEngine(
-        SimOps(), "sim", gemm_path=gemm_path, tile_max=256, launch_chunk=1000, hit_cap=16
+        SimOps(streams="first"),
+        "sim",
+        gemm_path=gemm_path,
+        tile_max=256,
+        launch_chunk=1000,
+        hit_cap=16,
     )
