@@ -42,7 +42,7 @@ class _StreamProbe:
         return getattr(self.ops, name)
 
     def _where(self) -> int:
-        stream = getattr(self.ops._local, "stream", None)
+        stream = self.ops._queues.stream
         return stream.index if stream is not None else 0
 
     def wait(self, stream, event):
@@ -67,8 +67,10 @@ class _StreamProbe:
 def test_overlap_is_exact_in_every_stream_order(kind, rng):
     """Every family, and the self-kNN pass, equal the cpu backend's with overlap on in each
     order the sim can run the two streams in (eager; the GEMM stream as far ahead of the
-    kernels' as the waits allow; the kernels' first), and with overlap off; the recheck counts
-    too (the same tiles in the same order of each row's updates)."""
+    kernels' as the waits allow; the kernels' first), also with the setup's work queued on a
+    current stream that the two are not ordered with (CuPy under a caller's stream), and with
+    overlap off; the recheck counts too (the same tiles in the same order of each row's
+    updates)."""
     n, m, d = KIND_SHAPES[kind]
     real, fake = make_pair(rng, kind, n, m, d)
     requests, needs = every_family(3)
@@ -77,16 +79,18 @@ def test_overlap_is_exact_in_every_stream_order(kind, rng):
     want = quiet(_engine.run, real, fake, needs, True, RunOptions(), cpu)
     want_knn = cpu.knn(real, None, 4, opts)
     counts = set()
-    for overlap, streams in [(False, "eager")] + [(True, s) for s in STREAM_ORDERS]:
-        engine = _engine_on(SimOps(streams=streams, order=-1), overlap)
-        label = f"{kind} overlap={overlap} streams={streams}"
+    configs = [(False, "eager", "now")] + [(True, s, "now") for s in STREAM_ORDERS]
+    configs += [(True, "first", "queued"), (True, "last", "queued")]
+    for overlap, streams, default in configs:
+        engine = _engine_on(SimOps(streams=streams, order=-1, default_stream=default), overlap)
+        label = f"{kind} overlap={overlap} streams={streams} default={default}"
         got = quiet(_engine.run, real, fake, needs, True, opts, engine)
         quiet(assert_families_same, got, want, requests, label)
         knn = engine.knn(real, None, 4, opts)
         assert_same(knn.dist, want_knn.dist, f"{label} knn dist")
         assert_same(knn.idx, want_knn.idx, f"{label} knn idx")
         counts.add((got.n_rechecked, knn.n_rechecked))
-        assert not engine.ops._pending, label  # nothing left queued
+        assert not engine.ops.pending, label  # nothing left queued
     assert len(counts) == 1, counts
 
 
@@ -162,7 +166,40 @@ def test_progress_and_interrupt_with_overlap(rng):
 
     with pytest.raises(KeyboardInterrupt):
         engine.knn(real, None, 3, RunOptions(tile_rows=64, progress=stop))
-    assert not ops._pending
+    assert not ops.pending
+
+
+def test_threads_share_a_sim_backend(rng):
+    """Runs on one backend from several threads at once: each thread's streams and queued work
+    are its own (the sim backend is one object per process)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = _engine_on(SimOps(streams="first"))
+    sets = [make_pair(rng, "gauss", 600, 10, 6)[0] for _ in range(4)]
+    want = [get_backend("cpu").knn(x, None, 3, RunOptions()) for x in sets]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda x: engine.knn(x, None, 3, RunOptions(tile_rows=64)), sets))
+    for g, w in zip(got, want):
+        assert_same(g.dist, w.dist, "threads dist")
+        assert_same(g.idx, w.idx, "threads idx")
+
+
+def test_failed_queued_work_abandons_the_queue():
+    """Queued work that fails raises where the host waits, and what its thread had queued is
+    abandoned (it may point at memory the failed run frees): later work runs normally."""
+    from fastprdc._backends.gpu_engine import params, tile_args
+
+    ops = SimOps(streams="first")
+    stream, tile, x = ops.stream(), np.zeros(4, np.float32), np.ones(4, np.float32)
+    with ops.on(stream):
+        ops.launch("no_such_kernel", 1, params("RowsParams"), tile_args())
+        ops.gemm("fp32", tile, x, 0, 2, x, 0, 2, 2)
+    assert ops.pending == 2
+    with pytest.raises(Exception, match="no_such_kernel"):
+        ops.synchronize()
+    assert ops.pending == 0 and not tile.any()  # the GEMM queued after it never ran
+    ops.gemm("fp32", tile, x, 0, 2, x, 0, 2, 2)  # the default stream: at once
+    assert (ops.download(tile) == -4).all()
 
 
 def test_sim_refuses_unordered_default_stream_work():

@@ -457,7 +457,7 @@ def test_tile_side_is_the_largest_within_the_budget(hit_cap, overlap):
     from fastprdc._backends.gpu_engine import _DEFER_CAP, GpuEngine
     from fastprdc._backends.sim import SimOps
 
-    engine = GpuEngine(SimOps(), "sim", tile_max=1 << 20, hit_cap=hit_cap, overlap=overlap)
+    engine = GpuEngine(SimOps(), "sim", tile_max=1 << 20, hit_cap=hit_cap)
     cap = 12
     segs, kmax = _core.tile_gate_shape()
     gates = 2 * 4 * segs * kmax  # per tile row: the tile gates' float32 parts, both sides
@@ -469,14 +469,24 @@ def test_tile_side_is_the_largest_within_the_budget(hit_cap, overlap):
         return tiles + per_row * side + 8 * min(hit_cap, side) * side
 
     for budget in (1320 + 2 * (gates + defer) + 80 * cap, 10**5, 10**6, 8 * 10**6, 10**9):
-        side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap)
+        side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap, 1 + overlap)
         assert need(side) <= budget / 2 < need(side + 1), (budget, side)
 
 
-def test_max_memory_too_small_on_the_gpu(rng):
+@pytest.mark.parametrize("overlap", ["0", "1"])
+def test_max_memory_too_small_on_the_gpu(overlap, rng, monkeypatch):
+    """Too small a max_memory is an error that says the least that would do (with overlap's
+    second tile counted), and that least does."""
+    import re
+
+    monkeypatch.setenv("FASTPRDC_GPU_OVERLAP", overlap)
     real, fake = make_pair(rng, "gauss", 50, 50, 4)
-    with pytest.raises(ValueError, match="too small for one tile row"):
+    with pytest.raises(ValueError, match="too small for one tile row") as info:
         fastprdc.evaluate(real, fake, device="sim", max_memory=8)
+    least = int(re.search(r"give at least (\d+) bytes", str(info.value)).group(1))
+    want = fastprdc.evaluate(real, fake, device="cpu")
+    got = fastprdc.evaluate(real, fake, device="sim", max_memory=least)
+    assert got.scalars == want.scalars
 
 
 def test_first_tile_reports_progress(monkeypatch, rng):
@@ -1228,21 +1238,22 @@ def test_pass_settings_say_the_tile_gates_and_groups(monkeypatch):
     assert backend_details()["gpu"]["tile_group"].startswith("invalid: tile group must be")
 
 
+@pytest.mark.parametrize("sets", [1, 2])
 @pytest.mark.parametrize("budget", [10**6, 10**7, 10**8])
-def test_tile_group_within_the_budget(budget):
-    """A group's tile slots (tiles, hit lists, scratch, gate parts) fit half of max_memory with
-    the largest side; at least one slot."""
+def test_tile_group_within_the_budget(budget, sets):
+    """A group's tile slots (tiles, two each with overlap, hit lists, scratch, gate parts) fit
+    half of max_memory with the largest side; at least one slot."""
     from fastprdc._backends.gpu_engine import GpuEngine
     from fastprdc._backends.sim import SimOps
 
     engine = GpuEngine(SimOps(), "sim", tile_max=1024, hit_cap=64)
     cap = 12
-    side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap)
-    slots = engine._group_slots(budget, side, cap, largest=10**6)
+    side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap, sets)
+    slots = engine._group_slots(budget, side, cap, 10**6, sets)
     assert slots >= 1
-    assert slots == 1 or slots * engine._slot_bytes(side, cap) <= budget / 2
+    assert slots == 1 or slots * engine._slot_bytes(side, cap, sets) <= budget / 2
     assert slots * side <= max(side, 1 << 17)
-    assert engine._group_slots(budget, side, cap, largest=2) <= 2
+    assert engine._group_slots(budget, side, cap, 2, sets) <= 2
 
 
 def _realism_radii(A: np.ndarray, rng) -> np.ndarray:

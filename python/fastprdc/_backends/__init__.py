@@ -149,8 +149,8 @@ def available_backends() -> dict[str, str | None]:
 def backend_details() -> dict[str, dict[str, Any]]:
     """Facts about the GPU stack for ``show_config()``: the CUDA extension's build (architectures),
     the CUDA runtime and driver versions, devices, cuBLAS, CuPy and NVRTC; the precision-related
-    environment variables that are set; the GEMM path, tile gates, tile groups and deferred
-    rechecks of GPU runs.
+    environment variables that are set; the GEMM path, tile gates, tile groups, deferred
+    rechecks and overlap of GPU runs.
     Never raises."""
     from . import cuda, cupy_backend, gpu_env
     from .gpu_engine import default_gemm_path, parse_capability, pass_settings

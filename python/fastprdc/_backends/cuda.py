@@ -116,7 +116,7 @@ class CudaOps:
         return getattr(self._local, "stream", 0)  # 0: the legacy default stream
 
     def stream(self) -> Any:
-        return self.m.Stream()  # a blocking stream: ordered with the default one
+        return self.m.Stream()
 
     def event(self) -> Any:
         return self.m.Event()

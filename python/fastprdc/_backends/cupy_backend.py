@@ -202,7 +202,7 @@ class CupyOps:
         self.cp.cuda.Device().synchronize()
 
     def stream(self) -> Any:
-        return self.cp.cuda.Stream()  # a blocking stream: ordered with the legacy default one
+        return self.cp.cuda.Stream()
 
     def event(self) -> Any:
         return self.cp.cuda.Event(disable_timing=True)

@@ -279,7 +279,8 @@ class DeviceOps(Protocol):
 
     def synchronize(self) -> None: ...
     def stream(self) -> Any:
-        """A new stream, ordered with the default one (the work of every other call here)."""
+        """A new stream (the pipeline synchronises the device before its first use and after
+        its last: it need not be ordered with the stream every other call here uses)."""
         ...
 
     def event(self) -> Any: ...
@@ -380,6 +381,10 @@ class _Pipeline:
     def __init__(self, ops: DeviceOps, sets: int) -> None:
         self.ops, self.sets = ops, sets
         if sets > 1:
+            # the pass's setup (packing, state fills, uploads) went to the current stream, which
+            # the new streams need not be ordered with (CuPy's per-thread default stream, a
+            # caller's stream): it is finished first
+            ops.synchronize()
             self.gemm_stream, self.kernel_stream = ops.stream(), ops.stream()
             self.gemmed = ops.event()  # the last group's GEMMs
             self.read = [ops.event() for _ in range(sets)]  # the kernels of a set's last group
@@ -763,18 +768,14 @@ class GpuEngine:
 
     # ------------------------------------------------------------------ the pass
 
-    def _tile_sets(self) -> int:
-        """Tiles per slot: two when a group's GEMMs overlap the previous group's kernels."""
-        return 2 if self.overlap else 1
-
-    def _tile_rows(self, opts: RunOptions, budget: int | None, cap: int) -> int:
+    def _tile_rows(self, opts: RunOptions, budget: int | None, cap: int, sets: int = 1) -> int:
         """Rows per tile side: the caller's, else as many as half the memory budget allows for
-        one tile slot (:meth:`_slot_bytes`)."""
+        one tile slot of ``sets`` tiles (:meth:`_slot_bytes`)."""
         if opts.tile_rows is not None:
             return int(opts.tile_rows)
         side = self.tile_max
         fixed = _slot_row_bytes(cap)
-        tiles = 4 * self._tile_sets()
+        tiles = 4 * sets
         if budget:
             side = _largest_root(tiles, fixed + 8 * self.hit_cap, budget / 2)
             if side < self.hit_cap:  # lists as long as the side
@@ -782,25 +783,27 @@ class GpuEngine:
         if side < 1:
             raise ValueError(
                 f"max_memory={opts.max_memory} is too small for one tile row on the GPU; "
-                f"give at least {2 * (4 + fixed + 8)} bytes"
+                f"give at least {2 * (tiles + fixed + 8)} bytes"
             )
         return max(1, min(self.tile_max, side))
 
-    def _slot_bytes(self, side: int, cap: int) -> int:
-        """Device bytes of one tile slot of a group: its tiles (4 side^2 each, :meth:`_tile_sets`)
-        and per tile row :func:`_slot_row_bytes` and the hit lists (8 bytes per pair,
-        min(hit_cap, side) pairs: a list holds at most a side)."""
-        tiles = 4 * self._tile_sets() * side * side
+    def _slot_bytes(self, side: int, cap: int, sets: int = 1) -> int:
+        """Device bytes of one tile slot of a group: its ``sets`` tiles (4 side^2 each) and per
+        tile row :func:`_slot_row_bytes` and the hit lists (8 bytes per pair, min(hit_cap, side)
+        pairs: a list holds at most a side)."""
+        tiles = 4 * sets * side * side
         return tiles + side * (_slot_row_bytes(cap) + 8 * min(self.hit_cap, side))
 
-    def _group_slots(self, budget: int | None, side: int, cap: int, largest: int) -> int:
+    def _group_slots(
+        self, budget: int | None, side: int, cap: int, largest: int, sets: int = 1
+    ) -> int:
         """Tile slots of a run: :attr:`tile_group` (automatic: :data:`_GROUP_THREADS` threads a
         launch), at most ``largest`` (the most tiles a group of the pass can hold) and as many as
-        half the memory budget holds, one at least."""
+        half the memory budget holds (slots of ``sets`` tiles), one at least."""
         want = self.tile_group or max(1, _GROUP_THREADS // max(side, 1))
         slots = min(want, max(largest, 1))
         if budget:
-            slots = min(slots, int(budget / 2) // self._slot_bytes(side, cap))
+            slots = min(slots, int(budget / 2) // self._slot_bytes(side, cap, sets))
         return max(1, slots)
 
     def _run(
@@ -819,16 +822,23 @@ class GpuEngine:
         the device bytes the tiles and scratch held."""
         ops = self.ops
         budget = opts.max_memory or ops.free_bytes()
-        tr = max(1, min(self._tile_rows(opts, budget, cap), max(A.rows, B.rows)))
+        # two tiles per slot with overlap (read once per run: the budget and the allocation
+        # follow from it), one for a pass of one tile (nothing to overlap)
+        sets = 2 if self.overlap else 1
+        rows = max(A.rows, B.rows)
+        tr = max(1, min(self._tile_rows(opts, budget, cap, sets), rows))
+        if sets > 1 and tr >= rows:
+            sets = 1
+            tr = max(1, min(self._tile_rows(opts, budget, cap, sets), rows))
         blocks_a, blocks_b = -(-A.rows // tr), -(-B.rows // tr)
         largest = max(len(c) for c in tile_classes(blocks_a, blocks_b, self_pass))
-        slots = self._group_slots(budget, tr, cap, largest)
+        slots = self._group_slots(budget, tr, cap, largest, sets)
         groups = tile_groups(blocks_a, blocks_b, self_pass, slots)
         threads = slots * tr  # scratch and per-row buffers: tr rows per slot
         scap = max(cap, 1)
         sk, sa, si = self._scratch(threads * scap)
         rechecks = ops.full(1, 0, np.uint64)
-        sets = self._tile_sets() if len(groups) > 1 else 1  # a lone group overlaps nothing
+        sets = sets if len(groups) > 1 else 1  # a lone group overlaps nothing
         tiles = [[ops.empty(tr * tr, np.float32) for _ in range(slots)] for _ in range(sets)]
         # the scan's per-row hit lists and the gates the rows had after their last tile
         hit_cap = min(self.hit_cap, tr)  # a list holds at most a tile side

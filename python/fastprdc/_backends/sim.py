@@ -31,6 +31,12 @@ class _Stream:
         self.index, self.queue = index, deque()
 
 
+def _ready(stream: _Stream) -> bool:
+    """Whether the first operation queued on ``stream`` can run (a wait: once its record has)."""
+    _, (kind, *rest) = stream.queue[0]
+    return kind != "wait" or rest[0].done >= rest[1]
+
+
 class _Event:
     """A sim event: how many records were queued, and how many have run."""
 
@@ -44,46 +50,88 @@ class _Event:
 #: choose; results must not depend on it, and a missing wait changes them under one of the two
 #: lazy orders.
 STREAM_ORDERS = ("eager", "first", "last")
+#: Index of a thread's current stream when its work is queued (``default_stream="queued"``):
+#: after every other stream in the "first" order, before them in the "last".
+_CURRENT = 1 << 30
+
+
+class _Queues:
+    """One thread's streams: how many it made, its operations queued so far (for the eager
+    order), its streams with queued work and the stream of its launches and GEMMs."""
+
+    def __init__(self) -> None:
+        self.made = self.seq = 0
+        self.pending: list[_Stream] = []
+        self.stream: _Stream | None = None
+        self.current = _Stream(_CURRENT)
+        self.held: list[Any] = []  # arrays that queued work may still use
 
 
 class SimOps:
     """Device operations over host memory (see gpu_engine.DeviceOps). ``order`` is the order in
     which a launch's threads run: 0 ascending, -1 descending, a positive seed shuffled (a GPU
     keeps no order; tests check that results do not depend on it); ``streams`` when work queued
-    on streams runs (:data:`STREAM_ORDERS`). Launches, GEMMs and downloads on the default
-    stream while streams hold work that nothing waited for raise RuntimeError: the pipeline
-    must order them itself (with CuPy's per-thread default stream nothing else would)."""
+    on streams runs (:data:`STREAM_ORDERS`); ``default_stream`` what happens to the work of
+    the calls outside a stream (launches, GEMMs, fills, uploads): "now" runs it at once, and a
+    launch, GEMM or download while streams hold work that nothing waited for raises
+    RuntimeError (the pipeline must order them itself); "queued" queues it on a stream of its
+    own that no other is ordered with, which a download waits for (CuPy under a caller's
+    stream or its per-thread default stream: ``cupy.asnumpy`` waits for the current stream
+    alone; the arrays it allocates or wraps are kept until the end of the public call, after
+    its queued work, as CuPy's stream-ordered memory pool keeps memory from reuse until the work
+    queued before its release has run). Streams and their queues belong to the thread
+    that made them (one backend serves every thread); an operation that raises abandons what its
+    thread had queued, as a device error would."""
 
     name = "sim"
     compute_capability = None  # no device: the "fp32" GEMM path unless told otherwise
 
-    def __init__(self, num_threads: int = 0, order: int = 0, streams: str = "eager") -> None:
+    def __init__(
+        self,
+        num_threads: int = 0,
+        order: int = 0,
+        streams: str = "eager",
+        default_stream: str = "now",
+    ) -> None:
         if streams not in STREAM_ORDERS:
             raise ValueError(f"streams must be one of {STREAM_ORDERS}, got {streams!r}")
+        if default_stream not in ("now", "queued"):
+            raise ValueError(f"default_stream must be 'now' or 'queued', got {default_stream!r}")
         self.num_threads = num_threads
         self.order = order
         self.streams = streams
-        self._made = 0  # streams created
-        self._pending: list[_Stream] = []  # streams with queued work
+        self.default_stream = default_stream
         self._local = threading.local()
-        self._seq = 0  # operations queued, for the eager order
 
     # ------------------------------------------------------------------ streams
 
+    @property
+    def _queues(self) -> _Queues:
+        queues = getattr(self._local, "queues", None)
+        if queues is None:
+            queues = self._local.queues = _Queues()
+        return queues
+
+    @property
+    def pending(self) -> int:
+        """Operations this thread has queued that have not run."""
+        return sum(len(s.queue) for s in self._queues.pending)
+
     def stream(self) -> _Stream:
-        self._made += 1
-        return _Stream(self._made)
+        self._queues.made += 1
+        return _Stream(self._queues.made)
 
     def event(self) -> _Event:
         return _Event()
 
     @contextlib.contextmanager
     def on(self, stream: _Stream) -> Iterator[None]:
-        before, self._local.stream = getattr(self._local, "stream", None), stream
+        queues = self._queues
+        before, queues.stream = queues.stream, stream
         try:
             yield
         finally:
-            self._local.stream = before
+            queues.stream = before
 
     def record(self, event: _Event, stream: _Stream) -> None:
         event.queued += 1
@@ -97,46 +145,53 @@ class SimOps:
         self._run(lambda: event.done >= target)
 
     def synchronize(self) -> None:
-        self._run(lambda: not self._pending)
+        queues = self._queues
+        self._run(lambda: not queues.pending)
 
     def _queue(self, stream: _Stream, op: tuple) -> None:
-        self._seq += 1
-        stream.queue.append((self._seq, op))
-        if stream not in self._pending:
-            self._pending.append(stream)
+        queues = self._queues
+        queues.seq += 1
+        stream.queue.append((queues.seq, op))
+        if stream not in queues.pending:
+            queues.pending.append(stream)
         if self.streams == "eager":
             self._run(lambda: False, until_blocked=True)
 
-    def _ready(self, stream: _Stream) -> bool:
-        _, (kind, *rest) = stream.queue[0]
-        return kind != "wait" or rest[0].done >= rest[1]
-
     def _run(self, until: Callable[[], bool], until_blocked: bool = False) -> None:
-        """Runs queued operations in the order :attr:`streams` says until ``until()`` holds (or,
-        with ``until_blocked``, until none can run)."""
+        """Runs this thread's queued operations in the order :attr:`streams` says until
+        ``until()`` holds (or, with ``until_blocked``, until none can run)."""
+        pending = self._queues.pending
         order = {
             "eager": lambda s: s.queue[0][0],
             "first": lambda s: s.index,
             "last": lambda s: -s.index,
         }[self.streams]
-        while not until():
-            ready = [s for s in self._pending if self._ready(s)]
-            if not ready:
-                if until_blocked:
-                    return
-                raise RuntimeError("sim: the host waits for work that waits for nothing queued")
-            stream = min(ready, key=order)
-            _, (kind, *rest) = stream.queue.popleft()
-            if kind == "record":
-                rest[0].done = max(rest[0].done, rest[1])
-            elif kind == "run":
-                rest[0]()
-            if not stream.queue:
-                self._pending.remove(stream)
+        try:
+            while not until():
+                ready = [s for s in pending if _ready(s)]
+                if not ready:
+                    if until_blocked:
+                        return
+                    raise RuntimeError("sim: the host waits for work that waits for nothing")
+                stream = min(ready, key=order)
+                _, (kind, *rest) = stream.queue.popleft()
+                if not stream.queue:
+                    pending.remove(stream)
+                if kind == "record":
+                    rest[0].done = max(rest[0].done, rest[1])
+                elif kind == "run":
+                    rest[0]()
+        except BaseException:
+            for s in pending:  # what waited for the failed work never runs
+                s.queue.clear()
+            pending.clear()
+            raise
 
     def _submit(self, what: str, work: Callable[[], None]) -> None:
-        """Runs ``work`` on this thread's stream (queued) or on the default stream (now)."""
-        stream = getattr(self._local, "stream", None)
+        """Queues ``work`` on this thread's stream, else (:attr:`default_stream`) runs it now or
+        queues it on the thread's current stream."""
+        queues = self._queues
+        stream = queues.stream or (queues.current if self.default_stream == "queued" else None)
         if stream is not None:
             self._queue(stream, ("run", work))
             return
@@ -144,19 +199,35 @@ class SimOps:
         work()
 
     def _check_idle(self, what: str) -> None:
-        if self._pending:
+        """Raises when work is queued that the call would run beside, unordered
+        (``default_stream`` "now"), else waits for the thread's current stream ("queued")."""
+        queues = self._queues
+        if self.default_stream == "queued":
+            self._run(lambda: queues.current not in queues.pending)
+        elif queues.pending:
             raise RuntimeError(
                 f"sim: {what} on the default stream while streams hold work nothing waited for"
             )
 
+    def _held(self, arr: Any) -> Any:
+        """``arr``, kept while queued work may use its memory (``default_stream`` "queued")."""
+        if self.default_stream == "queued":
+            self._queues.held.append(arr)
+        return arr
+
     def empty(self, n: int, dtype: Any) -> np.ndarray:
-        return np.empty(max(int(n), 1), dtype=dtype)
+        return self._held(np.empty(max(int(n), 1), dtype=dtype))
 
     def full(self, n: int, value: float, dtype: Any) -> np.ndarray:
-        return np.full(max(int(n), 1), value, dtype=dtype)
+        arr = self.empty(n, dtype)
+        self._submit("a fill", lambda: arr.fill(value))
+        return arr
 
     def upload(self, host: np.ndarray) -> np.ndarray:
-        return np.array(host, copy=True, order="C")
+        staged = np.array(host, copy=True, order="C")  # the host buffer may change after
+        arr = self._held(np.empty_like(staged))
+        self._submit("an upload", lambda: np.copyto(arr, staged))
+        return arr
 
     def download(self, arr: np.ndarray, n: int | None = None) -> np.ndarray:
         self._check_idle("a download")
@@ -170,10 +241,10 @@ class SimOps:
         views of the memory they point to, so that the pipeline's device-resident path runs
         here too (tests pass DeviceMatrix views of host memory)."""
         if isinstance(x, np.ndarray):
-            return x if x.flags.c_contiguous else None
+            return self._held(x) if x.flags.c_contiguous else None
         if location(x) != CUDA:
             return None
-        d = device_matrix(x, getattr(x, "name", "input"))
+        d = self._held(device_matrix(x, getattr(x, "name", "input")))
         n = d.shape[0] * d.shape[1]
         buf = (ctypes.c_char * (n * d.dtype.itemsize)).from_address(d.ptr)
         return np.frombuffer(buf, dtype=d.dtype, count=n)
@@ -207,7 +278,11 @@ class SimOps:
         return contextlib.nullcontext()  # the host: nothing to select
 
     def release(self) -> None:
-        pass  # host memory, freed as the arrays go
+        """After each public call: its queued work done, the arrays kept for it go (host memory,
+        freed as the last reference goes)."""
+        if self.default_stream == "queued":
+            self.synchronize()
+            self._queues.held.clear()
 
 
 def _gemm(
