@@ -2,8 +2,10 @@
 
 Every kernel launch runs the same per-thread bodies as the GPU (csrc/cuda/kernels.cuh, compiled
 into ``fastprdc._core``) thread by thread, over numpy arrays standing in for device memory; the
-GEMM tiles come from numpy's float32 matmul. It is slower than ``cpu`` and exists to test the GPU
-backends' logic on machines without a GPU: its results must equal every other backend's.
+GEMM tiles come from numpy's float32 matmul; work queued on streams runs in one of the orders a GPU
+could choose, picked to expose a missing wait (:data:`STREAM_ORDERS`). It is slower than ``cpu`` and
+exists to test the GPU backends' logic on machines without a GPU: its results must equal every
+other backend's.
 """
 
 from __future__ import annotations
