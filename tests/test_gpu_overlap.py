@@ -20,7 +20,7 @@ from _helpers import (
 
 from fastprdc import _engine
 from fastprdc._backends import get_backend
-from fastprdc._backends.gpu_engine import GpuEngine
+from fastprdc._backends.gpu_engine import GEMM_PATHS, GpuEngine
 from fastprdc._backends.sim import STREAM_ORDERS, SimOps
 from fastprdc._options import RunOptions
 
@@ -63,14 +63,15 @@ class _StreamProbe:
         self.ops.gemm(*args)
 
 
+@pytest.mark.parametrize("path", GEMM_PATHS)
 @pytest.mark.parametrize("kind", DATA_KINDS)
-def test_overlap_is_exact_in_every_stream_order(kind, rng):
+def test_overlap_is_exact_in_every_stream_order(kind, path, rng):
     """Every family, and the self-kNN pass, equal the cpu backend's with overlap on in each
     order the sim can run the two streams in (eager; the GEMM stream as far ahead of the
     kernels' as the waits allow; the kernels' first), also with the setup's work queued on a
     current stream that the two are not ordered with (CuPy under a caller's stream), and with
-    overlap off; the recheck counts too (the same tiles in the same order of each row's
-    updates)."""
+    overlap off, on every GEMM path (each packs and GEMMs its own operands); the recheck
+    counts too (the same tiles in the same order of each row's updates)."""
     n, m, d = KIND_SHAPES[kind]
     real, fake = make_pair(rng, kind, n, m, d)
     requests, needs = every_family(3)
@@ -82,8 +83,9 @@ def test_overlap_is_exact_in_every_stream_order(kind, rng):
     configs = [(False, "eager", "now")] + [(True, s, "now") for s in STREAM_ORDERS]
     configs += [(True, "first", "queued"), (True, "last", "queued")]
     for overlap, streams, default in configs:
-        engine = _engine_on(SimOps(streams=streams, order=-1, default_stream=default), overlap)
-        label = f"{kind} overlap={overlap} streams={streams} default={default}"
+        ops = SimOps(streams=streams, order=-1, default_stream=default)
+        engine = _engine_on(ops, overlap, gemm_path=path)
+        label = f"{kind} {path} overlap={overlap} streams={streams} default={default}"
         got = quiet(_engine.run, real, fake, needs, True, opts, engine)
         quiet(assert_families_same, got, want, requests, label)
         knn = engine.knn(real, None, 4, opts)
