@@ -99,11 +99,11 @@ enum class GemmPath : int {
 // 65504; subnormal in FP16 only below 2^-28 in the frame) and its GEMM's alpha undoes the shift
 // exactly (a power of two, and no product of packed values is below FP32's normal range).
 constexpr int kFp16Shift = 14;
+constexpr float kFp16Scale = static_cast<float>(1 << kFp16Shift);  // 2^kFp16Shift
 
 // The GEMM's alpha: the tile is -2 times the frame's inner products.
 FASTPRDC_HD float gemm_alpha(GemmPath path) {
-  const float shift = static_cast<float>(1 << kFp16Shift);
-  return path == GemmPath::kFp16 ? -2.0f / (shift * shift) : -2.0f;
+  return path == GemmPath::kFp16 ? -2.0f / (kFp16Scale * kFp16Scale) : -2.0f;
 }
 
 #if !defined(__CUDACC_RTC__)

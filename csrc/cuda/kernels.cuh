@@ -611,7 +611,6 @@ FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) 
   float* out = ptr<float>(p.packed) + i * p.dim;
   uint16_t* half = ptr<uint16_t>(p.packed) + i * p.dim;
   float* small = path == GemmPath::kTf32x3 ? ptr<float>(p.packed_small) + i * p.dim : nullptr;
-  const float shift = static_cast<float>(1 << kFp16Shift);
   double n2 = 0.0;
   for (int64_t c = 0; c < p.dim; ++c) {
     const double x = m.at(i, c);
@@ -624,7 +623,7 @@ FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) 
     } else if (path == GemmPath::kTf32) {
       out[c] = tf32_round(v);
     } else if (path == GemmPath::kFp16) {
-      half[c] = f16_bits(v * shift);
+      half[c] = f16_bits(v * kFp16Scale);
     } else {
       out[c] = v;
     }

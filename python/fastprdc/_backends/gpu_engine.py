@@ -823,13 +823,13 @@ class GpuEngine:
         ops = self.ops
         budget = opts.max_memory or ops.free_bytes()
         # two tiles per slot with overlap (read once per run: the budget and the allocation
-        # follow from it), one for a pass of one tile (nothing to overlap)
+        # follow from it), one for a pass of one tile (nothing to overlap; more than one tile
+        # makes more than one group, as groups share no row)
         sets = 2 if self.overlap else 1
         rows = max(A.rows, B.rows)
         tr = max(1, min(self._tile_rows(opts, budget, cap, sets), rows))
-        if sets > 1 and tr >= rows:
+        if tr >= rows:
             sets = 1
-            tr = max(1, min(self._tile_rows(opts, budget, cap, sets), rows))
         blocks_a, blocks_b = -(-A.rows // tr), -(-B.rows // tr)
         largest = max(len(c) for c in tile_classes(blocks_a, blocks_b, self_pass))
         slots = self._group_slots(budget, tr, cap, largest, sets)
@@ -838,7 +838,6 @@ class GpuEngine:
         scap = max(cap, 1)
         sk, sa, si = self._scratch(threads * scap)
         rechecks = ops.full(1, 0, np.uint64)
-        sets = sets if len(groups) > 1 else 1  # a lone group overlaps nothing
         tiles = [[ops.empty(tr * tr, np.float32) for _ in range(slots)] for _ in range(sets)]
         # the scan's per-row hit lists and the gates the rows had after their last tile
         hit_cap = min(self.hit_cap, tr)  # a list holds at most a tile side

@@ -52,6 +52,12 @@ class _Event:
 #: choose; results must not depend on it, and a missing wait changes them under one of the two
 #: lazy orders.
 STREAM_ORDERS = ("eager", "first", "last")
+#: Which ready stream runs next, by STREAM_ORDERS: the smallest key.
+_ORDER_KEYS = {
+    "eager": lambda s: s.queue[0][0],  # its first operation's place in the queuing order
+    "first": lambda s: s.index,
+    "last": lambda s: -s.index,
+}
 #: Index of a thread's current stream when its work is queued (``default_stream="queued"``):
 #: after every other stream in the "first" order, before them in the "last".
 _CURRENT = 1 << 30
@@ -163,11 +169,7 @@ class SimOps:
         """Runs this thread's queued operations in the order :attr:`streams` says until
         ``until()`` holds (or, with ``until_blocked``, until none can run)."""
         pending = self._queues.pending
-        order = {
-            "eager": lambda s: s.queue[0][0],
-            "first": lambda s: s.index,
-            "last": lambda s: -s.index,
-        }[self.streams]
+        order = _ORDER_KEYS[self.streams]
         try:
             while not until():
                 ready = [s for s in pending if _ready(s)]
