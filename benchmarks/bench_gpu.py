@@ -10,7 +10,7 @@
   are counted.
 * ``gpu_exact_overhead``: exact=True vs exact=False at 100k (goal <= 5 %).
 * ``gpu_cupy_vs_cuda``: the cupy backend vs the cuda backend at 100k (goal <= 1.3x).
-* ``gpu_gemm_paths``: fp32, tf32x3, tf32 and fp16 at 100k (all exact; which is fastest, and
+* ``gpu_gemm_paths``: fp32, tf32x3, tf32, fp16 and fp16x3 at 100k (all exact; which is fastest, and
   the rechecks).
 * ``gpu_kernel_profile``: where evaluate(metrics="all")'s device time goes at 100k (Gaussian):
   each GEMM and kernel timed on its own, and the passes' kernels against their GEMMs (what to
@@ -53,6 +53,7 @@ import pytest
 from _kernel_profile import breakdown, kernel_profile
 
 import fastprdc
+from fastprdc import _core
 from fastprdc._backends import available_backends, get_backend
 from fastprdc._backends.gpu_engine import GEMM_PATHS, _packed_dtype
 from fastprdc._options import RunOptions
@@ -141,7 +142,7 @@ def tile_gemm_seconds(backend, path: str, side: int, d: int, repeats: int = 5) -
         for seed in (0, 1)
     )  # packed as the engine packs for the path
     tile = ops.empty(side * side, np.float32)
-    operands_a, operands_b = ((a, a), (b, b)) if path == "tf32x3" else (a, b)
+    operands_a, operands_b = ((a, a), (b, b)) if _core.gemm_split(path) else (a, b)
     ops.gemm(path, tile, operands_a, 0, side, operands_b, 0, side, d)
     ops.synchronize()
     t0 = time.perf_counter()

@@ -56,7 +56,7 @@ FIGURES = {
 # GPU figure (by prefix of its name) -> heading (issue 7, benchmarks/bench_gpu.py)
 GPU_FIGURES = {
     "gpu_gemm_paths": (
-        "10. GEMM paths on the GPU: fp32, tf32x3, tf32 and fp16, N = M = 100k (all exact)"
+        "10. GEMM paths on the GPU: fp32, tf32x3, tf32, fp16 and fp16x3, N = M = 100k (all exact)"
     ),
     "gpu_evaluate_1m": (
         '11. evaluate(metrics="all"), N = M = 1M, d = 2048, exact (goals: <= 90 s; each pass '

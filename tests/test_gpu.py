@@ -7,6 +7,7 @@ environment. Skipped, with the reason, where no GPU backend is usable."""
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import subprocess
 import sys
@@ -16,7 +17,9 @@ import pytest
 from _helpers import assert_same, make_pair, require_backend
 
 import fastprdc
+from fastprdc import _core
 from fastprdc._backends import available_backends, get_backend
+from fastprdc._backends.gpu_engine import GEMM_PATHS
 
 GPU = ["cuda", "cupy"]
 
@@ -95,13 +98,63 @@ def test_cuda_and_cupy_agree_bit_for_bit(rng):  # lattice data: exact duplicates
     _assert_results_same(_evaluate(real, fake, "cupy"), _evaluate(real, fake, "cuda"), "cupy")
 
 
-@pytest.mark.parametrize("path", ["fp32", "tf32x3", "tf32", "fp16"])
+@pytest.mark.parametrize("path", GEMM_PATHS)
 def test_gemm_paths_are_exact(gpu, path, rng, monkeypatch):
     """Every GEMM path gives the oracle's decisions (only the recheck count may differ)."""
     monkeypatch.setenv("FASTPRDC_GPU_GEMM", path)
     for kind in ("gauss", "offset", "repeats"):
         real, fake = make_pair(rng, kind, 600, 500, 64)
         _assert_results_same(_evaluate(real, fake, gpu), _evaluate(real, fake, "cpu"), kind)
+
+
+def _gemm_operands(kind: str, rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """Frame values (float32, |v| <= 1) that stress a GEMM path's error model."""
+    if kind == "wide":  # rows over six orders of magnitude, mixed signs
+        v = rng.standard_normal((n, d)) * np.exp(rng.uniform(-7, 0, (n, 1)))
+    elif kind == "positive":  # no cancellation: every rounding and truncation adds up
+        v = rng.uniform(0.25, 1.0, (n, d))
+    elif kind == "midpoints":  # just below TF32's and FP16's rounding midpoints, one sign
+        v = np.full((n, d), 0.5 * (1 + 4095 * 2.0**-23)) * rng.choice([1.0, 0.999], (n, d))
+    else:  # "tiny": frame values down to 2^-40, FP16 subnormals once shifted, beside 1s
+        v = np.ldexp(rng.uniform(0.5, 1.0, (n, d)), rng.integers(-40, -20, (n, d)))
+        v[:, :: d // 8] = 1.0
+    v = v.astype(np.float32)
+    return v / np.float32(max(1.0, float(np.abs(v).max())))
+
+
+@pytest.mark.parametrize("path", GEMM_PATHS)
+@pytest.mark.parametrize("backend", ["sim", *GPU])
+def test_gemm_error_stays_within_the_paths_bound(backend, path, rng):
+    """The error model of each GEMM path (csrc/common/error_bound.hpp) against the device's
+    own tensor cores: the backend packs frame values as a run does (centre 0, scale 1) and runs
+    the path's GEMM; every inner product stays within the bound the run decides with (its
+    coefficient of sum |x_t y_t|, and half its absolute term, as e counts the GEMM's error
+    twice), on data that stress the rounding (d = 64: the accumulation's share of the bound is
+    small), the accumulation (d = 2048) and FP16's subnormals. The sim checks its emulation; a
+    GPU checks the model."""
+    require_backend(backend)
+    engine = get_backend(backend)
+    ops = engine.ops
+    n = 48
+    for kind, d in itertools.product(("wide", "positive", "midpoints", "tiny"), (64, 2048)):
+        coef, absb = _core.error_bounds(d, 0, 0, path)
+        x, y = _gemm_operands(kind, rng, n, d), _gemm_operands(kind, rng, n + 5, d)
+        with ops.current():
+            sets = [engine._set(v) for v in (x, y)]
+            centre = ops.upload(np.zeros(d))
+            for s in sets:
+                engine._pack(s, centre, 1.0, path)
+            a, b = (s.packed if s.small is None else (s.packed, s.small) for s in sets)
+            tile = ops.empty(len(x) * len(y), np.float32)
+            ops.gemm(path, tile, a, 0, len(x), b, 0, len(y), d)
+            ops.synchronize()
+            got = ops.download(tile, len(x) * len(y)).reshape(len(x), len(y)) / -2.0
+        x64, y64 = x.astype(np.float64), y.astype(np.float64)
+        err = np.abs(got - x64 @ y64.T)
+        limit = coef * (np.abs(x64) @ np.abs(y64).T) + absb / 2
+        worst = np.unravel_index(np.argmax(err / limit), err.shape)
+        message = f"{path} {kind} d={d}: error {err[worst]:.3g} > bound {limit[worst]:.3g}"
+        assert (err <= limit).all(), message
 
 
 @pytest.mark.filterwarnings("ignore:pce_rce_re. zero k-th neighbour distances:RuntimeWarning")

@@ -23,6 +23,7 @@ import fastprdc
 from fastprdc import _core, _engine
 from fastprdc._arrays import CUDA, DeviceMatrix, device_matrix, location
 from fastprdc._backends import get_backend
+from fastprdc._backends.gpu_engine import GEMM_PATHS
 from fastprdc._means import float64_mean
 from fastprdc._options import RunOptions
 from fastprdc.metrics import FAMILIES
@@ -199,7 +200,7 @@ def test_hit_lists_of_any_length(hit_cap, rng):
         assert probe.longest <= 1 if hit_cap == 1 else probe.longest > 100, probe.longest
 
 
-@pytest.mark.parametrize("path", ["tf32x3", "tf32", "fp16"])
+@pytest.mark.parametrize("path", [p for p in GEMM_PATHS if p != "fp32"])
 def test_tensor_core_paths_are_exact(path, rng, monkeypatch):
     """The tensor-core GEMM paths (split operands, or operands rounded to TF32 or FP16: their
     packing and their error bounds): the cpu backend's results on adversarial data."""
@@ -361,8 +362,8 @@ def test_out_of_memory_says_what_the_run_needs(monkeypatch, rng, error):
 
 def test_out_of_memory_counts_the_packing_of_the_gemm_path():
     """What a run needs besides its per-row state: the inputs, the packed copies of the GEMM
-    path (float32; float32 and its TF32 remainder for tf32x3; float16 for fp16) and 64 bytes a
-    row of statistics."""
+    path (float32; float32 and its TF32 remainder for tf32x3; float16 for fp16, and its FP16
+    remainder for fp16x3) and 64 bytes a row of statistics."""
     from fastprdc._backends.gpu_engine import GpuEngine, _needed_bytes
     from fastprdc._backends.sim import SimOps
 
@@ -370,7 +371,7 @@ def test_out_of_memory_counts_the_packing_of_the_gemm_path():
         shape, dtype = (10**6, 2048), np.float32
 
     values, rows = 10**6 * 2048, 10**6
-    for path, packed in (("fp32", 4), ("tf32", 4), ("tf32x3", 8), ("fp16", 2)):
+    for path, packed in (("fp32", 4), ("tf32", 4), ("tf32x3", 8), ("fp16", 2), ("fp16x3", 4)):
         named = {"self": GpuEngine(SimOps(), "sim", gemm_path=path), "X": Shape(), "k": 5}
         assert _needed_bytes(named)[0] == values * (4 + packed) + 64 * rows, path
 
@@ -844,6 +845,36 @@ def test_fp16_packing_keeps_the_fp32_norms(rng):
     assert np.array_equal(s.packed, (plain * np.float32(2.0**14)).astype(np.float16))
 
 
+def test_fp16x3_packing_splits_each_value_into_two_fp16_parts(rng):
+    """The fp16x3 packing (kernels.cuh pack_rows): X = 2^14 v rounded to the nearest FP16
+    value, and the FP16 value nearest its remainder X - big (exact in float32), bit for bit as
+    numpy rounds; together within 2^-22 |X| of X where both parts are normal, within 2^-25 (half
+    FP16's subnormal step) where not. Frame values from 2^-45 to 1 (centre 0, scale 1: the
+    values packed are the values given), so both parts meet FP16's subnormals."""
+    n = 4096
+    v = rng.choice([-1.0, 1.0], n) * np.ldexp(rng.uniform(0.5, 1.0, n), rng.integers(-44, 1, n))
+    v = v.astype(np.float32)
+    sim = get_backend("sim")
+    s = sim._set(v.reshape(-1, 16))
+    sim._pack(s, sim.ops.upload(np.zeros(16)), 1.0, "fp16x3")
+    X = v * np.float32(2.0**14)
+    big = X.astype(np.float16)
+    small = (X - big.astype(np.float32)).astype(np.float16)
+    assert s.packed.dtype == s.small.dtype == np.float16
+    assert np.array_equal(s.packed.view(np.uint16), big.view(np.uint16))
+    assert np.array_equal(s.small.view(np.uint16), small.view(np.uint16))
+    rest = np.abs(X.astype(np.float64) - big.astype(np.float64) - small.astype(np.float64))
+    assert (rest <= np.maximum(2.0**-22 * np.abs(X), 2.0**-25)).all()
+    assert (small != 0).sum() > n // 2 and (np.abs(big) < 2.0**-14).sum() > n // 4
+
+
+def test_fp16x3_packing_keeps_the_fp32_norms(rng):
+    """The fp16x3 path's big parts are the fp16 path's packing, and its norms the fp32 path's."""
+    plain, norm, s = _packed_both_ways(rng, "fp16x3")
+    assert np.array_equal(s.norm, norm)
+    assert np.array_equal(s.packed, (plain * np.float32(2.0**14)).astype(np.float16))
+
+
 def test_fp16_bound_covers_subnormal_rounding():
     """The fp16 path's absolute term: frame values so small that 2^14 times them is subnormal in
     FP16 (here 1.5 (1 - 2^-10) 2^-38, rounded down to 2^-38, a third off) make an error no
@@ -920,7 +951,7 @@ class _GemmProbe:
         self.ops.launch(kernel, n, p, t)
 
 
-@pytest.mark.parametrize("path", ["fp32", "tf32x3", "tf32", "fp16"])
+@pytest.mark.parametrize("path", GEMM_PATHS)
 def test_gemm_path_sets_the_gemms_and_the_bound(path, rng):
     """A run on a GEMM path packs for it, runs its GEMMs and decides with its error bound (the
     paths' bounds differ: a run that packed for one path but used another's bound would still

@@ -30,7 +30,7 @@
 #   tests_gpu   the GPU tests (test_gpu.py, test_gpu_build.py and the GPU cases of
 #               test_gpu_pipeline.py; its sim cases ran in CI), one process: they measure device
 #               memory
-#   gemm_paths  fp32, tf32x3, tf32 and fp16 at 100k: the fastest runs every later figure
+#   gemm_paths  fp32, tf32x3, tf32, fp16 and fp16x3 at 100k: the fastest runs every later figure
 #   bench       the 100k figures on the cuda backend: vs torch, exact overhead, duplicated rows,
 #               the kernel profile, tile gates on/off, tile groups vs a tile per launch,
 #               deferred vs inline ball rechecks, GEMMs overlapping kernels vs one stream

@@ -294,6 +294,7 @@ PYBIND11_MODULE(_core, m) {
       py::arg("d"), py::arg("frame_exp"), py::arg("e_max"), py::arg("path") = "fp32");
   m.def("gemm_path_code", [](const std::string& path) { return static_cast<int>(gemm_path(path)); }, py::arg("path"));
   m.def("gemm_alpha", [](const std::string& path) { return gemm_alpha(gemm_path(path)); }, py::arg("path"));
+  m.def("gemm_split", [](const std::string& path) { return gemm_split(gemm_path(path)); }, py::arg("path"));
   m.def(
       "gemm_types",
       [](const std::string& path) {

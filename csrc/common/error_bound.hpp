@@ -93,18 +93,25 @@ enum class GemmPath : int {
   kTf32x3 = 1,  // three TF32 tensor-core GEMMs on split operands (CUBLAS_COMPUTE_32F_FAST_TF32)
   kTf32 = 2,    // one TF32 tensor-core GEMM on operands rounded to TF32 (CUBLAS_COMPUTE_32F_FAST_TF32)
   kFp16 = 3,    // one FP16 tensor-core GEMM, FP32 accumulation (CUBLAS_COMPUTE_32F), operands in FP16
+  kFp16x3 = 4,  // three FP16 tensor-core GEMMs on split operands, FP32 accumulation (CUBLAS_COMPUTE_32F)
 };
 
-// The fp16 path packs 2^kFp16Shift times the frame values (|v| <= 1: at most 2^14, within FP16's
-// 65504; subnormal in FP16 only below 2^-28 in the frame) and its GEMM's alpha undoes the shift
-// exactly (a power of two, and no product of packed values is below FP32's normal range).
+// Whether a path's GEMM is three GEMMs on split operands, big.big + big.small + small.big (each
+// set packed twice: its big parts, and its small parts in packed_small).
+FASTPRDC_HD bool gemm_split(GemmPath path) { return path == GemmPath::kTf32x3 || path == GemmPath::kFp16x3; }
+
+// Whether a path packs its operands in FP16 (2^kFp16Shift times the frame values).
+FASTPRDC_HD bool gemm_fp16(GemmPath path) { return path == GemmPath::kFp16 || path == GemmPath::kFp16x3; }
+
+// The fp16 paths pack 2^kFp16Shift times the frame values (|v| <= 1: at most 2^14, within FP16's
+// 65504; subnormal in FP16 only below 2^-28 in the frame; fp16x3's small parts, below 2^-11 of
+// their values, likewise below 2^-28) and their GEMMs' alpha undoes the shift exactly (a power
+// of two, and no product of packed values is below FP32's normal range).
 constexpr int kFp16Shift = 14;
 constexpr float kFp16Scale = static_cast<float>(1 << kFp16Shift);  // 2^kFp16Shift
 
 // The GEMM's alpha: the tile is -2 times the frame's inner products.
-FASTPRDC_HD float gemm_alpha(GemmPath path) {
-  return path == GemmPath::kFp16 ? -2.0f / (kFp16Scale * kFp16Scale) : -2.0f;
-}
+FASTPRDC_HD float gemm_alpha(GemmPath path) { return gemm_fp16(path) ? -2.0f / (kFp16Scale * kFp16Scale) : -2.0f; }
 
 #if !defined(__CUDACC_RTC__)
 
@@ -113,7 +120,8 @@ inline GemmPath gemm_path(const std::string& name) {
   if (name == "tf32x3") return GemmPath::kTf32x3;
   if (name == "tf32") return GemmPath::kTf32;
   if (name == "fp16") return GemmPath::kFp16;
-  throw std::invalid_argument("fastprdc: unknown GEMM path '" + name + "' (fp32, tf32x3, tf32, fp16)");
+  if (name == "fp16x3") return GemmPath::kFp16x3;
+  throw std::invalid_argument("fastprdc: unknown GEMM path '" + name + "' (fp32, tf32x3, tf32, fp16, fp16x3)");
 }
 
 // Relative error of one GEMM dot product g ~ x.y against sum_t |x_t y_t| (any summation order).
@@ -146,6 +154,18 @@ inline GemmPath gemm_path(const std::string& name) {
 //   FP32 accumulation, Khattak & Mikaitis on the H100 too), so the same rel; FP16's subnormals
 //   (2^14 |x| < 2^-14) get an absolute term instead (gemm_absolute_error), at twice the
 //   tensor-core rate of TF32.
+//   3xFP16: X = 2^14 x (exact), x_big = X rounded to the nearest FP16 value, x_small = the FP16
+//   value nearest X - x_big (that difference is exact in FP32): |X - x_big - x_small| <=
+//   2^-11 |X - x_big| <= 2^-22 |X| where both are normal (subnormals: the absolute term, as for
+//   FP16). The tile is the FP32 sum of three FP16 GEMMs x_big.y_big + x_big.y_small +
+//   x_small.y_big with one alpha (the shift's). With X = x_big + x_small + r_x, X Y minus the
+//   three products is x_small y_small + (x_big + x_small) r_y + r_x Y, at most 2^-22 |X Y| ((1 +
+//   2^-11)^2 + (1 + 2^-22) + 1) <= 3 2^-22 (1 + 2^-10) |X Y|; the products are exact and
+//   accumulate as for FP16, on partial sums of at most (1 + 2^-11)^2 (1 + 2^-10) <= 1 + 2^-8
+//   times sum |X Y|; two FP32 adds as for 3xTF32. So
+//     rel = (1 + 2^-8) gamma'_{2d} + 3 2^-22 (1 + 2^-10) + 2 u32 (1 + 2^-8),
+//   a little below the 3xTF32 bound (whose big parts are cut, not rounded), for half its
+//   tensor-core time (FP16 runs at twice TF32's rate) and half its operand memory.
 inline double gemm_relative_error(int64_t d, GemmPath path) {
   const double dd = static_cast<double>(d);
   if (path == GemmPath::kFp32) return dd * kU32 / (1.0 - dd * kU32);
@@ -156,7 +176,8 @@ inline double gemm_relative_error(int64_t d, GemmPath path) {
     return rounding + (1.0 + rounding) * gamma;
   }
   const double big = 1.0 + 1.0 / 256.0;
-  return big * gamma + 3.0 * (1.0 / 1048576.0) * (1.0 + 1.0 / 1024.0) + 2.0 * kU32 * big;
+  const double dropped = path == GemmPath::kFp16x3 ? 1.0 / 4194304.0 : 1.0 / 1048576.0;  // 2^-22, 2^-20
+  return big * gamma + 3.0 * dropped * (1.0 + 1.0 / 1024.0) + 2.0 * kU32 * big;
 }
 
 // C (see above): the GEMM's error counted twice in e (sum |x~_t y~_t| <= (n_x + n_y) / 2, and
@@ -172,9 +193,12 @@ inline float error_bound_coefficient(int64_t d, GemmPath path = GemmPath::kFp32)
 // which this term allows: |x^_t - x_t| <= 2^-11 |x_t| + 2^-28, so |x^_t y^_t - x_t y_t| <=
 // (2^-10 + 2^-22) |x_t y_t| + 2^-28 (|y^_t| + |x_t| + 2^-11) with |x|, |y^| <= 1; over d
 // products, <= d 2^-26.9, and with the accumulation (gamma' < 1 on the same sum) <= d 2^-25.9
-// per dot product; in e, d 2^-24.9; d 2^-24 with margin.
+// per dot product; in e, d 2^-24.9; d 2^-24 with margin. fp16x3: an operand's big and small
+// parts together are within 2^-22 |x_t| + 2^-28 of x_t likewise (its small part is subnormal
+// only when below 2^-28 in the frame; a subnormal big part leaves a small part below it), so the
+// same term.
 inline double gemm_absolute_error(int64_t d, GemmPath path) {
-  return path == GemmPath::kFp16 ? std::ldexp(static_cast<double>(d), -24) : 0.0;
+  return gemm_fp16(path) ? std::ldexp(static_cast<double>(d), -24) : 0.0;
 }
 
 // A for a pass in the frame of scale 2^frame_exp whose rows have largest binary exponent e_max

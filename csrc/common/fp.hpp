@@ -93,6 +93,15 @@ FASTPRDC_HD uint16_t f16_bits(float x) {
   return static_cast<uint16_t>(sign | r);
 }
 
+// The value of IEEE binary16 bits h (finite), exactly, as float32 (every FP16 value is one).
+FASTPRDC_HD float f16_value(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e) return f32_from_bits(sign | ((e + 112u) << 23) | (m << 13));  // normal: exponent 15 -> 127
+  const float v = static_cast<float>(m) * (1.0f / 16777216.0f);        // subnormal: m 2^-24
+  return sign ? -v : v;
+}
+
 // 2^e exactly, for e in the normal range [-1022, 1023].
 FASTPRDC_HD double pow2(int e) { return f64_from_bits(static_cast<uint64_t>(e + 1023) << 52); }
 

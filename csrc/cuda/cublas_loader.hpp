@@ -43,6 +43,7 @@ inline GemmTypes gemm_types(GemmPath path) {
     case GemmPath::kFp32:
       return {kCompute32FPedantic, kR32F, 4};
     case GemmPath::kFp16:
+    case GemmPath::kFp16x3:
       return {kCompute32F, kR16F, 2};
     default:  // tf32x3 and tf32: operands exact in TF32
       return {kCompute32FFastTF32, kR32F, 4};

@@ -601,7 +601,8 @@ FASTPRDC_HD void centred_max(const RowsParams& p, const TileArgs& t, int64_t tid
 // stored in float32), the CPU engine's arithmetic. fp32: v. tf32x3: v with its 13 low mantissa
 // bits cleared (exact in TF32), and in `packed_small` the remainder (exact in float32). tf32: v
 // rounded to the nearest TF32 value. fp16: 2^kFp16Shift v rounded to the nearest FP16 value, as
-// bits (uint16). The norm stays v's: the bounds count the roundings.
+// bits (uint16). fp16x3: that, and in `packed_small` its remainder (exact in float32) rounded to
+// the nearest FP16 value. The norm stays v's: the bounds count the roundings.
 FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) {
   if (tid >= t.ni) return;
   const int64_t i = t.i0 + tid;
@@ -611,6 +612,7 @@ FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) 
   float* out = ptr<float>(p.packed) + i * p.dim;
   uint16_t* half = ptr<uint16_t>(p.packed) + i * p.dim;
   float* small = path == GemmPath::kTf32x3 ? ptr<float>(p.packed_small) + i * p.dim : nullptr;
+  uint16_t* half_small = path == GemmPath::kFp16x3 ? ptr<uint16_t>(p.packed_small) + i * p.dim : nullptr;
   double n2 = 0.0;
   for (int64_t c = 0; c < p.dim; ++c) {
     const double x = m.at(i, c);
@@ -624,6 +626,10 @@ FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) 
       out[c] = tf32_round(v);
     } else if (path == GemmPath::kFp16) {
       half[c] = f16_bits(v * kFp16Scale);
+    } else if (path == GemmPath::kFp16x3) {
+      const float x = v * kFp16Scale;
+      half[c] = f16_bits(x);
+      half_small[c] = f16_bits(x - f16_value(half[c]));
     } else {
       out[c] = v;
     }

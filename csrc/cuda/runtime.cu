@@ -226,8 +226,8 @@ void gemm(const std::string& path, float* tile, const void* a_big, const void* a
                               cublas::kGemmDefault),
                  "cublasGemmEx");
   };
-  call(b_big, a_big, &zero);  // every path; tf32x3 adds big.small + small.big
-  if (which == GemmPath::kTf32x3) {
+  call(b_big, a_big, &zero);  // every path; tf32x3 and fp16x3 add big.small + small.big
+  if (gemm_split(which)) {
     call(b_small, a_big, &one);
     call(b_big, a_small, &one);
   }

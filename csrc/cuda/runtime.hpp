@@ -67,8 +67,8 @@ int cublas_version();
 // operands of width d (common/error_bound.hpp GemmPath): "fp32" (CUBLAS_COMPUTE_32F_PEDANTIC),
 // "tf32" (operands already rounded to TF32: one CUBLAS_COMPUTE_32F_FAST_TF32 GEMM), "fp16"
 // (float16 operands holding 2^14 x the values: one CUBLAS_COMPUTE_32F GEMM, alpha undoing the
-// shift) or "tf32x3" (a = {big, small}, b = {big, small}: three CUBLAS_COMPUTE_32F_FAST_TF32 GEMMs);
-// on stream s.
+// shift), "tf32x3" (a = {big, small}, b = {big, small}: three CUBLAS_COMPUTE_32F_FAST_TF32 GEMMs)
+// or "fp16x3" (likewise, float16 parts as for "fp16": three CUBLAS_COMPUTE_32F GEMMs); on stream s.
 void gemm(const std::string& path, float* tile, const void* a_big, const void* a_small, int64_t a0, int64_t ni,
           const void* b_big, const void* b_small, int64_t b0, int64_t nj, int64_t d, Stream s = nullptr);
 

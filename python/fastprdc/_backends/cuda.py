@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from . import gpu_env
 from .gpu_engine import GpuEngine, launch_block, parse_capability
@@ -93,7 +94,7 @@ class CudaOps:
     def gemm(
         self, path: str, tile: _Buffer, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
     ):
-        (ab, as_), (bb, bs) = (a, b) if path == "tf32x3" else ((a, None), (b, None))
+        (ab, as_), (bb, bs) = (a, b) if _core.gemm_split(path) else ((a, None), (b, None))
         self.m.gemm(
             path,
             tile.ptr,

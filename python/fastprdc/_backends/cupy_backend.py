@@ -190,7 +190,7 @@ class CupyOps:
                 self._scalars[beta].ctypes.data, tile.data.ptr, 0, nj, compute, -1,
             )  # fmt: skip
 
-        if path != "tf32x3":  # tf32 and fp16: operands rounded when packed
+        if not _core.gemm_split(path):  # fp32, and tf32 and fp16 (operands rounded when packed)
             call(b, a, 0.0)
         else:
             (ab, as_), (bb, bs) = a, b

@@ -65,8 +65,10 @@ __all__ = [
 #: TF32 tensor-core GEMM on operands rounded to TF32: a third of tf32x3's work, a bound about
 #: three times as wide) and "fp16" (one FP16 tensor-core GEMM with FP32 accumulation on operands
 #: rounded to FP16, CUBLAS_COMPUTE_32F: tf32's bound at twice its rate, half its operand
-#: memory); each has its rigorous error bound in csrc/common/error_bound.hpp.
-GEMM_PATHS = ("fp32", "tf32x3", "tf32", "fp16")
+#: memory) and "fp16x3" (three FP16 tensor-core GEMMs on split operands, CUBLAS_COMPUTE_32F:
+#: tf32x3's bound at half its tensor-core time and half its operand memory); each has its
+#: rigorous error bound in csrc/common/error_bound.hpp.
+GEMM_PATHS = ("fp32", "tf32x3", "tf32", "fp16", "fp16x3")
 #: Compute capabilities whose TF32 tensor cores run a dense GEMM at 7x their FP32 rate or more
 #: (A100 8.0, H100/H200 9.0, B200/B300 10.x): there "tf32x3" is the default (on an H200 at
 #: N = M = 100k, d = 2048 it ran the cross pass 1.3-1.5x faster than "fp32", rechecks
@@ -271,10 +273,10 @@ class DeviceOps(Protocol):
     def gemm(
         self, path: str, tile: Any, a: Any, a0: int, ni: int, b: Any, b0: int, nj: int, d: int
     ) -> None:
-        """tile[:ni * nj] = -2 * A[a0:a0+ni] @ B[b0:b0+nj].T (row-major float32; for "tf32x3"
-        ``a`` and ``b`` are (big, small) pairs; for "tf32" their values are TF32 already; for
-        "fp16" they are float16 holding 2^14 times the values, the GEMM's alpha
-        ``_core.gemm_alpha``)."""
+        """tile[:ni * nj] = -2 * A[a0:a0+ni] @ B[b0:b0+nj].T (row-major float32; for the split
+        paths, "tf32x3" and "fp16x3" (``_core.gemm_split``), ``a`` and ``b`` are (big, small)
+        pairs; for "tf32" their values are TF32 already; for "fp16" and "fp16x3" they are
+        float16 holding 2^14 times the values, the GEMM's alpha ``_core.gemm_alpha``)."""
         ...
 
     def synchronize(self) -> None: ...
@@ -321,7 +323,7 @@ class _Set:
     f64: bool
     rowmax: np.ndarray  # host, per row: largest |value|
     packed: Any = None
-    small: Any = None
+    small: Any = None  # the split paths' small parts
     norm: Any = None
     path: str = ""  # the GEMM path it was packed for
 
@@ -512,8 +514,8 @@ def _packed_dtype(path: str) -> Any:
 
 def _packed_bytes(path: str) -> int:
     """Device bytes per value of a set's packed copies for GEMM path ``path``: one packed value,
-    and for tf32x3 its TF32 remainder too."""
-    return np.dtype(_packed_dtype(path)).itemsize * (2 if path == "tf32x3" else 1)
+    and for the split paths (tf32x3, fp16x3) its remainder too."""
+    return np.dtype(_packed_dtype(path)).itemsize * (2 if _core.gemm_split(path) else 1)
 
 
 def _needed_bytes(named: dict[str, Any]) -> tuple[int, int]:
@@ -748,12 +750,13 @@ class GpuEngine:
 
     def _pack(self, s: _Set, centre: Any, scale: float, path: str) -> None:
         """Packed rows for GEMM path ``path`` (kernels.cuh pack_rows): float32, with their TF32
-        remainders for "tf32x3", rounded to TF32 for "tf32"; float16 for "fp16"."""
+        remainders for "tf32x3", rounded to TF32 for "tf32"; float16 for "fp16", with their
+        FP16 remainders for "fp16x3"."""
         ops = self.ops
-        split = path == "tf32x3"
+        split = bool(_core.gemm_split(path))
         s.path = path
         s.packed = ops.empty(s.rows * s.dim, _packed_dtype(path))
-        s.small = ops.empty(s.rows * s.dim, np.float32) if split else None
+        s.small = ops.empty(s.rows * s.dim, _packed_dtype(path)) if split else None
         s.norm = ops.empty(s.rows, np.float32)
         p = self._rows_params(
             s,
@@ -888,8 +891,8 @@ class GpuEngine:
         )
         args = ops.upload(host.view(np.uint8)) if len(host) else None  # a group's: a run of them
         path = A.path  # as _prepare packed the sets
-        operands_a = (A.packed, A.small) if path == "tf32x3" else A.packed
-        operands_b = (B.packed, B.small) if path == "tf32x3" else B.packed
+        operands_a = (A.packed, A.small) if A.small is not None else A.packed
+        operands_b = (B.packed, B.small) if B.small is not None else B.packed
         starts = np.cumsum([0] + [len(g) for g in groups])  # each group's first tile
         pipe = _Pipeline(ops, sets)
         last, shown = time.perf_counter(), 0

@@ -300,12 +300,14 @@ def _gemm(
             x[: x.size // d * d].reshape(-1, d)[r0 : r0 + n] if d else np.zeros((n, 0), np.float32)
         )
 
-    if path == "tf32x3":
+    if _core.gemm_split(path):
         (ab, as_), (bb, bs) = a, b
-        # the tensor cores read TF32: every operand loses its 13 low mantissa bits (cut, the
-        # worse of the conversions the bound allows; a no-op on the big parts)
+        # tf32x3: the tensor cores read TF32, every operand loses its 13 low mantissa bits (cut,
+        # the worse of the conversions the bound allows; a no-op on the big parts); fp16x3:
+        # float16 parts, whose products are exact in float32
+        read = _tf32 if path == "tf32x3" else (lambda x: x.astype(np.float32))
         A, As, B, Bs = (
-            _tf32(rows(x, r0, n))
+            read(rows(x, r0, n))
             for x, r0, n in ((ab, a0, ni), (as_, a0, ni), (bb, b0, nj), (bs, b0, nj))
         )
         np.matmul(A, B.T, out=out)
