@@ -215,7 +215,7 @@ else
       # the GEMM paths first: the later figures run on the fastest (the default is chosen by
       # measurement; when this figure is missing, FASTPRDC_GPU_GEMM set by the caller is kept,
       # else the cuda backend's default for this GPU)
-      stage gemm_paths 75 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'gemm_paths' bench_gpu_paths.json"
+      stage gemm_paths 90 bash -c "$(declare -f bench); PY=$PY OUT=$OUT bench 'gemm_paths' bench_gpu_paths.json"
       FASTPRDC_GPU_GEMM=$("$PY" benchmarks/gpu/gemm_choice.py "$OUT/bench_gpu_paths.json")
       export FASTPRDC_GPU_GEMM
       echo "GEMM path for the figures: $FASTPRDC_GPU_GEMM" | tee "$LOGS/gemm_path.txt"

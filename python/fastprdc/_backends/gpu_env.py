@@ -2,12 +2,13 @@
 change GEMM precision behind a library's back, and where cuBLAS and the kernel sources are.
 
 fastprdc calls cuBLAS with an explicit compute type (CUBLAS_COMPUTE_32F_PEDANTIC for "fp32",
-CUBLAS_COMPUTE_32F_FAST_TF32 for "tf32x3" and "tf32"), which ``CUPY_TF32`` and
-``NVIDIA_TF32_OVERRIDE`` do not change (the override can only disable TF32, which keeps the TF32
-paths' bounds valid: their operands are exact in TF32, and FP32 arithmetic on them is within the
-bounds). cuBLAS's
-floating-point emulation replaces FP32 arithmetic (CUBLAS_EMULATE_SINGLE_PRECISION, on GPUs that
-support it) with an emulation whose error is not covered by our bounds: a GPU run refuses it.
+CUBLAS_COMPUTE_32F_FAST_TF32 for "tf32x3" and "tf32", CUBLAS_COMPUTE_32F on FP16 operands for
+"fp16" and "fp16x3", whose FP32 output leaves no reduced-precision reduction), which
+``CUPY_TF32`` and ``NVIDIA_TF32_OVERRIDE`` do not change (the override can only disable TF32,
+which keeps the TF32 paths' bounds valid: their operands are exact in TF32, and FP32 arithmetic
+on them is within the bounds). cuBLAS's floating-point emulation replaces FP32 arithmetic
+(CUBLAS_EMULATE_SINGLE_PRECISION, on GPUs that support it) with an emulation whose error is not
+covered by our bounds: a GPU run refuses it.
 Every such variable is recorded in ``show_config()`` and in the result's ``info``.
 """
 
