@@ -19,8 +19,8 @@
   results; which is faster).
 * ``gpu_tile_groups``: the same with the pass kernels launched once per group of tiles that
   share no row (automatic size) and once per tile.
-* ``gpu_deferred_rechecks``: the same with the cross pass's undecided ball pairs rechecked once
-  each in a parallel launch, and by each side's row thread.
+* ``gpu_deferred_rechecks``: the same with the cross pass's undecided ball pairs rechecked in a
+  parallel launch, and by the A row's thread.
 * ``gpu_overlap``: the same with each group's GEMMs on one stream while the previous group's
   kernels run on another (two tile sets), and with both on one stream, the host waiting for
   each group.
@@ -438,8 +438,7 @@ def test_gpu_tile_groups(figure, scaled, monkeypatch):
 
 def test_gpu_deferred_rechecks(figure, scaled, monkeypatch):
     """The cross pass's ball decisions that need the oracle: one parallel recheck per pair
-    (recheck_pairs), against each side's row thread rechecking them inline while its warp
-    waits."""
+    (recheck_pairs), against the A row's thread rechecking them inline while its warp waits."""
     _compare_settings(
         figure, scaled, monkeypatch, "gpu_deferred_rechecks", "deferred vs inline ball rechecks",
         "FASTPRDC_GPU_DEFER_RECHECKS", {"deferred": "1", "inline": "0"},

@@ -6,8 +6,10 @@
 // kept balls on A, per point of B and column). Every update belongs to one side: the A side writes
 // only state of A rows (the A-ball centre counts, the A points' counts in B balls, A's neighbour
 // lists), the B side only state of B rows. The CPU calls both sides for each pair under the locks
-// of both row blocks; the GPU runs one thread per row of each side, each deciding the same pairs
-// with the same arithmetic, so no atomics are needed.
+// of both row blocks. The GPU runs one thread per row of each side (balls_once): the A side makes
+// every ball decision of its pairs once and counts it for both sides, B's counters by atomic
+// adds and minima (order-independent, so results stay deterministic), and the B side keeps its
+// neighbour lists and realism, whose state is its own.
 #pragma once
 
 #include "common/matrix.hpp"
@@ -208,6 +210,7 @@ struct CrossState {
   OracleRows a, b;
   bool exact = true;
   bool strict = false;
+  bool balls_once = false;  // the A side decides the balls for both sides (the GPU: see above)
   double frame_scale = 1.0;
 
   BallSet balls_a;                  // centred on A
@@ -262,7 +265,7 @@ struct CrossState {
   FASTPRDC_HD float gate_b(int64_t j, float knn_cap = inf_f32(), const float* realism_caps = nullptr) const {
     float g = -inf_f32();
     if (top_b.active()) g = top_b.threshold[j] < knn_cap ? top_b.threshold[j] : knn_cap;
-    if (balls_b.k && balls_b.reach[j] > g) g = balls_b.reach[j];
+    if (!balls_once && balls_b.k && balls_b.reach[j] > g) g = balls_b.reach[j];
     for (int32_t c = 0; c < kr; ++c) {
       if (realism_rmax[c] < 0.0) continue;
       float t = top_r.threshold[j * kr + c];
@@ -278,7 +281,7 @@ struct CrossState {
     return lo <= gate_ai || (balls_b.k && lo <= balls_b.reach[j]);
   }
   FASTPRDC_HD bool needs_b(float lo, float gate_bj, int64_t i) const {
-    return lo <= gate_bj || (balls_a.k && lo <= balls_a.reach[i]);
+    return lo <= gate_bj || (!balls_once && balls_a.k && lo <= balls_a.reach[i]);
   }
 
   // Whether any ball decision of pair (i, j) needs its oracle distance: the same decisions on
@@ -306,11 +309,16 @@ struct CrossState {
     return evaluated;
   }
 
-  // The ball decisions of the A side of pair (i, j).
+  // The ball decisions of the A side of pair (i, j); with balls_once, B's counters of them too.
   FASTPRDC_HD void a_balls(int64_t i, int64_t j, float lo, float hi, PairDistance& pd) const {
     if (balls_a.k && lo <= balls_a.reach[i]) {
-      for (int32_t c = 0; c < balls_a.k; ++c)
-        if (ball_contains(balls_a, i, c, lo, hi, strict, pd)) ++a_ball_count[i * balls_a.k + c];
+      for (int32_t c = 0; c < balls_a.k; ++c) {
+        if (!ball_contains(balls_a, i, c, lo, hi, strict, pd)) continue;
+        ++a_ball_count[i * balls_a.k + c];
+        if (!balls_once) continue;
+        atomic_add_i64(b_count + j * balls_a.k + c, 1);
+        atomic_min_nonnegative(b_min_radius + j * balls_a.k + c, balls_a.radii[i * balls_a.k + c]);
+      }
     }
     if (balls_b.k && lo <= balls_b.reach[j]) {
       for (int32_t c = 0; c < balls_b.k; ++c) {
@@ -319,18 +327,19 @@ struct CrossState {
         double& m = a_min_radius[i * balls_b.k + c];
         const double r = balls_b.radii[j * balls_b.k + c];
         m = r < m ? r : m;
+        if (balls_once) atomic_add_i64(b_ball_count + j * balls_b.k + c, 1);
       }
     }
   }
 
-  // The B side of pair (i, j).
+  // The B side of pair (i, j) (its ball decisions: the A side's with balls_once).
   FASTPRDC_HD int64_t b_side(int64_t i, int64_t j, float lo, float hi, PairDistance& pd, const TopkScratch& sc) const {
     int64_t evaluated = 0;
     if (top_b.active()) {
       const KnnKeys keys{&b, &a};
       evaluated += topk::offer(top_b, j, lo, hi, i, exact, keys, KnnToDomain{frame_scale}, sc);
     }
-    if (balls_a.k && lo <= balls_a.reach[i]) {
+    if (!balls_once && balls_a.k && lo <= balls_a.reach[i]) {
       for (int32_t c = 0; c < balls_a.k; ++c) {
         if (!ball_contains(balls_a, i, c, lo, hi, strict, pd)) continue;
         ++b_count[j * balls_a.k + c];
@@ -339,7 +348,7 @@ struct CrossState {
         m = r < m ? r : m;
       }
     }
-    if (balls_b.k && lo <= balls_b.reach[j]) {
+    if (!balls_once && balls_b.k && lo <= balls_b.reach[j]) {
       for (int32_t c = 0; c < balls_b.k; ++c)
         if (ball_contains(balls_b, j, c, lo, hi, strict, pd)) ++b_ball_count[j * balls_b.k + c];
     }

@@ -36,6 +36,20 @@ FASTPRDC_HD uint64_t f64_bits(double x) {
 #endif
 }
 
+// Lowers *p to v atomically where v is smaller; *p and v non-negative (+inf included), whose
+// bit patterns order as their values do.
+FASTPRDC_HD void atomic_min_nonnegative(double* p, double v) {
+  const uint64_t want = f64_bits(v);
+#if defined(__CUDA_ARCH__)
+  atomicMin(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(want));
+#else
+  uint64_t* q = reinterpret_cast<uint64_t*>(p);
+  uint64_t seen = __atomic_load_n(q, __ATOMIC_RELAXED);
+  while (want < seen && !__atomic_compare_exchange_n(q, &seen, want, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+#endif
+}
+
 FASTPRDC_HD double f64_from_bits(uint64_t u) {
 #if defined(__CUDA_ARCH__)
   return __longlong_as_double(static_cast<long long>(u));

@@ -38,6 +38,11 @@ FASTPRDC_HD void atomic_add_u64(uint64_t* p, uint64_t v) {
 #endif
 }
 
+// Adds v to *p atomically (two's complement: the same bits as the unsigned add).
+FASTPRDC_HD void atomic_add_i64(int64_t* p, int64_t v) {
+  atomic_add_u64(reinterpret_cast<uint64_t*>(p), static_cast<uint64_t>(v));
+}
+
 // Adds v to *p atomically; returns the previous value.
 FASTPRDC_HD int32_t atomic_add_i32(int32_t* p, int32_t v) {
 #if defined(__CUDA_ARCH__)

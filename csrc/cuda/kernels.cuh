@@ -1,26 +1,28 @@
 // The GPU kernels as per-thread bodies: each thread owns one row (or one chunk, or one pair) and
 // runs plain sequential code over the shared arithmetic of csrc/common, with no shared memory,
 // no warp intrinsics and no synchronisation; threads communicate only through their own rows'
-// state and one atomic recheck counter. The same text therefore compiles three ways: nvcc
-// (csrc/cuda/kernels.cu, the `_cuda` extension), NVRTC (the `cupy` backend, through
-// kernel_entry.cuh) and the host compiler (the `sim` backend, fastprdc._core, which runs every
-// thread of a launch in a loop so that the GPU pipeline is tested on machines without a GPU).
+// state, one atomic recheck counter and B's ball counters (atomic, see below). The same text
+// therefore compiles three ways: nvcc (csrc/cuda/kernels.cu, the `_cuda` extension), NVRTC (the
+// `cupy` backend, through kernel_entry.cuh) and the host compiler (the `sim` backend,
+// fastprdc._core, which runs every thread of a launch in a loop so that the GPU pipeline is
+// tested on machines without a GPU).
 //
 // A pass over a tile T (rows i0.. of A x rows j0.. of B, T = -2 A~ B~^T from the GEMM, row-major
 // ni x nj) runs `scan_hits` (in parallel over every element: the few pairs that may matter to
 // their rows, into short per-row lists), then `cross_rows` (one thread per row of A: the A side of
-// its listed pairs) and `cross_cols` (one thread per row of B: the B side). Both sides decide each
-// pair with the same float32 arithmetic, so a pair's membership is counted once on each side,
-// consistently. A ball decision that needs the oracle distance may wait: cross_rows lists the
-// pair (defer_cap per row and tile, the rest decided at once), `recheck_pairs` evaluates every
-// listed pair in parallel (one thread each, instead of one row's thread while its warp waits),
-// `apply_rechecks` makes the A side's decisions, and cross_cols finds the distance of its side's
-// undecided pairs in the A row's list (those past the cap it evaluates itself). A self pass is a
-// cross pass of a set with itself: tiles with I < J run both kernels (rows of I and of J are
-// disjoint), diagonal tiles run cross_rows alone, skipping i == j. Each kernel may serve a group of
-// tiles in one launch (launch_tile), tiles that share no row, so that the per-row kernels have many
-// tile sides' worth of threads; per-tile-row buffers (hit lists and counts, gate parts, scratch,
-// deferred pairs) start at the tile's row buf0.
+// its listed pairs) and `cross_cols` (one thread per row of B: the B side's neighbour lists and
+// realism). The A side makes each ball decision once and counts it for both sides (B's counters
+// by atomic adds and minima: common/cross_state.hpp balls_once), so that a point of B inside
+// hundreds of balls (a hub) no longer lists those pairs for its own thread to decide again. A
+// ball decision that needs the oracle distance may wait: cross_rows lists the pair (defer_cap per
+// row and tile, the rest decided at once), `recheck_pairs` evaluates every listed pair in parallel
+// (one thread each, instead of one row's thread while its warp waits) and `apply_rechecks` makes
+// the decisions. A self pass (neighbour lists alone) is a cross pass of a set with itself: tiles
+// with I < J run both kernels (rows of I and of J are disjoint), diagonal tiles run cross_rows
+// alone, skipping i == j. Each kernel may serve a group of tiles in one launch (launch_tile), tiles
+// that share no row, so that the per-row kernels have many tile sides' worth of threads;
+// per-tile-row buffers (hit lists and counts, gate parts, scratch, deferred pairs) start at the
+// tile's row buf0.
 #pragma once
 
 #include "common/cross_state.hpp"
@@ -64,6 +66,7 @@ FASTPRDC_HD CrossState cross_state(const CrossParams& p) {
   st.b.group = ptr<const int64_t>(p.b_group);
   st.exact = p.exact != 0;
   st.strict = p.strict != 0;
+  st.balls_once = p.self_pass == 0;  // (a self pass has no balls)
   st.frame_scale = p.frame_scale;
   st.balls_a = BallSet{p.ka, ptr<const double>(p.radii_a), ptr<const float>(p.th_in_a), ptr<const float>(p.th_out_a),
                        ptr<const float>(p.reach_a)};
@@ -118,16 +121,6 @@ struct DeferredPairs {
 FASTPRDC_HD DeferredPairs deferred_pairs(const CrossParams& p, int64_t r) {
   return {ptr<int32_t>(p.defer_count) + r, ptr<int32_t>(p.defer_j) + r * p.defer_cap,
           ptr<double>(p.defer_d) + r * p.defer_cap};
-}
-
-// The oracle distance of tile column jj in buffer row r's deferred pairs, -1 (not known) when the
-// row did not defer it (a row defers few pairs a tile, most none: the B side looks up every pair
-// rather than first asking whether its ball decisions are open).
-FASTPRDC_HD double deferred_distance(const CrossParams& p, int64_t r, int64_t jj) {
-  const DeferredPairs q = deferred_pairs(p, r);
-  for (int32_t s = 0; s < *q.count; ++s)
-    if (q.cols[s] == jj) return q.dist[s];
-  return -1.0;
 }
 
 // Thread `tid`'s scratch for list compaction and finalisation.
@@ -188,7 +181,6 @@ FASTPRDC_HD void col_pass(const CrossParams& p, const TileArgs& t, int64_t jj, c
     const PairBounds b = pair_bounds(norm_a[i], nb, tile[ii * t.nj], p.coef, p.absb);
     if (!st.needs_b(b.lo, gate, i)) continue;
     PairDistance pd{&st.a, &st.b, i, j, &rc};
-    if (p.defer_cap) pd.d = deferred_distance(p, t.buf0 + ii, jj);
     rc += st.b_side(i, j, b.lo, b.hi, pd, sc);
     gate = st.gate_b(j);
   }

@@ -11,8 +11,9 @@ A pass (self-kNN of a set, or the fused cross pass of two sets):
    device-resident inputs), the frame (centre from ``column_sums``, scale from ``centred_max``,
    the CPU engine's arithmetic), ``pack_rows`` (centred, scaled float32 rows and their norms);
 2. per tile: one GEMM T = -2 A~_I B~_J^T, then (after the scan that lists each row's pairs)
-   ``cross_rows`` (a thread per row of A) and ``cross_cols`` (a thread per row of B) update
-   each side's state from the tile; the tiles go in groups that share no row
+   ``cross_rows`` (a thread per row of A: its neighbour list, and every ball decision of its
+   pairs, counted for both sides) and ``cross_cols`` (a thread per row of B: its neighbour list
+   and realism) update the state from the tile; the tiles go in groups that share no row
    (:mod:`.tile_schedule`), each kernel launched once per group, a group's GEMMs on one stream
    while the previous group's kernels run on another (overlap: :class:`_Pipeline`);
 3. ``finalize_*``: exact neighbour lists and realism from the surviving candidates.
@@ -126,9 +127,9 @@ def tile_gates_setting(given: bool | None = None) -> bool:
 
 def defer_setting(given: bool | None = None) -> bool:
     """Whether the cross pass's ball decisions that need the oracle wait for one parallel
-    recheck per pair (``recheck_pairs``) rather than being rechecked by each side's row thread:
-    ``given`` (a backend's constructor), else on unless $FASTPRDC_GPU_DEFER_RECHECKS is 0
-    (results are the same either way; fewer rechecks with it)."""
+    recheck per pair (``recheck_pairs``) rather than being rechecked by the A row's thread while
+    its warp waits: ``given`` (a backend's constructor), else on unless
+    $FASTPRDC_GPU_DEFER_RECHECKS is 0 (results and recheck counts are the same either way)."""
     if given is not None:
         return bool(given)
     return os.environ.get("FASTPRDC_GPU_DEFER_RECHECKS", "1").strip() != "0"
