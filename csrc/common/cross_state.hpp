@@ -284,6 +284,24 @@ struct CrossState {
     return lo <= gate_bj || (!balls_once && balls_a.k && lo <= balls_a.reach[i]);
   }
 
+  // needs_b, looking closer at realism (the GPU's scan and B side): a pair within row j's gate
+  // only through a realism column's gate, which assumes the column's largest kept radius (rmax),
+  // is needed only where its own centre's radius could still raise the point's best ratio. The
+  // pairs it drops are those whose every realism offer would be refused (realism_gate's bound,
+  // with the centre's radius for rmax) and that no neighbour list or ball needs.
+  FASTPRDC_HD bool needs_b_closer(float lo, float gate_bj, int64_t i, int64_t j) const {
+    if (!needs_b(lo, gate_bj, i)) return false;
+    if (!kr || (top_b.active() && lo <= top_b.threshold[j])) return true;
+    if (!balls_once && ((balls_b.k && lo <= balls_b.reach[j]) || (balls_a.k && lo <= balls_a.reach[i]))) return true;
+    for (int32_t c = 0; c < kr; ++c) {
+      const double rs = realism_frame[i * kr + c];
+      if (rs < 0.0) continue;     // pruned: no ratio
+      if (rs != rs) return true;  // imprecise: any ratio
+      if (lo <= realism_gate(top_r.threshold[j * kr + c], rs, realism_eps_frame)) return true;
+    }
+    return false;
+  }
+
   // Whether any ball decision of pair (i, j) needs its oracle distance: the same decisions on
   // both sides (the A balls' centre i holding point j, the B balls' centre j holding point i).
   FASTPRDC_HD bool balls_undecided(int64_t i, int64_t j, float lo, float hi) const {
