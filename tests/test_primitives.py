@@ -315,6 +315,19 @@ def test_ball_membership_zero_and_custom_radii(backend, boundary, rng):
         assert not np.any(got["any_point"][:5])
 
 
+def test_ball_membership_negative_zero_radius(backend, rng):
+    """A radius of -0.0 is a radius of 0 (the GPU's atomic minimum of radii compares bit
+    patterns, in which -0.0 is above every positive radius): the point on that centre has
+    min_radius 0 on every backend, not the larger radius of another ball holding it; the
+    caller's radii stay as given."""
+    centres, points = np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 0.0], [0.5, 0.1]])
+    radii = np.array([-0.0, 2.0])
+    got = P.ball_membership(points, centres, radii, device=backend)
+    assert got["min_radius"].tolist() == [0.0, 2.0] and got["count"].tolist() == [2, 1]
+    assert not np.signbit(got["min_radius"]).any()
+    assert np.signbit(radii[0])
+
+
 @pytest.mark.parametrize("tile_rows", [1, 3, 7, None])
 @pytest.mark.parametrize("num_threads", [1, 2])
 def test_ball_membership_tiles_threads(tile_rows, num_threads, boundary, rng, fast_backend):

@@ -37,9 +37,9 @@ FASTPRDC_HD uint64_t f64_bits(double x) {
 }
 
 // Lowers *p to v atomically where v is smaller; *p and v non-negative (+inf included), whose
-// bit patterns order as their values do.
+// bit patterns order as their values do (-0.0 taken as 0.0, whose pattern does).
 FASTPRDC_HD void atomic_min_nonnegative(double* p, double v) {
-  const uint64_t want = f64_bits(v);
+  const uint64_t want = f64_bits(v) & 0x7fffffffffffffffull;
 #if defined(__CUDA_ARCH__)
   atomicMin(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(want));
 #else

@@ -619,9 +619,9 @@ FASTPRDC_HD void pack_rows(const RowsParams& p, const TileArgs& t, int64_t tid) 
     } else if (path == GemmPath::kFp16) {
       half[c] = f16_bits(v * kFp16Scale);
     } else if (path == GemmPath::kFp16x3) {
-      const float x = v * kFp16Scale;
-      half[c] = f16_bits(x);
-      half_small[c] = f16_bits(x - f16_value(half[c]));
+      const float shifted = v * kFp16Scale;
+      half[c] = f16_bits(shifted);
+      half_small[c] = f16_bits(shifted - f16_value(half[c]));
     } else {
       out[c] = v;
     }

@@ -315,7 +315,8 @@ def check_realism_eps(realism_eps: float | None) -> None:
 
 
 def validate_radii(radii: Any, n_centres: int) -> np.ndarray:
-    """Ball radii: shape (n_centres,) or (n_centres, K), finite, >= 0; returned float64."""
+    """Ball radii: shape (n_centres,) or (n_centres, K), finite, >= 0; returned float64 (a
+    copy, -0.0 as 0.0: every backend then sees one zero, whose bit pattern orders as its value)."""
     r = np.asarray(radii)
     if r.dtype.kind not in "biuf":
         raise ValueError(f"radii must hold real numbers, got dtype {r.dtype}")
@@ -324,4 +325,4 @@ def validate_radii(radii: Any, n_centres: int) -> np.ndarray:
     r = np.ascontiguousarray(r, dtype=np.float64)
     if not np.isfinite(r).all() or (r < 0).any():
         raise ValueError("radii must be finite and >= 0")
-    return r
+    return r + 0.0
