@@ -280,19 +280,15 @@ struct CrossState {
   FASTPRDC_HD bool needs_a(float lo, float gate_ai, int64_t j) const {
     return lo <= gate_ai || (balls_b.k && lo <= balls_b.reach[j]);
   }
-  FASTPRDC_HD bool needs_b(float lo, float gate_bj, int64_t i) const {
-    return lo <= gate_bj || (!balls_once && balls_a.k && lo <= balls_a.reach[i]);
-  }
-
-  // needs_b, looking closer at realism (the GPU's scan and B side): a pair within row j's gate
-  // only through a realism column's gate, which assumes the column's largest kept radius (rmax),
-  // is needed only where its own centre's radius could still raise the point's best ratio. The
-  // pairs it drops are those whose every realism offer would be refused (realism_gate's bound,
-  // with the centre's radius for rmax) and that no neighbour list or ball needs.
-  FASTPRDC_HD bool needs_b_closer(float lo, float gate_bj, int64_t i, int64_t j) const {
-    if (!needs_b(lo, gate_bj, i)) return false;
+  // Whether the pair matters to row j of B: the balls' reach (unless the A side decides them), or
+  // its own gate; a pair within the gate only through a realism column's gate, which assumes the
+  // column's largest kept radius (rmax), only where its own centre's radius could still raise the
+  // point's best ratio (realism_gate with that radius: the pairs left out are those whose every
+  // realism offer would be refused).
+  FASTPRDC_HD bool needs_b(float lo, float gate_bj, int64_t i, int64_t j) const {
+    if (!balls_once && ((balls_a.k && lo <= balls_a.reach[i]) || (balls_b.k && lo <= balls_b.reach[j]))) return true;
+    if (!(lo <= gate_bj)) return false;
     if (!kr || (top_b.active() && lo <= top_b.threshold[j])) return true;
-    if (!balls_once && ((balls_b.k && lo <= balls_b.reach[j]) || (balls_a.k && lo <= balls_a.reach[i]))) return true;
     for (int32_t c = 0; c < kr; ++c) {
       const double rs = realism_frame[i * kr + c];
       if (rs < 0.0) continue;     // pruned: no ratio

@@ -162,7 +162,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
             rc += st.a_side(i, j, bnd.lo, bnd.hi, pd, sc);
             gate_a[i] = st.gate_a(i);
           }
-          if (st.needs_b(bnd.lo, gate_b[j], i)) {
+          if (st.needs_b(bnd.lo, gate_b[j], i, j)) {
             rc += st.b_side(i, j, bnd.lo, bnd.hi, pd, sc);
             gate_b[j] = st.gate_b(j);
           }

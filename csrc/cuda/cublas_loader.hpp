@@ -39,15 +39,9 @@ struct GemmTypes {
 };
 
 inline GemmTypes gemm_types(GemmPath path) {
-  switch (path) {
-    case GemmPath::kFp32:
-      return {kCompute32FPedantic, kR32F, 4};
-    case GemmPath::kFp16:
-    case GemmPath::kFp16x3:
-      return {kCompute32F, kR16F, 2};
-    default:  // tf32x3 and tf32: operands exact in TF32
-      return {kCompute32FFastTF32, kR32F, 4};
-  }
+  if (path == GemmPath::kFp32) return {kCompute32FPedantic, kR32F, 4};
+  if (gemm_fp16(path)) return {kCompute32F, kR16F, 2};
+  return {kCompute32FFastTF32, kR32F, 4};  // tf32x3 and tf32: operands exact in TF32
 }
 
 struct Api {

@@ -179,7 +179,7 @@ FASTPRDC_HD void col_pass(const CrossParams& p, const TileArgs& t, int64_t jj, c
     const int64_t ii = rows ? rows[h] : h;
     const int64_t i = t.i0 + ii;
     const PairBounds b = pair_bounds(norm_a[i], nb, tile[ii * t.nj], p.coef, p.absb);
-    if (!st.needs_b_closer(b.lo, gate, i, j)) continue;
+    if (!st.needs_b(b.lo, gate, i, j)) continue;
     PairDistance pd{&st.a, &st.b, i, j, &rc};
     rc += st.b_side(i, j, b.lo, b.hi, pd, sc);
     gate = st.gate_b(j);
@@ -403,7 +403,7 @@ FASTPRDC_HD void scan_hits(const CrossParams& p, const TileArgs& t, int64_t tid)
       const int32_t slot = atomic_add_i32(count_a + ii, 1);
       if (slot < p.hit_cap) hits_a[ii * p.hit_cap + slot] = static_cast<int32_t>(jj);
     }
-    if (!diagonal && !full_b && st.needs_b_closer(lo, gate_bj, i, j)) {
+    if (!diagonal && !full_b && st.needs_b(lo, gate_bj, i, j)) {
       const int32_t slot = atomic_add_i32(count_b + jj, 1);
       if (slot < p.hit_cap) hits_b[jj * p.hit_cap + slot] = static_cast<int32_t>(ii);
     }

@@ -300,24 +300,21 @@ def _gemm(
             x[: x.size // d * d].reshape(-1, d)[r0 : r0 + n] if d else np.zeros((n, 0), np.float32)
         )
 
+    # the TF32 paths' tensor cores read TF32: every operand loses its 13 low mantissa bits (cut,
+    # the worse of the conversions the bound allows; a no-op on operands packed in TF32, and on
+    # tf32x3's big parts); fp32, and FP16 operands, whose products are exact in float32, as given
+    def read(x: np.ndarray, r0: int, n: int) -> np.ndarray:
+        v = rows(x, r0, n)
+        return _tf32(v) if path.startswith("tf32") else v.astype(np.float32, copy=False)
+
     if _core.gemm_split(path):
         (ab, as_), (bb, bs) = a, b
-        # tf32x3: the tensor cores read TF32, every operand loses its 13 low mantissa bits (cut,
-        # the worse of the conversions the bound allows; a no-op on the big parts); fp16x3:
-        # float16 parts, whose products are exact in float32
-        read = _tf32 if path == "tf32x3" else (lambda x: x.astype(np.float32))
-        A, As, B, Bs = (
-            read(rows(x, r0, n))
-            for x, r0, n in ((ab, a0, ni), (as_, a0, ni), (bb, b0, nj), (bs, b0, nj))
-        )
+        A, B = read(ab, a0, ni), read(bb, b0, nj)
         np.matmul(A, B.T, out=out)
-        out += As @ B.T
-        out += A @ Bs.T
-    elif path == "tf32":  # operands rounded to TF32 when packed: the cut changes nothing
-        np.matmul(_tf32(rows(a, a0, ni)), _tf32(rows(b, b0, nj)).T, out=out)
-    else:  # fp32, or fp16 operands (their products are exact in float32)
-        A = rows(a, a0, ni).astype(np.float32, copy=False)
-        np.matmul(A, rows(b, b0, nj).astype(np.float32, copy=False).T, out=out)
+        out += read(as_, a0, ni) @ B.T
+        out += A @ read(bs, b0, nj).T
+    else:
+        np.matmul(read(a, a0, ni), read(b, b0, nj).T, out=out)
     out *= np.float32(_core.gemm_alpha(path))
 
 
