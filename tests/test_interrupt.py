@@ -158,7 +158,10 @@ def test_sigint_stops_native_run_within_a_second():
     progress-callback tests above interrupt every backend mid-run)."""
     script = textwrap.dedent(
         f"""
-        import sys, numpy as np, fastprdc
+        import signal, sys, numpy as np, fastprdc
+        # as started from a terminal: a process started in the background (`pytest &`, nohup)
+        # inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         x = np.random.default_rng(0).standard_normal((100000, {BIG_D}), dtype=np.float32)
         fastprdc.primitives.knn(x[:100], k=3, device="cpu")  # warm up
         print("ready", flush=True)
