@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -177,6 +178,7 @@ case "$1" in
     fi
     exit 0 ;;
   -c) [[ "$2" == *get_device_properties* ]] && echo 90
+      [[ "$2" == "import fastprdc._cuda" && -n "${STUB_NO_CUDA:-}" ]] && exit 1
       exit 0 ;;
   -)  cat >/dev/null
       if [[ "$STUB_HANG" == smoke ]]; then
@@ -209,6 +211,7 @@ def _device_check(tmp_path: Path, budget: int = 400, **env_extra: str):
         "OUT": str(tmp_path / "out"),
         "LOGS": str(tmp_path / "logs"),
         "SITE": str(tmp_path / "site"),
+        "WHEELS": str(tmp_path / "no-wheels"),  # not the checkout's .whl/, whatever it holds
         "BUDGET": str(budget),
         "STUB_LOG": str(log),
         "STUB_PATHS_JSON": str(paths),
@@ -314,6 +317,86 @@ def test_device_check_runs_the_cuda_figures_when_only_cupy_is_wrong(tmp_path):
     assert status["gemm_paths"].startswith("ok") and status["bench"].startswith("ok")
     assert "bench_cupy" not in status and status["tests"].startswith("ok")
     assert "bench_cupy not run" in proc.stdout
+
+
+def _source_hash():
+    return load_source_module(GPU_DIR / "source_hash.py", "source_hash").source_hash
+
+
+def _prebuilt(tmp_path: Path, arch: str = "90-real", source: str | None = None) -> Path:
+    """A wheels folder as fetch_wheels.sh leaves it: a BLAS wheel and, in prebuilt/, a fastprdc
+    wheel with the architecture and the hash of the sources it was built from."""
+    wheels = tmp_path / "whl"
+    (wheels / "prebuilt").mkdir(parents=True)
+    (wheels / "blas-1-py3-none-any.whl").write_bytes(b"")
+    (wheels / "prebuilt" / "fastprdc-0.1.0-cp312-cp312-linux_x86_64.whl").write_bytes(b"")
+    (wheels / "prebuilt" / "ARCH").write_text(arch + "\n")
+    if source is None:
+        source = _source_hash()(GPU_DIR.parents[1])
+    (wheels / "prebuilt" / "SOURCE").write_text(source + "\n")
+    return wheels
+
+
+def _install(tmp_path: Path, **env: str) -> tuple[list[str], str]:
+    """The pip calls of the install stage, and its log."""
+    _, status, calls = _device_check(tmp_path, MODE="checks", **env)
+    assert status["install"].startswith("ok"), status
+    log = (tmp_path / "logs" / "install.log").read_text()
+    return [c for c in calls if c.startswith("-m pip")], log
+
+
+def test_device_check_installs_the_wheel_prebuilt_from_these_sources(tmp_path):
+    """fetch_wheels.sh's wheel, built here from the same sources for this GPU's architecture,
+    is installed instead of compiling on the GPU machine."""
+    pips, log = _install(tmp_path, WHEELS=str(_prebuilt(tmp_path)))
+    assert len(pips) == 2, pips
+    assert pips[0].endswith("blas-1-py3-none-any.whl")
+    assert pips[1].endswith("prebuilt/fastprdc-0.1.0-cp312-cp312-linux_x86_64.whl")
+    assert "installed the prebuilt wheel (90-real)" in log
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("other sources", "the prebuilt wheel was built from other sources"),
+        ("other architecture", "the prebuilt wheel is for 80-real, not 90-real"),
+        ("does not load", "the prebuilt wheel does not load here"),
+        ("none", "no prebuilt wheel"),
+    ],
+)
+def test_device_check_builds_unless_the_prebuilt_wheel_fits(tmp_path, case, expected):
+    """A wheel from other sources (a change after fetch_wheels.sh ran), for another GPU, or
+    one that does not load is never the one measured: the check builds from the tree."""
+    source = "0" * 64 if case == "other sources" else None
+    arch = "80-real" if case == "other architecture" else "90-real"
+    env = {"WHEELS": str(_prebuilt(tmp_path, arch, source))}
+    if case == "does not load":
+        env["STUB_NO_CUDA"] = "1"
+    if case == "none":
+        env.pop("WHEELS")
+    pips, log = _install(tmp_path, **env)
+    assert expected in log
+    assert "--no-build-isolation" in pips[-1] and pips[-1].endswith(" .")
+    assert "installed the prebuilt wheel" not in log
+
+
+def test_source_hash_follows_the_build_inputs_only(tmp_path):
+    """A copy of the sources as the device tool carries it (no byte code) hashes the same as
+    the checkout; a changed byte in a source file changes it."""
+    source_hash = _source_hash()
+    root = GPU_DIR.parents[1]
+    copy = tmp_path / "tree"
+    carried = shutil.ignore_patterns("__pycache__", "*.so")  # what git ignores stays behind
+    for name in ("csrc", "python"):
+        shutil.copytree(root / name, copy / name, ignore=carried)
+    for name in ("CMakeLists.txt", "pyproject.toml"):
+        shutil.copy(root / name, copy / name)
+    (copy / "python" / "fastprdc" / "__pycache__").mkdir(exist_ok=True)
+    (copy / "python" / "fastprdc" / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"byte code")
+    assert source_hash(copy) == source_hash(root)
+    header = copy / "csrc" / "common" / "error_bound.hpp"
+    header.write_bytes(header.read_bytes().replace(b"(", b" (", 1))
+    assert source_hash(copy) != source_hash(root)
 
 
 def test_device_check_interrupts_a_stage_that_runs_out_of_time(tmp_path):

@@ -23,9 +23,10 @@
 # and a status line
 # so that a timeout keeps what came before (a stage that runs out of time gets SIGINT, so that
 # pytest still reports and pytest-benchmark still writes the figures already measured):
-#   install     build the CUDA extension for this GPU's architecture (its kernel shards compile
-#               in parallel); then the cupy backend's NVRTC compile (a minute or two on one core)
-#               starts in the background, into the kernel cache
+#   install     the wheel fetch_wheels.sh built for this GPU's architecture from these very
+#               sources (seconds), else a build here (its kernel shards compile in parallel);
+#               then the cupy backend's NVRTC compile (a minute or two on one core) starts in
+#               the background, into the kernel cache
 #   smoke_cuda  the cuda backend equals cpu on a small evaluate(all): else no figure runs
 #   tests_gpu   the GPU tests (test_gpu.py, test_gpu_build.py and the GPU cases of
 #               test_gpu_pipeline.py; its sim cases ran in CI), one process: they measure device
@@ -96,18 +97,42 @@ export FASTPRDC_CUDA=ON FASTPRDC_CUDA_ARCHITECTURES="${FASTPRDC_CUDA_ARCHITECTUR
 # Everything is installed into $SITE (on PYTHONPATH), not into the image's environment; the
 # cupy backend's compiled kernels go to a cache that every process of the check shares.
 SITE="${SITE:-/tmp/site}"
+WHEELS="${WHEELS:-.whl}"  # fetch_wheels.sh's, carried; relative to the repository root
 export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 export FASTPRDC_KERNEL_CACHE="${FASTPRDC_KERNEL_CACHE:-/tmp/fastprdc-kernels}"
 
 install() {
   set -e
   mkdir -p "$SITE"
-  if ls .whl/*.whl >/dev/null 2>&1; then
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" .whl/*.whl
+  if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" "$WHEELS"/*.whl
   fi
-  "$PY" -m pip install -v --no-index --no-deps --no-build-isolation --upgrade --target "$SITE" \
-    --config-settings=build-dir=build/device .
+  if ! install_prebuilt; then
+    "$PY" -m pip install -v --no-index --no-deps --no-build-isolation --upgrade --target "$SITE" \
+      --config-settings=build-dir=build/device .
+  fi
   cd /tmp && "$PY" -c "import fastprdc; print(fastprdc.__file__); fastprdc.show_config()"
+}
+
+install_prebuilt() {  # the wheel fetch_wheels.sh built from these very sources for this architecture
+  local dir="$WHEELS/prebuilt" arch source
+  if ! ls "$dir"/fastprdc-*.whl >/dev/null 2>&1; then echo "no prebuilt wheel: building here"; return 1; fi
+  arch=$(cat "$dir/ARCH" 2>/dev/null || true)
+  if [[ "$arch" != "$FASTPRDC_CUDA_ARCHITECTURES" ]]; then
+    echo "the prebuilt wheel is for ${arch:-an unknown architecture}, not $FASTPRDC_CUDA_ARCHITECTURES: building here"
+    return 1
+  fi
+  source=$("$PY" benchmarks/gpu/source_hash.py .)
+  if [[ -z "$source" || "$source" != "$(cat "$dir/SOURCE" 2>/dev/null || true)" ]]; then
+    echo "the prebuilt wheel was built from other sources: building here"
+    return 1
+  fi
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" "$dir"/fastprdc-*.whl &&
+    (cd /tmp && "$PY" -c "import fastprdc._cuda") || {
+    echo "the prebuilt wheel does not load here: building here"
+    return 1
+  }
+  echo "installed the prebuilt wheel ($arch)"
 }
 
 nvrtc() {  # the cupy backend's NVRTC compile, once, into the disk cache (its key holds the
@@ -184,7 +209,7 @@ bench() {  # bench SELECTION JSON (a library's DeprecationWarning must not stop 
 
 run_tests() { stage tests "$1" bash -c "GPU_TESTS='$GPU_TESTS'; $(declare -f tests); PY=$PY tests"; }
 
-install_stage() { stage install 240 bash -c "$(declare -f install); PY=$PY SITE=$SITE install"; }
+install_stage() { stage install 240 bash -c "$(declare -f install install_prebuilt); PY=$PY SITE=$SITE WHEELS=$WHEELS install"; }
 smoke_stage() { stage "smoke_$1" 45 bash -c "$(declare -f smoke); PY=$PY smoke $1"; }
 tests_gpu_stage() { stage tests_gpu 60 bash -c "$(declare -f tests_gpu); PY=$PY tests_gpu"; }
 nvrtc_stage() { stage nvrtc 150 bash -c "$(declare -f wait_nvrtc); LOGS=$LOGS wait_nvrtc"; }
