@@ -353,6 +353,7 @@ def test_device_check_installs_the_wheel_prebuilt_from_these_sources(tmp_path):
     assert pips[0].endswith("blas-1-py3-none-any.whl")
     assert pips[1].endswith("prebuilt/fastprdc-0.1.0-cp312-cp312-linux_x86_64.whl")
     assert "installed the prebuilt wheel (90-real)" in log
+    assert log.rstrip().endswith("fastprdc installed: the prebuilt wheel")
 
 
 @pytest.mark.parametrize(
@@ -378,6 +379,7 @@ def test_device_check_builds_unless_the_prebuilt_wheel_fits(tmp_path, case, expe
     assert expected in log
     assert "--no-build-isolation" in pips[-1] and pips[-1].endswith(" .")
     assert "installed the prebuilt wheel" not in log
+    assert log.rstrip().endswith("fastprdc installed: built here")
 
 
 def test_source_hash_follows_the_build_inputs_only(tmp_path):

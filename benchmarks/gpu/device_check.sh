@@ -107,11 +107,14 @@ install() {
   if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
     "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" "$WHEELS"/*.whl
   fi
+  local how="the prebuilt wheel"
   if ! install_prebuilt; then
+    how="built here"
     "$PY" -m pip install -v --no-index --no-deps --no-build-isolation --upgrade --target "$SITE" \
       --config-settings=build-dir=build/device .
   fi
-  cd /tmp && "$PY" -c "import fastprdc; print(fastprdc.__file__); fastprdc.show_config()"
+  (cd /tmp && "$PY" -c "import fastprdc; print(fastprdc.__file__); fastprdc.show_config()")
+  echo "fastprdc installed: $how"  # last, so that the stage's printed tail shows it
 }
 
 install_prebuilt() {  # the wheel fetch_wheels.sh built from these very sources for this architecture
