@@ -1379,7 +1379,7 @@ def test_deferred_ball_rechecks_are_exact(kind, rng, monkeypatch):
     sides; past the cap the A row rechecks for itself): every family equals the cpu backend's
     and the run without deferral's, in any thread order, with a cap of 32 pairs per row and tile
     or of one (most undecided pairs past it). On the tf32 path (the widest bound) every data
-    kind defers pairs. The A side decides each pair's balls once for both sides (balls_once),
+    kind defers pairs. The A side decides each pair's balls once for both sides (cross_state.hpp),
     so each undecided pair is rechecked once, deferred or not: the same recheck counts."""
     from fastprdc._backends import gpu_engine
     from fastprdc._backends.gpu_engine import GpuEngine

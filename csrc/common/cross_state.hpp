@@ -5,11 +5,11 @@
 // its ball. Nearest-neighbour lists run both ways, and realism (top-1 of radius / distance over the
 // kept balls on A, per point of B and column). Every update belongs to one side: the A side writes
 // only state of A rows (the A-ball centre counts, the A points' counts in B balls, A's neighbour
-// lists), the B side only state of B rows. The CPU calls both sides for each pair under the locks
-// of both row blocks. The GPU runs one thread per row of each side (balls_once): the A side makes
-// every ball decision of its pairs once and counts it for both sides, B's counters by atomic
-// adds and minima (order-independent, so results stay deterministic), and the B side keeps its
-// neighbour lists and realism, whose state is its own.
+// lists), the B side only state of B rows, with one exception: the A side makes every ball
+// decision of a pair once and counts it for both sides, B's counters by atomic adds and minima
+// (order-independent, so results stay deterministic), so that the B side keeps only its
+// neighbour lists and realism. The CPU calls both sides for each pair under the locks of both row
+// blocks; the GPU runs one thread per row of each side.
 #pragma once
 
 #include "common/matrix.hpp"
@@ -210,7 +210,6 @@ struct CrossState {
   OracleRows a, b;
   bool exact = true;
   bool strict = false;
-  bool balls_once = false;  // the A side decides the balls for both sides (the GPU: see above)
   double frame_scale = 1.0;
 
   BallSet balls_a;                  // centred on A
@@ -265,7 +264,6 @@ struct CrossState {
   FASTPRDC_HD float gate_b(int64_t j, float knn_cap = inf_f32(), const float* realism_caps = nullptr) const {
     float g = -inf_f32();
     if (top_b.active()) g = top_b.threshold[j] < knn_cap ? top_b.threshold[j] : knn_cap;
-    if (!balls_once && balls_b.k && balls_b.reach[j] > g) g = balls_b.reach[j];
     for (int32_t c = 0; c < kr; ++c) {
       if (realism_rmax[c] < 0.0) continue;
       float t = top_r.threshold[j * kr + c];
@@ -280,13 +278,12 @@ struct CrossState {
   FASTPRDC_HD bool needs_a(float lo, float gate_ai, int64_t j) const {
     return lo <= gate_ai || (balls_b.k && lo <= balls_b.reach[j]);
   }
-  // Whether the pair matters to row j of B: the balls' reach (unless the A side decides them), or
-  // its own gate; a pair within the gate only through a realism column's gate, which assumes the
-  // column's largest kept radius (rmax), only where its own centre's radius could still raise the
-  // point's best ratio (realism_gate with that radius: the pairs left out are those whose every
-  // realism offer would be refused).
+  // Whether the pair matters to row j of B (its own gate; the balls are the A side's): a pair
+  // within the gate only through a realism column's gate, which assumes the column's largest kept
+  // radius (rmax), only where its own centre's radius could still raise the point's best ratio
+  // (realism_gate with that radius: the pairs left out are those whose every realism offer would
+  // be refused).
   FASTPRDC_HD bool needs_b(float lo, float gate_bj, int64_t i, int64_t j) const {
-    if (!balls_once && ((balls_a.k && lo <= balls_a.reach[i]) || (balls_b.k && lo <= balls_b.reach[j]))) return true;
     if (!(lo <= gate_bj)) return false;
     if (!kr || (top_b.active() && lo <= top_b.threshold[j])) return true;
     for (int32_t c = 0; c < kr; ++c) {
@@ -323,13 +320,12 @@ struct CrossState {
     return evaluated;
   }
 
-  // The ball decisions of the A side of pair (i, j); with balls_once, B's counters of them too.
+  // Every ball decision of pair (i, j), counted for both sides.
   FASTPRDC_HD void a_balls(int64_t i, int64_t j, float lo, float hi, PairDistance& pd) const {
     if (balls_a.k && lo <= balls_a.reach[i]) {
       for (int32_t c = 0; c < balls_a.k; ++c) {
         if (!ball_contains(balls_a, i, c, lo, hi, strict, pd)) continue;
         ++a_ball_count[i * balls_a.k + c];
-        if (!balls_once) continue;
         atomic_add_i64(b_count + j * balls_a.k + c, 1);
         atomic_min_nonnegative(b_min_radius + j * balls_a.k + c, balls_a.radii[i * balls_a.k + c]);
       }
@@ -341,30 +337,17 @@ struct CrossState {
         double& m = a_min_radius[i * balls_b.k + c];
         const double r = balls_b.radii[j * balls_b.k + c];
         m = r < m ? r : m;
-        if (balls_once) atomic_add_i64(b_ball_count + j * balls_b.k + c, 1);
+        atomic_add_i64(b_ball_count + j * balls_b.k + c, 1);
       }
     }
   }
 
-  // The B side of pair (i, j) (its ball decisions: the A side's with balls_once).
+  // The B side of pair (i, j): its neighbour list and realism.
   FASTPRDC_HD int64_t b_side(int64_t i, int64_t j, float lo, float hi, PairDistance& pd, const TopkScratch& sc) const {
     int64_t evaluated = 0;
     if (top_b.active()) {
       const KnnKeys keys{&b, &a};
       evaluated += topk::offer(top_b, j, lo, hi, i, exact, keys, KnnToDomain{frame_scale}, sc);
-    }
-    if (!balls_once && balls_a.k && lo <= balls_a.reach[i]) {
-      for (int32_t c = 0; c < balls_a.k; ++c) {
-        if (!ball_contains(balls_a, i, c, lo, hi, strict, pd)) continue;
-        ++b_count[j * balls_a.k + c];
-        double& m = b_min_radius[j * balls_a.k + c];
-        const double r = balls_a.radii[i * balls_a.k + c];
-        m = r < m ? r : m;
-      }
-    }
-    if (!balls_once && balls_b.k && lo <= balls_b.reach[j]) {
-      for (int32_t c = 0; c < balls_b.k; ++c)
-        if (ball_contains(balls_b, j, c, lo, hi, strict, pd)) ++b_ball_count[j * balls_b.k + c];
     }
     if (kr) {
       const RealismKeys keys{&a, &b, realism_radii, kr, realism_eps};

@@ -136,14 +136,21 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
 
   const int64_t cap = std::max({top_a.cap(), top_b.cap(), top_r.cap(), int32_t{1}});
   std::vector<ScratchBuffers> scratch(static_cast<size_t>(nt), ScratchBuffers(cap));
-  std::vector<float> gate_a(static_cast<size_t>(A.rows)), gate_b(static_cast<size_t>(B.rows));
+  // Row gates, and for the scan each column's gate widened to the reach of B's balls (whose
+  // decisions the A side makes: st.needs_a).
+  std::vector<float> gate_a(static_cast<size_t>(A.rows)), gate_b(static_cast<size_t>(B.rows)),
+      scan_b(static_cast<size_t>(B.rows));
+  auto set_gate_b = [&](int64_t j) {
+    gate_b[j] = st.gate_b(j);
+    scan_b[j] = in.kb && st.balls_b.reach[j] > gate_b[j] ? st.balls_b.reach[j] : gate_b[j];
+  };
   for (int64_t i = 0; i < A.rows; ++i) gate_a[i] = st.gate_a(i);
-  for (int64_t j = 0; j < B.rows; ++j) gate_b[j] = st.gate_b(j);
+  for (int64_t j = 0; j < B.rows; ++j) set_gate_b(j);
   std::vector<int64_t> rechecks(static_cast<size_t>(nt), 0);
 
   if (A.rows && B.rows && (in.ka || in.kb || in.knn_a || in.knn_b || in.kr)) {
-    // The scan keeps a pair when it matters to either row (each gate includes its ball reach, so
-    // the other side's needs are covered too).
+    // The scan keeps a pair when it matters to either row (row i's gate includes its balls' reach,
+    // scan_b B's).
     run_tiles(A, &B, frame, panel_rows, cfg, [&](const Tile& t) {
       int64_t& rc = rechecks[t.thread];
       const TopkScratch sc = scratch[t.thread].view();
@@ -153,7 +160,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
         const int64_t i = t.i0 + ii;
         const float na = t.norm_a[ii];
         const float* row = t.minus2dot + ii * t.nj;
-        const int64_t nh = scan_row(row, nb, gate_b.data() + t.j0, t.nj, na, gate_a[i], coef, absb, hits.data());
+        const int64_t nh = scan_row(row, nb, scan_b.data() + t.j0, t.nj, na, gate_a[i], coef, absb, hits.data());
         for (int64_t h = 0; h < nh; ++h) {
           const int64_t jj = hits[h], j = t.j0 + jj;
           const PairBounds bnd = pair_bounds(na, nb[jj], row[jj], coef, absb);
@@ -164,7 +171,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
           }
           if (st.needs_b(bnd.lo, gate_b[j], i, j)) {
             rc += st.b_side(i, j, bnd.lo, bnd.hi, pd, sc);
-            gate_b[j] = st.gate_b(j);
+            set_gate_b(j);
           }
         }
       }

@@ -12,7 +12,7 @@
 // their rows, into short per-row lists), then `cross_rows` (one thread per row of A: the A side of
 // its listed pairs) and `cross_cols` (one thread per row of B: the B side's neighbour lists and
 // realism). The A side makes each ball decision once and counts it for both sides (B's counters
-// by atomic adds and minima: common/cross_state.hpp balls_once), so that a point of B inside
+// by atomic adds and minima: common/cross_state.hpp), so that a point of B inside
 // hundreds of balls (a hub) no longer lists those pairs for its own thread to decide again. A
 // ball decision that needs the oracle distance may wait: cross_rows lists the pair (defer_cap per
 // row and tile, the rest decided at once), `recheck_pairs` evaluates every listed pair in parallel
@@ -66,7 +66,6 @@ FASTPRDC_HD CrossState cross_state(const CrossParams& p) {
   st.b.group = ptr<const int64_t>(p.b_group);
   st.exact = p.exact != 0;
   st.strict = p.strict != 0;
-  st.balls_once = p.self_pass == 0;  // (a self pass has no balls)
   st.frame_scale = p.frame_scale;
   st.balls_a = BallSet{p.ka, ptr<const double>(p.radii_a), ptr<const float>(p.th_in_a), ptr<const float>(p.th_out_a),
                        ptr<const float>(p.reach_a)};
