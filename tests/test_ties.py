@@ -507,19 +507,22 @@ def test_copies_of_the_kth_neighbour_are_barred(fast_backend):
 def test_zero_radius_balls_counted_from_groups(boundary, extreme, fast_backend):
     """Inclusive balls of radius 0 hold exactly their centre's copies: counted from the row
     groups, their pairs left out of the sweep. Radii of 0 (one column), -0.0 (another) and
-    positive ones, balls both ways: every count and smallest radius equals numpy's, the sign of
-    a zero radius included (within a column of one sign: numpy's reductions leave the sign of
-    a minimum over 0 and -0.0 unspecified). Also on data too extreme for the bound (a column of
-    2^996 beside differences of 1e-300: every pair comes with a lower bound of -inf), where the
-    sweep must still leave those balls alone."""
+    positive ones beside either (a smallest radius of -0.0 from the groups must stay below the
+    sweep's positive ones, whose counters take atomic minima), balls both ways: every count
+    and smallest radius equals numpy's, the sign of a zero radius included (within a column of
+    one sign: numpy's reductions leave the sign of a minimum over 0 and -0.0 unspecified).
+    Also on data too extreme for the bound (a column of 2^996 beside differences of 1e-300:
+    every pair comes with a lower bound of -inf), where the sweep must still leave those balls
+    alone."""
     rng = np.random.default_rng(14)
     C = np.repeat(rng.integers(0, 3, (6, 3)) / 2.0, 5, axis=0)[rng.permutation(30)]
     P_ = np.concatenate([C[:10], rng.integers(0, 3, (10, 3)) / 2.0])
     if extreme:
         C, P_ = (np.concatenate([np.full((len(x), 1), 2.0**996), x * 1e-300], 1) for x in (C, P_))
-    ra = np.zeros((30, 2))
+    ra = np.zeros((30, 3))
     ra[:, 0] = -0.0
     ra[rng.random(30) < 0.3, 1] = 0.7
+    ra[:, 2] = np.where(rng.random(30) < 0.3, 0.7, -0.0)
     rb = np.where(rng.random((20, 1)) < 0.5, -0.0, 0.4)
     opts, strict = make_options(num_threads=2), boundary == "strict"
     got = get_backend(fast_backend).cross_pass(C, P_, ra, rb, strict, 0, 0, opts)

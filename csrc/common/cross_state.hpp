@@ -327,7 +327,7 @@ struct CrossState {
         if (!ball_contains(balls_a, i, c, lo, hi, strict, pd)) continue;
         ++a_ball_count[i * balls_a.k + c];
         atomic_add_i64(b_count + j * balls_a.k + c, 1);
-        atomic_min_nonnegative(b_min_radius + j * balls_a.k + c, balls_a.radii[i * balls_a.k + c]);
+        atomic_min_radius(b_min_radius + j * balls_a.k + c, balls_a.radii[i * balls_a.k + c]);
       }
     }
     if (balls_b.k && lo <= balls_b.reach[j]) {

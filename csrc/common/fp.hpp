@@ -36,20 +36,6 @@ FASTPRDC_HD uint64_t f64_bits(double x) {
 #endif
 }
 
-// Lowers *p to v atomically where v is smaller; *p and v non-negative (+inf included), whose
-// bit patterns order as their values do (-0.0 taken as 0.0, whose pattern does).
-FASTPRDC_HD void atomic_min_nonnegative(double* p, double v) {
-  const uint64_t want = f64_bits(v) & 0x7fffffffffffffffull;
-#if defined(__CUDA_ARCH__)
-  atomicMin(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(want));
-#else
-  uint64_t* q = reinterpret_cast<uint64_t*>(p);
-  uint64_t seen = __atomic_load_n(q, __ATOMIC_RELAXED);
-  while (want < seen && !__atomic_compare_exchange_n(q, &seen, want, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
-#endif
-}
-
 FASTPRDC_HD double f64_from_bits(uint64_t u) {
 #if defined(__CUDA_ARCH__)
   return __longlong_as_double(static_cast<long long>(u));
@@ -57,6 +43,31 @@ FASTPRDC_HD double f64_from_bits(uint64_t u) {
   double x;
   std::memcpy(&x, &u, sizeof x);
   return x;
+#endif
+}
+
+// Whether radius a is below radius b in the order of the smallest-radius counters: by value,
+// and -0.0 below +0.0 (radii are non-negative, -0.0 or +inf), a total order, so that a minimum
+// over any order of updates is the same value with the same sign of zero.
+FASTPRDC_HD bool radius_below(double a, double b) { return a < b || (a == b && f64_bits(a) > f64_bits(b)); }
+
+// Lowers *p to v atomically where v is below it (radius_below).
+FASTPRDC_HD void atomic_min_radius(double* p, double v) {
+  const uint64_t want = f64_bits(v);
+#if defined(__CUDA_ARCH__)
+  unsigned long long* q = reinterpret_cast<unsigned long long*>(p);
+  unsigned long long seen = *reinterpret_cast<volatile unsigned long long*>(q);
+  while (radius_below(v, f64_from_bits(seen))) {
+    const unsigned long long got = atomicCAS(q, seen, static_cast<unsigned long long>(want));
+    if (got == seen) break;
+    seen = got;
+  }
+#else
+  uint64_t* q = reinterpret_cast<uint64_t*>(p);
+  uint64_t seen = __atomic_load_n(q, __ATOMIC_RELAXED);
+  while (radius_below(v, f64_from_bits(seen)) &&
+         !__atomic_compare_exchange_n(q, &seen, want, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
 #endif
 }
 
