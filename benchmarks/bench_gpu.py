@@ -346,8 +346,7 @@ def test_gpu_gemm_paths(figure, scaled, monkeypatch):
 
 # the passes' kernels besides GEMMs
 PASS_KERNELS = (
-    "gate_parts", "gate_merge", "scan_hits", "cross_rows", "recheck_pairs", "apply_rechecks",
-    "cross_cols",
+    "gate_parts", "gate_merge", "scan_hits", "recheck_pairs", "cross_rows", "cross_cols",
 )  # fmt: skip
 
 
@@ -381,8 +380,8 @@ def test_gpu_kernel_profile(figure, scaled):
     fig.note(
         "each GEMM and kernel is synchronised before and after in the profiled run (slower than "
         "the plain run timed above); pass_kernels_vs_gemm = (the tile gates, scan_hits, "
-        "cross_rows, cross_cols) / the GEMMs of the passes; kernel_seconds_not_exact: the same "
-        "with exact=False"
+        "recheck_pairs, cross_rows, cross_cols) / the GEMMs of the passes; "
+        "kernel_seconds_not_exact: the same with exact=False"
     )
     assert got.scalars == want.scalars
 
@@ -438,7 +437,7 @@ def test_gpu_tile_groups(figure, scaled, monkeypatch):
 
 def test_gpu_deferred_rechecks(figure, scaled, monkeypatch):
     """The cross pass's ball decisions that need the oracle: one parallel recheck per pair
-    (recheck_pairs), against the A row's thread rechecking them inline while its warp waits."""
+    (recheck_pairs), against the scan's thread rechecking them inline while its warp waits."""
     _compare_settings(
         figure, scaled, monkeypatch, "gpu_deferred_rechecks", "deferred vs inline ball rechecks",
         "FASTPRDC_GPU_DEFER_RECHECKS", {"deferred": "1", "inline": "0"},

@@ -5,11 +5,12 @@
 // its ball. Nearest-neighbour lists run both ways, and realism (top-1 of radius / distance over the
 // kept balls on A, per point of B and column). Every update belongs to one side: the A side writes
 // only state of A rows (the A-ball centre counts, the A points' counts in B balls, A's neighbour
-// lists), the B side only state of B rows, with one exception: the A side makes every ball
-// decision of a pair once and counts it for both sides, B's counters by atomic adds and minima
-// (order-independent, so results stay deterministic), so that the B side keeps only its
+// lists), the B side only state of B rows, with one exception: the ball decisions of a pair are
+// made once and counted for both sides, every counter by atomic adds and minima (integers and a
+// minimum: the order of the updates cannot change them), so that the B side keeps only its
 // neighbour lists and realism. The CPU calls both sides for each pair under the locks of both row
-// blocks; the GPU runs one thread per row of each side.
+// blocks, the A side deciding the balls; the GPU decides them in its scan, a thread per few pairs
+// (kernels.cuh scan_hits), and runs one thread per row of each side for the lists.
 #pragma once
 
 #include "common/matrix.hpp"
@@ -250,13 +251,17 @@ struct CrossState {
     return evaluated;
   }
 
-  // A row of A needs a pair (its own state) when the pair's lower bound is at or below this.
-  // `knn_cap`: another upper bound on the row's k-th key (the GPU's tile gates).
-  FASTPRDC_HD float gate_a(int64_t i, float knn_cap = inf_f32()) const {
-    float g = -inf_f32();
-    if (top_a.active()) g = top_a.threshold[i] < knn_cap ? top_a.threshold[i] : knn_cap;
-    if (balls_a.k && balls_a.reach[i] > g) g = balls_a.reach[i];
-    return g;
+  // Row i's neighbour list needs a pair when the pair's lower bound is at or below this (-inf
+  // without a list). `knn_cap`: another upper bound on the row's k-th key (the GPU's tile gates).
+  FASTPRDC_HD float list_gate_a(int64_t i, float knn_cap = inf_f32()) const {
+    if (!top_a.active()) return -inf_f32();
+    return top_a.threshold[i] < knn_cap ? top_a.threshold[i] : knn_cap;
+  }
+  // A row of A needs a pair (its list, or its balls) when the pair's lower bound is at or below
+  // this.
+  FASTPRDC_HD float gate_a(int64_t i) const {
+    const float g = list_gate_a(i);
+    return balls_a.k && balls_a.reach[i] > g ? balls_a.reach[i] : g;
   }
 
   // `realism_caps` (kr values, or none): other upper bounds on the final keys of row j's realism
@@ -274,7 +279,8 @@ struct CrossState {
     return g;
   }
 
-  // Whether the pair matters to row i of A: its own gate, or the reach of B's ball j.
+  // Whether the pair matters to row i of A (the CPU's, whose A side decides the balls): its own
+  // gate, or the reach of B's ball j.
   FASTPRDC_HD bool needs_a(float lo, float gate_ai, int64_t j) const {
     return lo <= gate_ai || (balls_b.k && lo <= balls_b.reach[j]);
   }
@@ -295,6 +301,11 @@ struct CrossState {
     return false;
   }
 
+  // Whether pair (i, j) is within the reach of a ball: the A ball of centre i, the B ball of j.
+  FASTPRDC_HD bool near_balls(int64_t i, int64_t j, float lo) const {
+    return (balls_a.k && lo <= balls_a.reach[i]) || (balls_b.k && lo <= balls_b.reach[j]);
+  }
+
   // Whether any ball decision of pair (i, j) needs its oracle distance: the same decisions on
   // both sides (the A balls' centre i holding point j, the B balls' centre j holding point i).
   FASTPRDC_HD bool balls_undecided(int64_t i, int64_t j, float lo, float hi) const {
@@ -307,25 +318,27 @@ struct CrossState {
     return false;
   }
 
-  // The A side of pair (i, j), its ball decisions left out when `balls` is false (the GPU decides
-  // them later: a_balls). Returns the exact evaluations spent on list compaction.
+  // The A side of pair (i, j): its neighbour list and, where `balls` (the CPU; the GPU's scan
+  // decides them: balls), the pair's ball decisions. Returns the exact evaluations spent on list
+  // compaction.
   FASTPRDC_HD int64_t a_side(int64_t i, int64_t j, float lo, float hi, PairDistance& pd, const TopkScratch& sc,
-                             bool balls = true) const {
+                             bool with_balls) const {
     int64_t evaluated = 0;
     if (top_a.active()) {
       const KnnKeys keys{&a, &b};
       evaluated += topk::offer(top_a, i, lo, hi, j, exact, keys, KnnToDomain{frame_scale}, sc);
     }
-    if (balls) a_balls(i, j, lo, hi, pd);
+    if (with_balls) balls(i, j, lo, hi, pd);
     return evaluated;
   }
 
-  // Every ball decision of pair (i, j), counted for both sides.
-  FASTPRDC_HD void a_balls(int64_t i, int64_t j, float lo, float hi, PairDistance& pd) const {
+  // Every ball decision of pair (i, j), counted for both sides by atomic adds and minima: any
+  // thread may decide any pair, and no order of the updates changes the counters.
+  FASTPRDC_HD void balls(int64_t i, int64_t j, float lo, float hi, PairDistance& pd) const {
     if (balls_a.k && lo <= balls_a.reach[i]) {
       for (int32_t c = 0; c < balls_a.k; ++c) {
         if (!ball_contains(balls_a, i, c, lo, hi, strict, pd)) continue;
-        ++a_ball_count[i * balls_a.k + c];
+        atomic_add_i64(a_ball_count + i * balls_a.k + c, 1);
         atomic_add_i64(b_count + j * balls_a.k + c, 1);
         atomic_min_radius(b_min_radius + j * balls_a.k + c, balls_a.radii[i * balls_a.k + c]);
       }
@@ -333,10 +346,8 @@ struct CrossState {
     if (balls_b.k && lo <= balls_b.reach[j]) {
       for (int32_t c = 0; c < balls_b.k; ++c) {
         if (!ball_contains(balls_b, j, c, lo, hi, strict, pd)) continue;
-        ++a_count[i * balls_b.k + c];
-        double& m = a_min_radius[i * balls_b.k + c];
-        const double r = balls_b.radii[j * balls_b.k + c];
-        m = r < m ? r : m;
+        atomic_add_i64(a_count + i * balls_b.k + c, 1);
+        atomic_min_radius(a_min_radius + i * balls_b.k + c, balls_b.radii[j * balls_b.k + c]);
         atomic_add_i64(b_ball_count + j * balls_b.k + c, 1);
       }
     }

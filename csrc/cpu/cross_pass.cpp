@@ -166,7 +166,7 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
           const PairBounds bnd = pair_bounds(na, nb[jj], row[jj], coef, absb);
           PairDistance pd{&st.a, &st.b, i, j, &rc};
           if (st.needs_a(bnd.lo, gate_a[i], j)) {
-            rc += st.a_side(i, j, bnd.lo, bnd.hi, pd, sc);
+            rc += st.a_side(i, j, bnd.lo, bnd.hi, pd, sc, /*with_balls=*/true);
             gate_a[i] = st.gate_a(i);
           }
           if (st.needs_b(bnd.lo, gate_b[j], i, j)) {

@@ -8,20 +8,22 @@
 // tested on machines without a GPU).
 //
 // A pass over a tile T (rows i0.. of A x rows j0.. of B, T = -2 A~ B~^T from the GEMM, row-major
-// ni x nj) runs `scan_hits` (in parallel over every element: the few pairs that may matter to
-// their rows, into short per-row lists), then `cross_rows` (one thread per row of A: the A side of
-// its listed pairs) and `cross_cols` (one thread per row of B: the B side's neighbour lists and
-// realism). The A side makes each ball decision once and counts it for both sides (B's counters
-// by atomic adds and minima: common/cross_state.hpp), so that a point of B inside
-// hundreds of balls (a hub) no longer lists those pairs for its own thread to decide again. A
-// ball decision that needs the oracle distance may wait: cross_rows lists the pair (defer_cap per
-// row and tile, the rest decided at once), `recheck_pairs` evaluates every listed pair in parallel
-// (one thread each, instead of one row's thread while its warp waits) and `apply_rechecks` makes
-// the decisions. A self pass (neighbour lists alone) is a cross pass of a set with itself: tiles
+// ni x nj) runs `scan_hits` (in parallel over every element: the ball decisions of the pairs
+// within a ball's reach, and the few pairs that may matter to their rows' lists, into short
+// per-row lists), `recheck_pairs` (the ball decisions that needed the oracle distance), then
+// `cross_rows` (one thread per row of A: its neighbour list over its listed pairs) and
+// `cross_cols` (one thread per row of B: its neighbour list and realism). The balls are decided
+// in the scan, four pairs a thread, so that a point inside hundreds of the other set's balls (a
+// hub) or a ball holding hundreds of points no longer makes one row's thread the longest of a
+// launch; the counters take atomic adds and minima (common/cross_state.hpp). A ball decision
+// that needs the oracle distance waits (defer_cap per tile row of A; past it the scan's thread
+// rechecks the pair itself): `recheck_pairs` evaluates and decides every waiting pair in one
+// launch, one thread each, all of whose threads recheck. A self pass (neighbour lists alone) is a
+// cross pass of a set with itself: tiles
 // with I < J run both kernels (rows of I and of J are disjoint), diagonal tiles run cross_rows
 // alone, skipping i == j. Each kernel may serve a group of tiles in one launch (launch_tile), tiles
 // that share no row, so that the per-row kernels have many tile sides' worth of threads;
-// per-tile-row buffers (hit lists and counts, gate parts, scratch, deferred pairs) start at the
+// per-tile-row buffers (hit lists and counts, gate parts, scratch, waiting pairs) start at the
 // tile's row buf0.
 #pragma once
 
@@ -109,17 +111,15 @@ FASTPRDC_HD bool launch_tile(const TileArgs& t, int64_t tid, TileArgs* tile, int
   return true;
 }
 
-// The pairs of buffer row r of A whose ball decisions wait for the oracle (defer_cap > 0): their
-// number, tile columns and, after recheck_pairs, oracle distances.
+// The pairs of buffer row r of A whose ball decisions wait for the oracle (defer_cap > 0): the
+// number offered (the first defer_cap of them wait) and their tile columns.
 struct DeferredPairs {
   int32_t* count;
   int32_t* cols;
-  double* dist;
 };
 
 FASTPRDC_HD DeferredPairs deferred_pairs(const CrossParams& p, int64_t r) {
-  return {ptr<int32_t>(p.defer_count) + r, ptr<int32_t>(p.defer_j) + r * p.defer_cap,
-          ptr<double>(p.defer_d) + r * p.defer_cap};
+  return {ptr<int32_t>(p.defer_count) + r, ptr<int32_t>(p.defer_j) + r * p.defer_cap};
 }
 
 // Thread `tid`'s scratch for list compaction and finalisation.
@@ -128,10 +128,9 @@ FASTPRDC_HD TopkScratch scratch(const CrossParams& p, int64_t tid) {
   return {ptr<double>(p.scratch_key) + at, ptr<double>(p.scratch_aux) + at, ptr<int32_t>(p.scratch_idx) + at};
 }
 
-// The A side of the pairs of tile row `ii`: every column (cols == nullptr) or the listed ones
-// (ascending), each pair needed when its lower bound is within the row's gate (which tightens as
-// the row's state improves) or the reach of the B ball. With defer_cap, the first defer_cap pairs
-// whose ball decisions need the oracle wait in the row's deferred pairs (apply_rechecks).
+// The neighbour list of tile row `ii` over every column (cols == nullptr) or the listed ones
+// (ascending), each pair needed when its lower bound is within the list's gate (which tightens as
+// the list improves).
 FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, const int32_t* cols, int32_t n) {
   const CrossState st = cross_state(p);
   const TopkScratch sc = scratch(p, t.buf0 + ii);
@@ -142,23 +141,17 @@ FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, c
   const bool skip_self = p.self_pass && t.diagonal;
   const int64_t count = cols ? n : t.nj;
   int64_t rc = 0;
-  int32_t waiting = 0;
-  DeferredPairs later{};
-  if (p.defer_cap) later = deferred_pairs(p, t.buf0 + ii);
-  float gate = st.gate_a(i);
+  float gate = st.list_gate_a(i);
   for (int64_t h = 0; h < count; ++h) {
     const int64_t jj = cols ? cols[h] : h;
     if (skip_self && jj == ii) continue;
     const int64_t j = t.j0 + jj;
     const PairBounds b = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb);
-    if (!st.needs_a(b.lo, gate, j)) continue;
+    if (!(b.lo <= gate)) continue;
     PairDistance pd{&st.a, &st.b, i, j, &rc};
-    const bool wait = waiting < p.defer_cap && st.balls_undecided(i, j, b.lo, b.hi);
-    if (wait) later.cols[waiting++] = static_cast<int32_t>(jj);
-    rc += st.a_side(i, j, b.lo, b.hi, pd, sc, !wait);
-    gate = st.gate_a(i);
+    rc += st.a_side(i, j, b.lo, b.hi, pd, sc, /*with_balls=*/false);
+    gate = st.list_gate_a(i);
   }
-  if (p.defer_cap) *later.count = waiting;
   ptr<float>(p.gate_a)[i] = gate;
   if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
 }
@@ -358,15 +351,36 @@ FASTPRDC_HD void gate_merge(const CrossParams& p, const TileArgs& t, int64_t tid
   }
   const CrossState st = cross_state(p);
   if (of_a) {
-    ptr<float>(p.gate_a)[t.i0 + r] = st.gate_a(t.i0 + r, cap);
+    ptr<float>(p.gate_a)[t.i0 + r] = st.list_gate_a(t.i0 + r, cap);
   } else {
     ptr<float>(p.gate_b)[t.j0 + r] = st.gate_b(t.j0 + r, cap, kr ? key_cap : nullptr);
   }
 }
 
-// Hits of a tile (the scan in parallel over every element, four consecutive columns per thread):
-// each pair that may matter to its row of A (lo within the gate the row had before this tile, or
-// the B ball's reach) is appended to that row's list, and likewise for its row of B. A list that
+// The ball decisions of pair (tile row ii, row j of B), within a ball's reach: by the bounds where
+// they decide, else (defer_cap) the pair waits for recheck_pairs when it is among the first
+// defer_cap of its row and tile, else the oracle here. Returns the evaluations.
+FASTPRDC_HD int64_t scan_balls(const CrossParams& p, const CrossState& st, const TileArgs& t, int64_t ii, int64_t j,
+                               const PairBounds& b) {
+  const int64_t i = t.i0 + ii;
+  if (p.defer_cap && st.balls_undecided(i, j, b.lo, b.hi)) {
+    const DeferredPairs q = deferred_pairs(p, t.buf0 + ii);
+    const int32_t slot = atomic_add_i32(q.count, 1);
+    if (slot < p.defer_cap) {
+      q.cols[slot] = static_cast<int32_t>(j - t.j0);
+      return 0;
+    }
+  }
+  int64_t rc = 0;
+  PairDistance pd{&st.a, &st.b, i, j, &rc};
+  st.balls(i, j, b.lo, b.hi, pd);
+  return rc;
+}
+
+// The scan of a tile, in parallel over every element (four consecutive columns per thread): the
+// ball decisions of every pair within a ball's reach (scan_balls), and each pair that may matter
+// to the neighbour list of its row of A (lo within the gate the row had before this tile) is
+// appended to that row's list, and likewise for its row of B (list or realism). A list that
 // overflows `hit_cap` marks its row for a full pass. The gates only shrink, so the lists hold a
 // superset of the pairs the passes need. A row whose gate is still +inf (its first tile: every
 // pair is needed) is marked for the full pass once, by one thread, instead of by one contended
@@ -389,6 +403,8 @@ FASTPRDC_HD void scan_hits(const CrossParams& p, const TileArgs& t, int64_t tid)
   int32_t* count_b = ptr<int32_t>(p.hit_count_b) + t.buf0;
   int32_t* hits_a = ptr<int32_t>(p.hits_a) + t.buf0 * p.hit_cap;
   int32_t* hits_b = ptr<int32_t>(p.hits_b) + t.buf0 * p.hit_cap;
+  const bool balls = st.balls_a.k || st.balls_b.k;
+  int64_t rc = 0;
   if (full_a && j0 == 0) atomic_add_i32(count_a + ii, p.hit_cap + 1);
   for (int64_t jj = j0; jj < j_end; ++jj) {
     if (diagonal && jj == ii) continue;
@@ -396,17 +412,19 @@ FASTPRDC_HD void scan_hits(const CrossParams& p, const TileArgs& t, int64_t tid)
     const float gate_bj = diagonal ? 0.0f : ptr<const float>(p.gate_b)[j];
     const bool full_b = !diagonal && !(gate_bj < inf_f32());
     if (full_b && ii == 0) atomic_add_i32(count_b + jj, p.hit_cap + 1);
-    if (full_a && (diagonal || full_b)) continue;
-    const float lo = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb).lo;
-    if (!full_a && st.needs_a(lo, gate_ai, j)) {
+    if (!balls && full_a && (diagonal || full_b)) continue;
+    const PairBounds b = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb);
+    if (balls && st.near_balls(i, j, b.lo)) rc += scan_balls(p, st, t, ii, j, b);
+    if (!full_a && b.lo <= gate_ai) {
       const int32_t slot = atomic_add_i32(count_a + ii, 1);
       if (slot < p.hit_cap) hits_a[ii * p.hit_cap + slot] = static_cast<int32_t>(jj);
     }
-    if (!diagonal && !full_b && st.needs_b(lo, gate_bj, i, j)) {
+    if (!diagonal && !full_b && st.needs_b(b.lo, gate_bj, i, j)) {
       const int32_t slot = atomic_add_i32(count_b + jj, 1);
       if (slot < p.hit_cap) hits_b[jj * p.hit_cap + slot] = static_cast<int32_t>(ii);
     }
   }
+  if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
 }
 
 // Buffer row `r`'s hits from the scan (hits / counts: hits_a / hit_count_a or the b
@@ -424,9 +442,11 @@ FASTPRDC_HD const int32_t* take_hits(const CrossParams& p, uint64_t hits, uint64
   return list;
 }
 
-// The A side of tile row `ii` (thread per row of A): its listed hits, or every column.
+// The A side of tile row `ii` (thread per row of A): its listed hits, or every column. Empties
+// the row's waiting pairs, which recheck_pairs has decided, for the next tile.
 FASTPRDC_HD void cross_rows(const CrossParams& p, const TileArgs& t, int64_t ii) {
   if (ii >= t.ni) return;
+  if (p.defer_cap) *deferred_pairs(p, t.buf0 + ii).count = 0;
   int32_t n;
   const int32_t* list = take_hits(p, p.hits_a, p.hit_count_a, t.buf0 + ii, &n);
   row_pass(p, t, ii, list, n);
@@ -441,37 +461,21 @@ FASTPRDC_HD void cross_cols(const CrossParams& p, const TileArgs& t, int64_t jj)
   col_pass(p, t, jj, list, n);
 }
 
-// Deferred pair `slot` of tile row `r` (thread r + slot * ni: adjacent threads, adjacent rows):
-// its oracle distance (0 for identical rows, as PairDistance gives it).
+// Waiting pair `slot` of tile row `r` (thread r + slot * ni: adjacent threads, adjacent rows): its
+// ball decisions, with its oracle distance (0 for identical rows, as PairDistance gives it).
 FASTPRDC_HD void recheck_pairs(const CrossParams& p, const TileArgs& t, int64_t tid) {
   const int64_t r = tid % t.ni, slot = tid / t.ni;
   if (slot >= p.defer_cap) return;
   const DeferredPairs q = deferred_pairs(p, t.buf0 + r);
-  if (slot >= *q.count) return;
+  if (slot >= *q.count) return;  // the count goes on past the cap: the pairs the scan decided
   const CrossState st = cross_state(p);
+  const int64_t i = t.i0 + r, jj = q.cols[slot], j = t.j0 + jj;
+  const float na = ptr<const float>(p.a_norm)[i], nb = ptr<const float>(p.b_norm)[j];
+  const PairBounds b = pair_bounds(na, nb, ptr<const float>(t.tile)[r * t.nj + jj], p.coef, p.absb);
   int64_t rc = 0;
-  PairDistance pd{&st.a, &st.b, t.i0 + r, t.j0 + q.cols[slot], &rc};
-  q.dist[slot] = pd.get();
+  PairDistance pd{&st.a, &st.b, i, j, &rc};
+  st.balls(i, j, b.lo, b.hi, pd);
   if (rc) atomic_add_u64(ptr<uint64_t>(p.rechecks), static_cast<uint64_t>(rc));
-}
-
-// The A side's ball decisions of tile row `ii`'s deferred pairs, with their oracle distances.
-FASTPRDC_HD void apply_rechecks(const CrossParams& p, const TileArgs& t, int64_t ii) {
-  if (ii >= t.ni) return;
-  const DeferredPairs q = deferred_pairs(p, t.buf0 + ii);
-  const CrossState st = cross_state(p);
-  const float* tile = ptr<const float>(t.tile) + ii * t.nj;
-  const float* norm_b = ptr<const float>(p.b_norm);
-  const int64_t i = t.i0 + ii;
-  const float na = ptr<const float>(p.a_norm)[i];
-  int64_t rc = 0;  // stays 0: every distance is known
-  for (int32_t s = 0; s < *q.count; ++s) {
-    const int64_t jj = q.cols[s], j = t.j0 + jj;
-    const PairBounds b = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb);
-    PairDistance pd{&st.a, &st.b, i, j, &rc};
-    pd.d = q.dist[s];
-    st.a_balls(i, j, b.lo, b.hi, pd);
-  }
 }
 
 // Exact neighbour lists of rows i0 + tid of A (finalize_a) or of B (finalize_b) into out_dist /

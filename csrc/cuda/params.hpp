@@ -30,8 +30,8 @@ namespace gpu {
 // B its group id (common/cross_state.hpp OracleRows), the lists' bars (common/topk_row.hpp) and
 // the presets' inputs (cpu/duplicates.hpp: copy_presets' rows and js for the lists of A
 // (preset_side 0) or B (1); zero_radius_centres' pairs for realism). The deferred ball rechecks
-// (kernels.cuh recheck_pairs; defer_cap 0: none): per tile row of A, the count, tile columns and
-// oracle distances of up to defer_cap pairs.
+// (kernels.cuh recheck_pairs; defer_cap 0: none): per tile row of A, the count offered and the
+// tile columns of up to defer_cap pairs.
 #define FASTPRDC_CROSS_FIELDS(X) \
   X(uint64_t, a_data)            \
   X(uint64_t, b_data)            \
@@ -128,8 +128,7 @@ namespace gpu {
   X(int32_t, tile_gates)         \
   X(int32_t, defer_cap)          \
   X(uint64_t, defer_count)       \
-  X(uint64_t, defer_j)           \
-  X(uint64_t, defer_d)
+  X(uint64_t, defer_j)
 
 // Per-row preparation of one set in a frame (statistics, packing) and oracle distances.
 #define FASTPRDC_ROWS_FIELDS(X) \
@@ -184,7 +183,6 @@ constexpr int32_t kGateKMax = 32;
   X(scan_hits, CrossParams, scan)            \
   X(cross_rows, CrossParams, cross_rows)     \
   X(recheck_pairs, CrossParams, rechecks)    \
-  X(apply_rechecks, CrossParams, rechecks)   \
   X(cross_cols, CrossParams, cross_cols)     \
   X(finalize_a, CrossParams, finalize)       \
   X(finalize_b, CrossParams, finalize)       \

@@ -10,12 +10,14 @@ A pass (self-kNN of a set, or the fused cross pass of two sets):
 1. per set: ``row_stats`` (row exponents for the oracle; finiteness and magnitude checks of
    device-resident inputs), the frame (centre from ``column_sums``, scale from ``centred_max``,
    the CPU engine's arithmetic), ``pack_rows`` (centred, scaled float32 rows and their norms);
-2. per tile: one GEMM T = -2 A~_I B~_J^T, then (after the scan that lists each row's pairs)
-   ``cross_rows`` (a thread per row of A: its neighbour list, and every ball decision of its
-   pairs, counted for both sides) and ``cross_cols`` (a thread per row of B: its neighbour list
-   and realism) update the state from the tile; the tiles go in groups that share no row
-   (:mod:`.tile_schedule`), each kernel launched once per group, a group's GEMMs on one stream
-   while the previous group's kernels run on another (overlap: :class:`_Pipeline`);
+2. per tile: one GEMM T = -2 A~_I B~_J^T, then ``scan_hits`` (in parallel over the tile's
+   elements: every ball decision, counted for both sides, and each row's list of the pairs its
+   list or realism may need), ``recheck_pairs`` (the ball decisions that waited for the oracle,
+   a thread per pair), ``cross_rows`` (a thread per row of A: its neighbour list) and
+   ``cross_cols`` (a thread per row of B: its neighbour list and realism) update the state; the
+   tiles go in groups that share no row (:mod:`.tile_schedule`), each kernel launched once per
+   group, a group's GEMMs on one stream while the previous group's kernels run on another
+   (overlap: :class:`_Pipeline`);
 3. ``finalize_*``: exact neighbour lists and realism from the surviving candidates.
 
 Memory on the device: the inputs, one packed copy of each (its GEMM path's: ``_packed_bytes``),
@@ -110,10 +112,10 @@ _GATE_BYTES = 2 * 4 * _GATE_SEGS * _GATE_KMAX
 #: side: 16 tiles, about 31 warps per multiprocessor of an H100/H200, against 2 for one tile).
 _GROUP_THREADS = 1 << 17
 #: Ball decisions per tile row of A and tile that wait for a parallel recheck (kernels.cuh
-#: recheck_pairs) when deferral is on; a row's further ones are decided by its own thread.
+#: recheck_pairs) when deferral is on; the scan's thread rechecks a row's further ones itself.
 _DEFER_CAP = 32
-#: Device bytes per tile row of the deferred rechecks: their count, tile columns and distances.
-_DEFER_BYTES = 4 + _DEFER_CAP * (4 + 8)
+#: Device bytes per tile row of the deferred rechecks: their count and tile columns.
+_DEFER_BYTES = 4 + _DEFER_CAP * 4
 
 
 def tile_gates_setting(given: bool | None = None) -> bool:
@@ -127,7 +129,7 @@ def tile_gates_setting(given: bool | None = None) -> bool:
 
 def defer_setting(given: bool | None = None) -> bool:
     """Whether the cross pass's ball decisions that need the oracle wait for one parallel
-    recheck per pair (``recheck_pairs``) rather than being rechecked by the A row's thread while
+    recheck per pair (``recheck_pairs``) rather than being rechecked by the scan's thread while
     its warp waits: ``given`` (a backend's constructor), else on unless
     $FASTPRDC_GPU_DEFER_RECHECKS is 0 (results and recheck counts are the same either way)."""
     if given is not None:
@@ -861,7 +863,6 @@ class GpuEngine:
         defer = _DEFER_CAP if balls and self.defer_rechecks else 0
         waiting = ops.full(threads if defer else 1, 0, np.int32)
         waiting_j = ops.empty(threads * defer or 1, np.int32)
-        waiting_d = ops.empty(threads * defer or 1, np.float64)
         p = params(
             "CrossParams",
             scratch_key=ops.ptr(sk),
@@ -882,7 +883,6 @@ class GpuEngine:
             defer_cap=defer,
             defer_count=ops.ptr(waiting),
             defer_j=ops.ptr(waiting_j),
-            defer_d=ops.ptr(waiting_d),
             **fields,
         )
         if presets is not None:
@@ -912,9 +912,8 @@ class GpuEngine:
                     "gate_parts": (ni + nj) * _GATE_SEGS if with_parts else 0,
                     "gate_merge": ni + nj if tile_gates else 0,
                     "scan_hits": ni * ((nj + 3) // 4),
-                    "cross_rows": ni,
                     "recheck_pairs": ni * defer,
-                    "apply_rechecks": ni if defer else 0,
+                    "cross_rows": ni,
                     "cross_cols": 0 if all(self_pass and bi == bj for bi, bj in group) else nj,
                 }
                 with pipe.kernels(g):
