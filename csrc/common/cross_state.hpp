@@ -8,8 +8,8 @@
 // lists), the B side only state of B rows, with one exception: the ball decisions of a pair are
 // made once and counted for both sides, every counter by atomic adds and minima (integers and a
 // minimum: the order of the updates cannot change them), so that the B side keeps only its
-// neighbour lists and realism. The CPU calls both sides for each pair under the locks of both row
-// blocks, the A side deciding the balls; the GPU decides them in its scan, a thread per few pairs
+// neighbour lists and realism. The CPU calls both sides and the balls for each pair under the
+// locks of both row blocks; the GPU decides the balls in its scan, a thread per few pairs
 // (kernels.cuh scan_hits), and runs one thread per row of each side for the lists.
 #pragma once
 
@@ -279,8 +279,8 @@ struct CrossState {
     return g;
   }
 
-  // Whether the pair matters to row i of A (the CPU's, whose A side decides the balls): its own
-  // gate, or the reach of B's ball j.
+  // Whether the pair matters to row i of A (the CPU's, whose row loop decides the balls too): its
+  // own gate, or the reach of B's ball j.
   FASTPRDC_HD bool needs_a(float lo, float gate_ai, int64_t j) const {
     return lo <= gate_ai || (balls_b.k && lo <= balls_b.reach[j]);
   }
@@ -318,18 +318,12 @@ struct CrossState {
     return false;
   }
 
-  // The A side of pair (i, j): its neighbour list and, where `balls` (the CPU; the GPU's scan
-  // decides them: balls), the pair's ball decisions. Returns the exact evaluations spent on list
-  // compaction.
-  FASTPRDC_HD int64_t a_side(int64_t i, int64_t j, float lo, float hi, PairDistance& pd, const TopkScratch& sc,
-                             bool with_balls) const {
-    int64_t evaluated = 0;
-    if (top_a.active()) {
-      const KnnKeys keys{&a, &b};
-      evaluated += topk::offer(top_a, i, lo, hi, j, exact, keys, KnnToDomain{frame_scale}, sc);
-    }
-    if (with_balls) balls(i, j, lo, hi, pd);
-    return evaluated;
+  // The A side of pair (i, j): its neighbour list (the ball decisions are `balls`'). Returns the
+  // exact evaluations spent on list compaction.
+  FASTPRDC_HD int64_t a_side(int64_t i, int64_t j, float lo, float hi, const TopkScratch& sc) const {
+    if (!top_a.active()) return 0;
+    const KnnKeys keys{&a, &b};
+    return topk::offer(top_a, i, lo, hi, j, exact, keys, KnnToDomain{frame_scale}, sc);
   }
 
   // Every ball decision of pair (i, j), counted for both sides by atomic adds and minima: any
@@ -354,7 +348,7 @@ struct CrossState {
   }
 
   // The B side of pair (i, j): its neighbour list and realism.
-  FASTPRDC_HD int64_t b_side(int64_t i, int64_t j, float lo, float hi, PairDistance& pd, const TopkScratch& sc) const {
+  FASTPRDC_HD int64_t b_side(int64_t i, int64_t j, float lo, float hi, const TopkScratch& sc) const {
     int64_t evaluated = 0;
     if (top_b.active()) {
       const KnnKeys keys{&b, &a};

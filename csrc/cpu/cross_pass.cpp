@@ -136,8 +136,8 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
 
   const int64_t cap = std::max({top_a.cap(), top_b.cap(), top_r.cap(), int32_t{1}});
   std::vector<ScratchBuffers> scratch(static_cast<size_t>(nt), ScratchBuffers(cap));
-  // Row gates, and for the scan each column's gate widened to the reach of B's balls (whose
-  // decisions the A side makes: st.needs_a).
+  // Row gates, and for the scan each column's gate widened to the reach of B's balls (decided
+  // with the pairs of A's rows: st.needs_a).
   std::vector<float> gate_a(static_cast<size_t>(A.rows)), gate_b(static_cast<size_t>(B.rows)),
       scan_b(static_cast<size_t>(B.rows));
   auto set_gate_b = [&](int64_t j) {
@@ -164,13 +164,14 @@ CrossResult cross_pass(const CrossInputs& in, const RunConfig& cfg, int64_t pane
         for (int64_t h = 0; h < nh; ++h) {
           const int64_t jj = hits[h], j = t.j0 + jj;
           const PairBounds bnd = pair_bounds(na, nb[jj], row[jj], coef, absb);
-          PairDistance pd{&st.a, &st.b, i, j, &rc};
           if (st.needs_a(bnd.lo, gate_a[i], j)) {
-            rc += st.a_side(i, j, bnd.lo, bnd.hi, pd, sc, /*with_balls=*/true);
+            rc += st.a_side(i, j, bnd.lo, bnd.hi, sc);
+            PairDistance pd{&st.a, &st.b, i, j, &rc};
+            st.balls(i, j, bnd.lo, bnd.hi, pd);
             gate_a[i] = st.gate_a(i);
           }
           if (st.needs_b(bnd.lo, gate_b[j], i, j)) {
-            rc += st.b_side(i, j, bnd.lo, bnd.hi, pd, sc);
+            rc += st.b_side(i, j, bnd.lo, bnd.hi, sc);
             set_gate_b(j);
           }
         }

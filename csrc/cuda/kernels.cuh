@@ -148,8 +148,7 @@ FASTPRDC_HD void row_pass(const CrossParams& p, const TileArgs& t, int64_t ii, c
     const int64_t j = t.j0 + jj;
     const PairBounds b = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb);
     if (!(b.lo <= gate)) continue;
-    PairDistance pd{&st.a, &st.b, i, j, &rc};
-    rc += st.a_side(i, j, b.lo, b.hi, pd, sc, /*with_balls=*/false);
+    rc += st.a_side(i, j, b.lo, b.hi, sc);
     gate = st.list_gate_a(i);
   }
   ptr<float>(p.gate_a)[i] = gate;
@@ -172,8 +171,7 @@ FASTPRDC_HD void col_pass(const CrossParams& p, const TileArgs& t, int64_t jj, c
     const int64_t i = t.i0 + ii;
     const PairBounds b = pair_bounds(norm_a[i], nb, tile[ii * t.nj], p.coef, p.absb);
     if (!st.needs_b(b.lo, gate, i, j)) continue;
-    PairDistance pd{&st.a, &st.b, i, j, &rc};
-    rc += st.b_side(i, j, b.lo, b.hi, pd, sc);
+    rc += st.b_side(i, j, b.lo, b.hi, sc);
     gate = st.gate_b(j);
   }
   ptr<float>(p.gate_b)[j] = gate;
@@ -414,7 +412,7 @@ FASTPRDC_HD void scan_hits(const CrossParams& p, const TileArgs& t, int64_t tid)
     if (full_b && ii == 0) atomic_add_i32(count_b + jj, p.hit_cap + 1);
     if (!balls && full_a && (diagonal || full_b)) continue;
     const PairBounds b = pair_bounds(na, norm_b[j], tile[jj], p.coef, p.absb);
-    if (balls && st.near_balls(i, j, b.lo)) rc += scan_balls(p, st, t, ii, j, b);
+    if (st.near_balls(i, j, b.lo)) rc += scan_balls(p, st, t, ii, j, b);
     if (!full_a && b.lo <= gate_ai) {
       const int32_t slot = atomic_add_i32(count_a + ii, 1);
       if (slot < p.hit_cap) hits_a[ii * p.hit_cap + slot] = static_cast<int32_t>(jj);
