@@ -1148,6 +1148,66 @@ def test_tile_gates_leave_no_full_pass(rng, monkeypatch):
     assert_families_same(out[True], out[False], requests)
 
 
+class _GateProbe:
+    """SimOps that reads, around each gate_merge launch, the neighbour lists' thresholds of the
+    rows it serves (before) and the gates it stores (after), per side: rows whose list had a
+    threshold, how many of them got a gate below it, and rows without one that got a bound."""
+
+    def __init__(self, ops):
+        self.ops = ops
+        self.bounded = self.capped = self.first = self.first_gated = 0
+
+    def __getattr__(self, name):
+        return getattr(self.ops, name)
+
+    def launch(self, kernel, n, p, t):
+        import ctypes
+
+        if kernel != "gate_merge":
+            return self.ops.launch(kernel, n, p, t)
+
+        def floats(field, count):
+            return np.array((ctypes.c_float * count).from_address(int(p[field])))
+
+        sides = []
+        for tile in _launch_tiles(t):
+            sides.append(("a", int(tile["i0"]), int(tile["ni"])))
+            if not (int(p["self_pass"]) and int(tile["diagonal"])):
+                sides.append(("b", int(tile["j0"]), int(tile["nj"])))
+        sides = [s for s in sides if 0 < int(p[f"t{s[0]}_k"]) <= _core.tile_gate_shape()[1]]
+        self.ops.synchronize()  # the state the kernel reads: every earlier launch done
+        before = [floats(f"t{s}_threshold", int(p[f"n_{s}"]))[r0 : r0 + n] for s, r0, n in sides]
+        self.ops.launch(kernel, n, p, t)
+        self.ops.synchronize()
+        for (side, r0, rows), threshold in zip(sides, before):
+            gate = floats(f"gate_{side}", int(p[f"n_{side}"]))[r0 : r0 + rows]
+            listed = np.isfinite(threshold)
+            self.bounded += int(listed.sum())
+            self.capped += int((gate[listed] < threshold[listed]).sum())
+            self.first += int((threshold == np.inf).sum())
+            self.first_gated += int((gate[threshold == np.inf] < np.inf).sum())
+        return None
+
+
+def test_tile_gates_read_tiles_only_for_rows_without_a_threshold(rng):
+    """A row's tile gate is capped by its pairs in the tile (gate_parts reads the tile) only
+    while its list has no threshold: from its second tile on, its gate is its list's threshold
+    (a tile holding k pairs below it is ever rarer, and a read of every tile costs as much
+    memory traffic as the scan). Results as the cpu backend's."""
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.sim import SimOps
+
+    real, fake = make_pair(rng, "gauss", 320, 256, 32)
+    requests, needs = every_family(5)
+    probe = _GateProbe(SimOps())
+    engine = GpuEngine(probe, "sim", tile_max=256, hit_cap=4096, tile_gates=True)
+    got = _engine.run(real, fake, needs, True, RunOptions(tile_rows=64), engine)
+    want = quiet(_engine.run, real, fake, needs, True, RunOptions(), get_backend("cpu"))
+    assert_families_same(got, want, requests)
+    assert probe.bounded > 2 * probe.first and probe.capped == 0, vars(probe)
+    assert probe.first_gated == probe.first, vars(probe)
+
+
 class _GroupProbe:
     """SimOps that records, per launch of a pass kernel, the tiles it served and their rows of
     A and of B (a self pass: one set), and checks that no row of a side is served twice."""

@@ -206,11 +206,14 @@ FASTPRDC_HD void sort_list(int32_t* list, int32_t n) {
 // Tile gates, before the scan (where a side's kNN lists are at most kGateKMax deep): the kk-th
 // smallest upper bound among a row's kk or more distinct candidates in this tile bounds the row's
 // final k-th key, so the scan may list only the pairs whose lower bound is within it. Without it a
-// row's first tile (no threshold yet) is a full pass, and where distances concentrate (high
-// dimensions) most pairs of the next tiles pass the row's still loose threshold. gate_parts:
-// kGateSegs threads per row, each the kk smallest upper bounds of every kGateSegs-th column (or
-// row, for a row of B) into gate_parts (+inf padded); gate_merge: one thread per row, the kk-th
-// smallest of its parts, its stored gate capped by it. Rows of A come first, then rows of B.
+// row's first tile (no threshold yet) is a full pass. gate_parts: kGateSegs threads per row, each
+// the kk smallest upper bounds of every kGateSegs-th column (or row, for a row of B) into
+// gate_parts (+inf padded); gate_merge: one thread per row, the kk-th smallest of its parts, its
+// stored gate capped by it. Rows of A come first, then rows of B. Only rows whose list has no
+// threshold yet read the tile (parts_needed): from a row's second tile on, its threshold is the
+// k-th smallest upper bound of the tiles before, and a new tile holds k pairs below it for ever
+// fewer rows (about 1/t^2 of them at their t-th tile), so a read of the whole tile per tile (as
+// much memory traffic as the scan's) would buy almost nothing.
 // Likewise for the realism collectors of B's rows that have no bound yet (a collector is bounded
 // only once it holds a centre, so each row's first tile was a full pass): the smallest key upper
 // bound over the tile's kept centres bounds the collector's final key (its best ratio is at least
@@ -260,6 +263,14 @@ FASTPRDC_HD int32_t gate_depth_b(const CrossParams& p, const TileArgs& t) {
 FASTPRDC_HD int32_t gate_realism_b(const CrossParams& p, int32_t kb) {
   return p.tile_gates && p.kr > 0 && kb + p.kr <= kGateKMax ? p.kr : 0;
 }
+// Whether a list's tile gate reads the tile's parts: the list has no threshold yet (+inf until k
+// upper bounds are known; -inf: complete). gate_parts and gate_merge ask it of the same state
+// (the lists change only in later kernels).
+FASTPRDC_HD bool parts_needed(uint64_t threshold, int64_t row) { return ptr<const float>(threshold)[row] == inf_f32(); }
+// Whether realism collector `c` of a row whose thresholds start at `threshold` (tr_threshold + j kr)
+// has no bound yet: realism_gate bounds nothing without a threshold below 0 (a best ratio above 0;
+// a centre of radius 0 preset before the sweep gives ratio 0 to a distinct point).
+FASTPRDC_HD bool realism_open(const float* threshold, int32_t c) { return !(threshold[c] < 0.0f); }
 
 // (ni + nj) * kGateSegs threads.
 FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid) {
@@ -271,6 +282,7 @@ FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid
   float* parts = ptr<float>(p.gate_parts) + 2 * t.buf0 * kGateSegs * kGateKMax;  // 2 rows per tile row
   if (tid < a_threads) {  // adjacent threads: adjacent columns of one row
     const int64_t ii = tid / kGateSegs, seg = tid % kGateSegs;
+    if (!parts_needed(p.ta_threshold, t.i0 + ii)) return;
     const bool diagonal = p.self_pass && t.diagonal;
     const float na = norm_a[t.i0 + ii];
     SmallestK best(ka);
@@ -287,28 +299,24 @@ FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid
   const int64_t jj = u % t.nj, seg = u / t.nj;  // adjacent threads: adjacent columns
   const int64_t j = t.j0 + jj;
   const float nb = norm_b[j];
-  // the realism columns still unbounded: realism_gate bounds nothing without a threshold below 0
-  // (a best ratio above 0; a centre of radius 0 preset before the sweep gives ratio 0 to a
-  // distinct point); the others' own thresholds are their gates (+inf parts)
+  // the realism columns still unbounded (the others' own thresholds are their gates)
   const float* threshold = ptr<const float>(p.tr_threshold) + j * p.kr;
   float key[kGateKMax];
   bool open[kGateKMax];
   bool any_open = false;
   for (int32_t c = 0; c < kr; ++c) {
     key[c] = inf_f32();
-    open[c] = !(threshold[c] < 0.0f);
+    open[c] = realism_open(threshold, c);
     any_open = any_open || open[c];
   }
+  const bool knn = kb && parts_needed(p.tb_threshold, j);
+  if (!knn && !any_open) return;  // bounded by its own thresholds: no pair to read
   float* out = parts + (a_threads + jj * kGateSegs + seg) * kGateKMax;
-  if (!kb && !any_open) {  // a realism-only row bounded by its own thresholds: no pair to read
-    for (int32_t c = 0; c < kr; ++c) out[c] = inf_f32();
-    return;
-  }
   const double* frame = ptr<const double>(p.realism_frame);
   SmallestK best(kb);
   for (int64_t ii = seg; ii < t.ni; ii += kGateSegs) {
     const PairBounds b = pair_bounds(norm_a[t.i0 + ii], nb, tile[ii * t.nj + jj], p.coef, p.absb);
-    if (kb) best.offer(b.hi);
+    if (knn) best.offer(b.hi);
     for (int32_t c = 0; any_open && c < kr; ++c) {
       const double rs = frame[(t.i0 + ii) * kr + c];
       // kept, precise centres only (pruned: -1; NaN: imprecise, left to the recheck)
@@ -317,13 +325,13 @@ FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid
       key[c] = hi < key[c] ? hi : key[c];
     }
   }
-  if (kb) best.store(out);
+  if (knn) best.store(out);
   for (int32_t c = 0; c < kr; ++c) out[kb + c] = key[c];
 }
 
 // ni + nj threads: every row's stored gate from its state (before a row's first tile the stored
 // gate is +inf, which marks a full pass, though balls or realism may already bound it), capped by
-// its parts' kk-th smallest value where it has parts.
+// its parts' kk-th smallest value where gate_parts wrote them.
 FASTPRDC_HD void gate_merge(const CrossParams& p, const TileArgs& t, int64_t tid) {
   const bool diagonal = p.self_pass && t.diagonal;
   const bool of_a = tid < t.ni;
@@ -335,14 +343,17 @@ FASTPRDC_HD void gate_merge(const CrossParams& p, const TileArgs& t, int64_t tid
   const int64_t row = 2 * t.buf0 + (of_a || !ka ? 0 : t.ni) + r;  // as gate_parts stored it
   const float* part = ptr<const float>(p.gate_parts) + row * kGateSegs * kGateKMax;
   float cap = inf_f32();
-  if (k) {
+  if (k && parts_needed(of_a ? p.ta_threshold : p.tb_threshold, of_a ? t.i0 + r : t.j0 + r)) {
     SmallestK best(k);
     for (int32_t q = 0; q < kGateSegs; ++q)
       for (int32_t c = 0; c < k; ++c) best.offer(part[q * kGateKMax + c]);
     cap = next_up(best.kth());  // as a list's threshold: one float32 ulp up
   }
   float key_cap[kGateKMax];  // the realism collectors': their smallest key upper bound, one ulp up
+  const float* threshold = kr ? ptr<const float>(p.tr_threshold) + (t.j0 + r) * p.kr : nullptr;
   for (int32_t c = 0; c < kr; ++c) {
+    key_cap[c] = inf_f32();
+    if (!realism_open(threshold, c)) continue;
     SmallestK best(1);
     for (int32_t q = 0; q < kGateSegs; ++q) best.offer(part[q * kGateKMax + k + c]);
     key_cap[c] = next_up(best.kth());
