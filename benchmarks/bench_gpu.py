@@ -55,7 +55,8 @@ from _kernel_profile import breakdown, kernel_profile
 import fastprdc
 from fastprdc import _core
 from fastprdc._backends import available_backends, get_backend
-from fastprdc._backends.gpu_engine import GEMM_PATHS, _packed_dtype
+from fastprdc._backends.gpu_engine import _packed_dtype
+from fastprdc._backends.gpu_settings import GEMM_PATHS
 from fastprdc._options import RunOptions
 
 D = 2048

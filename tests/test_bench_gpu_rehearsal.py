@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fastprdc._backends.gpu_engine import GEMM_PATHS
+from fastprdc._backends.gpu_settings import GEMM_PATHS
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"

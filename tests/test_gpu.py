@@ -19,7 +19,7 @@ from _helpers import assert_same, make_pair, require_backend
 import fastprdc
 from fastprdc import _core
 from fastprdc._backends import available_backends, get_backend
-from fastprdc._backends.gpu_engine import GEMM_PATHS
+from fastprdc._backends.gpu_settings import GEMM_PATHS
 
 GPU = ["cuda", "cupy"]
 

@@ -20,7 +20,8 @@ from _helpers import (
 
 from fastprdc import _engine
 from fastprdc._backends import get_backend
-from fastprdc._backends.gpu_engine import GEMM_PATHS, GpuEngine
+from fastprdc._backends.gpu_engine import GpuEngine
+from fastprdc._backends.gpu_settings import GEMM_PATHS
 from fastprdc._backends.sim import STREAM_ORDERS, SimOps
 from fastprdc._options import RunOptions
 

@@ -23,7 +23,7 @@ import fastprdc
 from fastprdc import _core, _engine
 from fastprdc._arrays import CUDA, DeviceMatrix, device_matrix, location
 from fastprdc._backends import get_backend
-from fastprdc._backends.gpu_engine import GEMM_PATHS
+from fastprdc._backends.gpu_settings import GEMM_PATHS
 from fastprdc._means import float64_mean
 from fastprdc._options import RunOptions
 from fastprdc.metrics import FAMILIES
@@ -232,7 +232,8 @@ def test_unknown_gemm_path(monkeypatch, rng):
 def test_default_gemm_path_follows_the_device(capability, path, monkeypatch, rng):
     """tf32x3 where TF32 tensor cores far outrun FP32 (measured: an H200), fp32 elsewhere;
     $FASTPRDC_GPU_GEMM and the constructor's path win; results are the same either way."""
-    from fastprdc._backends.gpu_engine import GpuEngine, default_gemm_path
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.gpu_settings import default_gemm_path
     from fastprdc._backends.sim import SimOps
 
     monkeypatch.delenv("FASTPRDC_GPU_GEMM", raising=False)

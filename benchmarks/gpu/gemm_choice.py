@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from fastprdc._backends import get_backend
-from fastprdc._backends.gpu_engine import GEMM_PATHS
+from fastprdc._backends.gpu_settings import GEMM_PATHS
 
 
 def faster(bench_json: Path, figure: str, options: tuple[str, ...]) -> str | None:

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 import fastprdc
-from fastprdc._backends.gpu_engine import GEMM_PATHS
+from fastprdc._backends.gpu_settings import GEMM_PATHS
 
 warnings.simplefilter("ignore", RuntimeWarning)  # pce_rce_re: zero k-th distances of the copies
 

@@ -153,7 +153,7 @@ def backend_details() -> dict[str, dict[str, Any]]:
     rechecks and overlap of GPU runs.
     Never raises."""
     from . import cuda, cupy_backend, gpu_env
-    from .gpu_engine import default_gemm_path, parse_capability, pass_settings
+    from .gpu_settings import default_gemm_path, parse_capability, pass_settings
 
     described = {"cuda": cuda.describe(), "cupy": cupy_backend.describe()}
     path = os.environ.get("FASTPRDC_GPU_GEMM", "").strip()
