@@ -456,14 +456,15 @@ def test_tile_side_is_the_largest_within_the_budget(hit_cap, overlap):
     """The tile (two with overlap), both sides' hit lists (at most a side long), the scratch,
     the tile gates' parts and the deferred rechecks of the largest side fit half of max_memory;
     one row more would not."""
-    from fastprdc._backends.gpu_engine import _DEFER_CAP, GpuEngine
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.gpu_settings import DEFER_CAP
     from fastprdc._backends.sim import SimOps
 
     engine = GpuEngine(SimOps(), "sim", tile_max=1 << 20, hit_cap=hit_cap)
     cap = 12
     segs, kmax = _core.tile_gate_shape()
     gates = 2 * 4 * segs * kmax  # per tile row: the tile gates' float32 parts, both sides
-    defer = 4 + _DEFER_CAP * 4  # per tile row: the count and the columns
+    defer = 4 + DEFER_CAP * 4  # per tile row: the count and the columns
 
     def need(side):
         per_row = 40 * cap + 8 + gates + defer
@@ -1270,17 +1271,17 @@ def test_tile_grouped_neighbour_lists_k_near_n(kind, rng):
 
 
 def test_tile_groups_fill_the_launches(rng, monkeypatch):
-    """Automatic groups: as many tiles per launch as a class holds, up to _GROUP_THREADS threads
+    """Automatic groups: as many tiles per launch as a class holds, up to GROUP_THREADS threads
     of a tile side; 1 (or FASTPRDC_GPU_TILE_GROUP=1) launches tile by tile; the neighbour lists
     are the same."""
-    from fastprdc._backends import gpu_engine
+    from fastprdc._backends import gpu_settings
     from fastprdc._backends.gpu_engine import GpuEngine
     from fastprdc._backends.sim import SimOps
 
     monkeypatch.delenv("FASTPRDC_GPU_TILE_GROUP", raising=False)
     X = rng.standard_normal((700, 8))
     opts = RunOptions(tile_rows=50)  # 14 blocks: self-pass classes of 7 or 8 tiles
-    monkeypatch.setattr(gpu_engine, "_GROUP_THREADS", 200)  # 4 tiles of 50 rows
+    monkeypatch.setattr(gpu_settings, "GROUP_THREADS", 200)  # 4 tiles of 50 rows
     runs = {}
     for group in (None, "1", "0"):
         if group is not None:
@@ -1444,7 +1445,7 @@ def test_deferred_ball_rechecks_are_exact(kind, rng, monkeypatch):
     every data kind defers pairs. Each pair's balls are decided once for both sides
     (cross_state.hpp), so each undecided pair is rechecked once, deferred or not: the same
     recheck counts."""
-    from fastprdc._backends import gpu_engine
+    from fastprdc._backends import gpu_settings
     from fastprdc._backends.gpu_engine import GpuEngine
     from fastprdc._backends.sim import SimOps
 
@@ -1459,14 +1460,14 @@ def test_deferred_ball_rechecks_are_exact(kind, rng, monkeypatch):
             probe, "sim", gemm_path="tf32", tile_max=256, hit_cap=64, defer_rechecks=defer
         )
         got = quiet(_engine.run, real, fake, needs, True, RunOptions(tile_rows=40), engine)
-        label = f"{kind} defer={defer} cap={gpu_engine._DEFER_CAP} order={order}"
+        label = f"{kind} defer={defer} cap={gpu_settings.DEFER_CAP} order={order}"
         quiet(assert_families_same, got, want, requests, label)
         return got.n_rechecked, probe
 
     plain, _ = run(False)
     rechecks = {}
     for cap in (32, 1):
-        monkeypatch.setattr(gpu_engine, "_DEFER_CAP", cap)
+        monkeypatch.setattr(gpu_settings, "DEFER_CAP", cap)
         for order in (0, -1, 5):
             rechecks[cap], probe = run(True, order)
         assert probe.deferred > 0

@@ -84,11 +84,16 @@ FASTPRDC_HD PairBounds realism_key_bounds(double rs, float lo, float hi, double 
   return {next_down(static_cast<float>(-up)), next_up(static_cast<float>(-down))};
 }
 
+// Whether a realism collector's threshold (the key of its best ratio so far, -ratio) bounds
+// anything: a best ratio above 0 is known (a centre of radius 0 preset before the sweep gives
+// ratio 0 to a distinct point, which bounds nothing).
+FASTPRDC_HD bool realism_bounded(float threshold) { return threshold < 0.0f; }
+
 // Gate on a pair's frame d^2 lower bound for one realism column: pairs above it cannot raise the
 // point's best ratio, whose key (-ratio lower bound) is `threshold`; rmax is the column's largest
 // kept frame radius. +inf while no positive lower bound is known.
 FASTPRDC_HD float realism_gate(float threshold, double rmax, double eps_f) {
-  if (!(threshold < 0.0f)) return inf_f32();
+  if (!realism_bounded(threshold)) return inf_f32();
   if (!frame_precise(rmax, eps_f < 0.0 ? rmax : rmax * rmax)) return inf_f32();  // no bound from rmax
   const double best = -static_cast<double>(threshold);
   // ratio <= rmax / sqrt(lo) or rmax^2 / (lo + eps): it can reach `best` only below this.

@@ -51,6 +51,9 @@ namespace topk {
 
 FASTPRDC_HD void set_threshold(const TopkStore& s, int64_t i) { s.threshold[i] = next_up(s.heap[i * s.k]); }
 
+// Whether row i has no threshold yet (fewer than k upper bounds known; -inf: complete).
+FASTPRDC_HD bool unbounded(const TopkStore& s, int64_t i) { return s.threshold[i] == inf_f32(); }
+
 // Removes row i's candidates whose lower bound is above its threshold (order kept).
 FASTPRDC_HD void prune(const TopkStore& s, int64_t i) {
   const float t = s.threshold[i];

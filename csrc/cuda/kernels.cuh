@@ -210,7 +210,8 @@ FASTPRDC_HD void sort_list(int32_t* list, int32_t n) {
 // the kk smallest upper bounds of every kGateSegs-th column (or row, for a row of B) into
 // gate_parts (+inf padded); gate_merge: one thread per row, the kk-th smallest of its parts, its
 // stored gate capped by it. Rows of A come first, then rows of B. Only rows whose list has no
-// threshold yet read the tile (parts_needed): from a row's second tile on, its threshold is the
+// threshold yet read the tile (topk::unbounded, asked of the same state by both kernels: the
+// lists change only in later kernels): from a row's second tile on, its threshold is the
 // k-th smallest upper bound of the tiles before, and a new tile holds k pairs below it for ever
 // fewer rows (about 1/t^2 of them at their t-th tile), so a read of the whole tile per tile (as
 // much memory traffic as the scan's) would buy almost nothing.
@@ -263,14 +264,6 @@ FASTPRDC_HD int32_t gate_depth_b(const CrossParams& p, const TileArgs& t) {
 FASTPRDC_HD int32_t gate_realism_b(const CrossParams& p, int32_t kb) {
   return p.tile_gates && p.kr > 0 && kb + p.kr <= kGateKMax ? p.kr : 0;
 }
-// Whether a list's tile gate reads the tile's parts: the list has no threshold yet (+inf until k
-// upper bounds are known; -inf: complete). gate_parts and gate_merge ask it of the same state
-// (the lists change only in later kernels).
-FASTPRDC_HD bool parts_needed(uint64_t threshold, int64_t row) { return ptr<const float>(threshold)[row] == inf_f32(); }
-// Whether realism collector `c` of a row whose thresholds start at `threshold` (tr_threshold + j kr)
-// has no bound yet: realism_gate bounds nothing without a threshold below 0 (a best ratio above 0;
-// a centre of radius 0 preset before the sweep gives ratio 0 to a distinct point).
-FASTPRDC_HD bool realism_open(const float* threshold, int32_t c) { return !(threshold[c] < 0.0f); }
 
 // (ni + nj) * kGateSegs threads.
 FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid) {
@@ -280,9 +273,10 @@ FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid
   const float* norm_a = ptr<const float>(p.a_norm);
   const float* norm_b = ptr<const float>(p.b_norm);
   float* parts = ptr<float>(p.gate_parts) + 2 * t.buf0 * kGateSegs * kGateKMax;  // 2 rows per tile row
+  const CrossState st = cross_state(p);
   if (tid < a_threads) {  // adjacent threads: adjacent columns of one row
     const int64_t ii = tid / kGateSegs, seg = tid % kGateSegs;
-    if (!parts_needed(p.ta_threshold, t.i0 + ii)) return;
+    if (!topk::unbounded(st.top_a, t.i0 + ii)) return;
     const bool diagonal = p.self_pass && t.diagonal;
     const float na = norm_a[t.i0 + ii];
     SmallestK best(ka);
@@ -300,25 +294,24 @@ FASTPRDC_HD void gate_parts(const CrossParams& p, const TileArgs& t, int64_t tid
   const int64_t j = t.j0 + jj;
   const float nb = norm_b[j];
   // the realism columns still unbounded (the others' own thresholds are their gates)
-  const float* threshold = ptr<const float>(p.tr_threshold) + j * p.kr;
+  const float* threshold = st.top_r.threshold + j * st.kr;
   float key[kGateKMax];
   bool open[kGateKMax];
   bool any_open = false;
   for (int32_t c = 0; c < kr; ++c) {
     key[c] = inf_f32();
-    open[c] = realism_open(threshold, c);
+    open[c] = !realism_bounded(threshold[c]);
     any_open = any_open || open[c];
   }
-  const bool knn = kb && parts_needed(p.tb_threshold, j);
+  const bool knn = kb && topk::unbounded(st.top_b, j);
   if (!knn && !any_open) return;  // bounded by its own thresholds: no pair to read
   float* out = parts + (a_threads + jj * kGateSegs + seg) * kGateKMax;
-  const double* frame = ptr<const double>(p.realism_frame);
   SmallestK best(kb);
   for (int64_t ii = seg; ii < t.ni; ii += kGateSegs) {
     const PairBounds b = pair_bounds(norm_a[t.i0 + ii], nb, tile[ii * t.nj + jj], p.coef, p.absb);
     if (knn) best.offer(b.hi);
     for (int32_t c = 0; any_open && c < kr; ++c) {
-      const double rs = frame[(t.i0 + ii) * kr + c];
+      const double rs = st.realism_frame[(t.i0 + ii) * kr + c];
       // kept, precise centres only (pruned: -1; NaN: imprecise, left to the recheck)
       if (!open[c] || !(rs >= 0.0)) continue;
       const float hi = realism_key_bounds(rs, b.lo, b.hi, p.realism_eps_frame).hi;
@@ -342,23 +335,22 @@ FASTPRDC_HD void gate_merge(const CrossParams& p, const TileArgs& t, int64_t tid
   const int32_t kr = of_a ? 0 : gate_realism_b(p, k);
   const int64_t row = 2 * t.buf0 + (of_a || !ka ? 0 : t.ni) + r;  // as gate_parts stored it
   const float* part = ptr<const float>(p.gate_parts) + row * kGateSegs * kGateKMax;
+  const CrossState st = cross_state(p);
   float cap = inf_f32();
-  if (k && parts_needed(of_a ? p.ta_threshold : p.tb_threshold, of_a ? t.i0 + r : t.j0 + r)) {
+  if (k && topk::unbounded(of_a ? st.top_a : st.top_b, of_a ? t.i0 + r : t.j0 + r)) {
     SmallestK best(k);
     for (int32_t q = 0; q < kGateSegs; ++q)
       for (int32_t c = 0; c < k; ++c) best.offer(part[q * kGateKMax + c]);
     cap = next_up(best.kth());  // as a list's threshold: one float32 ulp up
   }
   float key_cap[kGateKMax];  // the realism collectors': their smallest key upper bound, one ulp up
-  const float* threshold = kr ? ptr<const float>(p.tr_threshold) + (t.j0 + r) * p.kr : nullptr;
   for (int32_t c = 0; c < kr; ++c) {
     key_cap[c] = inf_f32();
-    if (!realism_open(threshold, c)) continue;
+    if (realism_bounded(st.top_r.threshold[(t.j0 + r) * st.kr + c])) continue;
     SmallestK best(1);
     for (int32_t q = 0; q < kGateSegs; ++q) best.offer(part[q * kGateKMax + k + c]);
     key_cap[c] = next_up(best.kth());
   }
-  const CrossState st = cross_state(p);
   if (of_a) {
     ptr<float>(p.gate_a)[t.i0 + r] = st.list_gate_a(t.i0 + r, cap);
   } else {

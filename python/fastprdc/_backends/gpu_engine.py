@@ -44,10 +44,9 @@ from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from .._frames import clear_own_frames
 from .._options import RunOptions
 from .._validation import max_magnitude
+from . import gpu_settings
 from .contract import CrossResult, KnnResult
 from .gpu_settings import (
-    DEFER_CAP,
-    GROUP_THREADS,
     defer_setting,
     gemm_path_setting,
     overlap_setting,
@@ -72,12 +71,8 @@ _SCRATCH_BYTES = 8 + 8 + 4
 _GATE_SEGS, _GATE_KMAX = _core.tile_gate_shape()
 #: Device bytes of the tile gates' parts per tile row (float32, both sides).
 _GATE_BYTES = 2 * 4 * _GATE_SEGS * _GATE_KMAX
-#: Threads a launch of the pass kernels aims at, and deferred ball rechecks per tile row
-#: (:mod:`.gpu_settings`; module globals here, which the tests may change).
-_GROUP_THREADS = GROUP_THREADS
-_DEFER_CAP = DEFER_CAP
 #: Device bytes per tile row of the deferred rechecks: their count and tile columns.
-_DEFER_BYTES = 4 + _DEFER_CAP * 4
+_DEFER_BYTES = 4 + gpu_settings.DEFER_CAP * 4
 
 
 def launch_block(n: int, multiprocessors: int) -> int:
@@ -677,10 +672,10 @@ class GpuEngine:
     def _group_slots(
         self, budget: int | None, side: int, cap: int, largest: int, sets: int = 1
     ) -> int:
-        """Tile slots of a run: :attr:`tile_group` (automatic: :data:`_GROUP_THREADS` threads a
-        launch), at most ``largest`` (the most tiles a group of the pass can hold) and as many as
-        half the memory budget holds (slots of ``sets`` tiles), one at least."""
-        want = self.tile_group or max(1, _GROUP_THREADS // max(side, 1))
+        """Tile slots of a run: :attr:`tile_group` (automatic: ``gpu_settings.GROUP_THREADS``
+        threads a launch), at most ``largest`` (the most tiles a group of the pass can hold) and
+        as many as half the memory budget holds (slots of ``sets`` tiles), one at least."""
+        want = self.tile_group or max(1, gpu_settings.GROUP_THREADS // max(side, 1))
         slots = min(want, max(largest, 1))
         if budget:
             slots = min(slots, int(budget / 2) // self._slot_bytes(side, cap, sets))
@@ -734,7 +729,7 @@ class GpuEngine:
         parts = ops.empty(2 * threads * _GATE_SEGS * _GATE_KMAX if with_parts else 1, np.float32)
         # the deferred ball rechecks (kernels.cuh recheck_pairs), for passes with balls
         balls = fields.get("exact") and (fields.get("ka", 0) or fields.get("kb", 0))
-        defer = _DEFER_CAP if balls and self.defer_rechecks else 0
+        defer = gpu_settings.DEFER_CAP if balls and self.defer_rechecks else 0
         waiting = ops.full(threads if defer else 1, 0, np.int32)
         waiting_j = ops.empty(threads * defer or 1, np.int32)
         p = params(
