@@ -55,9 +55,8 @@ from _kernel_profile import breakdown, kernel_profile
 import fastprdc
 from fastprdc import _core
 from fastprdc._backends import available_backends, get_backend
-from fastprdc._backends.gpu_engine import _packed_dtype
+from fastprdc._backends.gpu_memory import packed_dtype, tile_side
 from fastprdc._backends.gpu_settings import GEMM_PATHS
-from fastprdc._options import RunOptions
 
 D = 2048
 K = 5
@@ -138,7 +137,7 @@ def tile_gemm_seconds(backend, path: str, side: int, d: int, repeats: int = 5) -
     ops = backend.ops
     a, b = (
         ops.upload(
-            np.random.default_rng(seed).standard_normal((side, d)).astype(_packed_dtype(path))
+            np.random.default_rng(seed).standard_normal((side, d)).astype(packed_dtype(path))
         )
         for seed in (0, 1)
     )  # packed as the engine packs for the path
@@ -181,7 +180,8 @@ def test_gpu_evaluate_1m(figure, scaled, kind):
     res = fig.run("fastprdc_cuda", run, main_rounds=1)
     timings = res.info["timings"]
     fig.goal("seconds", fig.time("fastprdc_cuda"), "<=", 90.0, "evaluate(all) wall time, s")
-    side = backend._tile_rows(RunOptions(), backend.ops.free_bytes(), 1)  # as the run's
+    sets = 2 if backend.overlap else 1  # the run's tile side: as the engine sizes it
+    side = tile_side(backend.ops.free_bytes(), 1, backend.hit_cap, backend.tile_max, None, sets)
     gemm = tile_gemm_seconds(backend, backend.gemm_path, side, D)
     passes = {
         "knn_real": pass_tiles(n, n, side, True),

@@ -365,7 +365,8 @@ def test_out_of_memory_counts_the_packing_of_the_gemm_path():
     """What a run needs besides its per-row state: the inputs, the packed copies of the GEMM
     path (float32; float32 and its TF32 remainder for tf32x3; float16 for fp16, and its FP16
     remainder for fp16x3) and 64 bytes a row of statistics."""
-    from fastprdc._backends.gpu_engine import GpuEngine, _needed_bytes
+    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.gpu_memory import needed_bytes
     from fastprdc._backends.sim import SimOps
 
     class Shape:  # an input's shape and dtype, without its memory
@@ -374,7 +375,7 @@ def test_out_of_memory_counts_the_packing_of_the_gemm_path():
     values, rows = 10**6 * 2048, 10**6
     for path, packed in (("fp32", 4), ("tf32", 4), ("tf32x3", 8), ("fp16", 2), ("fp16x3", 4)):
         named = {"self": GpuEngine(SimOps(), "sim", gemm_path=path), "X": Shape(), "k": 5}
-        assert _needed_bytes(named)[0] == values * (4 + packed) + 64 * rows, path
+        assert needed_bytes(named)[0] == values * (4 + packed) + 64 * rows, path
 
 
 def test_out_of_memory_counts_the_neighbour_lists(monkeypatch, rng):
@@ -456,11 +457,9 @@ def test_tile_side_is_the_largest_within_the_budget(hit_cap, overlap):
     """The tile (two with overlap), both sides' hit lists (at most a side long), the scratch,
     the tile gates' parts and the deferred rechecks of the largest side fit half of max_memory;
     one row more would not."""
-    from fastprdc._backends.gpu_engine import GpuEngine
+    from fastprdc._backends.gpu_memory import tile_side
     from fastprdc._backends.gpu_settings import DEFER_CAP
-    from fastprdc._backends.sim import SimOps
 
-    engine = GpuEngine(SimOps(), "sim", tile_max=1 << 20, hit_cap=hit_cap)
     cap = 12
     segs, kmax = _core.tile_gate_shape()
     gates = 2 * 4 * segs * kmax  # per tile row: the tile gates' float32 parts, both sides
@@ -472,7 +471,7 @@ def test_tile_side_is_the_largest_within_the_budget(hit_cap, overlap):
         return tiles + per_row * side + 8 * min(hit_cap, side) * side
 
     for budget in (1320 + 2 * (gates + defer) + 80 * cap, 10**5, 10**6, 8 * 10**6, 10**9):
-        side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap, 1 + overlap)
+        side = tile_side(budget, cap, hit_cap, 1 << 20, budget, 1 + overlap)
         assert need(side) <= budget / 2 < need(side + 1), (budget, side)
 
 
@@ -1336,17 +1335,17 @@ def test_pass_settings_say_the_tile_gates_and_groups(monkeypatch):
 def test_tile_group_within_the_budget(budget, sets):
     """A group's tile slots (tiles, two each with overlap, hit lists, scratch, gate parts) fit
     half of max_memory with the largest side; at least one slot."""
-    from fastprdc._backends.gpu_engine import GpuEngine
-    from fastprdc._backends.sim import SimOps
+    from fastprdc._backends.gpu_memory import group_slots, slot_bytes, tile_side
+    from fastprdc._backends.gpu_settings import GROUP_THREADS
 
-    engine = GpuEngine(SimOps(), "sim", tile_max=1024, hit_cap=64)
-    cap = 12
-    side = engine._tile_rows(RunOptions(max_memory=budget), budget, cap, sets)
-    slots = engine._group_slots(budget, side, cap, 10**6, sets)
+    cap, hit_cap = 12, 64
+    side = tile_side(budget, cap, hit_cap, 1024, budget, sets)
+    want = max(1, GROUP_THREADS // side)  # the automatic group, as the engine asks it
+    slots = group_slots(want, budget, side, cap, hit_cap, 10**6, sets)
     assert slots >= 1
-    assert slots == 1 or slots * engine._slot_bytes(side, cap, sets) <= budget / 2
-    assert slots * side <= max(side, 1 << 17)
-    assert engine._group_slots(budget, side, cap, 2, sets) <= 2
+    assert slots == 1 or slots * slot_bytes(side, cap, hit_cap, sets) <= budget / 2
+    assert slots * side <= max(side, GROUP_THREADS)
+    assert group_slots(want, budget, side, cap, hit_cap, 2, sets) <= 2
 
 
 def _realism_radii(A: np.ndarray, rng) -> np.ndarray:

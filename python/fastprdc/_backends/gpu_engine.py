@@ -20,16 +20,14 @@ A pass (self-kNN of a set, or the fused cross pass of two sets):
    (overlap: :class:`_Pipeline`);
 3. ``finalize_*``: exact neighbour lists and realism from the surviving candidates.
 
-Memory on the device: the inputs, one packed copy of each (its GEMM path's: ``_packed_bytes``),
-a group's tiles (two sets with overlap) with their per-thread scratch, hit lists and deferred
-rechecks (within half of ``max_memory``, else of the free memory), and O((N + M) k) per-row
-state; never an N x M array.
+Memory on the device (counted in :mod:`.gpu_memory`): the inputs, one packed copy of each, a
+group's tiles with their scratch, hit lists and deferred rechecks (within half of
+``max_memory``, else of the free memory), and O((N + M) k) per-row state; never an N x M array.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import time
 from collections.abc import Iterator
@@ -41,11 +39,20 @@ import numpy as np
 
 from .. import _core
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
-from .._frames import clear_own_frames
 from .._options import RunOptions
 from .._validation import max_magnitude
 from . import gpu_settings
 from .contract import CrossResult, KnnResult
+from .gpu_memory import (
+    GATE_KMAX,
+    GATE_SEGS,
+    SCRATCH_BYTES,
+    group_slots,
+    guard_memory,
+    held_bytes,
+    packed_dtype,
+    tile_side,
+)
 from .gpu_settings import (
     defer_setting,
     gemm_path_setting,
@@ -65,14 +72,6 @@ _PROGRESS_SECONDS = 0.1
 #: candidates in float64): a tile side, 8192, is two warps per SM on an H100/H200, too few to
 #: hide the loads' latency; 2^18 fills every SM (132 x 2048 threads).
 _FINALIZE_THREADS = 1 << 18
-#: Device bytes of one scratch slot (a thread's candidate): its float64 key and aux, int32 index.
-_SCRATCH_BYTES = 8 + 8 + 4
-#: The tile gates (csrc/cuda/kernels.cuh gate_parts): threads per row, deepest list served.
-_GATE_SEGS, _GATE_KMAX = _core.tile_gate_shape()
-#: Device bytes of the tile gates' parts per tile row (float32, both sides).
-_GATE_BYTES = 2 * 4 * _GATE_SEGS * _GATE_KMAX
-#: Device bytes per tile row of the deferred rechecks: their count and tile columns.
-_DEFER_BYTES = 4 + gpu_settings.DEFER_CAP * 4
 
 
 def launch_block(n: int, multiprocessors: int) -> int:
@@ -309,39 +308,6 @@ class _Pipeline:
         self.ops.synchronize()
 
 
-class DeviceOutOfMemory(MemoryError):
-    """The GPU ran out of memory (the message says what the run needs)."""
-
-
-def _out_of_memory(exc: Exception, sets: int, state: int) -> MemoryError:
-    """The device ran out of memory: say how much the run needs and what would fit."""
-    return DeviceOutOfMemory(
-        f"{exc}. This run needs about {_gib(sets + state)} on the GPU besides the tile and "
-        f"scratch that max_memory bounds: {_gib(sets)} for the inputs and their packed "
-        f"copies, and {_gib(state)} for the per-row state (neighbour lists and ball counts, "
-        "which grow with k: about 36 bytes per row and neighbour). Free GPU memory, pass a "
-        "smaller max_memory or k, or run on the CPU (device='cpu')"
-    )
-
-
-def _gib(nbytes: int) -> str:
-    return f"{nbytes / 2**30:,.2f} GiB"
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    """The device's own out-of-memory error (ours / cudaMalloc: RuntimeError; CuPy's: a
-    MemoryError), not yet said in terms of the run (DeviceOutOfMemory)."""
-    if not isinstance(exc, (RuntimeError, MemoryError)) or isinstance(exc, DeviceOutOfMemory):
-        return False
-    text = str(exc).lower()
-    return "out of memory" in text or "out of gpu memory" in text
-
-
-def _largest_root(a: float, b: float, c: float) -> int:
-    """The largest integer s with a s^2 + b s <= c (a, b, c > 0)."""
-    return int((-b + math.sqrt(b * b + 4 * a * c)) / (2 * a))
-
-
 def _tile_arguments(
     groups: list[list[tuple[int, int]]],
     tr: int,
@@ -363,101 +329,6 @@ def _tile_arguments(
             host[at] = tile_args(i0, ni, j0, nj, tile_set[slot], diagonal, buf0=slot * tr)[()]
             at += 1
     return host
-
-
-def _held_bytes(slots: int, side: int, scap: int, sets: int = 1) -> int:
-    """Device bytes of a pass's tiles and scratch (as :meth:`GpuEngine._slot_bytes` counts them)
-    that its finalisation may reuse: ``slots`` slots of ``side`` rows a side, ``sets`` tiles
-    each."""
-    return slots * (4 * sets * side * side + 2 * _SCRATCH_BYTES * scap * side)
-
-
-def _slot_row_bytes(cap: int) -> int:
-    """Device bytes per tile row of a tile slot besides its hit lists: the scratch (a slot per
-    candidate, counted for both sides' threads), both sides' hit counts (8), the tile gates'
-    parts and the deferred rechecks."""
-    return 2 * _SCRATCH_BYTES * cap + 8 + _GATE_BYTES + _DEFER_BYTES
-
-
-def _list_bytes(rows: int, k: int) -> int:
-    """Device bytes of ``rows`` neighbour lists of depth k (csrc/common/topk_row.hpp: the heap,
-    2k + 16 candidates, the row's counters and bars) and of their exact output (16 k)."""
-    return rows * (36 * k + 160) if k else 0
-
-
-def _packed_dtype(path: str) -> Any:
-    """The dtype of a set's packed copy for GEMM path ``path`` (kernels.cuh pack_rows), from the
-    width of the operands cuBLAS is given (``_core.gemm_types``)."""
-    return np.float16 if _core.gemm_types(path)[2] == 2 else np.float32
-
-
-def _packed_bytes(path: str) -> int:
-    """Device bytes per value of a set's packed copies for GEMM path ``path``: one packed value,
-    and for the split paths (tf32x3, fp16x3) its remainder too."""
-    return np.dtype(_packed_dtype(path)).itemsize * (2 if _core.gemm_split(path) else 1)
-
-
-def _needed_bytes(named: dict[str, Any]) -> tuple[int, int]:
-    """(inputs with their packed copies and row statistics, per-row state) in device bytes, of
-    the call whose arguments are ``named`` (``self`` the engine: its GEMM path sets the packing),
-    besides its tile and scratch."""
-    sets = [named[n] for n in ("X", "Y", "A_in", "B_in") if hasattr(named.get(n), "shape")]
-    rows = [int(a.shape[0]) for a in sets]
-    try:
-        packed = _packed_bytes(named["self"].gemm_path)
-    except ValueError:  # an unknown path: the run failed before packing
-        packed = 0
-    data = sum(
-        r * int(a.shape[1]) * (np.dtype(a.dtype).itemsize + packed) + 64 * r
-        for r, a in zip(rows, sets)
-    )
-    if "k" in named:  # knn: the lists of X's rows
-        return data, _list_bytes(rows[0], int(named["k"])) if rows else 0
-    if "knn_a" not in named or len(rows) != 2:
-        return data, 0
-    n, m = rows
-
-    def width(name: str) -> int:
-        radii = named.get(name)
-        return int(np.shape(radii)[1]) if radii is not None and np.ndim(radii) == 2 else 0
-
-    kr = width("realism_radii")
-    balls = 40 * (n + m) * (width("radii_a") + width("radii_b"))  # radii, thresholds, counts
-    lists = _list_bytes(n, int(named["knn_a"])) + _list_bytes(m, int(named["knn_b"]))
-    realism = _list_bytes(m * kr, 1 if kr else 0) + 32 * n * kr
-    return data, balls + lists + realism
-
-
-def _guard_memory(method: Any) -> Any:
-    """Runs a public method on the backend's device; turns the device's out-of-memory errors
-    into a MemoryError saying what the run needs; and hands the run's device memory back
-    however the call ends, on the backend's device. On an error or Ctrl-C, fastprdc's frames
-    in the exception's traceback are cleared and the call's arguments dropped first: their
-    locals (inputs on the device, packed copies, tile, scratch: tens of GiB at 1M rows) would
-    stay allocated as long as the exception is kept (an interactive session keeps the last
-    one), and a retry would run out of memory."""
-
-    signature = inspect.signature(method)
-
-    def wrapper(self: GpuEngine, *args: Any, **kwargs: Any) -> Any:
-        with self.ops.current():
-            try:
-                return method(self, *args, **kwargs)
-            except BaseException as exc:  # an error, or Ctrl-C from a progress callback
-                clear_own_frames(exc.__traceback__)
-                needed = (0, 0)
-                if _is_out_of_memory(exc):
-                    needed = _needed_bytes(signature.bind(self, *args, **kwargs).arguments)
-                args = kwargs = None  # type: ignore[assignment]  # e.g. a class's gathered rows
-                if any(needed):
-                    raise _out_of_memory(exc, *needed) from exc
-                raise
-            finally:
-                self.ops.release()
-
-    wrapper.__name__ = method.__name__
-    wrapper.__doc__ = method.__doc__
-    return wrapper
 
 
 class GpuEngine:
@@ -627,8 +498,8 @@ class GpuEngine:
         ops = self.ops
         split = bool(_core.gemm_split(path))
         s.path = path
-        s.packed = ops.empty(s.rows * s.dim, _packed_dtype(path))
-        s.small = ops.empty(s.rows * s.dim, _packed_dtype(path)) if split else None
+        s.packed = ops.empty(s.rows * s.dim, packed_dtype(path))
+        s.small = ops.empty(s.rows * s.dim, packed_dtype(path)) if split else None
         s.norm = ops.empty(s.rows, np.float32)
         p = self._rows_params(
             s,
@@ -642,44 +513,6 @@ class GpuEngine:
         self._launch_rows("pack_rows", s.rows, p)
 
     # ------------------------------------------------------------------ the pass
-
-    def _tile_rows(self, opts: RunOptions, budget: int | None, cap: int, sets: int = 1) -> int:
-        """Rows per tile side: the caller's, else as many as half the memory budget allows for
-        one tile slot of ``sets`` tiles (:meth:`_slot_bytes`)."""
-        if opts.tile_rows is not None:
-            return int(opts.tile_rows)
-        side = self.tile_max
-        fixed = _slot_row_bytes(cap)
-        tiles = 4 * sets
-        if budget:
-            side = _largest_root(tiles, fixed + 8 * self.hit_cap, budget / 2)
-            if side < self.hit_cap:  # lists as long as the side
-                side = _largest_root(tiles + 8, fixed, budget / 2)
-        if side < 1:
-            raise ValueError(
-                f"max_memory={opts.max_memory} is too small for one tile row on the GPU; "
-                f"give at least {2 * (tiles + fixed + 8)} bytes"
-            )
-        return max(1, min(self.tile_max, side))
-
-    def _slot_bytes(self, side: int, cap: int, sets: int = 1) -> int:
-        """Device bytes of one tile slot of a group: its ``sets`` tiles (4 side^2 each) and per
-        tile row :func:`_slot_row_bytes` and the hit lists (8 bytes per pair, min(hit_cap, side)
-        pairs: a list holds at most a side)."""
-        tiles = 4 * sets * side * side
-        return tiles + side * (_slot_row_bytes(cap) + 8 * min(self.hit_cap, side))
-
-    def _group_slots(
-        self, budget: int | None, side: int, cap: int, largest: int, sets: int = 1
-    ) -> int:
-        """Tile slots of a run: :attr:`tile_group` (automatic: ``gpu_settings.GROUP_THREADS``
-        threads a launch), at most ``largest`` (the most tiles a group of the pass can hold) and
-        as many as half the memory budget holds (slots of ``sets`` tiles), one at least."""
-        want = self.tile_group or max(1, gpu_settings.GROUP_THREADS // max(side, 1))
-        slots = min(want, max(largest, 1))
-        if budget:
-            slots = min(slots, int(budget / 2) // self._slot_bytes(side, cap, sets))
-        return max(1, slots)
 
     def _run(
         self,
@@ -702,12 +535,17 @@ class GpuEngine:
         # makes more than one group, as groups share no row)
         sets = 2 if self.overlap else 1
         rows = max(A.rows, B.rows)
-        tr = max(1, min(self._tile_rows(opts, budget, cap, sets), rows))
+        side = opts.tile_rows  # the caller's, else as many rows as half the budget holds
+        if side is None:
+            side = tile_side(budget, cap, self.hit_cap, self.tile_max, opts.max_memory, sets)
+        tr = max(1, min(int(side), rows))
         if tr >= rows:
             sets = 1
         blocks_a, blocks_b = -(-A.rows // tr), -(-B.rows // tr)
         largest = max(len(c) for c in tile_classes(blocks_a, blocks_b, self_pass))
-        slots = self._group_slots(budget, tr, cap, largest, sets)
+        # tile slots: tile_group's (automatic: GROUP_THREADS threads a launch), as budget allows
+        want = self.tile_group or max(1, gpu_settings.GROUP_THREADS // tr)
+        slots = group_slots(want, budget, tr, cap, self.hit_cap, largest, sets)
         groups = tile_groups(blocks_a, blocks_b, self_pass, slots)
         threads = slots * tr  # scratch and per-row buffers: tr rows per slot
         scap = max(cap, 1)
@@ -722,11 +560,11 @@ class GpuEngine:
         gate_a = ops.full(A.rows, np.inf, np.float32)
         gate_b = gate_a if self_pass else ops.full(B.rows, np.inf, np.float32)
         # the tile gates: every row's gate from its state before each scan, capped by its parts
-        # (kernels.cuh gate_parts: kNN lists at most _GATE_KMAX deep, realism collectors), which
+        # (kernels.cuh gate_parts: kNN lists at most GATE_KMAX deep, realism collectors), which
         # a pass of balls alone does not need
         tile_gates = self.tile_gates
         with_parts = tile_gates and any(fields.get(f, 0) for f in ("ta_k", "tb_k", "kr"))
-        parts = ops.empty(2 * threads * _GATE_SEGS * _GATE_KMAX if with_parts else 1, np.float32)
+        parts = ops.empty(2 * threads * GATE_SEGS * GATE_KMAX if with_parts else 1, np.float32)
         # the deferred ball rechecks (kernels.cuh recheck_pairs), for passes with balls
         balls = fields.get("exact") and (fields.get("ka", 0) or fields.get("kb", 0))
         defer = gpu_settings.DEFER_CAP if balls and self.defer_rechecks else 0
@@ -778,7 +616,7 @@ class GpuEngine:
                 ni, nj = int(mine["ni"].max()), int(mine["nj"].max())
                 base = ops.ptr(args) + first * host.itemsize
                 strides = {
-                    "gate_parts": (ni + nj) * _GATE_SEGS if with_parts else 0,
+                    "gate_parts": (ni + nj) * GATE_SEGS if with_parts else 0,
                     "gate_merge": ni + nj if tile_gates else 0,
                     "scan_hits": ni * ((nj + 3) // 4),
                     "recheck_pairs": ni * defer,
@@ -808,10 +646,10 @@ class GpuEngine:
         pipe.drain()
         if opts.progress is not None and (shown < len(host) or not groups):
             opts.progress(len(host), len(host))  # the last: every tile done
-        return p, rechecks, threads, _held_bytes(slots, tr, scap, sets)
+        return p, rechecks, threads, held_bytes(slots, tr, scap, sets)
 
     def _scratch(self, slots: int) -> tuple[Any, Any, Any]:
-        """The scratch of ``slots`` candidates (:data:`_SCRATCH_BYTES` each): keys, aux, indices."""
+        """The scratch of ``slots`` candidates (:data:`SCRATCH_BYTES` each): keys, aux, indices."""
         ops = self.ops
         return (
             ops.empty(slots, np.float64),
@@ -844,7 +682,7 @@ class GpuEngine:
         rows."""
         ops = self.ops
         scap = int(p["scratch_cap"])
-        fits = held // (_SCRATCH_BYTES * scap)
+        fits = held // (SCRATCH_BYTES * scap)
         chunk = max(1, min(rows, max(threads, min(_FINALIZE_THREADS, fits))))
         sk, sa, si = self._scratch(chunk * scap)
         q = p.copy()
@@ -936,7 +774,7 @@ class GpuEngine:
 
     # ------------------------------------------------------------------ the contract
 
-    @_guard_memory
+    @guard_memory
     def knn(self, X: Any, Y: Any | None, k: int, opts: RunOptions) -> KnnResult:
         if Y is not None:
             res = self.cross_pass(X, Y, None, None, False, k, 0, opts)
@@ -966,7 +804,7 @@ class GpuEngine:
             int(ops.download(rechecks, 1)[0]),
         )
 
-    @_guard_memory
+    @guard_memory
     def cross_pass(
         self,
         A_in: Any,
@@ -1069,7 +907,7 @@ class GpuEngine:
         else:
             p = params("CrossParams", scratch_cap=max(cap, 1), **fields)
             rechecks, threads = ops.full(1, 0, np.uint64), 1 << 10
-            held = _held_bytes(1, threads, max(cap, 1))
+            held = held_bytes(1, threads, max(cap, 1))
             p["rechecks"] = ops.ptr(rechecks)
             if opts.progress is not None:
                 opts.progress(0, 0)
@@ -1116,7 +954,7 @@ class GpuEngine:
             n_rechecked=int(ops.download(rechecks, 1)[0]),
         )
 
-    @_guard_memory
+    @guard_memory
     def pairwise_distances(self, X: Any, Y: Any, opts: RunOptions | None = None) -> np.ndarray:
         """Oracle distances (n, m) float64, row block by row block."""
         ops = self.ops
@@ -1143,7 +981,7 @@ class GpuEngine:
             out[i0 : i0 + ni] = ops.download(buf, ni * m).reshape(ni, m)
         return out
 
-    @_guard_memory
+    @guard_memory
     def column_mean(self, X: Any) -> np.ndarray:
         """The float64 mean of the rows with the semantics of ``_means.float64_mean`` (a
         sequential sum over the rows in order, / n; pre-scaled when the sum could overflow)."""
