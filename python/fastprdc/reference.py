@@ -21,11 +21,11 @@ then index) and decision is the float64 oracle's (docs/metrics.md section 10), s
 with ``exact=False`` therefore only serves ``exact=False`` runs with the same backend and run
 options (``tile_rows``, ``max_memory``, ``num_threads``), and vice versa.
 
-``ref.save(path)`` writes one ``.npz`` (no pickle): the stored real sides, the parameters,
-the fingerprint of the real features (:func:`fingerprint`), the library version and, with
-``include_features=True``, the features themselves. ``Reference.load(path, real=None)``
-reads it back; a file without features needs the real set again (``real=`` or
-:meth:`Reference.attach`), checked against the fingerprint.
+``ref.save(path)`` writes one ``.npz`` (no pickle; its format: :mod:`._reference_file`): the
+stored real sides, the parameters, the fingerprint of the real features (:func:`fingerprint`),
+the library version and, with ``include_features=True``, the features themselves.
+``Reference.load(path, real=None)`` reads it back; a file without features needs the real set
+again (``real=`` or :meth:`Reference.attach`), checked against the fingerprint.
 """
 
 from __future__ import annotations
@@ -33,13 +33,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
-import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
@@ -48,9 +45,22 @@ from . import _engine, modes
 from ._backends import resolve_device
 from ._engine import FAKE_MEAN, Centre, Needs, Plan, SideOutput, run_side
 from ._options import MemoryLike, ProgressLike, RunOptions, make_options
+from ._reference_file import (
+    FORMAT,
+    FORMAT_VERSION,
+    ArchiveReader,
+    is_reference_file,
+    json_params,
+    open_archive,
+    reference_meta,
+    running_version,
+    savable_labels,
+    side_depth,
+    side_meta,
+    write_archive,
+)
 from ._validation import validate_features, validate_pair
 from .evaluate import KLike, _bind, _families, _requests
-from .io import NPZ_ERRORS, archive_kind
 from .metrics import DEFAULT_METRICS
 from .metrics._base import MetricFamily, merged_needs, plan_requests, run_families
 from .result import EvaluationResult
@@ -58,12 +68,6 @@ from .result import EvaluationResult
 __all__ = ["FORMAT", "FORMAT_VERSION", "Reference", "fingerprint", "is_reference_file"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-#: ``meta["format"]`` of a reference file.
-FORMAT = "fastprdc.reference"
-#: Version of the file layout written by :meth:`Reference.save`; files of a higher version are
-#: refused (written by a newer fastprdc), lower ones are read.
-FORMAT_VERSION = 1
 
 _NO_FAKE_LIMIT = sys.maxsize  # "as many fakes as needed": real-side checks only
 _HASH_CHUNK = 1 << 24  # bytes hashed per step (rows of the validated array, no copy)
@@ -128,10 +132,6 @@ def _real_plan(needs: Needs, n: int) -> Plan:
     return Plan.build(_real_needs(needs), n, 0)
 
 
-def _depth(side: SideOutput | None) -> int:
-    return 0 if side is None or side.knn is None else int(side.knn[0].shape[1])
-
-
 def _centre_text(centre: Centre) -> str:
     kind, value = centre
     if kind == "mean":
@@ -142,7 +142,7 @@ def _centre_text(centre: Centre) -> str:
 def _missing(side: SideOutput | None, plan: Plan) -> list[str]:
     """What ``plan`` needs from the real side that ``side`` does not hold."""
     out = []
-    depth = _depth(side)
+    depth = side_depth(side)
     if plan.real_depth > depth:
         out.append(f"the real self-kNN to depth {plan.real_depth} (the reference holds {depth})")
     if plan.means("real") and (side is None or side.mean is None):
@@ -197,166 +197,7 @@ def _cli_text(
     return text
 
 
-# --------------------------------------------------------------------------- file helpers
-
-
-def _json_params(params: Mapping[str, Mapping[str, Any]], arrays: dict[str, np.ndarray]) -> Any:
-    out: dict[str, dict[str, Any]] = {}
-    for family, values in params.items():
-        out[family] = {}
-        for name, value in values.items():
-            if isinstance(value, np.ndarray):
-                key = f"param/{family}/{name}"
-                arrays[key] = np.ascontiguousarray(value)
-                out[family][name] = {"array": key}
-            else:
-                out[family][name] = value
-    return out
-
-
-def _side_meta(side: SideOutput | None, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
-    if side is None:
-        return None
-    meta: dict[str, Any] = {"depth": _depth(side), "n_rechecked": int(side.n_rechecked)}
-    if side.knn is not None:
-        arrays[prefix + "knn_dist"] = side.knn[0]
-        arrays[prefix + "knn_idx"] = side.knn[1]
-    meta["mean"] = side.mean is not None
-    if side.mean is not None:
-        arrays[prefix + "mean"] = side.mean
-    centres = []
-    for j, (centre, dist) in enumerate(side.centre_distances.items()):
-        kind, value = centre
-        entry: dict[str, Any] = {"kind": kind, "dist": f"{prefix}centre{j}_dist"}
-        if kind == "mean":
-            entry["of"] = value
-        else:
-            entry["vector"] = f"{prefix}centre{j}_vector"
-            arrays[entry["vector"]] = np.frombuffer(value, dtype=np.float64)  # type: ignore[arg-type]
-        arrays[entry["dist"]] = dist
-        centres.append(entry)
-    meta["centres"] = centres
-    return meta
-
-
-def _savable_labels(labels: np.ndarray) -> np.ndarray:
-    """Labels as a non-object array (npz without pickle), or ValueError."""
-    if labels.dtype.kind != "O":
-        return labels
-    values = labels.tolist()
-    converted = np.asarray(values)
-    if converted.dtype.kind == "O" or converted.tolist() != values:
-        raise ValueError(
-            "real_labels of mixed types (an object array) cannot be saved without pickle; "
-            "use one type of class id (all ints or all strings)"
-        )
-    return converted
-
-
-class _FileError(ValueError):
-    pass
-
-
-class _Reader:
-    """Checked access to the arrays of an opened reference file."""
-
-    def __init__(self, npz: Any, path: str) -> None:
-        self.npz, self.path = npz, path
-
-    def fail(self, text: str) -> None:
-        raise _FileError(f"{self.path} is not a valid fastprdc reference file: {text}")
-
-    def read(self, key: str) -> np.ndarray:
-        """The array ``key``; a _FileError naming it when it is missing or damaged."""
-        if key not in self.npz.files:
-            self.fail(f"the array {key!r} is missing")
-        try:
-            return self.npz[key]
-        except NPZ_ERRORS as exc:
-            if "allow_pickle" in str(exc):
-                raise _FileError(
-                    f"{self.path} is not a fastprdc reference file: {key!r} holds pickled "
-                    "objects, which are never loaded"
-                ) from None
-            raise _FileError(f"{self.path} is damaged: cannot read {key!r} ({exc})") from None
-
-    def array(self, key: str, shape: tuple[int, ...], kind: str) -> np.ndarray:
-        a = self.read(key)
-        if a.shape != shape or a.dtype.kind != kind:
-            self.fail(f"{key!r} has shape {a.shape} and dtype {a.dtype}, expected {shape} ({kind})")
-        return a
-
-    def side(self, meta: Any, prefix: str, n: int, d: int) -> SideOutput | None:
-        if meta is None:
-            return None
-        try:
-            depth, rechecked = int(meta["depth"]), int(meta["n_rechecked"])
-            has_mean, centres = bool(meta["mean"]), list(meta["centres"])
-        except (KeyError, TypeError, ValueError) as exc:
-            self.fail(f"bad real-side entry {prefix or 'side'}: {exc!r}")
-        side = SideOutput(n_rechecked=rechecked)
-        if depth:
-            dist = self.array(prefix + "knn_dist", (n, depth), "f")
-            idx = self.array(prefix + "knn_idx", (n, depth), "i")
-            if dist.dtype != np.float64 or idx.dtype != np.int64:
-                self.fail(f"{prefix}knn arrays must be float64 / int64")
-            if idx.size and (idx.min() < 0 or idx.max() >= n):
-                self.fail(f"{prefix}knn_idx holds rows outside [0, {n})")
-            side.knn = (dist, idx)
-        if has_mean:
-            side.mean = self.array(prefix + "mean", (d,), "f").astype(np.float64, copy=False)
-        for entry in centres:
-            try:
-                kind = entry["kind"]
-                if kind == "mean":
-                    centre: Centre = ("mean", str(entry["of"]))
-                else:
-                    vector = self.array(entry["vector"], (d,), "f").astype(np.float64, copy=False)
-                    centre = _engine.given_centre(vector)
-                side.centre_distances[centre] = self.array(entry["dist"], (n,), "f")
-            except (KeyError, TypeError) as exc:
-                self.fail(f"bad centre entry {entry!r}: {exc!r}")
-        return side
-
-
 # --------------------------------------------------------------------------- Reference
-
-
-def _reference_meta(npz: Any, name: str) -> dict[str, Any]:
-    """The ``meta`` entry of a reference archive; ValueError when ``npz`` is not one."""
-    if "meta" not in npz.files:
-        raise ValueError(
-            f"{name} is not a fastprdc reference file: no 'meta' entry "
-            f"(it holds {sorted(npz.files)[:5]})"
-        )
-    meta_text = _Reader(npz, name).read("meta")
-    try:
-        meta = json.loads(str(meta_text[()]))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} is not a fastprdc reference file: bad 'meta' ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{name} is not a fastprdc reference file (format is not {FORMAT!r})")
-    return meta
-
-
-def is_reference_file(path: str | Path) -> bool:
-    """Whether ``path`` is a file written by :meth:`Reference.save` (by its content: a zip
-    archive whose ``meta`` entry carries the reference format marker)."""
-    p = Path(path)
-    if not p.is_file():
-        return False
-    try:
-        with open(p, "rb") as fh:
-            if archive_kind(fh) != "npz":
-                return False
-            with np.load(fh, allow_pickle=False) as npz:
-                try:
-                    _reference_meta(npz, str(p))
-                except _FileError:  # its 'meta' is damaged: Reference.load says so
-                    return "meta" in npz.files and any(f.startswith("side/") for f in npz.files)
-    except Exception:  # not readable as a reference: the features reader says why
-        return False
-    return True
 
 
 class Reference:
@@ -432,7 +273,7 @@ class Reference:
             dtype=real_v.dtype.name,
             exact=opts.exact,
             settings=_settings(backend, opts),
-            library_version=_library_version(),
+            library_version=running_version(),
         )
         self._side = run_side("real", real_v, plan, opts, backend)
         if labels is not None:
@@ -499,7 +340,7 @@ class Reference:
 
     @property
     def real_depth(self) -> int:
-        return _depth(self._side)
+        return side_depth(self._side)
 
     @property
     def has_features(self) -> bool:
@@ -765,55 +606,35 @@ class Reference:
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "library_version": self.library_version,
-            "saved_by": _library_version(),
+            "saved_by": running_version(),
             "fingerprint": self.fingerprint,
             "n_real": self.n_real,
             "dim": self.dim,
             "dtype": self.dtype,
             "metrics": self.metrics,
             "ks": self.ks,
-            "params": _json_params(self.params, arrays),
+            "params": json_params(self.params, arrays),
             "exact": self.exact,
             "settings": self._settings,
             "features": bool(include_features),
-            "side": _side_meta(self._side, "side/", arrays),
+            "side": side_meta(self._side, "side/", arrays),
             "labels": None,
         }
         if self._labels is not None:
             # the saved labels (object ids converted) group into the same classes; the order
             # of modes._groups over them, which load recomputes, numbers the class sides
-            labels = _savable_labels(self._labels)
+            labels = savable_labels(self._labels)
             arrays["labels"] = labels
             classes = []
             for j, (c, rows) in enumerate(modes._groups(labels).items()):
-                side = _side_meta(self._class_sides.get(c), f"class{j}/", arrays)
+                side = side_meta(self._class_sides.get(c), f"class{j}/", arrays)
                 classes.append({"n": len(rows), "side": side})
             meta["labels"] = {"classes": classes}
         if include_features:
             assert self._real is not None
             arrays["features"] = self._real
         arrays["meta"] = np.array(json.dumps(meta))
-        target = Path(path)
-        # a new file beside the target, moved over it once complete, with the mode of the file
-        # it replaces, else os.open's (under the umask, like any other output; mkstemp's
-        # would be 0600)
-        tmp = target.with_name(f"{target.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            if target.is_file():
-                os.chmod(fd, stat.S_IMODE(target.stat().st_mode))
-        except OSError as exc:
-            if tmp.exists():
-                tmp.unlink()
-            raise OSError(exc.errno, f"cannot write {target}: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                (np.savez_compressed if compress else np.savez)(fh, **arrays)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_archive(path, arrays, compress)
 
     @classmethod
     def load(cls, path: PathLike, real: Any = None) -> Reference:
@@ -825,42 +646,23 @@ class Reference:
         format version, or for a ``real`` that is not the set the reference was built from;
         OSError (FileNotFoundError...) when the file cannot be opened.
         """
-        name = str(path)
-        with open(path, "rb") as fh:  # our handle: closed even when np.load fails
-            kind = archive_kind(fh)
-            if kind == "npy":
-                raise ValueError(
-                    f"{name} is not a fastprdc reference file: it holds a single array, "
-                    "not the .npz archive written by Reference.save"
-                )
-            if kind != "npz":  # np.load would try to unpickle it
-                raise ValueError(
-                    f"{name} is not a fastprdc reference file: not an .npz (zip) archive"
-                )
-            try:
-                npz = np.load(fh, allow_pickle=False)
-            except NPZ_ERRORS as exc:
-                raise ValueError(
-                    f"{name} is not a fastprdc reference file (a .npz written by "
-                    f"Reference.save): {exc}"
-                ) from exc
-            with npz:
-                ref = cls._from_npz(npz, name)
+        with open_archive(path) as npz:
+            ref = cls._from_npz(npz, str(path))
         if real is not None:
             ref.attach(real)
         return ref
 
     @classmethod
     def _from_npz(cls, npz: Any, name: str) -> Reference:
-        reader = _Reader(npz, name)
-        meta = _reference_meta(npz, name)
+        reader = ArchiveReader(npz, name)
+        meta = reference_meta(npz, name)
         version = meta.get("format_version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ValueError(f"{name}: bad reference format version {version!r}")
         if version > FORMAT_VERSION:
             raise ValueError(
                 f"{name} was written by fastprdc {meta.get('saved_by', '?')} in reference "
-                f"format version {version}; this fastprdc ({_library_version()}) reads format "
+                f"format version {version}; this fastprdc ({running_version()}) reads format "
                 f"version {FORMAT_VERSION} and below: upgrade fastprdc or rebuild the reference"
             )
         try:
@@ -935,9 +737,3 @@ def _settings(backend: Any, opts: RunOptions) -> dict[str, Any]:
         "max_memory": opts.max_memory,
         "num_threads": opts.num_threads,
     }
-
-
-def _library_version() -> str:
-    from . import __version__
-
-    return str(__version__)
