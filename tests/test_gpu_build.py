@@ -17,7 +17,7 @@ import pytest
 import fastprdc
 from fastprdc import _core
 from fastprdc._backends import available_backends, get_backend
-from fastprdc._backends.gpu_engine import params, tile_args
+from fastprdc._backends.gpu_ops import params, tile_args
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ARCHITECTURES = ["80-real", "90-real", "90-virtual"]
@@ -98,7 +98,7 @@ def test_nvrtc_compiles_the_kernel_text(tmp_path, monkeypatch):
 
 
 def test_launch_blocks_reach_every_multiprocessor():
-    from fastprdc._backends.gpu_engine import launch_block
+    from fastprdc._backends.gpu_ops import launch_block
 
     assert launch_block(8192, 132) == 32  # a thread per row of an 8192-row tile: 256 blocks
     assert launch_block(8192 * 2048, 132) == 128  # a thread per element

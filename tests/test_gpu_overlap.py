@@ -1,5 +1,5 @@
 """The GPU pipeline's overlap of a group's GEMMs with the previous group's kernels (two streams,
-two tile sets: gpu_engine._Pipeline), run in the sim under the orders a GPU may choose: results
+two tile sets: gpu_ops.StreamPipeline), run in the sim under the orders a GPU may choose: results
 equal the cpu backend's in every order, a missing wait changes them, progress and Ctrl-C keep
 working, and the memory budget counts both tile sets (tests/test_gpu_pipeline.py: with the
 other budget tests; the setting with the others)."""
@@ -190,7 +190,7 @@ def test_threads_share_a_sim_backend(rng):
 def test_failed_queued_work_abandons_the_queue():
     """Queued work that fails raises where the host waits, and what its thread had queued is
     abandoned (it may point at memory the failed run frees): later work runs normally."""
-    from fastprdc._backends.gpu_engine import params, tile_args
+    from fastprdc._backends.gpu_ops import params, tile_args
 
     ops = SimOps(streams="first")
     stream, tile, x = ops.stream(), np.zeros(4, np.float32), np.ones(4, np.float32)

@@ -13,7 +13,8 @@ import numpy as np
 from .. import _core
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from . import gpu_env
-from .gpu_engine import GpuEngine, launch_block
+from .gpu_engine import GpuEngine
+from .gpu_ops import launch_block
 from .gpu_settings import parse_capability
 
 __all__ = ["CudaOps", "cuda_backend"]
@@ -27,7 +28,7 @@ class _Buffer:
 
 
 class CudaOps:
-    """Device operations through fastprdc._cuda (see gpu_engine.DeviceOps)."""
+    """Device operations through fastprdc._cuda (see gpu_ops.DeviceOps)."""
 
     name = "cuda"
 

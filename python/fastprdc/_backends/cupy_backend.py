@@ -22,7 +22,8 @@ import numpy as np
 from .. import _core
 from .._arrays import CUDA, DeviceMatrix, device_matrix, location
 from . import gpu_env
-from .gpu_engine import GpuEngine, launch_block
+from .gpu_engine import GpuEngine
+from .gpu_ops import launch_block
 from .gpu_settings import GEMM_PATHS
 
 __all__ = ["CupyOps", "compile_kernels", "cupy_backend", "nvrtc_options"]
@@ -91,7 +92,7 @@ def compile_kernels(arch: str, use_cache: bool = True) -> bytes:
 
 
 class CupyOps:
-    """Device operations through CuPy (see gpu_engine.DeviceOps)."""
+    """Device operations through CuPy (see gpu_ops.DeviceOps)."""
 
     name = "cupy"
 

@@ -95,7 +95,7 @@ def defer_setting(given: bool | None = None) -> bool:
 
 def overlap_setting(given: bool | None = None) -> bool:
     """Whether GPU runs queue a group of tiles' GEMMs on one stream while the previous group's
-    kernels run on another (two tile sets; gpu_engine's ``_Pipeline``): ``given`` (a backend's
+    kernels run on another (two tile sets; gpu_ops' ``StreamPipeline``): ``given`` (a backend's
     constructor), else on unless $FASTPRDC_GPU_OVERLAP is 0 (results are the same either way)."""
     if given is not None:
         return bool(given)

@@ -76,7 +76,7 @@ class _Queues:
 
 
 class SimOps:
-    """Device operations over host memory (see gpu_engine.DeviceOps). ``order`` is the order in
+    """Device operations over host memory (see gpu_ops.DeviceOps). ``order`` is the order in
     which a launch's threads run: 0 ascending, -1 descending, a positive seed shuffled (a GPU
     keeps no order; tests check that results do not depend on it); ``streams`` when work queued
     on streams runs (:data:`STREAM_ORDERS`); ``default_stream`` what happens to the work of
