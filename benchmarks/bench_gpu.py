@@ -55,8 +55,9 @@ from _kernel_profile import breakdown, kernel_profile
 import fastprdc
 from fastprdc import _core
 from fastprdc._backends import available_backends, get_backend
-from fastprdc._backends.gpu_memory import packed_dtype, tile_side
+from fastprdc._backends.gpu_memory import packed_dtype
 from fastprdc._backends.gpu_settings import GEMM_PATHS
+from fastprdc._options import RunOptions
 
 D = 2048
 K = 5
@@ -180,8 +181,7 @@ def test_gpu_evaluate_1m(figure, scaled, kind):
     res = fig.run("fastprdc_cuda", run, main_rounds=1)
     timings = res.info["timings"]
     fig.goal("seconds", fig.time("fastprdc_cuda"), "<=", 90.0, "evaluate(all) wall time, s")
-    sets = 2 if backend.overlap else 1  # the run's tile side: as the engine sizes it
-    side = tile_side(backend.ops.free_bytes(), 1, backend.hit_cap, backend.tile_max, None, sets)
+    side, _ = backend.tile_plan(RunOptions(), backend.ops.free_bytes(), 1, n)  # as the run's
     gemm = tile_gemm_seconds(backend, backend.gemm_path, side, D)
     passes = {
         "knn_real": pass_tiles(n, n, side, True),

@@ -1340,12 +1340,11 @@ def test_tile_group_within_the_budget(budget, sets):
 
     cap, hit_cap = 12, 64
     side = tile_side(budget, cap, hit_cap, 1024, budget, sets)
-    want = max(1, GROUP_THREADS // side)  # the automatic group, as the engine asks it
-    slots = group_slots(want, budget, side, cap, hit_cap, 10**6, sets)
+    slots = group_slots(0, budget, side, cap, hit_cap, 10**6, sets)  # 0: automatic
     assert slots >= 1
     assert slots == 1 or slots * slot_bytes(side, cap, hit_cap, sets) <= budget / 2
     assert slots * side <= max(side, GROUP_THREADS)
-    assert group_slots(want, budget, side, cap, hit_cap, 2, sets) <= 2
+    assert group_slots(0, budget, side, cap, hit_cap, 2, sets) <= 2
 
 
 def _realism_radii(A: np.ndarray, rng) -> np.ndarray:

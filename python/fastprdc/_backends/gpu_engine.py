@@ -336,6 +336,21 @@ class GpuEngine:
 
     # ------------------------------------------------------------------ the pass
 
+    def tile_plan(
+        self, opts: RunOptions, budget: int | None, cap: int, rows: int
+    ) -> tuple[int, int]:
+        """(rows per tile side, tiles per slot) of a pass over sets of at most ``rows`` rows:
+        the caller's tile_rows, else as many rows as half the memory ``budget`` holds
+        (:func:`.gpu_memory.tile_side`); two tiles per slot with overlap (read once per run: the
+        budget and the allocation follow from it), one for a pass of one tile (nothing to
+        overlap; more than one tile makes more than one group, as groups share no row)."""
+        sets = 2 if self.overlap else 1
+        side = opts.tile_rows
+        if side is None:
+            side = tile_side(budget, cap, self.hit_cap, self.tile_max, opts.max_memory, sets)
+        tr = max(1, min(int(side), rows))
+        return tr, 1 if tr >= rows else sets
+
     def _run(
         self,
         A: _Set,
@@ -352,22 +367,10 @@ class GpuEngine:
         the device bytes the tiles and scratch held."""
         ops = self.ops
         budget = opts.max_memory or ops.free_bytes()
-        # two tiles per slot with overlap (read once per run: the budget and the allocation
-        # follow from it), one for a pass of one tile (nothing to overlap; more than one tile
-        # makes more than one group, as groups share no row)
-        sets = 2 if self.overlap else 1
-        rows = max(A.rows, B.rows)
-        side = opts.tile_rows  # the caller's, else as many rows as half the budget holds
-        if side is None:
-            side = tile_side(budget, cap, self.hit_cap, self.tile_max, opts.max_memory, sets)
-        tr = max(1, min(int(side), rows))
-        if tr >= rows:
-            sets = 1
+        tr, sets = self.tile_plan(opts, budget, cap, max(A.rows, B.rows))
         blocks_a, blocks_b = -(-A.rows // tr), -(-B.rows // tr)
         largest = max(len(c) for c in tile_classes(blocks_a, blocks_b, self_pass))
-        # tile slots: tile_group's (automatic: GROUP_THREADS threads a launch), as budget allows
-        want = self.tile_group or max(1, gpu_settings.GROUP_THREADS // tr)
-        slots = group_slots(want, budget, tr, cap, self.hit_cap, largest, sets)
+        slots = group_slots(self.tile_group, budget, tr, cap, self.hit_cap, largest, sets)
         groups = tile_groups(blocks_a, blocks_b, self_pass, slots)
         threads = slots * tr  # scratch and per-row buffers: tr rows per slot
         scap = max(cap, 1)

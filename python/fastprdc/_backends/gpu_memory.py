@@ -115,10 +115,18 @@ def tile_side(
 
 
 def group_slots(
-    want: int, budget: int | None, side: int, cap: int, hit_cap: int, largest: int, sets: int = 1
+    tile_group: int,
+    budget: int | None,
+    side: int,
+    cap: int,
+    hit_cap: int,
+    largest: int,
+    sets: int = 1,
 ) -> int:
-    """Tile slots of a run: ``want``, at most ``largest`` (the most tiles a group of the pass can
-    hold) and as many as half the memory budget holds (slots of ``sets`` tiles), one at least."""
+    """Tile slots of a run: ``tile_group`` (0: automatic, ``gpu_settings.GROUP_THREADS``
+    threads a launch), at most ``largest`` (the most tiles a group of the pass can hold) and as
+    many as half the memory budget holds (slots of ``sets`` tiles), one at least."""
+    want = tile_group or max(1, gpu_settings.GROUP_THREADS // max(side, 1))
     slots = min(want, max(largest, 1))
     if budget:
         slots = min(slots, int(budget / 2) // slot_bytes(side, cap, hit_cap, sets))
