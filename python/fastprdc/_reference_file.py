@@ -192,15 +192,12 @@ def is_reference_file(path: str | Path) -> bool:
     if not p.is_file():
         return False
     try:
-        with open(p, "rb") as fh:
-            if archive_kind(fh) != "npz":
-                return False
-            with np.load(fh, allow_pickle=False) as npz:
-                try:
-                    reference_meta(npz, str(p))
-                except FileFormatError:  # its 'meta' is damaged: Reference.load says so
-                    return "meta" in npz.files and any(f.startswith("side/") for f in npz.files)
-    except Exception:  # not readable as a reference: the features reader says why
+        with open_archive(p) as npz:
+            try:
+                reference_meta(npz, str(p))
+            except FileFormatError:  # its 'meta' is damaged: Reference.load says so
+                return "meta" in npz.files and any(f.startswith("side/") for f in npz.files)
+    except Exception:  # not an .npz, or not a reference: the features reader says why
         return False
     return True
 
