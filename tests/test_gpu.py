@@ -1,8 +1,8 @@
 """GPU-only behaviour of the cuda and cupy backends (their exactness runs in every test through
-the fast_backend fixture): GPU-resident inputs (CuPy arrays, torch CUDA tensors) without a host
-copy, the GEMM paths, the overlap of GEMMs and kernels, the two GPU backends agreeing bit for
-bit, interrupts and errors freeing device memory, out-of-memory messages, the precision
-environment. Skipped, with the reason, where no GPU backend is usable."""
+the fast_backend fixture): a GPU named by its index, GPU-resident inputs (CuPy arrays, torch
+CUDA tensors) without a host copy, the GEMM paths, the overlap of GEMMs and kernels, the two GPU
+backends agreeing bit for bit, interrupts and errors freeing device memory, out-of-memory
+messages, the precision environment. Skipped, with the reason, where no GPU backend is usable."""
 
 from __future__ import annotations
 
@@ -42,6 +42,22 @@ def _assert_results_same(a, b, label):
 
 def _evaluate(real, fake, device, **kw):
     return fastprdc.evaluate(real, fake, metrics="all", sample_level=True, device=device, **kw)
+
+
+def test_a_gpu_named_by_its_index(gpu, rng):
+    """device="cuda:<i>" is the backend on GPU i (the one plain "cuda" gave on the current
+    GPU: the same results); an index past the visible GPUs is an error saying how many
+    there are."""
+    backend = get_backend(gpu)
+    here = backend.ops.device_id
+    ops = backend.ops
+    count = ops.m.device_count() if gpu == "cuda" else ops.cp.cuda.runtime.getDeviceCount()
+    assert get_backend(f"{gpu}:{here}") is backend
+    real, fake = make_pair(rng, "gauss", 300, 250, 8)
+    want = _evaluate(real, fake, "cpu")
+    _assert_results_same(_evaluate(real, fake, f"{gpu}:{here}"), want, f"{gpu}:{here}")
+    with pytest.raises(RuntimeError, match=rf"no GPU {count}: this process sees {count} GPU"):
+        _evaluate(real, fake, f"{gpu}:{count}")
 
 
 def test_host_inputs_on_the_gpu(gpu, rng):

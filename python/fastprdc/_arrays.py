@@ -17,6 +17,7 @@ __all__ = [
     "DeviceMatrix",
     "common_location",
     "device_matrix",
+    "gpu_index",
     "location",
     "to_host",
 ]
@@ -62,6 +63,21 @@ def common_location(*arrays: Any, names: tuple[str, ...] = ()) -> str:
             "(e.g. cupy.asnumpy(x) / tensor.cpu(), or cupy.asarray(x) / tensor.cuda())"
         )
     return places.pop() if places else HOST
+
+
+def gpu_index(*arrays: Any, names: tuple[str, ...] = ()) -> int | None:
+    """The one GPU that the GPU-resident arrays among ``arrays`` say they are on (DLPack), None
+    when none says; ValueError when they name different GPUs."""
+    seen = [(names[i] if i < len(names) else f"argument {i}", _cuda_device_index(a))
+            for i, a in enumerate(arrays) if a is not None and location(a) == CUDA]  # fmt: skip
+    indices = {index for _, index in seen if index is not None}
+    if len(indices) > 1:
+        desc = ", ".join(f"{name} on GPU {index}" for name, index in seen if index is not None)
+        raise ValueError(
+            f"inputs live on different GPUs ({desc}); move them to one GPU first "
+            "(e.g. tensor.to('cuda:0'), or cupy.asarray(x) under cupy.cuda.Device(0))"
+        )
+    return indices.pop() if indices else None
 
 
 def to_host(x: Any) -> Any:

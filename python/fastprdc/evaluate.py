@@ -148,7 +148,8 @@ def evaluate(
             "precision_recall_cover": {"C": 3, "variant": "native"},
             "alpha_precision_beta_recall": {"n_alphas": 30, "center": None}}``.
         device, exact, max_memory, num_threads, progress, tile_rows: how to run
-            (``"auto"``/``"cpu"``/``"numpy"``/``"cuda"``/``"cupy"``/``"sim"``; float64 recheck;
+            (``"auto"``/``"cpu"``/``"numpy"``/``"cuda"``/``"cupy"``/``"sim"``, a GPU backend
+            on one GPU as ``"cuda:1"``; float64 recheck;
             memory budget like "8GB"; threads; ``True`` for a progress bar or a
             ``callable(done, total)``; rows per tile).
         client: a Dask ``distributed.Client``: run on its cluster (:mod:`fastprdc.distributed`,

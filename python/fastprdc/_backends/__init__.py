@@ -4,8 +4,11 @@ means. Each backend implements the contract of :mod:`fastprdc._backends.contract
 ``numpy`` (float64 reference) is always available. ``cpu`` needs the native extension
 ``fastprdc._core``; when a backend cannot load, the reason is kept and reported
 (``available_backends()``, ``fastprdc.show_config()``), and ``import fastprdc`` still works.
-``device="auto"`` follows the data: GPU-resident inputs go to a GPU backend, host inputs to
-``cpu``; inputs on different devices raise.
+``device="auto"`` follows the data: GPU-resident inputs go to a GPU backend on the GPU they
+are on, host inputs to ``cpu``; inputs on different devices raise. A GPU backend runs on one
+GPU: ``"cuda:1"`` names it, plain ``"cuda"`` is the GPU of the inputs, else the GPU current on
+the calling thread (``torch.cuda.set_device``, ``cupy.cuda.Device(n).use()``); one backend per
+GPU, made on first use.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import importlib
 import os
 from typing import Any
 
-from .._arrays import CUDA, common_location
+from .._arrays import CUDA, common_location, gpu_index
 from .contract import Backend, CrossResult, KnnResult
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "available_backends",
     "backend_details",
     "get_backend",
+    "parse_device",
     "resolve_device",
 ]
 
@@ -77,7 +81,7 @@ def _cuda_build_status() -> str:
         return "unknown"
 
 
-def _load_cuda() -> Any:
+def _load_cuda(index: int | None = None) -> Any:
     try:
         importlib.import_module("fastprdc._cuda")
     except ModuleNotFoundError as exc:
@@ -93,14 +97,14 @@ def _load_cuda() -> Any:
     from .cuda import cuda_backend
 
     try:
-        return cuda_backend()
+        return cuda_backend(device=index)
     except RuntimeError:
         raise
     except Exception as exc:
         raise RuntimeError(f"no usable CUDA device ({_describe(exc)})") from exc
 
 
-def _load_cupy() -> Any:
+def _load_cupy(index: int | None = None) -> Any:
     try:
         importlib.import_module("cupy")
     except ModuleNotFoundError as exc:
@@ -110,7 +114,7 @@ def _load_cupy() -> Any:
     from .cupy_backend import cupy_backend
 
     try:
-        return cupy_backend()
+        return cupy_backend(device=index)
     except RuntimeError:
         raise
     except Exception as exc:
@@ -126,18 +130,23 @@ _LOADERS = {
 }
 
 
-def _try_load(name: str) -> Any | None:
-    if name in _loaded:
-        return _loaded[name]
-    if name in _reasons:
+def _try_load(name: str, index: int | None = None) -> Any | None:
+    """Backend ``name`` (a GPU backend: on GPU ``index``, None: on the GPU current at its first
+    load), loaded once; None when it cannot load, the reason kept under its key in _reasons."""
+    key = name if index is None else f"{name}:{index}"
+    if key in _loaded:
+        return _loaded[key]
+    if key in _reasons:
         return None
     try:
-        backend = _LOADERS[name]()
+        backend = _LOADERS[name]() if index is None else _LOADERS[name](index)
     except Exception as exc:
         reason = str(exc) if isinstance(exc, RuntimeError) else _describe(exc)
-        _reasons[name] = reason
+        _reasons[key] = reason
         return None
-    _loaded[name] = backend
+    if index is None and name in GPU_BACKENDS:  # one backend per GPU, however it is named
+        backend = _loaded.setdefault(f"{name}:{backend.ops.device_id}", backend)
+    _loaded[key] = backend
     return backend
 
 
@@ -175,44 +184,94 @@ def backend_details() -> dict[str, dict[str, Any]]:
     }
 
 
-def get_backend(name: str) -> Any:
-    """The backend called ``name``; RuntimeError with the reason when it is unavailable."""
-    key = str(name).lower()
-    if key not in _NAMES:
+#: GPU backends in order of preference for GPU-resident data.
+GPU_BACKENDS = ("cuda", "cupy")
+
+
+def parse_device(device: str) -> tuple[str, int | None]:
+    """(backend name, GPU index or None) of a device string: ``"auto"``, a backend name, or a
+    GPU backend with its GPU (``"cuda:1"``, ``"cupy:0"``); case and spaces around it do not
+    matter. TypeError / ValueError naming the problem."""
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string, got {device!r}")
+    name, colon, index = device.strip().lower().partition(":")
+    if name not in ("auto", *_NAMES):
         raise ValueError(
-            f"unknown device {name!r}; choose one of 'auto', {', '.join(map(repr, _NAMES))}"
+            f"unknown device {device!r}; choose one of 'auto', {', '.join(map(repr, _NAMES))}, "
+            "or a GPU backend on one GPU ('cuda:1', 'cupy:0')"
         )
+    if not colon:
+        return name, None
+    if name not in GPU_BACKENDS or not (index.isascii() and index.isdigit()):
+        raise ValueError(
+            f"device {device!r}: only the GPU backends take a GPU index, a whole number >= 0 "
+            "after a colon ('cuda:1', 'cupy:0')"
+        )
+    return name, int(index)
+
+
+def _load_gpu(name: str, index: int | None) -> tuple[Any | None, str]:
+    """(GPU backend ``name`` on GPU ``index``, "") or (None, why it is unavailable there);
+    index None: the GPU current on the calling thread. Nothing is made on another GPU."""
+    if index is None:
+        first = _try_load(name)  # on the GPU current at its first load
+        if first is None:
+            return None, _reasons[name]
+        index = first.ops.current_device()
+    backend = _try_load(name, index)
+    return backend, "" if backend is not None else _reasons[f"{name}:{index}"]
+
+
+def _gpu_backend(name: str, index: int | None) -> Any:
+    """GPU backend ``name`` on GPU ``index`` (None: the current GPU); RuntimeError with the
+    reason when it is unavailable there."""
+    backend, why = _load_gpu(name, index)
+    if backend is None:
+        label = name if index is None else f"{name}:{index}"
+        raise RuntimeError(f"backend {label!r} is unavailable: {why}")
+    return backend
+
+
+def get_backend(name: str) -> Any:
+    """The backend called ``name`` (``"cuda:1"``: the cuda backend on GPU 1; ``"cuda"``: on the
+    GPU current on the calling thread); RuntimeError with the reason when it is unavailable."""
+    key, index = parse_device(name)
+    if key == "auto":
+        raise ValueError(f"get_backend needs a backend name, not {name!r} (see resolve_device)")
+    if key in GPU_BACKENDS:
+        return _gpu_backend(key, index)
     backend = _try_load(key)
     if backend is None:
         raise RuntimeError(f"backend {key!r} is unavailable: {_reasons[key]}")
     return backend
 
 
-#: GPU backends in order of preference for GPU-resident data.
-GPU_BACKENDS = ("cuda", "cupy")
-
-
 def resolve_device(device: str, *arrays: Any, names: tuple[str, ...] = ()) -> Any:
-    """The backend for ``device``: ``"auto"`` follows the data's location (GPU arrays -> the
-    first available GPU backend, host arrays -> ``cpu``); any other value names a backend.
+    """The backend for ``device``: ``"auto"`` follows the data (GPU arrays -> the first
+    available GPU backend, on the GPU they are on; host arrays -> ``cpu``); a GPU backend
+    without an index (``"cuda"``) runs on the GPU of GPU-resident inputs, else on the calling
+    thread's current GPU; any other value names a backend (``"cuda:1"``: on GPU 1).
 
-    Raises ValueError when the inputs live on different devices, RuntimeError (with the
+    Raises ValueError when the inputs live on different devices or GPUs, RuntimeError (with the
     reasons) when the needed backend is unavailable.
     """
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a string, got {device!r}")
+    name, index = parse_device(device)
     where = common_location(*arrays, names=names)
-    if device.lower() != "auto":
-        return get_backend(device)
+    on = gpu_index(*arrays, names=names) if where == CUDA else None
+    if name in GPU_BACKENDS:
+        return _gpu_backend(name, on if index is None else index)
+    if name != "auto":
+        return get_backend(name)
     if where == CUDA:
-        for name in GPU_BACKENDS:
-            backend = _try_load(name)
+        why = []
+        for gpu in GPU_BACKENDS:
+            backend, reason = _load_gpu(gpu, on)
             if backend is not None:
                 return backend
-        why = "; ".join(f"{name}: {_reasons[name]}" for name in GPU_BACKENDS)
+            why.append(f"{gpu}: {reason}")
         raise RuntimeError(
-            f"device='auto' got GPU-resident inputs but no GPU backend is available ({why}); "
-            "move the inputs to the host or pass device='cpu'"
+            f"device='auto' got GPU-resident inputs but no GPU backend is available "
+            f"({'; '.join(why)}); move the inputs to the host or pass device='cpu'"
         )
     try:
         return get_backend("cpu")

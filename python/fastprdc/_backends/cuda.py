@@ -32,27 +32,33 @@ class CudaOps:
 
     name = "cuda"
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: Any, device: int | None = None) -> None:
+        """Operations on GPU ``device`` (None: the GPU current on this thread)."""
         self.m = module
         self._local = threading.local()  # the stream of this thread's launches and GEMMs
-        self.device_id: int | None = int(module.current_device())
+        self.device_id: int | None = self.current_device() if device is None else int(device)
         info = module.device_info(self.device_id)
         self.multiprocessors = int(info["multiprocessors"])
         self.compute_capability = parse_capability(info["compute_capability"])
         self.cublas_path = ""
         errors = []
         major = int(module.runtime_info()["runtime_version"]) // 1000
-        for path in ["", *gpu_env.cublas_candidates(major)]:
-            try:
-                self.cublas_path = module.init_cublas(path)
-                break
-            except RuntimeError as exc:
-                errors.append(str(exc))
-        else:
-            raise RuntimeError(
-                f"cuBLAS {major} not found ({errors[0]}); install the toolkit's cuBLAS or "
-                f"`pip install nvidia-cublas` (CUDA {major})"
-            )
+        with self.current():  # the cuBLAS handle belongs to the device current at its creation
+            for path in ["", *gpu_env.cublas_candidates(major)]:
+                try:
+                    self.cublas_path = module.init_cublas(path)
+                    break
+                except RuntimeError as exc:
+                    errors.append(str(exc))
+            else:
+                raise RuntimeError(
+                    f"cuBLAS {major} not found ({errors[0]}); install the toolkit's cuBLAS or "
+                    f"`pip install nvidia-cublas` (CUDA {major})"
+                )
+
+    def current_device(self) -> int:
+        """The GPU current on this thread (torch.cuda.set_device and cupy's Device.use set it)."""
+        return int(self.m.current_device())
 
     def empty(self, n: int, dtype: Any) -> _Buffer:
         dtype = np.dtype(dtype)
@@ -146,7 +152,7 @@ class CudaOps:
 
     @contextmanager
     def current(self) -> Iterator[None]:
-        before = int(self.m.current_device())
+        before = self.current_device()
         if before != self.device_id:
             self.m.set_device(self.device_id)
         try:
@@ -159,8 +165,9 @@ class CudaOps:
         pass  # every DeviceBuffer is cudaFree'd when its last reference goes
 
 
-def cuda_backend(gemm_path: str | None = None) -> GpuEngine:
-    """The ``cuda`` backend; RuntimeError with the reason when it cannot run here."""
+def cuda_backend(gemm_path: str | None = None, device: int | None = None) -> GpuEngine:
+    """The ``cuda`` backend on GPU ``device`` (None: the GPU current on this thread);
+    RuntimeError with the reason when it cannot run here."""
     import fastprdc._cuda as module
 
     try:
@@ -171,9 +178,12 @@ def cuda_backend(gemm_path: str | None = None) -> GpuEngine:
         ) from exc
     if n < 1:
         raise RuntimeError("fastprdc._cuda is built, but no CUDA device is visible")
+    gpu_env.check_gpu_index(device, n)
     gpu_env.check_precision_environment()
-    module.synchronize()  # order after the producers of device-resident inputs
-    return GpuEngine(CudaOps(module), "cuda", gemm_path=gemm_path)
+    ops = CudaOps(module, device)
+    with ops.current():
+        module.synchronize()  # order after the producers of device-resident inputs
+    return GpuEngine(ops, "cuda", gemm_path=gemm_path)
 
 
 def describe() -> dict[str, Any]:

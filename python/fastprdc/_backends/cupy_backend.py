@@ -96,13 +96,14 @@ class CupyOps:
 
     name = "cupy"
 
-    def __init__(self) -> None:
+    def __init__(self, device: int | None = None) -> None:
+        """Operations on GPU ``device`` (None: the GPU current on this thread)."""
         import cupy
         from cupy_backends.cuda.libs import cublas
 
         self.cp = cupy
         self.cublas = cublas
-        device = cupy.cuda.Device()
+        device = cupy.cuda.Device(device)
         self.arch = f"sm_{device.compute_capability}"
         self.device_id: int | None = int(device.id)
         self.multiprocessors = int(device.attributes["MultiProcessorCount"])
@@ -230,6 +231,10 @@ class CupyOps:
     def current(self) -> Any:
         return self.cp.cuda.Device(self.device_id)  # a context manager: restores the caller's
 
+    def current_device(self) -> int:
+        """The GPU current on this thread (torch.cuda.set_device and cupy's Device.use set it)."""
+        return int(self.cp.cuda.runtime.getDevice())
+
     def release(self) -> None:
         # CuPy's pool would keep the run's tiles and scratch (gigabytes at 1M rows) cached,
         # out of reach of torch or other processes; blocks in use are not touched.
@@ -237,8 +242,9 @@ class CupyOps:
         self.cp.get_default_pinned_memory_pool().free_all_blocks()  # if anything staged there
 
 
-def cupy_backend(gemm_path: str | None = None) -> GpuEngine:
-    """The ``cupy`` backend; RuntimeError with the reason when it cannot run here."""
+def cupy_backend(gemm_path: str | None = None, device: int | None = None) -> GpuEngine:
+    """The ``cupy`` backend on GPU ``device`` (None: the GPU current on this thread);
+    RuntimeError with the reason when it cannot run here."""
     import cupy
 
     try:
@@ -254,14 +260,15 @@ def cupy_backend(gemm_path: str | None = None) -> GpuEngine:
         archs = tuple(int(a) for a in nvrtc.getSupportedArchs())
     except Exception as exc:
         raise RuntimeError(f"CuPy works, but its NVRTC does not load ({exc})") from exc
-    cc = int(cupy.cuda.Device().compute_capability)
+    gpu_env.check_gpu_index(device, n)
+    cc = int(cupy.cuda.Device(device).compute_capability)
     if cc not in archs:
         raise RuntimeError(
             f"NVRTC {version} cannot compile for this GPU (compute capability {cc}; it supports "
             f"{', '.join(map(str, archs))})"
         )
     gpu_env.check_precision_environment()
-    return GpuEngine(CupyOps(), "cupy", gemm_path=gemm_path)
+    return GpuEngine(CupyOps(device), "cupy", gemm_path=gemm_path)
 
 
 def describe() -> dict[str, Any]:

@@ -236,17 +236,17 @@ class GpuEngine:
     def _device_input(self, X: Any, name: str) -> Any:
         """X as a DeviceMatrix when it is GPU-resident (shape and dtype from its interface, no
         copy; its name as validation gave it), else X. ValueError when it lives on another GPU
-        than the backend's (its kernels, module and cuBLAS handle belong to the device current
-        at its creation)."""
+        than the backend's (its kernels, module and cuBLAS handle belong to one device)."""
         if location(X) != CUDA:
             return X
         X = device_matrix(X, name)
         here, there = getattr(self.ops, "device_id", None), X.device_id
         if here is not None and there is not None and here != there:
             raise ValueError(
-                f"{X.name} is on GPU {there}, but the {self.name} backend runs on GPU {here} "
-                f"(the device current when it was first used); move it there, e.g. "
-                f"tensor.to('cuda:{here}') or cupy.asarray(x) under cupy.cuda.Device({here})"
+                f"{X.name} is on GPU {there}, but the {self.name} backend runs on GPU {here}; "
+                f"pass device='{self.name}:{there}' (or 'auto', which follows the data), or move "
+                f"it there, e.g. tensor.to('cuda:{here}') or cupy.asarray(x) under "
+                f"cupy.cuda.Device({here})"
             )
         return X
 

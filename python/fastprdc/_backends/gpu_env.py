@@ -1,5 +1,6 @@
 """The GPU environment that decides whether results can be trusted: the environment switches that
-change GEMM precision behind a library's back, and where cuBLAS and the kernel sources are.
+change GEMM precision behind a library's back, and where cuBLAS and the kernel sources are; and
+whether a GPU index names a visible GPU.
 
 fastprdc calls cuBLAS with an explicit compute type (CUBLAS_COMPUTE_32F_PEDANTIC for "fp32",
 CUBLAS_COMPUTE_32F_FAST_TF32 for "tf32x3" and "tf32", CUBLAS_COMPUTE_32F on FP16 operands for
@@ -20,6 +21,7 @@ from pathlib import Path
 
 __all__ = [
     "PRECISION_VARIABLES",
+    "check_gpu_index",
     "check_precision_environment",
     "cublas_candidates",
     "kernel_source_dir",
@@ -53,6 +55,19 @@ def check_precision_environment() -> None:
                 f"{name}={value} makes cuBLAS emulate FP32 arithmetic, outside the error bounds "
                 "that keep fastprdc exact; unset it for this process"
             )
+
+
+def check_gpu_index(index: int | None, count: int) -> None:
+    """RuntimeError naming the visible GPUs when GPU ``index`` is not one of the ``count`` this
+    process sees (None: the current GPU, always one)."""
+    if index is None or 0 <= index < count:
+        return
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    mask = f", CUDA_VISIBLE_DEVICES={visible}" if visible is not None else ""
+    raise RuntimeError(
+        f"there is no GPU {index}: this process sees {count} GPU{'s' if count != 1 else ''} "
+        f"(numbered 0 to {count - 1}{mask})"
+    )
 
 
 def cublas_candidates(major: int) -> list[str]:

@@ -170,8 +170,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device",
         default="auto",
-        help="backend: auto (default), cpu, numpy (reference), cuda, cupy, sim (the GPU "
-        "kernels run on the CPU, for tests)",
+        help="backend: auto (default), cpu, numpy (reference), cuda, cupy (on one GPU: "
+        "cuda:1, cupy:0; without an index, the current GPU), sim (the GPU kernels run on the "
+        "CPU, for tests)",
     )
     p.add_argument(
         "--no-exact",

@@ -12,6 +12,7 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 
 from .. import _engine
+from .._backends import parse_device
 from .._backends.contract import CrossResult
 from .._options import MemoryLike, ProgressLike, RunOptions, make_options
 from .._progress import named
@@ -49,7 +50,6 @@ __all__ = [
     "run_families",
 ]
 
-_DEVICES = ("auto", "cpu", "cuda", "cupy", "numpy")
 T = TypeVar("T")
 logger = logging.getLogger("fastprdc.distributed")
 
@@ -145,12 +145,7 @@ def _options(
         exact=exact, max_memory=max_memory, num_threads=num_threads, progress=progress,
         tile_rows=tile_rows,
     )  # fmt: skip
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a string, got {device!r}")
-    if device.lower() not in _DEVICES:
-        raise ValueError(
-            f"unknown device {device!r}; choose one of {', '.join(map(repr, _DEVICES))}"
-        )
+    parse_device(device)  # each worker resolves it; a bad name fails here, before any task
     callback: Callable[[int, int], None] | None
     callback = _TaskBar() if progress is True else named(opts.progress, "dask tasks")
     return replace(opts, progress=None), callback

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backends import get_backend, resolve_device
+from .._backends import resolve_device
 from .._means import max_abs, mean_shift
 from .._options import RunOptions
 from .._validation import _as_array, _finalize, _target_dtype
@@ -49,10 +49,9 @@ def _global_rows(exc: ValueError, offset: int) -> ValueError:
 
 
 def backend(device: str) -> Any:
-    """The backend of this worker for ``device`` (``"auto"``: host blocks -> cpu)."""
-    if device.lower() == "auto":
-        return resolve_device("auto")
-    return get_backend(device)
+    """The backend of this worker for ``device`` (``"auto"``: host blocks -> cpu; ``"cuda"``:
+    on the worker's current GPU)."""
+    return resolve_device(device)
 
 
 def backend_name(device: str) -> str:
