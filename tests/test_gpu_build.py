@@ -206,3 +206,26 @@ def test_show_config_reports_the_gpu_stack():
     if cfg["cuda"].get("built"):
         assert cfg["cuda"]["architectures"]
         assert "cuda runtime" in text
+
+
+def test_show_config_lists_every_gpu(monkeypatch):
+    """With several GPUs, `fastprdc info` lists each with its index (device="cuda:<i>")."""
+    import io
+
+    _cuda = pytest.importorskip("fastprdc._cuda", reason="the CUDA extension is not built")
+    gpus = [("NVIDIA H200", "9.0", 141), ("NVIDIA A100-SXM4-80GB", "8.0", 80)]
+
+    def info(i):
+        name, cc, gib = gpus[i]
+        return {"name": name, "compute_capability": cc, "total_memory": gib * 2**30,
+                "multiprocessors": 100, "index": i}  # fmt: skip
+
+    monkeypatch.setattr(_cuda, "device_count", lambda: len(gpus))
+    monkeypatch.setattr(_cuda, "device_info", info)
+    buf = io.StringIO()
+    cfg = fastprdc.show_config(file=buf)
+    want = ["0: NVIDIA H200 (compute capability 9.0), 141.0 GiB",
+            "1: NVIDIA A100-SXM4-80GB (compute capability 8.0), 80.0 GiB"]  # fmt: skip
+    assert cfg["cuda"]["gpus"] == want
+    for line in want:
+        assert line in buf.getvalue()

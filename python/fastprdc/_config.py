@@ -120,7 +120,10 @@ def _format(cfg: dict[str, Any]) -> str:
         if cuda.get("runtime_version"):
             driver = cuda.get("driver_version") or "none"
             row("cuda runtime", f"{cuda['runtime_version']} (driver {driver})")
-        if cuda.get("device"):
+        if cuda.get("gpus"):
+            for line in cuda["gpus"]:
+                row("gpu", line)
+        elif cuda.get("device"):
             row("device", f"{cuda['device']}, {cuda.get('device_memory_gib')} GiB")
         if cuda.get("cublas"):
             row("cublas", cuda["cublas"])

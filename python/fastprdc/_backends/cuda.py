@@ -186,6 +186,12 @@ def cuda_backend(gemm_path: str | None = None, device: int | None = None) -> Gpu
     return GpuEngine(ops, "cuda", gemm_path=gemm_path)
 
 
+def _gpu_line(index: int, dev: dict[str, Any]) -> str:
+    """GPU ``index`` in one line, e.g. "1: NVIDIA H200 (compute capability 9.0), 139.8 GiB"."""
+    gib = round(dev["total_memory"] / 2**30, 1)
+    return f"{index}: {dev['name']} (compute capability {dev['compute_capability']}), {gib} GiB"
+
+
 def describe() -> dict[str, Any]:
     """What the CUDA extension was built with and what it sees (never raises)."""
     from . import _describe_error
@@ -213,6 +219,11 @@ def describe() -> dict[str, Any]:
         out["device"] = f"{dev['name']} (compute capability {dev['compute_capability']})"
         out["compute_capability"] = dev["compute_capability"]
         out["device_memory_gib"] = round(dev["total_memory"] / 2**30, 1)
+    if count > 1:  # device="cuda:<i>" runs on GPU i
+        try:
+            out["gpus"] = [_gpu_line(i, module.device_info(i)) for i in range(count)]
+        except Exception as exc:
+            out["gpus"] = [f"unreadable: {_describe_error(exc)}"]
     try:
         ops = CudaOps(module)
         out["cublas"] = f"{ops.cublas_path} (version {module.cublas_version()})"
