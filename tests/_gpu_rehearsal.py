@@ -48,17 +48,36 @@ class HostBackedArray:
         return HostBackedArray(self.host.astype(dtype))
 
 
+def _one_gpu(engine: Any) -> Any:
+    """The loader of a GPU backend on a machine with one GPU: ``engine`` on GPU 0, the
+    registry's error for any other index."""
+    from fastprdc._backends.gpu_env import check_gpu_index
+
+    def load(index: int | None = None) -> Any:
+        check_gpu_index(index, 1)
+        return engine
+
+    return load
+
+
 def install() -> None:
-    """The GPU names on the sim engine, and the CuPy stand-in in sys.modules."""
+    """The GPU names on the sim engine (one GPU, number 0), and the CuPy stand-in in
+    sys.modules."""
     from fastprdc import _backends
     from fastprdc._backends.gpu_engine import GpuEngine
     from fastprdc._backends.sim import SimOps
 
+    class OnGpu0(SimOps):
+        device_id = 0
+
+        def current_device(self) -> int:
+            return 0
+
     for name in ("cuda", "cupy"):
+        engine = GpuEngine(OnGpu0(), name, tile_max=256, launch_chunk=1000, hit_cap=16)
         _backends._reasons.pop(name, None)
-        _backends._loaded[name] = GpuEngine(
-            SimOps(), name, tile_max=256, launch_chunk=1000, hit_cap=16
-        )
+        _backends._loaded[name] = _backends._loaded[f"{name}:0"] = engine
+        _backends._LOADERS[name] = _one_gpu(engine)
     cupy = types.ModuleType("cupy")
     cupy.asarray = HostBackedArray  # type: ignore[attr-defined]
     cupy.ndarray = HostBackedArray  # type: ignore[attr-defined]  (dask registers the type)

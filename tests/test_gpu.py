@@ -50,14 +50,12 @@ def test_a_gpu_named_by_its_index(gpu, rng):
     there are."""
     backend = get_backend(gpu)
     here = backend.ops.device_id
-    ops = backend.ops
-    count = ops.m.device_count() if gpu == "cuda" else ops.cp.cuda.runtime.getDeviceCount()
     assert get_backend(f"{gpu}:{here}") is backend
     real, fake = make_pair(rng, "gauss", 300, 250, 8)
     want = _evaluate(real, fake, "cpu")
     _assert_results_same(_evaluate(real, fake, f"{gpu}:{here}"), want, f"{gpu}:{here}")
-    with pytest.raises(RuntimeError, match=rf"no GPU {count}: this process sees {count} GPU"):
-        _evaluate(real, fake, f"{gpu}:{count}")
+    with pytest.raises(RuntimeError, match=r"no GPU 4096: this process sees \d+ GPUs? \("):
+        _evaluate(real, fake, f"{gpu}:4096")
 
 
 def test_host_inputs_on_the_gpu(gpu, rng):

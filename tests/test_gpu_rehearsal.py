@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-GPU_TESTS = ["test_gpu.py", "test_gpu_build.py", "test_gpu_pipeline.py"]
+GPU_TESTS = ["test_gpu.py", "test_gpu_build.py", "test_gpu_pipeline.py", "test_gpu_properties.py"]
 
 
 def test_gpu_tests_pass_in_rehearsal():
