@@ -28,7 +28,7 @@ class _Buffer:
 
 
 class CudaOps:
-    """Device operations through fastprdc._cuda (see gpu_ops.DeviceOps)."""
+    """Device operations through fastprdc._cuda (see gpu_ops.GpuOps)."""
 
     name = "cuda"
 
@@ -36,7 +36,7 @@ class CudaOps:
         """Operations on GPU ``device`` (None: the GPU current on this thread)."""
         self.m = module
         self._local = threading.local()  # the stream of this thread's launches and GEMMs
-        self.device_id: int | None = self.current_device() if device is None else int(device)
+        self.device_id: int = self.current_device() if device is None else int(device)
         info = module.device_info(self.device_id)
         self.multiprocessors = int(info["multiprocessors"])
         self.compute_capability = parse_capability(info["compute_capability"])
@@ -57,7 +57,6 @@ class CudaOps:
                 )
 
     def current_device(self) -> int:
-        """The GPU current on this thread (torch.cuda.set_device and cupy's Device.use set it)."""
         return int(self.m.current_device())
 
     def empty(self, n: int, dtype: Any) -> _Buffer:

@@ -92,7 +92,7 @@ def compile_kernels(arch: str, use_cache: bool = True) -> bytes:
 
 
 class CupyOps:
-    """Device operations through CuPy (see gpu_ops.DeviceOps)."""
+    """Device operations through CuPy (see gpu_ops.GpuOps)."""
 
     name = "cupy"
 
@@ -105,7 +105,7 @@ class CupyOps:
         self.cublas = cublas
         device = cupy.cuda.Device(device)
         self.arch = f"sm_{device.compute_capability}"
-        self.device_id: int | None = int(device.id)
+        self.device_id: int = int(device.id)
         self.multiprocessors = int(device.attributes["MultiProcessorCount"])
         cc = device.compute_capability  # "90"
         self.compute_capability = (int(cc[:-1]), int(cc[-1]))
@@ -232,7 +232,6 @@ class CupyOps:
         return self.cp.cuda.Device(self.device_id)  # a context manager: restores the caller's
 
     def current_device(self) -> int:
-        """The GPU current on this thread (torch.cuda.set_device and cupy's Device.use set it)."""
         return int(self.cp.cuda.runtime.getDevice())
 
     def release(self) -> None:

@@ -15,7 +15,15 @@ import numpy as np
 
 from .. import _core
 
-__all__ = ["DeviceOps", "StreamPipeline", "launch_block", "param_dtype", "params", "tile_args"]
+__all__ = [
+    "DeviceOps",
+    "GpuOps",
+    "StreamPipeline",
+    "launch_block",
+    "param_dtype",
+    "params",
+    "tile_args",
+]
 
 _LAYOUTS = _core.kernel_param_layouts()
 
@@ -139,6 +147,17 @@ class DeviceOps(Protocol):
     def current(self) -> AbstractContextManager[Any]:
         """This device made the current one for a block (each public call runs in one), the
         caller's restored after it: the kernels, module and cuBLAS handle belong to it."""
+        ...
+
+
+class GpuOps(DeviceOps, Protocol):
+    """DeviceOps on a real GPU (cuda, cupy): the registry keeps one backend per GPU."""
+
+    #: The GPU these operations run on (inputs on another GPU are refused)
+    device_id: int
+
+    def current_device(self) -> int:
+        """The GPU current on the calling thread (torch.cuda.set_device, cupy's Device.use)."""
         ...
 
 
