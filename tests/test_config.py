@@ -195,6 +195,14 @@ def test_one_backend_per_gpu_however_named(fake_gpus):
     assert _backends.get_backend("cupy") is on_2 is _backends.resolve_device("cupy", _OnGpu(2))
 
 
+def test_results_name_the_gpu_that_ran(fake_gpus):
+    """result.info["backend"] is the backend's name, with its GPU for a GPU backend."""
+    assert _backends.backend_label(_backends.get_backend("cuda:2")) == "cuda:2"
+    assert _backends.backend_label(_backends.get_backend("cupy")) == "cupy:0"
+    assert _backends.backend_label(_backends.get_backend("cpu")) == "cpu"
+    assert _backends.backend_label(_backends.get_backend("sim")) == "sim"  # no GPU: its name
+
+
 def test_inputs_on_two_gpus_are_refused(fake_gpus):
     with pytest.raises(ValueError, match=r"different GPUs \(real on GPU 0, fake on GPU 1\)"):
         _backends.resolve_device("auto", _OnGpu(0), _OnGpu(1), names=("real", "fake"))

@@ -87,7 +87,8 @@ def test_gpu_resident_inputs_stay_on_the_gpu(kind, rng, monkeypatch):
     monkeypatch.setattr("fastprdc._validation.to_host", no_copy)
     res = _evaluate(dr, df, "auto")
     monkeypatch.undo()
-    assert res.info["backend"] in GPU
+    first = next(name for name in GPU if available_backends()[name] is None)
+    assert res.info["backend"] == f"{first}:{get_backend(first).ops.device_id}"  # and its GPU
     _assert_results_same(res, _evaluate(real, fake, "cpu"), kind)
 
 

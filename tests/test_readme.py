@@ -21,6 +21,7 @@ from _helpers import require_backend
 from _readme import Block, blocks, inputs, run
 
 import fastprdc
+from fastprdc._backends import get_backend
 from fastprdc.cli import main
 
 SIGNATURE = "evaluate"  # the section that prints evaluate's signature
@@ -97,7 +98,7 @@ def test_gpu_block_runs_on_cuda_with_cupy_arrays(scratch):
     require_backend("cuda")  # and asks for device="cuda"
     (block,) = [b for b in PYTHON if b.section == GPU]
     run(block, scratch)
-    assert scratch["res"].info["backend"] == "cuda"
+    assert scratch["res"].info["backend"] == f"cuda:{get_backend('cuda').ops.device_id}"
 
 
 def test_cluster_block_runs_as_a_script(tmp_path):

@@ -27,6 +27,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import _progress
+from ._backends import backend_label
 from ._backends.contract import CrossResult
 from ._means import float64_mean
 from ._options import RunOptions
@@ -536,7 +537,7 @@ def run(
         ties,
         dim=real.shape[1],
         dtype=str(real.dtype),
-        backend=str(backend.name),
+        backend=backend_label(backend),
         strict=strict,
         exact=opts.exact,
         timings=timings,

@@ -26,6 +26,7 @@ __all__ = [
     "KnnResult",
     "available_backends",
     "backend_details",
+    "backend_label",
     "get_backend",
     "parse_device",
     "resolve_device",
@@ -230,6 +231,15 @@ def _gpu_backend(name: str, index: int | None) -> Any:
         label = name if index is None else f"{name}:{index}"
         raise RuntimeError(f"backend {label!r} is unavailable: {why}")
     return backend
+
+
+def backend_label(backend: Any) -> str:
+    """How a result names the backend that computed it: its name, and a GPU backend's GPU
+    (``"cuda:1"``)."""
+    name = str(backend.name)
+    ops = getattr(backend, "ops", None)
+    device = getattr(ops, "device_id", None) if name in GPU_BACKENDS else None
+    return name if device is None else f"{name}:{device}"
 
 
 def get_backend(name: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backends import resolve_device
+from .._backends import backend_label, resolve_device
 from .._means import max_abs, mean_shift
 from .._options import RunOptions
 from .._validation import _as_array, _finalize, _target_dtype
@@ -55,7 +55,7 @@ def backend(device: str) -> Any:
 
 
 def backend_name(device: str) -> str:
-    return str(backend(device).name)
+    return backend_label(backend(device))
 
 
 # --------------------------------------------------------------------------- inputs
