@@ -51,10 +51,15 @@ def _cuda_device_index(x: Any) -> int | None:
     return int(index) if int(kind) in _DLPACK_CUDA else None
 
 
+def _named(arrays: tuple[Any, ...], names: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """(name, array) of the given arrays, None entries skipped (unnamed: "argument i")."""
+    return [(names[i] if i < len(names) else f"argument {i}", a)
+            for i, a in enumerate(arrays) if a is not None]  # fmt: skip
+
+
 def common_location(*arrays: Any, names: tuple[str, ...] = ()) -> str:
     """The one location of all given arrays (None entries skipped); ValueError when they mix."""
-    seen = [(names[i] if i < len(names) else f"argument {i}", location(a))
-            for i, a in enumerate(arrays) if a is not None]  # fmt: skip
+    seen = [(name, location(a)) for name, a in _named(arrays, names)]
     places = {where for _, where in seen}
     if len(places) > 1:
         desc = ", ".join(f"{name} on {where}" for name, where in seen)
@@ -66,18 +71,17 @@ def common_location(*arrays: Any, names: tuple[str, ...] = ()) -> str:
 
 
 def gpu_index(*arrays: Any, names: tuple[str, ...] = ()) -> int | None:
-    """The one GPU that the GPU-resident arrays among ``arrays`` say they are on (DLPack), None
+    """The one GPU that the given arrays say they are on (DLPack; host arrays say none), None
     when none says; ValueError when they name different GPUs."""
-    seen = [(names[i] if i < len(names) else f"argument {i}", _cuda_device_index(a))
-            for i, a in enumerate(arrays) if a is not None and location(a) == CUDA]  # fmt: skip
-    indices = {index for _, index in seen if index is not None}
-    if len(indices) > 1:
-        desc = ", ".join(f"{name} on GPU {index}" for name, index in seen if index is not None)
+    seen = [(name, _cuda_device_index(a)) for name, a in _named(arrays, names)]
+    seen = [(name, index) for name, index in seen if index is not None]
+    if len({index for _, index in seen}) > 1:
+        desc = ", ".join(f"{name} on GPU {index}" for name, index in seen)
         raise ValueError(
             f"inputs live on different GPUs ({desc}); move them to one GPU first "
             "(e.g. tensor.to('cuda:0'), or cupy.asarray(x) under cupy.cuda.Device(0))"
         )
-    return indices.pop() if indices else None
+    return seen[0][1] if seen else None
 
 
 def to_host(x: Any) -> Any:

@@ -267,7 +267,7 @@ def resolve_device(device: str, *arrays: Any, names: tuple[str, ...] = ()) -> An
     """
     name, index = parse_device(device)
     where = common_location(*arrays, names=names)
-    on = gpu_index(*arrays, names=names) if where == CUDA else None
+    on = gpu_index(*arrays, names=names)  # None for host inputs
     if name in GPU_BACKENDS:
         return _gpu_backend(name, on if index is None else index)
     if name != "auto":

@@ -185,10 +185,10 @@ def cuda_backend(gemm_path: str | None = None, device: int | None = None) -> Gpu
     return GpuEngine(ops, "cuda", gemm_path=gemm_path)
 
 
-def _gpu_line(index: int, dev: dict[str, Any]) -> str:
-    """GPU ``index`` in one line, e.g. "1: NVIDIA H200 (compute capability 9.0), 139.8 GiB"."""
-    gib = round(dev["total_memory"] / 2**30, 1)
-    return f"{index}: {dev['name']} (compute capability {dev['compute_capability']}), {gib} GiB"
+def _device_text(dev: dict[str, Any]) -> tuple[str, float]:
+    """A device's name with its compute capability, and its memory in GiB."""
+    name = f"{dev['name']} (compute capability {dev['compute_capability']})"
+    return name, round(dev["total_memory"] / 2**30, 1)
 
 
 def describe() -> dict[str, Any]:
@@ -215,12 +215,12 @@ def describe() -> dict[str, Any]:
     out["devices"] = count
     if count:
         dev = module.device_info(0)
-        out["device"] = f"{dev['name']} (compute capability {dev['compute_capability']})"
+        out["device"], out["device_memory_gib"] = _device_text(dev)
         out["compute_capability"] = dev["compute_capability"]
-        out["device_memory_gib"] = round(dev["total_memory"] / 2**30, 1)
     if count > 1:  # device="cuda:<i>" runs on GPU i
         try:
-            out["gpus"] = [_gpu_line(i, module.device_info(i)) for i in range(count)]
+            texts = [_device_text(module.device_info(i)) for i in range(count)]
+            out["gpus"] = [f"{i}: {name}, {gib} GiB" for i, (name, gib) in enumerate(texts)]
         except Exception as exc:
             out["gpus"] = [f"unreadable: {_describe_error(exc)}"]
     try:
