@@ -449,3 +449,21 @@ def assert_families_same(out, ref, requests, label: str = "") -> None:
             for name, per_k in getattr(want, part).items():
                 for k, v in per_k.items():
                     assert_same(getattr(got, part)[name][k], v, f"{family.name}.{name} {label}")
+
+
+class OnGpu:
+    """A GPU-resident array stand-in over host memory ``x``, on GPU ``index`` (as its
+    __dlpack_device__ says); the sim backend reads it."""
+
+    def __init__(self, x: np.ndarray, index: int):
+        from fastprdc._arrays import DeviceMatrix
+
+        x = np.ascontiguousarray(x)
+        self.view, self.index = DeviceMatrix(x.ctypes.data, x.shape, x.dtype, x, "x"), index
+
+    @property
+    def __cuda_array_interface__(self):
+        return self.view.__cuda_array_interface__
+
+    def __dlpack_device__(self):
+        return (2, self.index)  # kDLCUDA

@@ -8,6 +8,7 @@ import types
 
 import numpy as np
 import pytest
+from _helpers import OnGpu
 
 import fastprdc
 from fastprdc import _backends
@@ -137,18 +138,9 @@ class _FakeGpus:
         return load
 
 
-class _OnGpu:
-    """A GPU-resident array on GPU ``index`` (as its DLPack device says)."""
-
-    def __init__(self, index):
-        self.index = index
-
-    @property
-    def __cuda_array_interface__(self):
-        return {"shape": (4, 2), "typestr": "<f4", "data": (0, True), "version": 3}
-
-    def __dlpack_device__(self):
-        return (2, self.index)
+def _on_gpu(index):
+    """A small array on GPU ``index`` (as its DLPack device says)."""
+    return OnGpu(np.zeros((4, 2), np.float32), index)
 
 
 @pytest.fixture
@@ -170,16 +162,16 @@ def test_gpu_backends_follow_the_inputs_gpu(fake_gpus):
     """auto and a GPU backend without an index run on the GPU the inputs are on; with host
     inputs, on the current GPU; one backend per GPU, the same one each time."""
     resolve = _backends.resolve_device
-    assert _where(resolve("auto", _OnGpu(2), _OnGpu(2))) == ("cuda", 2)
-    assert _where(resolve("cuda", _OnGpu(1))) == ("cuda", 1)
-    assert _where(resolve("cupy", _OnGpu(1), None)) == ("cupy", 1)
+    assert _where(resolve("auto", _on_gpu(2), _on_gpu(2))) == ("cuda", 2)
+    assert _where(resolve("cuda", _on_gpu(1))) == ("cuda", 1)
+    assert _where(resolve("cupy", _on_gpu(1), None)) == ("cupy", 1)
     assert _where(resolve("cuda")) == ("cuda", 0)
     assert _where(resolve("cuda", np.zeros((3, 2)))) == ("cuda", 0)
     fake_gpus.current = 2
     assert _where(resolve("cuda")) == ("cuda", 2)
     assert _where(_backends.get_backend("cuda")) == ("cuda", 2)
     assert _where(resolve("cuda:1", np.zeros((3, 2)))) == ("cuda", 1)
-    assert resolve("auto", _OnGpu(1)) is resolve("cuda:1") is resolve("cuda", _OnGpu(1))
+    assert resolve("auto", _on_gpu(1)) is resolve("cuda:1") is resolve("cuda", _on_gpu(1))
     # "cuda" first loaded on GPU 0 is also "cuda:0"; no backend made twice
     assert resolve("cuda:0") is _backends._loaded["cuda"]
     assert sorted(fake_gpus.made) == [("cuda", 0), ("cuda", 1), ("cuda", 2), ("cupy", 1)]
@@ -192,7 +184,7 @@ def test_one_backend_per_gpu_however_named(fake_gpus):
     on_2 = _backends.get_backend("cupy:2")
     assert fake_gpus.made == [("cupy", 2)]
     fake_gpus.current = 2
-    assert _backends.get_backend("cupy") is on_2 is _backends.resolve_device("cupy", _OnGpu(2))
+    assert _backends.get_backend("cupy") is on_2 is _backends.resolve_device("cupy", _on_gpu(2))
 
 
 def test_results_name_the_gpu_that_ran(fake_gpus):
@@ -205,9 +197,9 @@ def test_results_name_the_gpu_that_ran(fake_gpus):
 
 def test_inputs_on_two_gpus_are_refused(fake_gpus):
     with pytest.raises(ValueError, match=r"different GPUs \(real on GPU 0, fake on GPU 1\)"):
-        _backends.resolve_device("auto", _OnGpu(0), _OnGpu(1), names=("real", "fake"))
+        _backends.resolve_device("auto", _on_gpu(0), _on_gpu(1), names=("real", "fake"))
     with pytest.raises(ValueError, match=r"different GPUs"):
-        _backends.resolve_device("cuda", _OnGpu(2), _OnGpu(0))
+        _backends.resolve_device("cuda", _on_gpu(2), _on_gpu(0))
 
 
 def test_gpu_index_past_the_visible_gpus(fake_gpus):
@@ -220,13 +212,13 @@ def test_gpu_index_past_the_visible_gpus(fake_gpus):
 
 def test_auto_falls_back_to_cupy_on_the_inputs_gpu(fake_gpus, monkeypatch):
     monkeypatch.setitem(_backends._LOADERS, "cuda", fake_gpus.loader("cuda", "not built"))
-    assert _where(_backends.resolve_device("auto", _OnGpu(1))) == ("cupy", 1)
+    assert _where(_backends.resolve_device("auto", _on_gpu(1))) == ("cupy", 1)
     monkeypatch.setitem(_backends._LOADERS, "cupy", fake_gpus.loader("cupy", "no CuPy"))
     monkeypatch.setattr(_backends, "_loaded", {})
     monkeypatch.setattr(_backends, "_reasons", {})
     with pytest.raises(RuntimeError, match=r"no GPU backend is available \(cuda: not built; "
                        r"cupy: no CuPy\)"):  # fmt: skip
-        _backends.resolve_device("auto", _OnGpu(1))
+        _backends.resolve_device("auto", _on_gpu(1))
 
 
 def test_gpu_index_check_names_the_visible_gpus(monkeypatch):

@@ -11,6 +11,7 @@ import pytest
 from _helpers import (
     DATA_KINDS,
     KIND_SHAPES,
+    OnGpu,
     assert_families_same,
     assert_results_equal,
     assert_same,
@@ -296,32 +297,18 @@ def test_unreadable_device_array_names_the_problem():
         device_matrix(x, "fake")
 
 
-class _OnGpu:
-    """A device array on GPU ``index`` (its __dlpack_device__ says so) over host memory."""
-
-    def __init__(self, x: np.ndarray, index: int):
-        self.view, self.index = _device_view(x, "x"), index
-
-    @property
-    def __cuda_array_interface__(self):
-        return self.view.__cuda_array_interface__
-
-    def __dlpack_device__(self):
-        return (2, self.index)  # kDLCUDA
-
-
 def test_input_on_another_gpu_is_refused(monkeypatch, rng):
     """The backend's kernels and cuBLAS handle belong to one device; an input on another GPU
     gets an error naming both (on the same GPU it runs)."""
     real, fake = make_pair(rng, "gauss", 60, 50, 4)
     sim = get_backend("sim")
     monkeypatch.setattr(sim.ops, "device_id", 0, raising=False)
-    assert device_matrix(_OnGpu(real, 1), "real").device_id == 1
+    assert device_matrix(OnGpu(real, 1), "real").device_id == 1
     with pytest.raises(ValueError, match=r"X is on GPU 1, but the sim backend runs on GPU 0"):
-        sim.knn(_OnGpu(real, 1), None, 2, RunOptions())
+        sim.knn(OnGpu(real, 1), None, 2, RunOptions())
     with pytest.raises(ValueError, match=r"is on GPU 3, but the sim backend runs on GPU 0"):
-        sim.take_rows(_OnGpu(real, 3), np.array([0, 1]))
-    got = sim.knn(_OnGpu(real, 0), _OnGpu(fake, 0), 2, RunOptions())
+        sim.take_rows(OnGpu(real, 3), np.array([0, 1]))
+    got = sim.knn(OnGpu(real, 0), OnGpu(fake, 0), 2, RunOptions())
     assert_same(got.dist, get_backend("cpu").knn(real, fake, 2, RunOptions()).dist, "same GPU")
 
 
